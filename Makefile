@@ -1,0 +1,33 @@
+# The front door. Every target bootstraps .venv from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench serve lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m tern_local.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/segments.py
+
+serve: $(STAMP)
+	@echo "the local stack arrives with the serverless-stack issue; for now: $(BIN)/tern --help"
+
+lint: $(STAMP)
+	$(BIN)/ruff check layers local tests bench
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+
+clean:
+	rm -rf $(VENV) demo-lake bench-lake .pytest_cache .mypy_cache .ruff_cache

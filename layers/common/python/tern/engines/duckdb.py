@@ -1,0 +1,92 @@
+"""The embedded engine: DuckDB over the on-disk lake layout of SEGMENT-FORMAT.md.
+
+    DIR/contacts/org_id=ORG/*.parquet
+    DIR/events/org_id=ORG/dt=YYYY-MM-DD/*.parquet
+
+Views named `contacts` and `events` present every contract column with its contract type, whatever the
+files hold: a missing optional column reads as NULL, an extra one is not seen, a timestamp with a UTC
+zone annotation reads as the plain UTC timestamp.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from tern import lake
+from tern.engines import Result
+from tern.errors import DataError, QueryError
+
+_DUCKDB_TYPES = {
+    lake.ColumnType.STRING: "VARCHAR",
+    lake.ColumnType.INT: "BIGINT",
+    lake.ColumnType.DOUBLE: "DOUBLE",
+    lake.ColumnType.BOOL: "BOOLEAN",
+    lake.ColumnType.DATE: "DATE",
+    lake.ColumnType.TIMESTAMP: "TIMESTAMP",
+    lake.ColumnType.STRING_LIST: "VARCHAR[]",
+    lake.ColumnType.STRING_MAP: "MAP(VARCHAR, VARCHAR)",
+}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DuckDBEngine:
+    dialect = "duckdb"
+    database: str | None = None
+
+    def __init__(self, data_dir: str | os.PathLike[str], threads: int | None = None):
+        self.data_dir = Path(data_dir)
+        if not (self.data_dir / "contacts").is_dir():
+            raise DataError(f"no contacts dataset at {self.data_dir / 'contacts'}")
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self._view("contacts", lake.CONTACTS, lake.CONTACTS_PARTITIONS)
+        self._view("events", lake.EVENTS, lake.EVENTS_PARTITIONS)
+
+    def _view(self, name: str, columns: dict[str, lake.ColumnType], partitions: tuple[str, ...]) -> None:
+        files = [p for p in (self.data_dir / name).glob("**/*.parquet")] if (self.data_dir / name).is_dir() else []
+        if not files:
+            typed = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[t]}) AS {c}" for c, t in columns.items())
+            parts = ", ".join(f"CAST(NULL AS VARCHAR) AS {p}" for p in partitions)
+            self.con.execute(f"CREATE VIEW {name} AS SELECT {typed}, {parts} WHERE FALSE")
+            return
+        hive_types = "{" + ", ".join(f"{_quote(p)}: 'VARCHAR'" for p in partitions) + "}"
+        source = (
+            f"read_parquet({_quote(str(self.data_dir / name) + '/**/*.parquet')}, hive_partitioning = true, "
+            f"union_by_name = true, hive_types = {hive_types})"
+        )
+        try:
+            found = {row[0]: row[1] for row in self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        except duckdb.Error as e:
+            raise DataError(f"cannot read the {name} dataset under {self.data_dir}: {e}") from None
+        select = []
+        for column, column_type in columns.items():
+            wanted = _DUCKDB_TYPES[column_type]
+            have = found.get(column)
+            if have is None:
+                select.append(f"CAST(NULL AS {wanted}) AS {column}")
+            elif have.replace(" ", "") == wanted.replace(" ", ""):
+                select.append(column)
+            else:
+                select.append(f"CAST({column} AS {wanted}) AS {column}")
+        select += list(partitions)
+        self.con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(select)} FROM {source}")
+
+    def run(self, sql: str) -> Result:
+        try:
+            cursor = self.con.execute(sql)
+            rows = cursor.fetchall()
+        except duckdb.Error as e:
+            raise QueryError(f"DuckDB could not run the statement: {e}") from None
+        return Result(columns=[d[0] for d in cursor.description or []], rows=rows)
+
+    def has_org(self, org_id: str) -> bool:
+        folder = self.data_dir / "contacts" / f"org_id={org_id}"
+        return folder.is_dir() and any(folder.glob("**/*.parquet"))

@@ -1,0 +1,34 @@
+"""Domain exceptions. Adapters (CLI, API) map these to exit codes and HTTP statuses in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TernError(Exception):
+    """Base of every error Tern reports to a user rather than crashes on."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class DefinitionError(TernError):
+    """A definition a user wrote is invalid; carries each problem with its field path."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+class DataError(TernError):
+    """The lake cannot answer: a dataset is missing or unreadable."""
+
+
+class QueryError(TernError):
+    """The query engine failed to run a statement."""

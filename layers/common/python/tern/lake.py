@@ -1,0 +1,112 @@
+"""The data lake's contract: the columns of `contacts` and `events` and their types.
+
+One source for the compiler (field checks), the engines (typed views over files that omit
+optional columns) and the data generator.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ColumnType(str, Enum):
+    STRING = "string"
+    INT = "int"
+    DOUBLE = "double"
+    BOOL = "bool"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    STRING_LIST = "list<string>"
+    STRING_MAP = "map<string,string>"
+
+
+S, I, F, B, D, T = (
+    ColumnType.STRING,
+    ColumnType.INT,
+    ColumnType.DOUBLE,
+    ColumnType.BOOL,
+    ColumnType.DATE,
+    ColumnType.TIMESTAMP,
+)
+
+CONTACTS: dict[str, ColumnType] = {
+    "contact_id": S,
+    "email": S,
+    "phone": S,
+    "first_name": S,
+    "last_name": S,
+    "gender": S,
+    "birth_date": D,
+    "city": S,
+    "postal_code": S,
+    "country": S,
+    "latitude": F,
+    "longitude": F,
+    "language": S,
+    "lead_score": I,
+    "lead_stage": S,
+    "opportunity_stage": S,
+    "owner": S,
+    "subscriber": B,
+    "tags": ColumnType.STRING_LIST,
+    "categories": ColumnType.STRING_LIST,
+    "consents": ColumnType.STRING_LIST,
+    "attributes": ColumnType.STRING_MAP,
+    "created_at": T,
+    "updated_at": T,
+}
+
+EVENTS: dict[str, ColumnType] = {
+    "event_id": S,
+    "contact_id": S,
+    "event_type": S,
+    "ts": T,
+    "channel": S,
+    "campaign_id": S,
+    "journey_id": S,
+    "step_id": S,
+    "message_id": S,
+    "link": S,
+    "url": S,
+    "search_query": S,
+    "bounce_type": S,
+    "order_id": S,
+    "product_id": S,
+    "event_ref": S,
+    "production_ref": S,
+    "event_start": T,
+    "quantity": I,
+    "amount": F,
+    "sales_channel": S,
+    "score_delta": I,
+    "outcome": S,
+    "reason": S,
+    "properties": ColumnType.STRING_MAP,
+}
+
+# Partition columns: not stored in the files, taken from the Hive-style path.
+CONTACTS_PARTITIONS = ("org_id",)
+EVENTS_PARTITIONS = ("org_id", "dt")
+
+LIST_COLUMNS = frozenset(name for name, t in CONTACTS.items() if t is ColumnType.STRING_LIST)
+SCALAR_CONTACT_COLUMNS = frozenset(
+    name for name, t in CONTACTS.items() if t not in (ColumnType.STRING_LIST, ColumnType.STRING_MAP)
+)
+EVENT_TIME_COLUMNS = frozenset(name for name, t in EVENTS.items() if t is ColumnType.TIMESTAMP)
+
+# Names a marketer uses for event fields in activity filters, mapped to the events column.
+EVENT_FILTER_ALIASES: dict[str, str] = {
+    "campaign": "campaign_id",
+    "journey": "journey_id",
+    "step": "step_id",
+    "message": "message_id",
+    "product": "product_id",
+    "order": "order_id",
+    "production": "production_ref",
+    "event": "event_ref",
+}
+EVENT_FILTER_COLUMNS = frozenset(
+    name
+    for name, t in EVENTS.items()
+    if t in (ColumnType.STRING, ColumnType.INT, ColumnType.DOUBLE) and name not in ("contact_id", "event_type", "event_id")
+)

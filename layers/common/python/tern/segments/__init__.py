@@ -1,0 +1,1 @@
+"""Segments: the definition model, its SQL compiler and evaluation over a QueryEngine."""

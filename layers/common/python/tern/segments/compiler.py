@@ -1,0 +1,530 @@
+"""The segment compiler: a definition becomes one SQL statement, built from sqlglot expressions.
+
+Shape of every statement (one org, one pass over events):
+
+    WITH e AS (SELECT contact_id, <one conditional aggregate per behavioural need>
+               FROM events WHERE org_id = ORG AND <dt bounds> AND (<any needed event>)
+               GROUP BY contact_id),
+         base AS (SELECT c.contact_id, <p0 .. pN: each criterion alone, never NULL>
+                  FROM contacts AS c LEFT JOIN e ON e.contact_id = c.contact_id
+                  WHERE c.org_id = ORG)
+    SELECT ... FROM base
+
+Every leaf predicate is two-valued (NULL folds to FALSE), so `not` is the exact complement.
+Values only ever enter as literals the builder escapes; names come from the data contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlglot import exp
+
+from tern import lake
+from tern.segments.model import (
+    ActivityCriterion,
+    AgeCriterion,
+    AllGroup,
+    AnyGroup,
+    AttributeCriterion,
+    Criterion,
+    DistanceCriterion,
+    GenderCriterion,
+    JourneyOutcomeCriterion,
+    LeadTimeCriterion,
+    ListCriterion,
+    NotGroup,
+    RecencyCriterion,
+    ScoreChangeCriterion,
+    SegmentDefinition,
+    Window,
+    attribute_type,
+)
+
+Dialect = Literal["duckdb", "athena"]
+DIALECTS: tuple[Dialect, ...] = ("duckdb", "athena")
+EARTH_RADIUS_KM = 6371.0
+DAY = dt.timedelta(days=1)
+
+
+# -------------------------------------------------------------------------------------- literals
+
+
+def _literal(value: Any) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
+    if isinstance(value, dt.datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S.%f" if value.microsecond else "%Y-%m-%d %H:%M:%S")
+        return exp.cast(exp.Literal.string(text), "TIMESTAMP")
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    return exp.Literal.string(str(value))
+
+
+def _ts(value: dt.datetime) -> exp.Expression:
+    return _literal(value)
+
+
+def _dt(value: dt.date) -> exp.Expression:
+    # dt is a string partition key (YYYY-MM-DD), so string order is date order.
+    return exp.Literal.string(value.isoformat())
+
+
+def _never_null(predicate: exp.Expression) -> exp.Expression:
+    return exp.func("COALESCE", predicate, exp.false())
+
+
+def _any(predicates: list[exp.Expression]) -> exp.Expression:
+    return exp.or_(*predicates) if predicates else exp.false()
+
+
+def _all(predicates: list[exp.Expression]) -> exp.Expression:
+    return exp.and_(*predicates) if predicates else exp.true()
+
+
+def _compare(left: exp.Expression, op: str, right: exp.Expression) -> exp.Expression:
+    cls = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
+    return cls(this=left, expression=right)
+
+
+# -------------------------------------------------------------------------------------- event pass
+
+
+@dataclass
+class _EventPass:
+    """The conditional aggregates behavioural criteria need, computed in one scan of events."""
+
+    aggregates: dict[str, tuple[str, exp.Expression]] = field(default_factory=dict)
+    conditions: dict[str, exp.Expression] = field(default_factory=dict)
+    # (low, high) dt bounds of each needed event; None where an event may lie in any partition.
+    bounds: list[tuple[dt.date, dt.date] | None] = field(default_factory=list)
+
+    def need(self, aggregate: exp.Expression, condition: exp.Expression, bound: tuple[dt.date, dt.date] | None) -> exp.Expression:
+        """A reference to `aggregate` (over events meeting `condition`), shared when asked twice."""
+        key = aggregate.sql()
+        if key not in self.aggregates:
+            self.aggregates[key] = (f"m{len(self.aggregates)}", aggregate)
+            cond_key = condition.sql()
+            if cond_key not in self.conditions:
+                self.conditions[cond_key] = condition
+                self.bounds.append(bound)
+        return exp.column(self.aggregates[key][0], table="e")
+
+    def dt_bounds(self) -> tuple[dt.date, dt.date] | None:
+        if not self.bounds or any(b is None for b in self.bounds):
+            return None
+        bounds = [b for b in self.bounds if b is not None]
+        return min(b[0] for b in bounds), max(b[1] for b in bounds)
+
+
+def _ev(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+# -------------------------------------------------------------------------------------- compiler
+
+
+@dataclass(frozen=True)
+class CompiledSegment:
+    """A definition compiled for one org at one `now`: the statements to run and the leaves they count."""
+
+    definition: SegmentDefinition
+    dialect: Dialect
+    leaves: list[tuple[str, str]]  # (path, kind) of every criterion, in the order of p0..pN
+    _base: exp.Select
+    _events: exp.Select | None
+    _tree: exp.Expression
+
+    def _with_ctes(self, select: exp.Select) -> exp.Select:
+        if self._events is not None:
+            select = select.with_("e", as_=self._events)
+        return select.with_("base", as_=self._base)
+
+    def members_sql(self, limit: int | None = None) -> str:
+        """One contact_id per row, sorted."""
+        select = exp.select("contact_id").from_("base").where(self._tree).order_by("contact_id")
+        if limit is not None:
+            select = select.limit(limit)
+        return self._with_ctes(select).sql(dialect=self.dialect)
+
+    def count_sql(self, per_criterion: bool = True) -> str:
+        """One row: total, then (if per_criterion) the count of each leaf alone as c0..cN."""
+        columns: list[exp.Expression] = [exp.alias_(exp.CountIf(this=self._tree), "total")]
+        if per_criterion:
+            columns += [
+                exp.alias_(exp.CountIf(this=exp.column(f"p{i}")), f"c{i}") for i in range(len(self.leaves))
+            ]
+        return self._with_ctes(exp.select(*columns).from_("base")).sql(dialect=self.dialect)
+
+
+class _Compiler:
+    def __init__(self, org_id: str, now: dt.datetime, dialect: Dialect, database: str | None):
+        self.org = org_id
+        self.now = now
+        self.today = now.date()
+        self.dialect = dialect
+        self.database = database
+        self.events = _EventPass()
+        self.windowed = False
+
+    def table(self, name: str) -> exp.Table:
+        return exp.table_(name, db=self.database)
+
+    # ----- contacts criteria
+
+    def contact_value(self, field: str, numeric: bool) -> exp.Expression:
+        if field.startswith("attributes."):
+            key = exp.Literal.string(field[len("attributes.") :])
+            column = exp.column("attributes", table="c")
+            value: exp.Expression = (
+                exp.func("ELEMENT_AT", column, key)
+                if self.dialect == "athena"
+                else exp.Bracket(this=column, expressions=[key])
+            )
+            if numeric:
+                value = exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))
+            return value
+        return exp.column(field, table="c")
+
+    def attribute(self, c: AttributeCriterion) -> exp.Expression:
+        custom = c.field.startswith("attributes.")
+        sample = c.value if c.value is not None else (c.values[0] if c.values else None)
+        numeric = custom and isinstance(sample, (int, float)) and not isinstance(sample, bool)
+        column = self.contact_value(c.field, numeric)
+        column_type = attribute_type(c.field)
+
+        def lit(v: Any) -> exp.Expression:
+            if custom:
+                return _literal(float(v) if numeric else v)
+            if column_type is lake.ColumnType.DATE:
+                return _literal(dt.date.fromisoformat(str(v)))
+            if column_type is lake.ColumnType.TIMESTAMP:
+                from tern.segments.model import parse_time
+
+                return _literal(parse_time(str(v)))
+            return _literal(v)
+
+        op = c.op
+        if op in ("eq", "ne", "gt", "gte", "lt", "lte"):
+            predicate = _compare(column, op, lit(c.value))
+            if op == "ne":
+                predicate = exp.or_(column.is_(exp.null()), predicate)
+        elif op == "between":
+            assert c.values is not None
+            predicate = exp.Between(this=column, low=lit(c.values[0]), high=lit(c.values[1]))
+        elif op in ("in", "not_in"):
+            assert c.values is not None
+            predicate = column.isin(*[lit(v) for v in c.values])
+            if op == "not_in":
+                predicate = exp.or_(column.is_(exp.null()), exp.not_(predicate))
+        elif op == "contains":
+            predicate = exp.GT(this=exp.StrPosition(this=column, substr=lit(c.value)), expression=exp.Literal.number(0))
+        elif op == "starts_with":
+            predicate = exp.StartsWith(this=column, expression=lit(c.value))
+        else:
+            empty: exp.Expression = column.is_(exp.null())
+            if column_type is lake.ColumnType.STRING:
+                empty = exp.or_(empty, exp.EQ(this=column, expression=exp.Literal.string("")))
+            predicate = empty if op == "is_empty" else exp.not_(empty)
+        return _never_null(predicate)
+
+    def list_membership(self, c: ListCriterion) -> exp.Expression:
+        column = exp.column(c.kind, table="c")
+        has = [_never_null(exp.ArrayContains(this=column, expression=_literal(v))) for v in c.values]
+        if c.op == "has_all":
+            return _all(has)
+        if c.op == "has_any":
+            return _any(has)
+        return exp.not_(exp.paren(_any(has)))
+
+    def age(self, c: AgeCriterion) -> exp.Expression:
+        birth = exp.column("birth_date", table="c")
+        bounds: list[exp.Expression] = []
+        if c.min is not None:
+            bounds.append(exp.LTE(this=birth, expression=_literal(latest_birth_date(self.today, c.min))))
+        if c.max is not None:
+            bounds.append(exp.GT(this=birth, expression=_literal(latest_birth_date(self.today, c.max + 1))))
+        predicate = _all(bounds)
+        if c.include_unknown:
+            predicate = exp.or_(birth.is_(exp.null()), predicate)
+        return _never_null(predicate)
+
+    def gender(self, c: GenderCriterion) -> exp.Expression:
+        if c.value == "any":
+            return exp.true()
+        return _never_null(exp.EQ(this=exp.column("gender", table="c"), expression=_literal(c.value)))
+
+    def distance(self, c: DistanceCriterion) -> exp.Expression:
+        lat = exp.column("latitude", table="c")
+        lon = exp.column("longitude", table="c")
+
+        def rad(e: exp.Expression) -> exp.Expression:
+            return exp.func("RADIANS", e)
+
+        def half_sin_sq(delta: exp.Expression) -> exp.Expression:
+            return exp.Pow(this=exp.func("SIN", exp.Div(this=exp.paren(delta), expression=exp.Literal.number(2))), expression=exp.Literal.number(2))
+
+        dlat = exp.Sub(this=rad(lat), expression=rad(_literal(c.lat)))
+        dlon = exp.Sub(this=rad(lon), expression=rad(_literal(c.lon)))
+        a = exp.Add(
+            this=half_sin_sq(dlat),
+            expression=exp.Mul(
+                this=exp.Mul(this=exp.func("COS", rad(_literal(c.lat))), expression=exp.func("COS", rad(lat))),
+                expression=half_sin_sq(dlon),
+            ),
+        )
+        root = exp.func("LEAST", exp.Literal.number(1), exp.func("SQRT", a))
+        km = exp.Mul(this=exp.Literal.number(2 * EARTH_RADIUS_KM), expression=exp.func("ASIN", root))
+        return _never_null(exp.LTE(this=km, expression=_literal(float(c.within_km))))
+
+    # ----- behavioural criteria
+
+    def window(self, w: Window | None) -> tuple[list[exp.Expression], tuple[dt.date, dt.date] | None]:
+        """Conditions on the window's field, and the dt bounds they imply (None: any partition)."""
+        if w is None:
+            return [], None
+        column = _ev(w.field)
+        if w.last_days is not None:
+            low, high = self.now - w.last_days * DAY, self.now
+            conditions = [exp.GTE(this=column, expression=_ts(low)), exp.LTE(this=column, expression=_ts(high))]
+        elif w.days_ago is not None:
+            day = self.today - w.days_ago * DAY
+            low_d, high_d = day, day
+            conditions = [
+                exp.GTE(this=column, expression=_ts(_midnight(day))),
+                exp.LT(this=column, expression=_ts(_midnight(day + DAY))),
+            ]
+            return conditions, ((low_d, high_d) if w.field == "ts" else None)
+        elif w.between is not None:
+            first, last = w.between
+            conditions = [
+                exp.GTE(this=column, expression=_ts(_midnight(first))),
+                exp.LT(this=column, expression=_ts(_midnight(last + DAY))),
+            ]
+            return conditions, ((first, last) if w.field == "ts" else None)
+        else:
+            assert w.days_back is not None
+            low = self.now - w.days_back * DAY
+            conditions = [exp.GTE(this=column, expression=_ts(low))]
+            return conditions, ((low.date(), dt.date.max) if w.field == "ts" else None)
+        return conditions, ((low.date(), high.date()) if w.field == "ts" else None)
+
+    @staticmethod
+    def event_filters(filters: dict[str, Any]) -> list[exp.Expression]:
+        from tern.segments.model import _event_filter_column
+
+        conditions: list[exp.Expression] = []
+        for name, value in sorted(filters.items()):
+            column_name = _event_filter_column(name)
+            if column_name.startswith("properties."):
+                key = exp.Literal.string(column_name[len("properties.") :])
+                column: exp.Expression = exp.func("ELEMENT_AT", _ev("properties"), key)
+            else:
+                column = _ev(column_name)
+            values = value if isinstance(value, list) else [value]
+            if column_name.startswith("properties."):
+                values = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+            if len(values) == 1:
+                conditions.append(exp.EQ(this=column, expression=_literal(values[0])))
+            else:
+                conditions.append(column.isin(*[_literal(v) for v in values]))
+        return conditions
+
+    def property_access(self, expression: exp.Expression) -> exp.Expression:
+        # DuckDB's element_at on a map returns a list; its bracket returns the value (or NULL).
+        if self.dialect == "duckdb":
+            for node in list(expression.find_all(exp.Anonymous)):
+                if node.name.upper() == "ELEMENT_AT":
+                    node.replace(exp.Bracket(this=node.expressions[0], expressions=[node.expressions[1]]))
+        return expression
+
+    def measured(self, measure: str, condition: exp.Expression) -> exp.Expression:
+        if measure == "count":
+            return exp.CountIf(this=condition)
+        kind, column = measure.split(":")
+        value = exp.Case(ifs=[exp.If(this=condition, true=_ev(column))])
+        if kind == "sum":
+            return exp.Sum(this=value)
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+
+    def activity(self, c: ActivityCriterion) -> exp.Expression:
+        window, bound = self.window(c.window)
+        condition = self.property_access(
+            _all([exp.EQ(this=_ev("event_type"), expression=_literal(c.event_type)), *self.event_filters(c.filters), *window])
+        )
+        measure = self.events.need(self.measured(c.measure, condition), condition, bound)
+        return _never_null(_compare(exp.func("COALESCE", measure, exp.Literal.number(0)), c.op, _literal(c.value)))
+
+    def of_types(self, event_types: list[str] | None) -> list[exp.Expression]:
+        if event_types is None:
+            return []
+        if len(event_types) == 1:
+            return [exp.EQ(this=_ev("event_type"), expression=_literal(event_types[0]))]
+        return [_ev("event_type").isin(*[_literal(t) for t in event_types])]
+
+    def recency(self, c: RecencyCriterion) -> exp.Expression:
+        types = self.of_types(c.event_types)
+        not_after_now = exp.LTE(this=_ev("ts"), expression=_ts(self.now))
+        if c.op == "days_ago":
+            day = self.today - c.days * DAY
+            condition = _all([*types, exp.GTE(this=_ev("ts"), expression=_ts(_midnight(day))), not_after_now])
+            latest = self.events.need(exp.Max(this=exp.Case(ifs=[exp.If(this=condition, true=_ev("ts"))])), condition, (day, self.today))
+            # Only events from that day on are looked at: the latest one falls on the day itself.
+            return _never_null(exp.LT(this=latest, expression=_ts(_midnight(day + DAY))))
+        low = self.now - c.days * DAY
+        condition = _all([*types, exp.GTE(this=_ev("ts"), expression=_ts(low)), not_after_now])
+        recent = self.events.need(exp.CountIf(this=condition), condition, (low.date(), self.today))
+        seen = exp.GT(this=exp.func("COALESCE", recent, exp.Literal.number(0)), expression=exp.Literal.number(0))
+        return _never_null(seen) if c.op == "within" else exp.not_(_never_null(seen))
+
+    def lead_time(self, c: LeadTimeCriterion) -> exp.Expression:
+        window, bound = self.window(c.window)
+        start = _ev("event_start")
+        earliest = exp.Sub(this=start, expression=exp.Interval(this=exp.Literal.string(str(c.max_days)), unit=exp.var("DAY")))
+        condition = _all(
+            [
+                exp.EQ(this=_ev("event_type"), expression=_literal(c.event_type)),
+                start.is_(exp.not_(exp.null())),
+                exp.LTE(this=_ev("ts"), expression=start),
+                exp.GTE(this=_ev("ts"), expression=earliest),
+                *window,
+            ]
+        )
+        bought = self.events.need(exp.CountIf(this=condition), condition, bound)
+        return _never_null(exp.GT(this=exp.func("COALESCE", bought, exp.Literal.number(0)), expression=exp.Literal.number(0)))
+
+    def score_change(self, c: ScoreChangeCriterion) -> exp.Expression:
+        low = self.now - c.days * DAY
+        condition = _all(
+            [
+                _ev("score_delta").is_(exp.not_(exp.null())),
+                exp.GTE(this=_ev("ts"), expression=_ts(low)),
+                exp.LTE(this=_ev("ts"), expression=_ts(self.now)),
+            ]
+        )
+        total = self.events.need(exp.Sum(this=exp.Case(ifs=[exp.If(this=condition, true=_ev("score_delta"))])), condition, (low.date(), self.today))
+        change = exp.func("COALESCE", total, exp.Literal.number(0))
+        bound: exp.Expression = exp.true()
+        if c.op is not None and c.value is not None:
+            bound = _never_null(_compare(change, c.op, _literal(c.value)))
+        if c.top is None:
+            return bound
+        self.windowed = True
+        # Top K of those within the bound: rank the bound's members first, biggest change first.
+        rank = exp.Window(
+            this=exp.RowNumber(),
+            order=exp.Order(
+                expressions=[
+                    exp.Ordered(this=exp.Case(ifs=[exp.If(this=bound, true=exp.Literal.number(0))], default=exp.Literal.number(1))),
+                    exp.Ordered(this=change, desc=True),
+                    exp.Ordered(this=exp.column("contact_id", table="c")),
+                ]
+            ),
+        )
+        return exp.and_(bound, exp.LTE(this=rank, expression=exp.Literal.number(c.top)))
+
+    def journey_outcome(self, c: JourneyOutcomeCriterion) -> exp.Expression:
+        filters: dict[str, Any] = {"journey_id": c.journey_id, "outcome": c.outcome}
+        if c.step_id is not None:
+            filters["step_id"] = c.step_id
+        return self.activity(ActivityCriterion(kind="activity", event_type="journey_step", filters=filters, window=c.window))
+
+    def criterion(self, c: Criterion) -> exp.Expression:
+        handlers: dict[type, Any] = {
+            AttributeCriterion: self.attribute,
+            ListCriterion: self.list_membership,
+            AgeCriterion: self.age,
+            GenderCriterion: self.gender,
+            DistanceCriterion: self.distance,
+            ActivityCriterion: self.activity,
+            RecencyCriterion: self.recency,
+            LeadTimeCriterion: self.lead_time,
+            ScoreChangeCriterion: self.score_change,
+            JourneyOutcomeCriterion: self.journey_outcome,
+        }
+        return handlers[type(c)](c)  # type: ignore[no-any-return]
+
+    # ----- assembly
+
+    def tree(self, node: Any, flags: dict[int, str], counter: list[int]) -> exp.Expression:
+        if isinstance(node, AllGroup):
+            return exp.paren(_all([self.tree(n, flags, counter) for n in node.all]))
+        if isinstance(node, AnyGroup):
+            return exp.paren(_any([self.tree(n, flags, counter) for n in node.any]))
+        if isinstance(node, NotGroup):
+            return exp.not_(self.tree(node.not_, flags, counter))
+        index = counter[0]
+        counter[0] += 1
+        return exp.column(flags[index])
+
+    def compile(self, definition: SegmentDefinition) -> CompiledSegment:
+        leaves = definition.criteria()
+        predicates = [self.criterion(c) for _, c in leaves]
+        flags = {i: f"p{i}" for i in range(len(leaves))}
+        tree = self.tree(definition.where, flags, [0])
+
+        contacts = exp.alias_(self.table("contacts"), "c", table=True)
+        org = _literal(self.org)
+        base = exp.select(exp.column("contact_id", table="c"), *[exp.alias_(p, flags[i]) for i, p in enumerate(predicates)]).from_(contacts)
+        events_select: exp.Select | None = None
+        if self.events.aggregates:
+            events_select = (
+                exp.select(_ev("contact_id"), *[exp.alias_(agg, alias) for alias, agg in self.events.aggregates.values()])
+                .from_(self.table("events"))
+                .where(exp.EQ(this=_ev("org_id"), expression=org))
+            )
+            bounds = self.events.dt_bounds()
+            if bounds is not None:
+                events_select = events_select.where(exp.GTE(this=_ev("dt"), expression=_dt(bounds[0])))
+                if bounds[1] != dt.date.max:
+                    events_select = events_select.where(exp.LTE(this=_ev("dt"), expression=_dt(bounds[1])))
+            events_select = events_select.where(exp.paren(_any(list(self.events.conditions.values())))).group_by(_ev("contact_id"))
+            base = base.join(
+                "e",
+                on=exp.EQ(this=exp.column("contact_id", table="e"), expression=exp.column("contact_id", table="c")),
+                join_type="left",
+            )
+        base = base.where(exp.EQ(this=exp.column("org_id", table="c"), expression=org))
+        return CompiledSegment(
+            definition=definition,
+            dialect=self.dialect,
+            leaves=[(path, c.kind) for path, c in leaves],
+            _base=base,
+            _events=events_select,
+            _tree=tree,
+        )
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)
+
+
+def latest_birth_date(today: dt.date, years: int) -> dt.date:
+    """The latest birth date of someone at least `years` whole years old on `today`."""
+    year = today.year - years
+    if year < dt.MINYEAR:
+        return dt.date.min
+    try:
+        return today.replace(year=year)
+    except ValueError:  # 29 February in a year without one
+        return dt.date(year, 2, 28)
+
+
+def compile_segment(
+    definition: SegmentDefinition,
+    org_id: str,
+    now: dt.datetime,
+    dialect: Dialect = "duckdb",
+    database: str | None = None,
+) -> CompiledSegment:
+    """The definition compiled for `org_id` as of `now` (naive UTC), in `dialect`.
+
+    `database` qualifies the contacts and events tables (the Glue database for Athena).
+    """
+    if now.tzinfo is not None:
+        now = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return _Compiler(org_id, now, dialect, database).compile(definition)

@@ -1,0 +1,43 @@
+"""Evaluating a segment on a QueryEngine: live counts and members."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from tern.engines import QueryEngine
+from tern.segments.compiler import CompiledSegment, compile_segment
+from tern.segments.model import SegmentDefinition
+
+
+@dataclass(frozen=True)
+class CriterionCount:
+    path: str
+    kind: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Counts:
+    total: int
+    criteria: list[CriterionCount]
+
+
+def _compiled(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime) -> CompiledSegment:
+    return compile_segment(definition, org_id, now, dialect=engine.dialect, database=engine.database)  # type: ignore[arg-type]
+
+
+def count(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, per_criterion: bool = True) -> Counts:
+    """The segment's size and, in the same pass, how many contacts each criterion alone matches."""
+    compiled = _compiled(definition, engine, org_id, now)
+    row = engine.run(compiled.count_sql(per_criterion)).rows[0]
+    criteria = [
+        CriterionCount(path, kind, int(row[i + 1] or 0)) for i, (path, kind) in enumerate(compiled.leaves)
+    ] if per_criterion else []
+    return Counts(total=int(row[0] or 0), criteria=criteria)
+
+
+def members(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, limit: int | None = None) -> list[str]:
+    """The contact ids of the segment's members, sorted."""
+    compiled = _compiled(definition, engine, org_id, now)
+    return [str(r[0]) for r in engine.run(compiled.members_sql(limit)).rows]

@@ -1,0 +1,173 @@
+"""The `tern` command: segments and demo data on a laptop, over the embedded DuckDB engine.
+
+Output is machine-readable (JSON, or one id a line); user errors are one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, NoReturn
+
+from tern.errors import DataError, DefinitionError, QueryError, TernError
+from tern.segments.compiler import DIALECTS, compile_segment
+from tern.segments.evaluate import count, members
+from tern.segments.model import SegmentDefinition, definition_schema, parse_definition_json, parse_time
+
+USER_ERROR = 2
+RUN_ERROR = 1
+
+
+class UsageError(TernError):
+    pass
+
+
+def _now(text: str | None) -> dt.datetime:
+    if text is None:
+        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise UsageError(f"--now: not an ISO date-time: {text!r} (e.g. 2026-11-22T00:00:00Z)") from None
+
+
+def _definition(path: str) -> SegmentDefinition:
+    try:
+        text = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        return parse_definition_json(text)
+    except DefinitionError as e:
+        raise DefinitionError(e.problems) from None
+
+
+def _engine(data: str, org: str) -> Any:
+    from tern.engines.duckdb import DuckDBEngine  # DuckDB only where a command needs it
+
+    engine = DuckDBEngine(data)
+    if not engine.has_org(org):
+        raise DataError(f"no contacts for org {org!r} under {Path(data) / 'contacts'}")
+    return engine
+
+
+def cmd_segment_count(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    definition = _definition(args.definition)
+    counts = count(definition, _engine(args.data, args.org), args.org, _now(args.now))
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    print(json.dumps({"total": counts.total, "criteria": [asdict(c) for c in counts.criteria], "elapsed_ms": elapsed_ms}))
+
+
+def cmd_segment_members(args: argparse.Namespace) -> None:
+    definition = _definition(args.definition)
+    if args.limit is not None and args.limit < 0:
+        raise UsageError("--limit: must be 0 or more")
+    ids = members(definition, _engine(args.data, args.org), args.org, _now(args.now), args.limit)
+    sys.stdout.write("".join(f"{i}\n" for i in ids))
+
+
+def cmd_segment_sql(args: argparse.Namespace) -> None:
+    definition = _definition(args.definition)
+    compiled = compile_segment(definition, args.org, _now(args.now), dialect=args.dialect, database=args.database)
+    print(compiled.count_sql() if args.count else compiled.members_sql())
+
+
+def cmd_segment_schema(args: argparse.Namespace) -> None:
+    print(json.dumps(definition_schema(), indent=2))
+
+
+def cmd_data_generate(args: argparse.Namespace) -> None:
+    from tern_local.generator import generate, print_progress
+
+    if args.contacts < 1:
+        raise UsageError("--contacts: must be 1 or more")
+    if args.events_per_contact < 0 or args.days < 0:
+        raise UsageError("--events-per-contact and --days must be 0 or more")
+    if not args.org or "/" in args.org or "=" in args.org:
+        raise UsageError(f"--org: not a usable org id: {args.org!r}")
+    started = time.perf_counter()
+    written = generate(
+        Path(args.out), args.contacts, args.events_per_contact, args.days, args.org, args.seed,
+        _now(args.now) if args.now else None, progress=None if args.quiet else print_progress,
+    )  # fmt: skip
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(json.dumps({**written, "org": args.org, "out": args.out, "elapsed_s": round(time.perf_counter() - started, 1)}))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="tern", description="Tern: audience segments over a customer data lake.")
+    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,data}")
+
+    segment = groups.add_parser("segment", help="count, list or compile a segment definition")
+    commands = segment.add_subparsers(dest="command", required=True, metavar="{count,members,sql,schema}")
+
+    def evaluation(name: str, help: str) -> argparse.ArgumentParser:
+        p = commands.add_parser(name, help=help)
+        p.add_argument("definition", metavar="DEF.json", help="the definition file, or - for stdin")
+        p.add_argument("--data", required=True, metavar="DIR", help="the lake: DIR/contacts, DIR/events")
+        p.add_argument("--org", required=True, help="the tenant whose contacts to evaluate")
+        p.add_argument("--now", metavar="ISO", help="evaluation time (UTC); default: the clock")
+        return p
+
+    evaluation("count", "total and per-criterion counts, as JSON").set_defaults(run=cmd_segment_count)
+    p = evaluation("members", "member contact ids, one a line")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N members")
+    p.set_defaults(run=cmd_segment_members)
+
+    p = commands.add_parser("sql", help="print the compiled SQL statement")
+    p.add_argument("definition", metavar="DEF.json")
+    p.add_argument("--dialect", choices=DIALECTS, default="athena")
+    p.add_argument("--org", default="demo", help="the org the statement is bound to (default: demo)")
+    p.add_argument("--now", metavar="ISO", help="evaluation time (UTC); default: the clock")
+    p.add_argument("--database", default=None, help="qualify tables with this database (Athena: the Glue database)")
+    p.add_argument("--count", action="store_true", help="the counting statement instead of the members one")
+    p.set_defaults(run=cmd_segment_sql)
+
+    commands.add_parser("schema", help="print the JSON Schema of a definition").set_defaults(run=cmd_segment_schema)
+
+    data = groups.add_parser("data", help="demo data")
+    data_commands = data.add_subparsers(dest="command", required=True, metavar="{generate}")
+    p = data_commands.add_parser("generate", help="write a realistic demo lake")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--contacts", required=True, type=int, metavar="N")
+    p.add_argument("--events-per-contact", type=float, default=20, metavar="K")
+    p.add_argument("--days", type=int, default=365, metavar="D")
+    p.add_argument("--org", default="demo")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--now", metavar="ISO", help="the last day of events (UTC); default: the clock")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(run=cmd_data_generate)
+    return top
+
+
+def fail(message: str, code: int) -> NoReturn:
+    sys.stderr.write(f"tern: {message}\n")
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        args.run(args)
+    except DefinitionError as e:
+        fail(f"invalid definition: {e}", USER_ERROR)
+    except (UsageError, DataError) as e:
+        fail(str(e), USER_ERROR)
+    except QueryError as e:
+        fail(str(e), RUN_ERROR)
+    except BrokenPipeError:
+        sys.stderr.close()
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    main()
