@@ -246,7 +246,7 @@ def generate_day(rng: np.random.Generator, population: Population, day: dt.date,
 
     # E-mail campaign: sent -> bounced (hard/soft) or delivered -> opened -> clicked one of its links.
     campaign = f"cmp-{day.isoformat()}"
-    sent = d.who(int(size * 0.22))
+    sent = d.who(rng.poisson(size * 0.22))
     sent_at = d.seconds(len(sent), 9 * 3600)
     sent_ids = population.ids.take(pa.array(sent))
     message = pc.binary_join_element_wise(f"msg-{day.isoformat()}", sent_ids, "-")
@@ -271,25 +271,25 @@ def generate_day(rng: np.random.Generator, population: Population, day: dt.date,
     d.add(sent[complained], "email_complained", sent_at[complained] + 7200, message_id=message.take(pa.array(complained)), **email)
 
     # SMS
-    sms = d.who(int(size * 0.02))
+    sms = d.who(rng.poisson(size * 0.02))
     sms_at = d.seconds(len(sms), 10 * 3600)
     d.add(sms, "sms_sent", sms_at, channel="sms", campaign_id=f"sms-{day.isoformat()}")
     delivered = sms[rng.random(len(sms)) < 0.95]
     d.add(delivered, "sms_delivered", d.seconds(len(delivered), 10 * 3600), channel="sms", campaign_id=f"sms-{day.isoformat()}")
 
     # Web
-    views = d.who(int(size * 0.30))
+    views = d.who(rng.poisson(size * 0.30))
     pages = pick(PAGES, len(views))
     d.add(views, "page_view", d.seconds(len(views), 0), channel="web", url=pages)
-    searches = d.who(int(size * 0.04))
+    searches = d.who(rng.poisson(size * 0.04))
     d.add(searches, "search", d.seconds(len(searches), 0), channel="web", search_query=pick(SEARCHES, len(searches)))
-    downloads = d.who(int(size * 0.02))
+    downloads = d.who(rng.poisson(size * 0.02))
     d.add(downloads, "download", d.seconds(len(downloads), 0), channel="web", url=pick(DOWNLOADS, len(downloads)))
-    forms = d.who(int(size * 0.015))
+    forms = d.who(rng.poisson(size * 0.015))
     d.add(forms, "form_submit", d.seconds(len(forms), 0), channel="web", url=pick(FORMS, len(forms)))
 
     # Tickets: a show of a production some days ahead; impulsive buyers buy days before.
-    buyers = d.who(int(size * 0.05))
+    buyers = d.who(rng.poisson(size * 0.05))
     bought_at = d.seconds(len(buyers), 8 * 3600)
     lead_days = np.where(population.impulsive[buyers], rng.integers(0, 3, len(buyers)), rng.integers(3, 120, len(buyers)))
     show_day = d.day_start + lead_days * 86400
@@ -307,14 +307,14 @@ def generate_day(rng: np.random.Generator, population: Population, day: dt.date,
           sales_channel=pick(["online", "boxoffice"], len(buyers), [0.7, 0.3]))  # fmt: skip
 
     # Lead scoring: risers mostly go up.
-    scored = d.who(int(size * 0.08))
+    scored = d.who(rng.poisson(size * 0.08))
     steps = SCORE_STEPS[rng.integers(0, len(SCORE_STEPS), len(scored))]
     steps = np.where(population.riser[scored], np.abs(steps), steps)
     d.add(scored, "score_changed", d.seconds(len(scored), 0), channel="crm", score_delta=pa.array(steps.astype("int64")),
           reason=pick(["page_view", "email_click", "purchase", "form_submit", "decay"], len(scored)))  # fmt: skip
 
     # A journey that has been running: its steps' outcomes.
-    stepped = d.who(int(size * 0.01))
+    stepped = d.who(rng.poisson(size * 0.01))
     d.add(stepped, "journey_step", d.seconds(len(stepped), 0), channel="journey", journey_id="j-launch",
           step_id=pick(["s1-email", "s2-wait-click", "s3-hold", "s4-sms"], len(stepped)),
           outcome=pick(JOURNEY_OUTCOMES, len(stepped), [0.4, 0.25, 0.12, 0.05, 0.08, 0.05, 0.05]))  # fmt: skip
