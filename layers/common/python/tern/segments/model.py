@@ -31,6 +31,10 @@ from tern.errors import DefinitionError, Problem
 def _no_nul(text: str) -> str:
     if "\x00" in text:
         raise ValueError("must not contain a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
     return text
 
 
@@ -67,6 +71,8 @@ def _typed(value: Any, column_type: lake.ColumnType, op: str) -> Any:
             raise ValueError(f"expected a number, got {json.dumps(value)}")
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError("expected a finite number")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise ValueError("number out of range")
         return value
     if column_type is T.BOOL:
         if not isinstance(value, bool):
@@ -238,6 +244,7 @@ Measure = Literal["count", "sum:amount", "sum:quantity", "distinct:order_id", "d
 
 def _event_filter_column(name: str) -> str:
     """The events column a filter key names, or ValueError."""
+    _no_nul(name)
     if name.startswith("properties."):
         if not name[len("properties.") :]:
             raise ValueError("a property filter needs a key: properties.KEY")
@@ -437,12 +444,17 @@ def parse_time(text: str) -> dt.datetime:
     return value
 
 
+_UNION_MEMBERS = frozenset({"str", "bool", "int", "float", "constrained-str", "list"})
+
+
 def format_loc(loc: tuple[int | str, ...]) -> str:
     """A pydantic error location as the field path a user reads: where.all[0].value."""
     out = ""
     expect_tag = False
     previous: int | str | None = None
     for position, part in enumerate(loc):
+        if isinstance(part, str) and (part in _UNION_MEMBERS or (part.endswith("]") and "[" in part)):
+            continue  # which member of a scalar union failed is noise to the user
         if expect_tag and isinstance(part, str) and part in NODE_TAGS:
             expect_tag = False
             previous = part
@@ -466,18 +478,21 @@ def _message(error: Any) -> str:
         return 'expected a criterion with a "kind", or one group: {"all": [...]}, {"any": [...]} or {"not": ...}'
     if kind == "extra_forbidden":
         return "unknown field"
+    if "unable to parse raw data as a unicode string" in error["msg"]:
+        return "must be valid Unicode text (no lone surrogates)"
     message: str = error["msg"]
     return message.removeprefix("Value error, ")
 
 
 def problems_of(error: ValidationError, prefix: str = "") -> list[Problem]:
-    problems = []
+    problems: dict[str, Problem] = {}
     for item in error.errors():
         path = format_loc(item["loc"])
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
-        problems.append(Problem(path, _message(item)))
-    return problems
+        # A scalar that fits no member of its union fails once per member; the first says most.
+        problems.setdefault(path, Problem(path, _message(item)))
+    return list(problems.values())
 
 
 def parse_definition(data: Any) -> SegmentDefinition:

@@ -1,0 +1,50 @@
+"""Snapshots of the Athena SQL the compiler emits for the example segments.
+
+A change to the emitted SQL shows up here as a diff to review. To accept it:
+TERN_UPDATE_SNAPSHOTS=1 make test
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from tern.segments.compiler import compile_segment
+from tern.segments.model import parse_definition_json
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples" / "segments").glob("*.json"))
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
+NOW = dt.datetime(2026, 11, 22, 9, 30)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_athena_sql_snapshot(example: Path) -> None:
+    compiled = compile_segment(parse_definition_json(example.read_text()), "acme", NOW, dialect="athena", database="tern")
+    sql = sqlglot.transpile(compiled.members_sql(), read="athena", write="athena", pretty=True)[0] + "\n"
+    snapshot = SNAPSHOTS / f"{example.stem}.athena.sql"
+    if os.environ.get("TERN_UPDATE_SNAPSHOTS") == "1" or not snapshot.exists():
+        snapshot.write_text(sql)
+    assert sql == snapshot.read_text()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_athena_sql_is_one_statement_bound_to_the_org(example: Path) -> None:
+    compiled = compile_segment(parse_definition_json(example.read_text()), "acme", NOW, dialect="athena", database="tern")
+    for sql in (compiled.members_sql(), compiled.count_sql()):
+        statements = sqlglot.parse(sql, read="athena")
+        assert len(statements) == 1
+        tables = {(t.db, t.name) for t in statements[0].find_all(exp.Table) if t.db}
+        assert tables <= {("tern", "contacts"), ("tern", "events")}
+        # every scan of a lake table is filtered on org_id = 'acme'
+        org_filters = [
+            e for e in statements[0].find_all(exp.EQ)
+            if isinstance(e.this, exp.Column) and e.this.name == "org_id" and e.expression.name == "acme"
+        ]  # fmt: skip
+        lake_scans = [t for t in statements[0].find_all(exp.Table) if t.db == "tern"]
+        assert len(org_filters) == len(lake_scans) > 0
