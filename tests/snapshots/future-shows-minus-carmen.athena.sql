@@ -1,48 +1,40 @@
-WITH e AS (
-  SELECT
-    contact_id,
-    COUNT_IF(
-      event_type = 'purchase'
-      AND event_start >= CAST('2026-07-25 09:30:00' AS TIMESTAMP)
-    ) AS m0,
-    COUNT_IF(
-      event_type = 'purchase'
-      AND production_ref = 'carmen'
-      AND event_start >= CAST('2026-07-25 09:30:00' AS TIMESTAMP)
-    ) AS m1
-  FROM tern.events
-  WHERE
-    org_id = 'acme'
-    AND (
-      (
-        event_type = 'purchase'
-        AND event_start >= CAST('2026-07-25 09:30:00' AS TIMESTAMP)
-      )
-      OR (
-        event_type = 'purchase'
-        AND production_ref = 'carmen'
-        AND event_start >= CAST('2026-07-25 09:30:00' AS TIMESTAMP)
-      )
-    )
-  GROUP BY
-    contact_id
-), base AS (
-  SELECT
-    c.contact_id,
-    COALESCE(COALESCE(e.m0, 0) >= 1, FALSE) AS p0,
-    COALESCE(COALESCE(e.m1, 0) >= 1, FALSE) AS p1
-  FROM tern.contacts AS c
-  LEFT JOIN e
-    ON e.contact_id = c.contact_id
-  WHERE
-    c.org_id = 'acme'
-)
 SELECT
-  contact_id
-FROM base
+  c.contact_id
+FROM tern.contacts AS c
 WHERE
   (
-    p0 AND NOT p1
+    c.org_id = 'acme' AND NOT c.contact_id IS NULL
+  )
+  AND (
+    c.contact_id IN (
+      SELECT
+        contact_id
+      FROM tern.events
+      WHERE
+        (
+          org_id = 'acme'
+          AND (
+            event_type = 'purchase'
+            AND event_start >= CAST('2026-07-25 09:30:00' AS TIMESTAMP)
+          )
+        )
+        AND NOT contact_id IS NULL
+    )
+    AND NOT c.contact_id IN (
+      SELECT
+        contact_id
+      FROM tern.events
+      WHERE
+        (
+          org_id = 'acme'
+          AND (
+            event_type = 'purchase'
+            AND production_ref = 'carmen'
+            AND event_start >= CAST('2026-07-25 09:30:00' AS TIMESTAMP)
+          )
+        )
+        AND NOT contact_id IS NULL
+    )
   )
 ORDER BY
   contact_id NULLS FIRST

@@ -1,6 +1,11 @@
-WITH base AS (
-  SELECT
-    c.contact_id,
+SELECT
+  c.contact_id
+FROM tern.contacts AS c
+WHERE
+  (
+    c.org_id = 'acme' AND NOT c.contact_id IS NULL
+  )
+  AND (
     COALESCE(
       12742.0 * ASIN(
         LEAST(
@@ -15,31 +20,21 @@ WITH base AS (
         )
       ) <= 25.0,
       FALSE
-    ) AS p0,
-    COALESCE(CONTAINS(c.categories, 'opera'), FALSE) AS p1,
-    COALESCE(ELEMENT_AT(c.attributes, 'loyalty_tier') = 'gold', FALSE) AS p2,
-    COALESCE(CONTAINS(c.consents, 'email_marketing'), FALSE) AS p3,
-    COALESCE(
+    )
+    AND (
+      COALESCE(CONTAINS(c.categories, 'opera'), FALSE)
+      OR COALESCE(ELEMENT_AT(c.attributes, 'loyalty_tier') = 'gold', FALSE)
+    )
+    AND COALESCE(CONTAINS(c.consents, 'email_marketing'), FALSE)
+    AND COALESCE(
       c.birth_date IS NULL
       OR (
         c.birth_date <= CAST('2001-11-22' AS DATE)
         AND c.birth_date > CAST('1965-11-22' AS DATE)
       ),
       FALSE
-    ) AS p4,
-    TRUE AS p5
-  FROM tern.contacts AS c
-  WHERE
-    c.org_id = 'acme'
-)
-SELECT
-  contact_id
-FROM base
-WHERE
-  (
-    p0 AND (
-      p1 OR p2
-    ) AND p3 AND p4 AND p5
+    )
+    AND TRUE
   )
 ORDER BY
   contact_id NULLS FIRST

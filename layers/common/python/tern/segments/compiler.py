@@ -1,14 +1,17 @@
 """The segment compiler: a definition becomes one SQL statement, built from sqlglot expressions.
 
-Shape of every statement (one org, one pass over events):
+Shape of a statement (one org):
 
-    WITH e AS (SELECT contact_id, <one conditional aggregate per behavioural need>
+    WITH e AS (SELECT contact_id, <one conditional aggregate per measured criterion>
                FROM events WHERE org_id = ORG AND <dt bounds> AND (<any needed event>)
-               GROUP BY contact_id),
-         base AS (SELECT c.contact_id, <p0 .. pN: each criterion alone, never NULL>
-                  FROM contacts AS c LEFT JOIN e ON e.contact_id = c.contact_id
-                  WHERE c.org_id = ORG)
-    SELECT ... FROM base
+               GROUP BY contact_id)
+    SELECT ... FROM contacts AS c LEFT JOIN e ON e.contact_id = c.contact_id
+    WHERE c.org_id = ORG AND <the tree of criteria>
+
+Measured criteria (sums, distinct counts, counts against a bound, latest event, score change) share
+the one pass over events in `e`. "Did" / "did not" criteria are semi-joins on events, each pruning its
+own dt partitions: measured faster on DuckDB than folding them into the shared aggregate.
+Counting puts each criterion in a column p0..pN of a `base` CTE and counts them all in one pass.
 
 Every leaf predicate is two-valued (NULL folds to FALSE), so `not` is the exact complement.
 Values only ever enter as literals the builder escapes; names come from the data contract.
@@ -135,30 +138,51 @@ class CompiledSegment:
     definition: SegmentDefinition
     dialect: Dialect
     leaves: list[tuple[str, str]]  # (path, kind) of every criterion, in the order of p0..pN
-    _base: exp.Select
-    _events: exp.Select | None
-    _tree: exp.Expression
+    _events: exp.Select | None  # the shared pass over events (conditional aggregates), if any
+    _contacts: exp.Select  # FROM contacts [LEFT JOIN e] WHERE <the org>, nothing projected yet
+    _predicates: list[exp.Expression]  # each criterion alone, two-valued
+    _tree: Any  # the where-tree with leaf indexes, see _combine
+    _ranked: bool  # a criterion ranks contacts (top K), so predicates need the whole org first
 
-    def _with_ctes(self, select: exp.Select) -> exp.Select:
-        if self._events is not None:
-            select = select.with_("e", as_=self._events)
-        return select.with_("base", as_=self._base)
+    def _with_events(self, select: exp.Select) -> exp.Select:
+        return select.with_("e", as_=self._events) if self._events is not None else select
+
+    def _base(self) -> exp.Select:
+        flags = [exp.alias_(p.copy(), f"p{i}") for i, p in enumerate(self._predicates)]
+        return self._contacts.copy().select(exp.column("contact_id", table="c"), *flags)
 
     def members_sql(self, limit: int | None = None) -> str:
         """One contact_id per row, sorted."""
-        select = exp.select("contact_id").from_("base").where(self._tree).order_by("contact_id")
+        if self._ranked:
+            select = exp.select("contact_id").from_("base").where(_combine(self._tree, lambda i: exp.column(f"p{i}")))
+            select = self._with_events(select).with_("base", as_=self._base())
+        else:
+            # The tree inline in WHERE: the engine can filter contacts early and turn "did" into semi-joins.
+            where = _combine(self._tree, lambda i: self._predicates[i].copy())
+            select = self._with_events(self._contacts.copy().select(exp.column("contact_id", table="c")).where(where))
+        select = select.order_by("contact_id")
         if limit is not None:
             select = select.limit(limit)
-        return self._with_ctes(select).sql(dialect=self.dialect)
+        return select.sql(dialect=self.dialect)
 
     def count_sql(self, per_criterion: bool = True) -> str:
-        """One row: total, then (if per_criterion) the count of each leaf alone as c0..cN."""
-        columns: list[exp.Expression] = [exp.alias_(exp.CountIf(this=self._tree), "total")]
+        """One row: total, then (if per_criterion) the count of each leaf alone as c0..cN, in one pass."""
+        columns: list[exp.Expression] = [exp.alias_(exp.CountIf(this=_combine(self._tree, lambda i: exp.column(f"p{i}"))), "total")]
         if per_criterion:
-            columns += [
-                exp.alias_(exp.CountIf(this=exp.column(f"p{i}")), f"c{i}") for i in range(len(self.leaves))
-            ]
-        return self._with_ctes(exp.select(*columns).from_("base")).sql(dialect=self.dialect)
+            columns += [exp.alias_(exp.CountIf(this=exp.column(f"p{i}")), f"c{i}") for i in range(len(self.leaves))]
+        select = self._with_events(exp.select(*columns).from_("base")).with_("base", as_=self._base())
+        return select.sql(dialect=self.dialect)
+
+
+def _combine(tree: Any, leaf: Any) -> exp.Expression:
+    """The where-tree as one boolean expression, each leaf index turned into an expression by `leaf`."""
+    kind, body = tree
+    if kind == "leaf":
+        return leaf(body)  # type: ignore[no-any-return]
+    if kind == "not":
+        return exp.not_(_combine(body, leaf))
+    parts = [_combine(child, leaf) for child in body]
+    return exp.paren(_all(parts) if kind == "all" else _any(parts))
 
 
 class _Compiler:
@@ -351,11 +375,39 @@ class _Compiler:
             return exp.Sum(this=value)
         return exp.Count(this=exp.Distinct(expressions=[value]))
 
+    def exists(self, condition: exp.Expression, bound: tuple[dt.date, dt.date] | None) -> exp.Expression:
+        """Whether the contact has some event meeting `condition`: a semi-join with its own dt pruning.
+
+        Measured faster than a conditional aggregate for "did" / "did not", and it scans only the
+        partitions of its own window.
+        """
+        found = (
+            exp.select(_ev("contact_id"))
+            .from_(self.table("events"))
+            .where(exp.EQ(this=_ev("org_id"), expression=_literal(self.org)))
+        )
+        found = self.bounded(found, bound).where(condition).where(_ev("contact_id").is_(exp.not_(exp.null())))
+        # Never NULL: c.contact_id is not null (the contacts scan says so) and neither is any id found.
+        return exp.column("contact_id", table="c").isin(query=found)
+
+    def bounded(self, select: exp.Select, bound: tuple[dt.date, dt.date] | None) -> exp.Select:
+        if bound is None:
+            return select
+        select = select.where(exp.GTE(this=_ev("dt"), expression=_dt(bound[0])))
+        if bound[1] != dt.date.max:
+            select = select.where(exp.LTE(this=_ev("dt"), expression=_dt(bound[1])))
+        return select
+
     def activity(self, c: ActivityCriterion) -> exp.Expression:
         window, bound = self.window(c.window)
         condition = self.property_access(
             _all([exp.EQ(this=_ev("event_type"), expression=_literal(c.event_type)), *self.event_filters(c.filters), *window])
         )
+        if c.measure == "count":
+            existence = _existence(c.op, c.value)
+            if existence is not None:
+                found = self.exists(condition, bound)
+                return found if existence else exp.not_(found)
         measure = self.events.need(self.measured(c.measure, condition), condition, bound)
         return _never_null(_compare(exp.func("COALESCE", measure, exp.Literal.number(0)), c.op, _literal(c.value)))
 
@@ -377,9 +429,8 @@ class _Compiler:
             return _never_null(exp.LT(this=latest, expression=_ts(_midnight(day + DAY))))
         low = self.now - c.days * DAY
         condition = _all([*types, exp.GTE(this=_ev("ts"), expression=_ts(low)), not_after_now])
-        recent = self.events.need(exp.CountIf(this=condition), condition, (low.date(), self.today))
-        seen = exp.GT(this=exp.func("COALESCE", recent, exp.Literal.number(0)), expression=exp.Literal.number(0))
-        return _never_null(seen) if c.op == "within" else exp.not_(_never_null(seen))
+        seen = self.exists(condition, (low.date(), self.today))
+        return seen if c.op == "within" else exp.not_(seen)
 
     def lead_time(self, c: LeadTimeCriterion) -> exp.Expression:
         window, bound = self.window(c.window)
@@ -394,8 +445,7 @@ class _Compiler:
                 *window,
             ]
         )
-        bought = self.events.need(exp.CountIf(this=condition), condition, bound)
-        return _never_null(exp.GT(this=exp.func("COALESCE", bought, exp.Literal.number(0)), expression=exp.Literal.number(0)))
+        return self.exists(condition, bound)
 
     def score_change(self, c: ScoreChangeCriterion) -> exp.Expression:
         low = self.now - c.days * DAY
@@ -450,53 +500,61 @@ class _Compiler:
 
     # ----- assembly
 
-    def tree(self, node: Any, flags: dict[int, str], counter: list[int]) -> exp.Expression:
+    def tree(self, node: Any, counter: list[int]) -> Any:
+        """The where-tree with each criterion replaced by its index in document order."""
         if isinstance(node, AllGroup):
-            return exp.paren(_all([self.tree(n, flags, counter) for n in node.all]))
+            return ("all", [self.tree(n, counter) for n in node.all])
         if isinstance(node, AnyGroup):
-            return exp.paren(_any([self.tree(n, flags, counter) for n in node.any]))
+            return ("any", [self.tree(n, counter) for n in node.any])
         if isinstance(node, NotGroup):
-            return exp.not_(self.tree(node.not_, flags, counter))
-        index = counter[0]
+            return ("not", self.tree(node.not_, counter))
         counter[0] += 1
-        return exp.column(flags[index])
+        return ("leaf", counter[0] - 1)
 
     def compile(self, definition: SegmentDefinition) -> CompiledSegment:
         leaves = definition.criteria()
         predicates = [self.criterion(c) for _, c in leaves]
-        flags = {i: f"p{i}" for i in range(len(leaves))}
-        tree = self.tree(definition.where, flags, [0])
-
-        contacts = exp.alias_(self.table("contacts"), "c", table=True)
-        org = _literal(self.org)
-        base = exp.select(exp.column("contact_id", table="c"), *[exp.alias_(p, flags[i]) for i, p in enumerate(predicates)]).from_(contacts)
+        contacts = (
+            exp.select()
+            .from_(exp.alias_(self.table("contacts"), "c", table=True))
+            .where(exp.EQ(this=exp.column("org_id", table="c"), expression=_literal(self.org)))
+            .where(exp.column("contact_id", table="c").is_(exp.not_(exp.null())))
+        )
         events_select: exp.Select | None = None
         if self.events.aggregates:
             events_select = (
                 exp.select(_ev("contact_id"), *[exp.alias_(agg, alias) for alias, agg in self.events.aggregates.values()])
                 .from_(self.table("events"))
-                .where(exp.EQ(this=_ev("org_id"), expression=org))
+                .where(exp.EQ(this=_ev("org_id"), expression=_literal(self.org)))
             )
-            bounds = self.events.dt_bounds()
-            if bounds is not None:
-                events_select = events_select.where(exp.GTE(this=_ev("dt"), expression=_dt(bounds[0])))
-                if bounds[1] != dt.date.max:
-                    events_select = events_select.where(exp.LTE(this=_ev("dt"), expression=_dt(bounds[1])))
+            events_select = self.bounded(events_select, self.events.dt_bounds())
             events_select = events_select.where(exp.paren(_any(list(self.events.conditions.values())))).group_by(_ev("contact_id"))
-            base = base.join(
+            contacts = contacts.join(
                 "e",
                 on=exp.EQ(this=exp.column("contact_id", table="e"), expression=exp.column("contact_id", table="c")),
                 join_type="left",
             )
-        base = base.where(exp.EQ(this=exp.column("org_id", table="c"), expression=org))
         return CompiledSegment(
             definition=definition,
             dialect=self.dialect,
             leaves=[(path, c.kind) for path, c in leaves],
-            _base=base,
             _events=events_select,
-            _tree=tree,
+            _contacts=contacts,
+            _predicates=predicates,
+            _tree=self.tree(definition.where, [0]),
+            _ranked=self.windowed,
         )
+
+
+def _existence(op: str, value: float) -> bool | None:
+    """For a count compared with a bound: True if it means "at least one", False if "none", else None."""
+    at_least_one = {"gte": 0 < value <= 1, "gt": 0 <= value < 1}
+    none = {"eq": value == 0, "lte": 0 <= value < 1, "lt": 0 < value <= 1}
+    if at_least_one.get(op, False):
+        return True
+    if none.get(op, False):
+        return False
+    return None
 
 
 def _midnight(day: dt.date) -> dt.datetime:
