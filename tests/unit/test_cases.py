@@ -128,6 +128,7 @@ GROUPS: dict[str, dict[str, Any]] = {
         {"not": {"all": [CASES["active 7d"], {"any": [CASES["score up 20 in 30d"], CASES["consents has_none"]]}]}},
     ]},
     "not is the exact complement (nulls)": {"not": {"any": [CASES["city eq"], CASES["score gt"], CASES["age 30-40"]]}},
+    "measured together": {"all": [CASES["spent 500 in 180d"], CASES["2+ shows"], {"not": CASES["score falling"]}, CASES["top 25 of positive"]]},
     "same aggregate twice": {"all": [CASES["clicked launch 30d"], {"not": {"not": CASES["clicked launch 30d"]}}]},
 }
 
@@ -163,6 +164,8 @@ def test_per_criterion_counts_match_reference(name: str, generated_rows: Lake, g
     result = count(parse_definition(definition), generated_engine, ORGS[1], NOW)
     assert result.total == len(generated_rows.members(definition, ORGS[1], NOW))
     assert [c.count for c in result.criteria] == generated_rows.criterion_counts(definition, ORGS[1], NOW)
+    alone = count(parse_definition(definition), generated_engine, ORGS[1], NOW, per_criterion=False)
+    assert (alone.total, alone.criteria) == (result.total, [])
 
 
 def test_counts_name_every_leaf_by_path(generated_engine: DuckDBEngine) -> None:

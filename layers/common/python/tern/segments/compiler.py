@@ -151,25 +151,28 @@ class CompiledSegment:
         flags = [exp.alias_(p.copy(), f"p{i}") for i, p in enumerate(self._predicates)]
         return self._contacts.copy().select(exp.column("contact_id", table="c"), *flags)
 
+    def _filtered(self, projection: exp.Expression) -> exp.Select:
+        """The org's contacts that meet the tree, projecting `projection`."""
+        if self._ranked:
+            select = exp.select(projection).from_("base").where(_combine(self._tree, lambda i: exp.column(f"p{i}")))
+            return self._with_events(select).with_("base", as_=self._base())
+        # The tree inline in WHERE: the engine can filter contacts early and turn "did" into semi-joins.
+        where = _combine(self._tree, lambda i: self._predicates[i].copy())
+        return self._with_events(self._contacts.copy().select(projection).where(where))
+
     def members_sql(self, limit: int | None = None) -> str:
         """One contact_id per row, sorted."""
-        if self._ranked:
-            select = exp.select("contact_id").from_("base").where(_combine(self._tree, lambda i: exp.column(f"p{i}")))
-            select = self._with_events(select).with_("base", as_=self._base())
-        else:
-            # The tree inline in WHERE: the engine can filter contacts early and turn "did" into semi-joins.
-            where = _combine(self._tree, lambda i: self._predicates[i].copy())
-            select = self._with_events(self._contacts.copy().select(exp.column("contact_id", table="c")).where(where))
-        select = select.order_by("contact_id")
+        select = self._filtered(exp.column("contact_id", table=None if self._ranked else "c")).order_by("contact_id")
         if limit is not None:
             select = select.limit(limit)
         return select.sql(dialect=self.dialect)
 
     def count_sql(self, per_criterion: bool = True) -> str:
         """One row: total, then (if per_criterion) the count of each leaf alone as c0..cN, in one pass."""
+        if not per_criterion:
+            return self._filtered(exp.alias_(exp.Count(this=exp.Star()), "total")).sql(dialect=self.dialect)
         columns: list[exp.Expression] = [exp.alias_(exp.CountIf(this=_combine(self._tree, lambda i: exp.column(f"p{i}"))), "total")]
-        if per_criterion:
-            columns += [exp.alias_(exp.CountIf(this=exp.column(f"p{i}")), f"c{i}") for i in range(len(self.leaves))]
+        columns += [exp.alias_(exp.CountIf(this=exp.column(f"p{i}")), f"c{i}") for i in range(len(self.leaves))]
         select = self._with_events(exp.select(*columns).from_("base")).with_("base", as_=self._base())
         return select.sql(dialect=self.dialect)
 
