@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 import pyarrow.dataset as ds
 
 from tern.engines.duckdb import DuckDBEngine

@@ -10,10 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from reference import Lake  # noqa: E402
-
 from tern.engines.duckdb import DuckDBEngine  # noqa: E402
 from tern_local.generator import generate  # noqa: E402
+
+from reference import Lake  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, 0)
 ORGS = ("acme", "globex")

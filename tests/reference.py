@@ -25,7 +25,7 @@ TIME_FIELDS = {"created_at", "updated_at"}
 
 def _utc(value: Any) -> Any:
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

@@ -30,7 +30,7 @@ class UsageError(TernError):
 
 def _now(text: str | None) -> dt.datetime:
     if text is None:
-        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
     try:
         return parse_time(text)
     except ValueError:

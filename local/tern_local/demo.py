@@ -38,7 +38,7 @@ def main() -> None:
     args.add_argument("--out", default=str(ROOT / "demo-lake"))
     args.add_argument("--contacts", type=int, default=200_000)
     options = args.parse_args()
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     out = Path(options.out)
     _lake(out, options.contacts, now)
     engine = DuckDBEngine(out)

@@ -116,7 +116,7 @@ class Population:
 def generate_contacts(rng: np.random.Generator, n: int, now: dt.datetime) -> tuple[pa.Table, Population]:
     ids = pc.binary_join_element_wise("c", pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), 7, "0"), "")
     gender_draw = rng.random(n)
-    gender = pa.array(np.where(gender_draw < 0.46, "female", np.where(gender_draw < 0.90, "male", None)))
+    gender = pa.array(np.where(gender_draw < 0.46, "female", np.where(gender_draw < 0.90, "male", None)))  # type: ignore[call-overload]
     first = pc.if_else(
         pa.array(gender_draw < 0.46), _pick(rng, FEMALE_NAMES, n), _pick(rng, MALE_NAMES, n)
     )
@@ -131,9 +131,9 @@ def generate_contacts(rng: np.random.Generator, n: int, now: dt.datetime) -> tup
     no_city = rng.random(n) < 0.08
     no_point = no_city | (rng.random(n) < 0.03)
     column = lambda i: np.array([c[i] for c in CITIES], dtype=object)[city_index]  # noqa: E731
-    city = pa.array(np.where(no_city, None, column(0)))
-    postal = pa.array(np.where(no_city, None, column(1) + "-" + rng.integers(100, 999, n).astype(str)))
-    country = pa.array(np.where(no_city & (rng.random(n) < 0.5), None, column(2)))
+    city = pa.array(np.where(no_city, None, column(0)))  # type: ignore[call-overload]
+    postal = pa.array(np.where(no_city, None, column(1) + "-" + rng.integers(100, 999, n).astype(str)))  # type: ignore[call-overload]
+    country = pa.array(np.where(no_city & (rng.random(n) < 0.5), None, column(2)))  # type: ignore[call-overload]
     language = _with_nulls(rng, pa.array(column(3).astype(str)), 0.05)
     lat = np.array([c[4] for c in CITIES])[city_index] + rng.normal(0, 0.06, n)
     lon = np.array([c[5] for c in CITIES])[city_index] + rng.normal(0, 0.09, n)
@@ -163,7 +163,7 @@ def generate_contacts(rng: np.random.Generator, n: int, now: dt.datetime) -> tup
     offsets = np.concatenate([[0], np.cumsum(has.sum(axis=1))]).astype(np.int32)
     attributes = pa.MapArray.from_arrays(pa.array(offsets), pa.array(keys[cols], pa.string()), pa.array(items, pa.string()))
 
-    now_s = int(now.replace(tzinfo=dt.timezone.utc).timestamp())
+    now_s = int(now.replace(tzinfo=dt.UTC).timestamp())
     created = now_s - rng.integers(0, 5 * 365 * 86400, n)
     updated = created + ((now_s - created) * rng.random(n)).astype("int64")
 
@@ -198,7 +198,7 @@ class _Day:
         self.rng = rng
         self.population = population
         self.day = day
-        self.day_start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
+        self.day_start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
         self.day_number = (day - dt.date(1970, 1, 1)).days
         self.next_event = first_event
         self.blocks: list[pa.Table] = []
@@ -332,7 +332,7 @@ def generate(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
     """Write a lake for `org` under `out` (replacing that org's data); returns the rows written."""
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rng = np.random.default_rng(seed)
     contacts_dir = out / "contacts" / f"org_id={org}"
     events_dir = out / "events" / f"org_id={org}"

@@ -7,12 +7,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from conftest import NOW, ORGS
-from reference import Lake
 
 from tern.engines.duckdb import DuckDBEngine
 from tern.segments.evaluate import count, members
 from tern.segments.model import parse_definition
+
+from conftest import NOW, ORGS
+from reference import Lake
 
 LAUNCH = "https://shop.example.com/new"
 

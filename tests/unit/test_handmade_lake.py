@@ -16,15 +16,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from reference import Lake
 
 from tern.engines.duckdb import DuckDBEngine
 from tern.segments.evaluate import count, members
 from tern.segments.model import parse_definition
 
+from reference import Lake
+
 NOW = dt.datetime(2026, 11, 22, 12, 0)
 L = "https://shop.example.com/new"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def t(text: str) -> dt.datetime:

@@ -6,10 +6,10 @@ optional columns) and the data generator.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ColumnType(str, Enum):
+class ColumnType(StrEnum):
     STRING = "string"
     INT = "int"
     DOUBLE = "double"
@@ -20,7 +20,7 @@ class ColumnType(str, Enum):
     STRING_MAP = "map<string,string>"
 
 
-S, I, F, B, D, T = (
+S, INT, F, B, D, T = (
     ColumnType.STRING,
     ColumnType.INT,
     ColumnType.DOUBLE,
@@ -43,7 +43,7 @@ CONTACTS: dict[str, ColumnType] = {
     "latitude": F,
     "longitude": F,
     "language": S,
-    "lead_score": I,
+    "lead_score": INT,
     "lead_stage": S,
     "opportunity_stage": S,
     "owner": S,
@@ -75,10 +75,10 @@ EVENTS: dict[str, ColumnType] = {
     "event_ref": S,
     "production_ref": S,
     "event_start": T,
-    "quantity": I,
+    "quantity": INT,
     "amount": F,
     "sales_channel": S,
-    "score_delta": I,
+    "score_delta": INT,
     "outcome": S,
     "reason": S,
     "properties": ColumnType.STRING_MAP,

@@ -55,7 +55,7 @@ DAY = dt.timedelta(days=1)
 # -------------------------------------------------------------------------------------- literals
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, (int, float)):
@@ -68,28 +68,28 @@ def _literal(value: Any) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def _ts(value: dt.datetime) -> exp.Expression:
+def _ts(value: dt.datetime) -> exp.Expr:
     return _literal(value)
 
 
-def _dt(value: dt.date) -> exp.Expression:
+def _dt(value: dt.date) -> exp.Expr:
     # dt is a string partition key (YYYY-MM-DD), so string order is date order.
     return exp.Literal.string(value.isoformat())
 
 
-def _never_null(predicate: exp.Expression) -> exp.Expression:
+def _never_null(predicate: exp.Expr) -> exp.Expr:
     return exp.func("COALESCE", predicate, exp.false())
 
 
-def _any(predicates: list[exp.Expression]) -> exp.Expression:
+def _any(predicates: list[exp.Expr]) -> exp.Expr:
     return exp.or_(*predicates) if predicates else exp.false()
 
 
-def _all(predicates: list[exp.Expression]) -> exp.Expression:
+def _all(predicates: list[exp.Expr]) -> exp.Expr:
     return exp.and_(*predicates) if predicates else exp.true()
 
 
-def _compare(left: exp.Expression, op: str, right: exp.Expression) -> exp.Expression:
+def _compare(left: exp.Expr, op: str, right: exp.Expr) -> exp.Expr:
     cls = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
     return cls(this=left, expression=right)
 
@@ -101,12 +101,12 @@ def _compare(left: exp.Expression, op: str, right: exp.Expression) -> exp.Expres
 class _EventPass:
     """The conditional aggregates behavioural criteria need, computed in one scan of events."""
 
-    aggregates: dict[str, tuple[str, exp.Expression]] = field(default_factory=dict)
-    conditions: dict[str, exp.Expression] = field(default_factory=dict)
+    aggregates: dict[str, tuple[str, exp.Expr]] = field(default_factory=dict)
+    conditions: dict[str, exp.Expr] = field(default_factory=dict)
     # (low, high) dt bounds of each needed event; None where an event may lie in any partition.
     bounds: list[tuple[dt.date, dt.date] | None] = field(default_factory=list)
 
-    def need(self, aggregate: exp.Expression, condition: exp.Expression, bound: tuple[dt.date, dt.date] | None) -> exp.Expression:
+    def need(self, aggregate: exp.Expr, condition: exp.Expr, bound: tuple[dt.date, dt.date] | None) -> exp.Expr:
         """A reference to `aggregate` (over events meeting `condition`), shared when asked twice."""
         key = aggregate.sql()
         if key not in self.aggregates:
@@ -140,7 +140,7 @@ class CompiledSegment:
     leaves: list[tuple[str, str]]  # (path, kind) of every criterion, in the order of p0..pN
     _events: exp.Select | None  # the shared pass over events (conditional aggregates), if any
     _contacts: exp.Select  # FROM contacts [LEFT JOIN e] WHERE <the org>, nothing projected yet
-    _predicates: list[exp.Expression]  # each criterion alone, two-valued
+    _predicates: list[exp.Expr]  # each criterion alone, two-valued
     _tree: Any  # the where-tree with leaf indexes, see _combine
     _ranked: bool  # a criterion ranks contacts (top K), so predicates need the whole org first
 
@@ -151,7 +151,7 @@ class CompiledSegment:
         flags = [exp.alias_(p.copy(), f"p{i}") for i, p in enumerate(self._predicates)]
         return self._contacts.copy().select(exp.column("contact_id", table="c"), *flags)
 
-    def _filtered(self, projection: exp.Expression) -> exp.Select:
+    def _filtered(self, projection: exp.Expr) -> exp.Select:
         """The org's contacts that meet the tree, projecting `projection`."""
         if self._ranked:
             select = exp.select(projection).from_("base").where(_combine(self._tree, lambda i: exp.column(f"p{i}")))
@@ -171,13 +171,13 @@ class CompiledSegment:
         """One row: total, then (if per_criterion) the count of each leaf alone as c0..cN, in one pass."""
         if not per_criterion:
             return self._filtered(exp.alias_(exp.Count(this=exp.Star()), "total")).sql(dialect=self.dialect)
-        columns: list[exp.Expression] = [exp.alias_(exp.CountIf(this=_combine(self._tree, lambda i: exp.column(f"p{i}"))), "total")]
+        columns: list[exp.Expr] = [exp.alias_(exp.CountIf(this=_combine(self._tree, lambda i: exp.column(f"p{i}"))), "total")]
         columns += [exp.alias_(exp.CountIf(this=exp.column(f"p{i}")), f"c{i}") for i in range(len(self.leaves))]
         select = self._with_events(exp.select(*columns).from_("base")).with_("base", as_=self._base())
         return select.sql(dialect=self.dialect)
 
 
-def _combine(tree: Any, leaf: Any) -> exp.Expression:
+def _combine(tree: Any, leaf: Any) -> exp.Expr:
     """The where-tree as one boolean expression, each leaf index turned into an expression by `leaf`."""
     kind, body = tree
     if kind == "leaf":
@@ -203,11 +203,11 @@ class _Compiler:
 
     # ----- contacts criteria
 
-    def contact_value(self, field: str, numeric: bool) -> exp.Expression:
+    def contact_value(self, field: str, numeric: bool) -> exp.Expr:
         if field.startswith("attributes."):
             key = exp.Literal.string(field[len("attributes.") :])
             column = exp.column("attributes", table="c")
-            value: exp.Expression = (
+            value: exp.Expr = (
                 exp.func("ELEMENT_AT", column, key)
                 if self.dialect == "athena"
                 else exp.Bracket(this=column, expressions=[key])
@@ -217,14 +217,14 @@ class _Compiler:
             return value
         return exp.column(field, table="c")
 
-    def attribute(self, c: AttributeCriterion) -> exp.Expression:
+    def attribute(self, c: AttributeCriterion) -> exp.Expr:
         custom = c.field.startswith("attributes.")
         sample = c.value if c.value is not None else (c.values[0] if c.values else None)
         numeric = custom and isinstance(sample, (int, float)) and not isinstance(sample, bool)
         column = self.contact_value(c.field, numeric)
         column_type = attribute_type(c.field)
 
-        def lit(v: Any) -> exp.Expression:
+        def lit(v: Any) -> exp.Expr:
             if custom:
                 return _literal(float(v) if numeric else v)
             if column_type is lake.ColumnType.DATE:
@@ -253,13 +253,13 @@ class _Compiler:
         elif op == "starts_with":
             predicate = exp.StartsWith(this=column, expression=lit(c.value))
         else:
-            empty: exp.Expression = column.is_(exp.null())
+            empty: exp.Expr = column.is_(exp.null())
             if column_type is lake.ColumnType.STRING:
                 empty = exp.or_(empty, exp.EQ(this=column, expression=exp.Literal.string("")))
             predicate = empty if op == "is_empty" else exp.not_(empty)
         return _never_null(predicate)
 
-    def list_membership(self, c: ListCriterion) -> exp.Expression:
+    def list_membership(self, c: ListCriterion) -> exp.Expr:
         column = exp.column(c.kind, table="c")
         has = [_never_null(exp.ArrayContains(this=column, expression=_literal(v))) for v in c.values]
         if c.op == "has_all":
@@ -268,9 +268,9 @@ class _Compiler:
             return _any(has)
         return exp.not_(exp.paren(_any(has)))
 
-    def age(self, c: AgeCriterion) -> exp.Expression:
+    def age(self, c: AgeCriterion) -> exp.Expr:
         birth = exp.column("birth_date", table="c")
-        bounds: list[exp.Expression] = []
+        bounds: list[exp.Expr] = []
         if c.min is not None:
             bounds.append(exp.LTE(this=birth, expression=_literal(latest_birth_date(self.today, c.min))))
         if c.max is not None:
@@ -280,19 +280,19 @@ class _Compiler:
             predicate = exp.or_(birth.is_(exp.null()), predicate)
         return _never_null(predicate)
 
-    def gender(self, c: GenderCriterion) -> exp.Expression:
+    def gender(self, c: GenderCriterion) -> exp.Expr:
         if c.value == "any":
             return exp.true()
         return _never_null(exp.EQ(this=exp.column("gender", table="c"), expression=_literal(c.value)))
 
-    def distance(self, c: DistanceCriterion) -> exp.Expression:
+    def distance(self, c: DistanceCriterion) -> exp.Expr:
         lat = exp.column("latitude", table="c")
         lon = exp.column("longitude", table="c")
 
-        def rad(e: exp.Expression) -> exp.Expression:
+        def rad(e: exp.Expr) -> exp.Expr:
             return exp.func("RADIANS", e)
 
-        def half_sin_sq(delta: exp.Expression) -> exp.Expression:
+        def half_sin_sq(delta: exp.Expr) -> exp.Expr:
             return exp.Pow(this=exp.func("SIN", exp.Div(this=exp.paren(delta), expression=exp.Literal.number(2))), expression=exp.Literal.number(2))
 
         dlat = exp.Sub(this=rad(lat), expression=rad(_literal(c.lat)))
@@ -310,46 +310,44 @@ class _Compiler:
 
     # ----- behavioural criteria
 
-    def window(self, w: Window | None) -> tuple[list[exp.Expression], tuple[dt.date, dt.date] | None]:
+    def window(self, w: Window | None) -> tuple[list[exp.Expr], tuple[dt.date, dt.date] | None]:
         """Conditions on the window's field, and the dt bounds they imply (None: any partition)."""
         if w is None:
             return [], None
         column = _ev(w.field)
+        # [start, end) on the window's field, and the dates of ts that bound the dt partitions.
+        end: dt.datetime | None
         if w.last_days is not None:
-            low, high = self.now - w.last_days * DAY, self.now
-            conditions = [exp.GTE(this=column, expression=_ts(low)), exp.LTE(this=column, expression=_ts(high))]
+            start, end, closed = self.now - w.last_days * DAY, self.now, True
+            dates = (start.date(), self.today)
         elif w.days_ago is not None:
             day = self.today - w.days_ago * DAY
-            low_d, high_d = day, day
-            conditions = [
-                exp.GTE(this=column, expression=_ts(_midnight(day))),
-                exp.LT(this=column, expression=_ts(_midnight(day + DAY))),
-            ]
-            return conditions, ((low_d, high_d) if w.field == "ts" else None)
+            start, end, closed = _midnight(day), _midnight(day + DAY), False
+            dates = (day, day)
         elif w.between is not None:
             first, last = w.between
-            conditions = [
-                exp.GTE(this=column, expression=_ts(_midnight(first))),
-                exp.LT(this=column, expression=_ts(_midnight(last + DAY))),
-            ]
-            return conditions, ((first, last) if w.field == "ts" else None)
+            start, end, closed = _midnight(first), _midnight(last + DAY), False
+            dates = (first, last)
         else:
             assert w.days_back is not None
-            low = self.now - w.days_back * DAY
-            conditions = [exp.GTE(this=column, expression=_ts(low))]
-            return conditions, ((low.date(), dt.date.max) if w.field == "ts" else None)
-        return conditions, ((low.date(), high.date()) if w.field == "ts" else None)
+            start, end, closed = self.now - w.days_back * DAY, None, False
+            dates = (start.date(), dt.date.max)
+        conditions: list[exp.Expr] = [exp.GTE(this=column, expression=_ts(start))]
+        if end is not None:
+            upper = exp.LTE if closed else exp.LT
+            conditions.append(upper(this=column, expression=_ts(end)))
+        return conditions, (dates if w.field == "ts" else None)
 
     @staticmethod
-    def event_filters(filters: dict[str, Any]) -> list[exp.Expression]:
+    def event_filters(filters: dict[str, Any]) -> list[exp.Expr]:
         from tern.segments.model import _event_filter_column
 
-        conditions: list[exp.Expression] = []
+        conditions: list[exp.Expr] = []
         for name, value in sorted(filters.items()):
             column_name = _event_filter_column(name)
             if column_name.startswith("properties."):
                 key = exp.Literal.string(column_name[len("properties.") :])
-                column: exp.Expression = exp.func("ELEMENT_AT", _ev("properties"), key)
+                column: exp.Expr = exp.func("ELEMENT_AT", _ev("properties"), key)
             else:
                 column = _ev(column_name)
             values = value if isinstance(value, list) else [value]
@@ -361,7 +359,7 @@ class _Compiler:
                 conditions.append(column.isin(*[_literal(v) for v in values]))
         return conditions
 
-    def property_access(self, expression: exp.Expression) -> exp.Expression:
+    def property_access(self, expression: exp.Expr) -> exp.Expr:
         # DuckDB's element_at on a map returns a list; its bracket returns the value (or NULL).
         if self.dialect == "duckdb":
             for node in list(expression.find_all(exp.Anonymous)):
@@ -369,7 +367,7 @@ class _Compiler:
                     node.replace(exp.Bracket(this=node.expressions[0], expressions=[node.expressions[1]]))
         return expression
 
-    def measured(self, measure: str, condition: exp.Expression) -> exp.Expression:
+    def measured(self, measure: str, condition: exp.Expr) -> exp.Expr:
         if measure == "count":
             return exp.CountIf(this=condition)
         kind, column = measure.split(":")
@@ -378,7 +376,7 @@ class _Compiler:
             return exp.Sum(this=value)
         return exp.Count(this=exp.Distinct(expressions=[value]))
 
-    def exists(self, condition: exp.Expression, bound: tuple[dt.date, dt.date] | None) -> exp.Expression:
+    def exists(self, condition: exp.Expr, bound: tuple[dt.date, dt.date] | None) -> exp.Expr:
         """Whether the contact has some event meeting `condition`: a semi-join with its own dt pruning.
 
         Measured faster than a conditional aggregate for "did" / "did not", and it scans only the
@@ -401,7 +399,7 @@ class _Compiler:
             select = select.where(exp.LTE(this=_ev("dt"), expression=_dt(bound[1])))
         return select
 
-    def activity(self, c: ActivityCriterion) -> exp.Expression:
+    def activity(self, c: ActivityCriterion) -> exp.Expr:
         window, bound = self.window(c.window)
         condition = self.property_access(
             _all([exp.EQ(this=_ev("event_type"), expression=_literal(c.event_type)), *self.event_filters(c.filters), *window])
@@ -414,14 +412,14 @@ class _Compiler:
         measure = self.events.need(self.measured(c.measure, condition), condition, bound)
         return _never_null(_compare(exp.func("COALESCE", measure, exp.Literal.number(0)), c.op, _literal(c.value)))
 
-    def of_types(self, event_types: list[str] | None) -> list[exp.Expression]:
+    def of_types(self, event_types: list[str] | None) -> list[exp.Expr]:
         if event_types is None:
             return []
         if len(event_types) == 1:
             return [exp.EQ(this=_ev("event_type"), expression=_literal(event_types[0]))]
         return [_ev("event_type").isin(*[_literal(t) for t in event_types])]
 
-    def recency(self, c: RecencyCriterion) -> exp.Expression:
+    def recency(self, c: RecencyCriterion) -> exp.Expr:
         types = self.of_types(c.event_types)
         not_after_now = exp.LTE(this=_ev("ts"), expression=_ts(self.now))
         if c.op == "days_ago":
@@ -435,7 +433,7 @@ class _Compiler:
         seen = self.exists(condition, (low.date(), self.today))
         return seen if c.op == "within" else exp.not_(seen)
 
-    def lead_time(self, c: LeadTimeCriterion) -> exp.Expression:
+    def lead_time(self, c: LeadTimeCriterion) -> exp.Expr:
         window, bound = self.window(c.window)
         start = _ev("event_start")
         earliest = exp.Sub(this=start, expression=exp.Interval(this=exp.Literal.string(str(c.max_days)), unit=exp.var("DAY")))
@@ -450,7 +448,7 @@ class _Compiler:
         )
         return self.exists(condition, bound)
 
-    def score_change(self, c: ScoreChangeCriterion) -> exp.Expression:
+    def score_change(self, c: ScoreChangeCriterion) -> exp.Expr:
         low = self.now - c.days * DAY
         condition = _all(
             [
@@ -461,7 +459,7 @@ class _Compiler:
         )
         total = self.events.need(exp.Sum(this=exp.Case(ifs=[exp.If(this=condition, true=_ev("score_delta"))])), condition, (low.date(), self.today))
         change = exp.func("COALESCE", total, exp.Literal.number(0))
-        bound: exp.Expression = exp.true()
+        bound: exp.Expr = exp.true()
         if c.op is not None and c.value is not None:
             bound = _never_null(_compare(change, c.op, _literal(c.value)))
         if c.top is None:
@@ -480,13 +478,13 @@ class _Compiler:
         )
         return exp.and_(bound, exp.LTE(this=rank, expression=exp.Literal.number(c.top)))
 
-    def journey_outcome(self, c: JourneyOutcomeCriterion) -> exp.Expression:
+    def journey_outcome(self, c: JourneyOutcomeCriterion) -> exp.Expr:
         filters: dict[str, Any] = {"journey_id": c.journey_id, "outcome": c.outcome}
         if c.step_id is not None:
             filters["step_id"] = c.step_id
         return self.activity(ActivityCriterion(kind="activity", event_type="journey_step", filters=filters, window=c.window))
 
-    def criterion(self, c: Criterion) -> exp.Expression:
+    def criterion(self, c: Criterion) -> exp.Expr:
         handlers: dict[type, Any] = {
             AttributeCriterion: self.attribute,
             ListCriterion: self.list_membership,
@@ -587,5 +585,5 @@ def compile_segment(
     `database` qualifies the contacts and events tables (the Glue database for Athena).
     """
     if now.tzinfo is not None:
-        now = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        now = now.astimezone(dt.UTC).replace(tzinfo=None)
     return _Compiler(org_id, now, dialect, database).compile(definition)

@@ -385,23 +385,7 @@ class NotGroup(_Strict):
 
 
 Node = Annotated[
-    Union[
-        Annotated[AllGroup, Tag("all")],
-        Annotated[AnyGroup, Tag("any")],
-        Annotated[NotGroup, Tag("not")],
-        Annotated[AttributeCriterion, Tag("attribute")],
-        Annotated[ListCriterion, Tag("tags")],
-        Annotated[ListCriterion, Tag("categories")],
-        Annotated[ListCriterion, Tag("consents")],
-        Annotated[AgeCriterion, Tag("age")],
-        Annotated[GenderCriterion, Tag("gender")],
-        Annotated[DistanceCriterion, Tag("distance")],
-        Annotated[ActivityCriterion, Tag("activity")],
-        Annotated[RecencyCriterion, Tag("recency")],
-        Annotated[LeadTimeCriterion, Tag("lead_time")],
-        Annotated[ScoreChangeCriterion, Tag("score_change")],
-        Annotated[JourneyOutcomeCriterion, Tag("journey_outcome")],
-    ],
+    Annotated[AllGroup, Tag("all")] | Annotated[AnyGroup, Tag("any")] | Annotated[NotGroup, Tag("not")] | Annotated[AttributeCriterion, Tag("attribute")] | Annotated[ListCriterion, Tag("tags")] | Annotated[ListCriterion, Tag("categories")] | Annotated[ListCriterion, Tag("consents")] | Annotated[AgeCriterion, Tag("age")] | Annotated[GenderCriterion, Tag("gender")] | Annotated[DistanceCriterion, Tag("distance")] | Annotated[ActivityCriterion, Tag("activity")] | Annotated[RecencyCriterion, Tag("recency")] | Annotated[LeadTimeCriterion, Tag("lead_time")] | Annotated[ScoreChangeCriterion, Tag("score_change")] | Annotated[JourneyOutcomeCriterion, Tag("journey_outcome")],
     Discriminator(_node_tag),
 ]
 
@@ -440,7 +424,7 @@ def parse_time(text: str) -> dt.datetime:
     """An ISO date-time as a naive UTC datetime; a zone-less time is taken as UTC."""
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
