@@ -240,6 +240,16 @@ class _Day:
         return pa.concat_tables(self.blocks) if self.blocks else EVENTS_SCHEMA.empty_table()
 
 
+def _page_properties(rng: np.random.Generator, n: int) -> pa.Array:
+    """{"device": ..., "referrer": ...} for each page view."""
+    device = np.array(["mobile", "desktop", "tablet"], dtype=object)[rng.choice(3, n, p=[0.6, 0.35, 0.05])]
+    referrer = np.array(["google", "newsletter", "direct", "facebook"], dtype=object)[rng.integers(0, 4, n)]
+    items = np.empty(2 * n, dtype=object)
+    items[0::2], items[1::2] = device, referrer
+    keys = pa.array(np.tile(np.array(["device", "referrer"], dtype=object), n), pa.string())
+    return pa.MapArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), keys, pa.array(items, pa.string()))
+
+
 def generate_day(rng: np.random.Generator, population: Population, day: dt.date, size: int, first_event: int) -> _Day:
     d = _Day(rng, population, day, first_event)
     pick = lambda values, n, p=None: _pick(rng, values, n, p)  # noqa: E731
@@ -280,7 +290,7 @@ def generate_day(rng: np.random.Generator, population: Population, day: dt.date,
     # Web
     views = d.who(rng.poisson(size * 0.30))
     pages = pick(PAGES, len(views))
-    d.add(views, "page_view", d.seconds(len(views), 0), channel="web", url=pages)
+    d.add(views, "page_view", d.seconds(len(views), 0), channel="web", url=pages, properties=_page_properties(rng, len(views)))
     searches = d.who(rng.poisson(size * 0.04))
     d.add(searches, "search", d.seconds(len(searches), 0), channel="web", search_query=pick(SEARCHES, len(searches)))
     downloads = d.who(rng.poisson(size * 0.02))
@@ -317,7 +327,9 @@ def generate_day(rng: np.random.Generator, population: Population, day: dt.date,
     stepped = d.who(rng.poisson(size * 0.01))
     d.add(stepped, "journey_step", d.seconds(len(stepped), 0), channel="journey", journey_id="j-launch",
           step_id=pick(["s1-email", "s2-wait-click", "s3-hold", "s4-sms"], len(stepped)),
-          outcome=pick(JOURNEY_OUTCOMES, len(stepped), [0.4, 0.25, 0.12, 0.05, 0.08, 0.05, 0.05]))  # fmt: skip
+          outcome=(outcomes := pick(JOURNEY_OUTCOMES, len(stepped), [0.4, 0.25, 0.12, 0.05, 0.08, 0.05, 0.05])),
+          reason=pc.if_else(pc.is_in(outcomes, pa.array(["blocked", "stopped"])),
+                            pick(["no_consent", "suppressed", "left_segment"], len(stepped)), pa.scalar(None, pa.string())))  # fmt: skip
     return d
 
 

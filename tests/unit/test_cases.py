@@ -89,6 +89,8 @@ CASES: dict[str, dict[str, Any]] = {
     "viewed pages": {"kind": "activity", "event_type": "page_view", "filters": {"url": [LAUNCH, "https://shop.example.com/opera"]}, "op": "gt", "value": 3},
     "campaign by alias": {"kind": "activity", "event_type": "email_delivered", "filters": {"campaign": "cmp-2026-11-20"}},
     "journey step alias": {"kind": "activity", "event_type": "journey_step", "filters": {"journey": "j-launch", "step": "s1-email", "outcome": "sent"}},
+    "mobile page views": {"kind": "activity", "event_type": "page_view", "filters": {"properties.device": "mobile", "url": LAUNCH}, "window": {"last_days": 60}},
+    "blocked for no consent": {"kind": "activity", "event_type": "journey_step", "filters": {"outcome": "blocked", "reason": "no_consent"}},
     "never-seen event type": {"kind": "activity", "event_type": "webinar_attended", "op": "eq", "value": 0},
     # recency
     "active 7d": {"kind": "recency", "op": "within", "days": 7},

@@ -45,6 +45,7 @@ class DuckDBEngine:
             raise DataError(f"no contacts dataset at {self.data_dir / 'contacts'}")
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET parquet_metadata_cache = true")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self._view("contacts", lake.CONTACTS, lake.CONTACTS_PARTITIONS)
@@ -57,12 +58,17 @@ class DuckDBEngine:
             parts = ", ".join(f"CAST(NULL AS VARCHAR) AS {p}" for p in partitions)
             self.con.execute(f"CREATE VIEW {name} AS SELECT {typed}, {parts} WHERE FALSE")
             return
+        pattern = _quote(str(self.data_dir / name) + "/**/*.parquet")
         hive_types = "{" + ", ".join(f"{_quote(p)}: 'VARCHAR'" for p in partitions) + "}"
-        source = (
-            f"read_parquet({_quote(str(self.data_dir / name) + '/**/*.parquet')}, hive_partitioning = true, "
-            f"union_by_name = true, hive_types = {hive_types})"
-        )
         try:
+            # Files that all share one schema need no union by name, which would open every file's
+            # footer on each query, pruned partitions included.
+            shapes = self.con.execute(
+                f"SELECT count(DISTINCT shape) FROM (SELECT file_name, string_agg(name || ':' || coalesce(type, '') "
+                f"|| ':' || coalesce(logical_type, ''), ',' ORDER BY name) AS shape FROM parquet_schema({pattern}) GROUP BY file_name)"
+            ).fetchone()
+            union = "true" if shapes is None or shapes[0] != 1 else "false"
+            source = f"read_parquet({pattern}, hive_partitioning = true, union_by_name = {union}, hive_types = {hive_types})"
             found = {row[0]: row[1] for row in self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         except duckdb.Error as e:
             raise DataError(f"cannot read the {name} dataset under {self.data_dir}: {e}") from None
