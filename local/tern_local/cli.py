@@ -42,10 +42,7 @@ def _definition(path: str) -> SegmentDefinition:
         text = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
-    try:
-        return parse_definition_json(text)
-    except DefinitionError as e:
-        raise DefinitionError(e.problems) from None
+    return parse_definition_json(text)
 
 
 def _engine(data: str, org: str) -> Any:

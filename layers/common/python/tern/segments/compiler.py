@@ -44,6 +44,8 @@ from tern.segments.model import (
     SegmentDefinition,
     Window,
     attribute_type,
+    event_filter_column,
+    parse_time,
 )
 
 Dialect = Literal["duckdb", "athena"]
@@ -66,10 +68,6 @@ def _literal(value: Any) -> exp.Expr:
     if isinstance(value, dt.date):
         return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
     return exp.Literal.string(str(value))
-
-
-def _ts(value: dt.datetime) -> exp.Expr:
-    return _literal(value)
 
 
 def _dt(value: dt.date) -> exp.Expr:
@@ -230,8 +228,6 @@ class _Compiler:
             if column_type is lake.ColumnType.DATE:
                 return _literal(dt.date.fromisoformat(str(v)))
             if column_type is lake.ColumnType.TIMESTAMP:
-                from tern.segments.model import parse_time
-
                 return _literal(parse_time(str(v)))
             return _literal(v)
 
@@ -332,19 +328,17 @@ class _Compiler:
             assert w.days_back is not None
             start, end, closed = self.now - w.days_back * DAY, None, False
             dates = (start.date(), dt.date.max)
-        conditions: list[exp.Expr] = [exp.GTE(this=column, expression=_ts(start))]
+        conditions: list[exp.Expr] = [exp.GTE(this=column, expression=_literal(start))]
         if end is not None:
             upper = exp.LTE if closed else exp.LT
-            conditions.append(upper(this=column, expression=_ts(end)))
+            conditions.append(upper(this=column, expression=_literal(end)))
         return conditions, (dates if w.field == "ts" else None)
 
     @staticmethod
     def event_filters(filters: dict[str, Any]) -> list[exp.Expr]:
-        from tern.segments.model import _event_filter_column
-
         conditions: list[exp.Expr] = []
         for name, value in sorted(filters.items()):
-            column_name = _event_filter_column(name)
+            column_name = event_filter_column(name)
             if column_name.startswith("properties."):
                 key = exp.Literal.string(column_name[len("properties.") :])
                 column: exp.Expr = exp.func("ELEMENT_AT", _ev("properties"), key)
@@ -421,15 +415,15 @@ class _Compiler:
 
     def recency(self, c: RecencyCriterion) -> exp.Expr:
         types = self.of_types(c.event_types)
-        not_after_now = exp.LTE(this=_ev("ts"), expression=_ts(self.now))
+        not_after_now = exp.LTE(this=_ev("ts"), expression=_literal(self.now))
         if c.op == "days_ago":
             day = self.today - c.days * DAY
-            condition = _all([*types, exp.GTE(this=_ev("ts"), expression=_ts(_midnight(day))), not_after_now])
+            condition = _all([*types, exp.GTE(this=_ev("ts"), expression=_literal(_midnight(day))), not_after_now])
             latest = self.events.need(exp.Max(this=exp.Case(ifs=[exp.If(this=condition, true=_ev("ts"))])), condition, (day, self.today))
             # Only events from that day on are looked at: the latest one falls on the day itself.
-            return _never_null(exp.LT(this=latest, expression=_ts(_midnight(day + DAY))))
+            return _never_null(exp.LT(this=latest, expression=_literal(_midnight(day + DAY))))
         low = self.now - c.days * DAY
-        condition = _all([*types, exp.GTE(this=_ev("ts"), expression=_ts(low)), not_after_now])
+        condition = _all([*types, exp.GTE(this=_ev("ts"), expression=_literal(low)), not_after_now])
         seen = self.exists(condition, (low.date(), self.today))
         return seen if c.op == "within" else exp.not_(seen)
 
@@ -453,8 +447,8 @@ class _Compiler:
         condition = _all(
             [
                 _ev("score_delta").is_(exp.not_(exp.null())),
-                exp.GTE(this=_ev("ts"), expression=_ts(low)),
-                exp.LTE(this=_ev("ts"), expression=_ts(self.now)),
+                exp.GTE(this=_ev("ts"), expression=_literal(low)),
+                exp.LTE(this=_ev("ts"), expression=_literal(self.now)),
             ]
         )
         total = self.events.need(exp.Sum(this=exp.Case(ifs=[exp.If(this=condition, true=_ev("score_delta"))])), condition, (low.date(), self.today))

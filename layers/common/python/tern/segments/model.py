@@ -242,7 +242,7 @@ class Window(_Strict):
 Measure = Literal["count", "sum:amount", "sum:quantity", "distinct:order_id", "distinct:event_ref"]
 
 
-def _event_filter_column(name: str) -> str:
+def event_filter_column(name: str) -> str:
     """The events column a filter key names, or ValueError."""
     _no_nul(name)
     if name.startswith("properties."):
@@ -272,7 +272,7 @@ class ActivityCriterion(_Strict):
     @classmethod
     def _known_filters(cls, filters: dict[str, Any]) -> dict[str, Any]:
         for name, value in filters.items():
-            column = _event_filter_column(name)
+            column = event_filter_column(name)
             if column.startswith("properties."):
                 continue
             column_type = lake.EVENTS[column]
