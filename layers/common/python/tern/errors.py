@@ -32,3 +32,15 @@ class DataError(TernError):
 
 class QueryError(TernError):
     """The query engine failed to run a statement."""
+
+
+class NotFoundError(TernError):
+    """The object does not exist for this org (another org's objects are simply not there)."""
+
+
+class ConflictError(TernError):
+    """The change does not fit the object's state, or the object changed meanwhile."""
+
+
+class StoreError(TernError):
+    """DynamoDB or S3 failed; the detail is for the log, not the user."""

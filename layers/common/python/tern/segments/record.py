@@ -1,0 +1,58 @@
+"""A segment as a living object: its definition plus status, refresh, readiness and latest evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tern.segments.model import SegmentDefinition
+
+Status = Literal["draft", "live", "archived", "deleted"]
+
+
+class Every(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    every: Annotated[int, Field(ge=1, le=8760)]
+    unit: Literal["hours", "days"] = "hours"
+
+    def interval(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.every) if self.unit == "hours" else dt.timedelta(days=self.every)
+
+
+Refresh = Union[Literal["once"], Every]
+
+
+class Evaluation(BaseModel):
+    """One computation of a segment's members, as its history row keeps it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    at: dt.datetime
+    members: int
+    joined: int
+    left: int
+    manifest: str
+    elapsed_ms: float = 0
+
+
+class Segment(SegmentDefinition):
+    """What the store keeps of a segment. `version` grows with every write (conditional updates)."""
+
+    id: str
+    org_id: str
+    status: Status = "draft"
+    refresh: Refresh = "once"
+    readiness_hours: Annotated[int, Field(ge=1, le=8760)] = 24
+    version: int = 0
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    status_before_delete: Status | None = None
+    latest: Evaluation | None = None
+    ready_until: dt.datetime | None = None
+    # Manifests of evaluations whose membership writes began but did not finish (a crash); see membership.py.
+    pending_manifests: list[str] = Field(default_factory=list)
+
+    def definition(self) -> SegmentDefinition:
+        return SegmentDefinition(name=self.name, description=self.description, where=self.where)

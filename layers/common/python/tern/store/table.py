@@ -1,0 +1,114 @@
+"""A small repository over the one DynamoDB table: items by key, conditional writes, pages, batches.
+
+boto3's ClientError stops here: a failed condition is ConflictError, anything else StoreError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tern.errors import ConflictError, StoreError
+
+
+@dataclass
+class WriteCount:
+    """Write requests sent, so a refresh can show what it cost."""
+
+    requests: int = 0
+
+
+class Table:
+    def __init__(self, dynamodb_table: Any):
+        self._table = dynamodb_table
+        self.writes = WriteCount()
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        try:
+            item: dict[str, Any] | None = self._table.get_item(Key={"PK": pk, "SK": sk}, ConsistentRead=True).get("Item")
+            return item
+        except (ClientError, BotoCoreError) as e:
+            raise StoreError(f"reading {pk} {sk}: {e}") from None
+
+    def put(self, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None) -> None:
+        """Write an item; with `condition`, only if it holds (else ConflictError)."""
+        kwargs: dict[str, Any] = {"Item": item}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            self._table.put_item(**kwargs)
+            self.writes.requests += 1
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConflictError("the item changed since it was read") from None
+            raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
+        except BotoCoreError as e:
+            raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
+
+    def put_together(self, conditional: tuple[dict[str, Any], str, dict[str, Any]], *plain: dict[str, Any]) -> None:
+        """Write items atomically: all or none, the first only if its condition holds (else ConflictError)."""
+        item, condition, values = conditional
+        client = self._table.meta.client
+        name = self._table.name
+        writes: list[dict[str, Any]] = [
+            {"Put": {"TableName": name, "Item": item, "ConditionExpression": condition, "ExpressionAttributeValues": values}},
+            *({"Put": {"TableName": name, "Item": p}} for p in plain),
+        ]
+        try:
+            client.transact_write_items(TransactItems=writes)
+            self.writes.requests += len(writes)
+        except ClientError as e:
+            reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons or e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConflictError("the item changed since it was read") from None
+            raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
+        except BotoCoreError as e:
+            raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
+
+    def query(self, pk: str, limit: int | None = None, start: str | None = None, forward: bool = True) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a partition, from after sort key `start`; returns the items and the last key if more remain."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": pk},
+            "ScanIndexForward": forward,
+            "ConsistentRead": True,
+        }
+        if limit is not None:
+            kwargs["Limit"] = limit
+        if start is not None:
+            kwargs["ExclusiveStartKey"] = {"PK": pk, "SK": start}
+        try:
+            page = self._table.query(**kwargs)
+        except (ClientError, BotoCoreError) as e:
+            raise StoreError(f"reading {pk}: {e}") from None
+        last = page.get("LastEvaluatedKey")
+        return list(page.get("Items", [])), (str(last["SK"]) if last else None)
+
+    def all(self, pk: str) -> Iterator[dict[str, Any]]:
+        start: str | None = None
+        while True:
+            items, start = self.query(pk, start=start)
+            yield from items
+            if start is None:
+                return
+
+    def write_batch(self, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> int:
+        """Put and delete many items (25 a request, retried until none is left unprocessed); returns items written."""
+        written = 0
+        try:
+            with self._table.batch_writer() as batch:
+                for item in puts:
+                    batch.put_item(Item=item)
+                    written += 1
+                for pk, sk in deletes:
+                    batch.delete_item(Key={"PK": pk, "SK": sk})
+                    written += 1
+        except (ClientError, BotoCoreError) as e:
+            raise StoreError(f"batch write: {e}") from None
+        self.writes.requests += written
+        return written
