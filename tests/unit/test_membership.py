@@ -154,8 +154,8 @@ def test_another_org_cannot_read_the_segment_or_its_members(aws: dict[str, Any],
     with pytest.raises(NotFoundError):
         repository.get("globex", "s1")
     assert stored(repository, org="globex") == set()
-    assert repository.list("globex") == []
-    assert [s.id for s in repository.list("acme")] == ["s1"]
+    assert repository.list_segments("globex") == []
+    assert [s.id for s in repository.list_segments("acme")] == ["s1"]
 
 
 @pytest.mark.parametrize(

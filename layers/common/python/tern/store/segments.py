@@ -41,7 +41,7 @@ class SegmentRepository:
             raise NotFoundError(f"segment {segment_id} not found")
         return Segment.model_validate_json(item["body"])
 
-    def list(self, org_id: str) -> list[Segment]:
+    def list_segments(self, org_id: str) -> list[Segment]:
         return [
             Segment.model_validate_json(item["body"])
             for item in self.table.all(f"ORG#{org_id}")
