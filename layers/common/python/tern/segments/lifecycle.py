@@ -1,0 +1,149 @@
+"""A segment's life: draft -> live -> archived, deleted (soft, restorable), copies, refreshes, readiness.
+
+    draft --go_live--> live --archive--> archived
+      any but deleted --delete--> deleted --restore--> the status it had
+
+Only drafts are edited; only live segments are refreshed. Going live schedules the refreshes (every N
+hours or days, or once, now); archiving and deleting remove the schedule. After each evaluation a segment
+is ready for actions for `readiness_hours`; then a one-time segment archives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+
+from pydantic import ConfigDict, Field
+
+from tern.engines import QueryEngine
+from tern.errors import ConflictError
+from tern.segments.membership import Refreshed, refresh
+from tern.segments.model import SegmentDefinition
+from tern.segments.record import Every, Refresh, Segment, Status
+from tern.store.manifests import Manifests
+from tern.store.segments import SegmentRepository
+
+
+class SegmentDraft(SegmentDefinition):
+    """What a marketer sends to create or edit a segment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    refresh: Refresh = "once"
+    readiness_hours: Annotated[int, Field(ge=1, le=8760)] = 24
+
+
+class Schedules(Protocol):
+    """Where refreshes are scheduled: EventBridge Scheduler in the cloud and in the local stack."""
+
+    def schedule(self, segment: Segment, now: dt.datetime) -> None:
+        """Create or replace the segment's refresh schedule."""
+        ...
+
+    def unschedule(self, segment: Segment) -> None:
+        """Remove the segment's schedule if there is one."""
+        ...
+
+
+@dataclass
+class Segments:
+    """The segment operations of one org. Every call is bound to `org_id`; other orgs' segments are not found."""
+
+    org_id: str
+    repository: SegmentRepository
+    schedules: Schedules
+
+    def create(self, draft: SegmentDraft, now: dt.datetime) -> Segment:
+        segment = Segment(
+            id=uuid.uuid4().hex[:12], org_id=self.org_id, created_at=now, updated_at=now,
+            **draft.model_dump(by_alias=True, exclude_none=True),
+        )  # fmt: skip
+        return self.repository.create(segment)
+
+    def get(self, segment_id: str, now: dt.datetime) -> Segment:
+        return self._settled(self.repository.get(self.org_id, segment_id), now)
+
+    def list(self, now: dt.datetime, include_deleted: bool = False) -> list[Segment]:
+        found = [self._settled(s, now) for s in self.repository.list_segments(self.org_id)]
+        return sorted((s for s in found if include_deleted or s.status != "deleted"), key=lambda s: (s.created_at, s.id))
+
+    def update(self, segment_id: str, draft: SegmentDraft, now: dt.datetime) -> Segment:
+        segment = self.get(segment_id, now)
+        self._require(segment, "draft", "edit")
+        return self.repository.save(segment.model_copy(update={**dict(draft), "updated_at": now}))
+
+    def copy(self, segment_id: str, now: dt.datetime) -> Segment:
+        source = self.get(segment_id, now)
+        draft = SegmentDraft(
+            name=f"Copy of {source.name}"[:200], description=source.description, where=source.where,
+            refresh=source.refresh, readiness_hours=source.readiness_hours,
+        )  # fmt: skip
+        return self.create(draft, now)
+
+    def go_live(self, segment_id: str, now: dt.datetime) -> Segment:
+        segment = self.get(segment_id, now)
+        self._require(segment, "draft", "put live")
+        live = self.repository.save(segment.model_copy(update={"status": "live", "updated_at": now}))
+        self.schedules.schedule(live, now)
+        return live
+
+    def archive(self, segment_id: str, now: dt.datetime) -> Segment:
+        segment = self.get(segment_id, now)
+        self._require(segment, "live", "archive")
+        return self._archived(segment, now)
+
+    def delete(self, segment_id: str, now: dt.datetime) -> Segment:
+        segment = self.get(segment_id, now)
+        if segment.status == "deleted":
+            raise ConflictError(f"segment {segment_id} is already deleted")
+        self.schedules.unschedule(segment)
+        return self.repository.save(
+            segment.model_copy(update={"status": "deleted", "status_before_delete": segment.status, "updated_at": now})
+        )
+
+    def restore(self, segment_id: str, now: dt.datetime) -> Segment:
+        segment = self.get(segment_id, now)
+        self._require(segment, "deleted", "restore")
+        status: Status = segment.status_before_delete or "draft"
+        restored = self.repository.save(segment.model_copy(update={"status": status, "status_before_delete": None, "updated_at": now}))
+        if status == "live":
+            self.schedules.schedule(restored, now)
+        return restored
+
+    def evaluate(self, segment_id: str, engine: QueryEngine, manifests: Manifests, now: dt.datetime) -> Refreshed:
+        """Refresh the stored membership now (what a scheduled refresh does too)."""
+        segment = self.get(segment_id, now)
+        self._require(segment, "live", "evaluate")
+        return refresh(segment, engine, self.repository, manifests, now)
+
+    # ----- rules
+
+    @staticmethod
+    def _require(segment: Segment, status: Status, action: str) -> None:
+        if segment.status != status:
+            raise ConflictError(f"cannot {action} segment {segment.id}: it is {segment.status}, not {status}")
+
+    def _archived(self, segment: Segment, now: dt.datetime) -> Segment:
+        self.schedules.unschedule(segment)
+        return self.repository.save(segment.model_copy(update={"status": "archived", "updated_at": now}))
+
+    def _settled(self, segment: Segment, now: dt.datetime) -> Segment:
+        """The segment as of `now`: a one-time segment whose readiness ran out is archived."""
+        expired = segment.ready_until is not None and segment.ready_until < now
+        if segment.status == "live" and segment.refresh == "once" and expired:
+            return self._archived(segment, now)
+        return segment
+
+
+def is_ready(segment: Segment, now: dt.datetime) -> bool:
+    """Whether actions may run on the segment's members now."""
+    return segment.status == "live" and segment.ready_until is not None and now <= segment.ready_until
+
+
+def schedule_expression(refresh: Refresh, now: dt.datetime) -> str:
+    """EventBridge Scheduler's expression for a refresh: rate(N hours|days), or at(now) for once."""
+    if isinstance(refresh, Every):
+        unit = refresh.unit if refresh.every != 1 else refresh.unit.rstrip("s")
+        return f"rate({refresh.every} {unit})"
+    return f"at({now.strftime('%Y-%m-%dT%H:%M:%S')})"

@@ -1,0 +1,155 @@
+"""Segment lifecycle on moto: statuses, schedules on EventBridge Scheduler, readiness, copies, org binding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tern.engines.duckdb import DuckDBEngine
+from tern.errors import ConflictError, NotFoundError
+from tern.segments.lifecycle import SegmentDraft, Segments, is_ready
+from tern.segments.record import Every
+from tern.segments.schedules import EventBridgeSchedules
+from tern.store.manifests import Manifests
+from tern.store.segments import SegmentRepository
+from tern.store.table import Table
+from tern_local.generator import generate
+from tern_local.template import create_table
+
+NOW = dt.datetime(2026, 11, 22, 12)
+REGION = "eu-central-1"
+TARGET = f"arn:aws:lambda:{REGION}:123456789012:function:evaluate-segment"
+ROLE = "arn:aws:iam::123456789012:role/tern-scheduler"
+DRAFT = SegmentDraft.model_validate({
+    "name": "Warsaw", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]},
+    "refresh": {"every": 6, "unit": "hours"}, "readiness_hours": 12,
+})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> DuckDBEngine:
+    root: Path = tmp_path_factory.mktemp("lifecycle-lake")
+    generate(root, contacts=400, events_per_contact=5, days=30, org="acme", seed=3, now=NOW)
+    return DuckDBEngine(root)
+
+
+@pytest.fixture()
+def aws() -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        create_table(boto3.client("dynamodb", region_name=REGION), "TernTable", "tern")
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="results", CreateBucketConfiguration={"LocationConstraint": REGION})
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        scheduler.create_schedule_group(Name="tern")
+        repository = SegmentRepository(Table(boto3.resource("dynamodb", region_name=REGION).Table("tern")))
+        schedules = EventBridgeSchedules(scheduler, "tern", TARGET, ROLE)
+        yield {
+            "acme": Segments("acme", repository, schedules),
+            "globex": Segments("globex", repository, schedules),
+            "scheduler": scheduler,
+            "schedules": schedules,
+            "manifests": Manifests(s3, "results"),
+        }
+
+
+def schedule_of(aws: dict[str, Any], segment: Any) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = aws["scheduler"].get_schedule(Name=aws["schedules"].name(segment), GroupName="tern")
+        return found
+    except aws["scheduler"].exceptions.ResourceNotFoundException:
+        return None
+
+
+def test_going_live_schedules_refreshes_and_archiving_removes_them(aws: dict[str, Any]) -> None:
+    acme: Segments = aws["acme"]
+    draft = acme.create(DRAFT, NOW)
+    assert draft.status == "draft" and schedule_of(aws, draft) is None
+    live = acme.go_live(draft.id, NOW)
+    schedule = schedule_of(aws, live)
+    assert schedule is not None
+    assert schedule["ScheduleExpression"] == "rate(6 hours)"
+    assert schedule["Target"]["Arn"] == TARGET and schedule["Target"]["RoleArn"] == ROLE
+    assert json.loads(schedule["Target"]["Input"]) == {"org_id": "acme", "segment_id": live.id}
+    archived = acme.archive(live.id, NOW)
+    assert archived.status == "archived" and schedule_of(aws, archived) is None
+
+
+def test_a_one_time_segment_is_scheduled_once_and_archives_after_its_readiness(aws: dict[str, Any], engine: DuckDBEngine) -> None:
+    acme: Segments = aws["acme"]
+    segment = acme.go_live(acme.create(DRAFT.model_copy(update={"refresh": "once"}), NOW).id, NOW)
+    schedule = schedule_of(aws, segment)
+    assert schedule is not None and schedule["ScheduleExpression"] == "at(2026-11-22T12:01:00)"
+    done = acme.evaluate(segment.id, engine, aws["manifests"], NOW)
+    assert is_ready(done.segment, NOW + dt.timedelta(hours=12))
+    assert acme.get(segment.id, NOW + dt.timedelta(hours=11)).status == "live"
+    later = acme.get(segment.id, NOW + dt.timedelta(hours=13))
+    assert later.status == "archived" and not is_ready(later, NOW + dt.timedelta(hours=13))
+
+
+def test_a_recurring_segment_waits_for_its_next_refresh(aws: dict[str, Any], engine: DuckDBEngine) -> None:
+    acme: Segments = aws["acme"]
+    segment = acme.go_live(acme.create(DRAFT, NOW).id, NOW)
+    acme.evaluate(segment.id, engine, aws["manifests"], NOW)
+    later = acme.get(segment.id, NOW + dt.timedelta(hours=13))
+    assert later.status == "live" and not is_ready(later, NOW + dt.timedelta(hours=13))
+
+
+def test_only_drafts_are_edited_and_only_live_segments_evaluated(aws: dict[str, Any], engine: DuckDBEngine) -> None:
+    acme: Segments = aws["acme"]
+    draft = acme.create(DRAFT, NOW)
+    edited = acme.update(draft.id, DRAFT.model_copy(update={"name": "Warsaw, edited"}), NOW)
+    assert edited.name == "Warsaw, edited" and edited.version == draft.version + 1
+    with pytest.raises(ConflictError, match="it is draft, not live"):
+        acme.evaluate(draft.id, engine, aws["manifests"], NOW)
+    acme.go_live(draft.id, NOW)
+    with pytest.raises(ConflictError, match="cannot edit segment .*: it is live, not draft"):
+        acme.update(draft.id, DRAFT, NOW)
+    with pytest.raises(ConflictError):
+        acme.go_live(draft.id, NOW)
+
+
+def test_delete_is_soft_and_restore_brings_back_the_status_and_schedule(aws: dict[str, Any]) -> None:
+    acme: Segments = aws["acme"]
+    live = acme.go_live(acme.create(DRAFT, NOW).id, NOW)
+    deleted = acme.delete(live.id, NOW)
+    assert deleted.status == "deleted" and schedule_of(aws, deleted) is None
+    assert [s.id for s in acme.list(NOW)] == [] and [s.id for s in acme.list(NOW, include_deleted=True)] == [live.id]
+    with pytest.raises(ConflictError):
+        acme.delete(live.id, NOW)
+    restored = acme.restore(live.id, NOW)
+    assert restored.status == "live" and schedule_of(aws, restored) is not None
+
+
+def test_copy_is_a_new_draft(aws: dict[str, Any]) -> None:
+    acme: Segments = aws["acme"]
+    live = acme.go_live(acme.create(DRAFT, NOW).id, NOW)
+    copy = acme.copy(live.id, NOW)
+    assert copy.id != live.id and copy.status == "draft" and copy.name == "Copy of Warsaw"
+    assert copy.where == live.where and copy.refresh == Every(every=6, unit="hours")
+
+
+def test_another_org_finds_nothing(aws: dict[str, Any], engine: DuckDBEngine) -> None:
+    acme: Segments = aws["acme"]
+    globex: Segments = aws["globex"]
+    segment = acme.create(DRAFT, NOW)
+    for act in (
+        lambda: globex.get(segment.id, NOW),
+        lambda: globex.update(segment.id, DRAFT, NOW),
+        lambda: globex.go_live(segment.id, NOW),
+        lambda: globex.archive(segment.id, NOW),
+        lambda: globex.delete(segment.id, NOW),
+        lambda: globex.restore(segment.id, NOW),
+        lambda: globex.copy(segment.id, NOW),
+        lambda: globex.evaluate(segment.id, engine, aws["manifests"], NOW),
+    ):
+        with pytest.raises(NotFoundError):
+            act()
+    assert globex.list(NOW) == []
+    assert acme.get(segment.id, NOW).status == "draft"
