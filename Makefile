@@ -25,7 +25,7 @@ serve: $(STAMP)
 	@echo "the local stack arrives with the serverless-stack issue; for now: $(BIN)/tern --help"
 
 lint: $(STAMP)
-	$(BIN)/ruff check layers local tests bench
+	$(BIN)/ruff check layers local tests bench functions
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 

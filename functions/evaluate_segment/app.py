@@ -1,0 +1,19 @@
+"""Segment refresh function: EventBridge Scheduler ({"org_id", "segment_id"}) -> tern.segments.refresh_scheduled."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tern.observability import logger, metrics, tracer
+from tern.segments.scheduled import ScheduledRefresh, refresh_scheduled
+from tern.services import cloud_services
+from tern.settings import Settings
+
+services = cloud_services(Settings())  # type: ignore[call-arg]  # read once, at cold start
+
+
+@logger.inject_lambda_context(correlation_id_path="segment_id")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return refresh_scheduled(ScheduledRefresh.model_validate(event), services)

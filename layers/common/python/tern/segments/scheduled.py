@@ -1,0 +1,28 @@
+"""A scheduled refresh: what evaluate_segment does when EventBridge Scheduler invokes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tern.errors import ConflictError, NotFoundError
+from tern.observability import logger
+from tern.services import Services
+
+
+class ScheduledRefresh(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    org_id: str
+    segment_id: str
+
+
+def refresh_scheduled(request: ScheduledRefresh, services: Services) -> dict[str, Any]:
+    """Refresh a live segment; a schedule that outlived its segment is reported and skipped, not retried."""
+    try:
+        done = services.segments(request.org_id).evaluate(request.segment_id, services.engine, services.manifests, services.clock())
+    except (NotFoundError, ConflictError) as e:
+        logger.warning("scheduled refresh skipped", extra={"org_id": request.org_id, "segment_id": request.segment_id, "reason": str(e)})
+        return {"skipped": str(e)}
+    logger.info("segment refreshed", extra={"org_id": request.org_id, **done.evaluation.model_dump(mode="json")})
+    return {"evaluation": done.evaluation.model_dump(mode="json"), "write_requests": done.write_requests}

@@ -1,0 +1,49 @@
+"""The parts one org's requests work with, built once per process from Settings (cloud) or by the local stack."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tern.engines import QueryEngine
+from tern.segments.lifecycle import Schedules, Segments
+from tern.settings import Settings
+from tern.store.manifests import Manifests
+from tern.store.segments import SegmentRepository
+from tern.store.table import Table
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class Services:
+    repository: SegmentRepository
+    schedules: Schedules
+    manifests: Manifests
+    engine: QueryEngine
+    clock: Callable[[], dt.datetime] = utc_now
+
+    def segments(self, org_id: str) -> Segments:
+        return Segments(org_id, self.repository, self.schedules)
+
+
+def cloud_services(settings: Settings, session: Any | None = None) -> Services:
+    """Services over real AWS: DynamoDB, S3, EventBridge Scheduler, Athena."""
+    import boto3
+
+    from tern.engines.athena import AthenaEngine
+    from tern.segments.schedules import EventBridgeSchedules
+
+    session = session or boto3.session.Session(region_name=settings.region)
+    return Services(
+        repository=SegmentRepository(Table(session.resource("dynamodb").Table(settings.table_name))),
+        schedules=EventBridgeSchedules(
+            session.client("scheduler"), settings.schedule_group, settings.evaluate_function_arn, settings.scheduler_role_arn
+        ),
+        manifests=Manifests(session.client("s3"), settings.results_bucket),
+        engine=AthenaEngine(session.client("athena"), settings.athena_workgroup, settings.glue_database),
+    )
