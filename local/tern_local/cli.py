@@ -99,9 +99,17 @@ def cmd_data_generate(args: argparse.Namespace) -> None:
     print(json.dumps({**written, "org": args.org, "out": args.out, "elapsed_s": round(time.perf_counter() - started, 1)}))
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    from tern_local.stack import serve
+
+    if args.time_scale <= 0:
+        raise UsageError("--time-scale: must be more than 0")
+    serve(Path(args.data), args.port, args.aws_port, args.time_scale)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tern", description="Tern: audience segments over a customer data lake.")
-    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,data}")
+    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,data,serve}")
 
     segment = groups.add_parser("segment", help="count, list or compile a segment definition")
     commands = segment.add_subparsers(dest="command", required=True, metavar="{count,members,sql,schema}")
@@ -142,6 +150,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--now", metavar="ISO", help="the last day of events (UTC); default: the clock")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(run=cmd_data_generate)
+
+    p = groups.add_parser("serve", help="run the local stack: template.yaml in moto, the admin API on 127.0.0.1")
+    p.add_argument("--data", required=True, metavar="DIR", help="the lake DuckDB answers from")
+    p.add_argument("--port", type=int, default=8000, help="admin API port (0: any free port)")
+    p.add_argument("--aws-port", type=int, default=5000, help="moto (local AWS) port")
+    p.add_argument("--time-scale", type=float, default=1.0, metavar="S", help="the clock runs S times faster")
+    p.set_defaults(run=cmd_serve)
     return top
 
 

@@ -67,7 +67,9 @@ def org_id() -> str:
 
 
 def _json(segment: Segment) -> dict[str, Any]:
-    return segment.model_dump(mode="json", by_alias=True, exclude={"pending_manifests"})
+    body = segment.model_dump(mode="json", by_alias=True, exclude={"pending_manifests", "where"})
+    # the where-tree as the marketer wrote it: no unset options
+    return {**body, "where": segment.model_dump(mode="json", by_alias=True, include={"where"}, exclude_none=True)["where"]}
 
 
 # ----------------------------------------------------------------------------------------- segments

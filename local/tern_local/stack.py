@@ -1,0 +1,344 @@
+"""The local stack: template.yaml deployed into moto on 127.0.0.1, the functions run in process.
+
+- moto runs in server mode, so boto3 and the AWS CLI reach it with --endpoint-url;
+- every resource moto can hold is created from template.yaml (table, buckets, Glue catalog, Athena
+  workgroup, schedule group, roles), with the names and ARNs the template's intrinsics resolve to;
+- the functions' environment is the template's (Globals + function), resolved the same way;
+- the api function serves HTTP on 127.0.0.1 (X-Tern-Org becomes the Cognito claim it reads);
+- schedules created in moto's EventBridge Scheduler are fired by a local loop that invokes the
+  evaluate_segment function in process;
+- the lake is a local folder, answered by DuckDB in place of Athena; the clock may run compressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import boto3
+
+from tern_local.template import TEMPLATE, create_table, template
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+REGION = "eu-central-1"
+STAGE = "local"
+
+
+# ------------------------------------------------------------------------------------- the template
+
+
+def _given_name(resource: dict[str, Any]) -> Any:
+    props = resource.get("Properties", {})
+    if resource["Type"] == "AWS::Glue::Database":
+        return props["DatabaseInput"]["Name"]
+    for key in ("FunctionName", "Name", "LayerName", "UserPoolName"):
+        if key in props:
+            return props[key]
+    return None
+
+
+@dataclass
+class Resolver:
+    """Resolves the template's intrinsics (Ref, Sub, GetAtt) the way CloudFormation would for this stack.
+
+    A resource is named as the template names it, else tern-<logical-id>-local.
+    """
+
+    resources: dict[str, Any]
+    parameters: dict[str, str]
+
+    def __post_init__(self) -> None:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": f"tern-{STAGE}"}
+        self.refs: dict[str, str] = {**pseudo, **self.parameters}
+        self.names: dict[str, str] = {}
+        for logical, resource in self.resources.items():
+            given = _given_name(resource)
+            kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", logical).lower()
+            self.names[logical] = str(self.resolve(given)) if given is not None else f"tern-{kebab}-{STAGE}"
+
+    def ref(self, name: str) -> str:
+        if name in self.refs:
+            return self.refs[name]
+        return self.names[name]
+
+    def arn(self, logical: str) -> str:
+        kind, name = self.resources[logical]["Type"], self.names[logical]
+        return {
+            "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+            "AWS::Serverless::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+            "AWS::Cognito::UserPool": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{name}",
+        }.get(kind, f"arn:aws:local:{REGION}:{ACCOUNT}:{name}")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.arn(logical) if attribute == "Arn" else self.names[logical]
+            if key == "Fn::Sub":
+                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+                return self.substitute(text, extra)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def substitute(self, text: str, extra: dict[str, str]) -> str:
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in extra:
+                return str(extra[name])
+            if "." in name:
+                logical, attribute = name.split(".", 1)
+                return self.arn(logical) if attribute == "Arn" else self.names[logical]
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+
+def function_environment(resolver: Resolver, logical_id: str) -> dict[str, str]:
+    """The environment template.yaml gives a function: Globals merged with its own, resolved."""
+    loaded = template()
+    globals_env = loaded.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    own = loaded["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+    return {k: str(resolver.resolve(v)) for k, v in {**globals_env, **own}.items()}
+
+
+# ------------------------------------------------------------------------------------------ deploying
+
+
+def deploy(resolver: Resolver, endpoint: str) -> None:
+    """Create in moto every resource of template.yaml that moto holds."""
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
+
+    for logical, resource in resolver.resources.items():
+        kind, name = resource["Type"], resolver.names[logical]
+        props = resolver.resolve(resource.get("Properties", {}))
+        if kind == "AWS::DynamoDB::Table":
+            create_table(client("dynamodb"), logical, name)
+        elif kind == "AWS::S3::Bucket":
+            client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        elif kind == "AWS::Glue::Database":
+            client("glue").create_database(DatabaseInput=props["DatabaseInput"])
+        elif kind == "AWS::Glue::Table":
+            client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
+        elif kind == "AWS::Athena::WorkGroup":
+            client("athena").create_work_group(Name=name, Description=props.get("Description", ""))
+        elif kind == "AWS::Scheduler::ScheduleGroup":
+            client("scheduler").create_schedule_group(Name=name)
+        elif kind == "AWS::IAM::Role":
+            client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))
+
+
+# ------------------------------------------------------------------------------------------ functions
+
+
+@dataclass
+class Context:
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def load_function(logical_id: str) -> ModuleType:
+    """Import a function's app.py as Lambda would: its cold start runs here, once."""
+    code_uri = template()["Resources"][logical_id]["Properties"]["CodeUri"]
+    spec = importlib.util.spec_from_file_location(f"function_{logical_id}", ROOT / code_uri / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class ScaledClock:
+    """UTC now, running `scale` times faster than the wall clock from the moment the stack starts."""
+
+    def __init__(self, scale: float = 1.0, start: dt.datetime | None = None):
+        self.scale = scale
+        self.start = start or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self._real = time.monotonic()
+
+    def __call__(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=(time.monotonic() - self._real) * self.scale)
+
+
+# ----------------------------------------------------------------------------------------- the stack
+
+
+class LocalStack:
+    def __init__(self, data: Path, port: int = 8000, aws_port: int = 5000, time_scale: float = 1.0, host: str = "127.0.0.1"):
+        from tern.engines.duckdb import DuckDBEngine
+
+        self.data = data
+        self.host = host
+        self.port = port
+        self.aws_port = aws_port
+        self.clock = ScaledClock(time_scale)
+        self.engine = DuckDBEngine(data)
+        self.resolver = Resolver(template()["Resources"], {"Stage": STAGE})
+        self._stop = threading.Event()
+        self.fired: dict[str, dt.datetime] = {}
+        self.lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would drown the console
+        self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self.moto.start()
+        # boto3 in this process (and the functions it hosts) talks to moto
+        os.environ.update({
+            "AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_DEV": "false",
+        })  # fmt: skip
+        deploy(self.resolver, self.endpoint)
+        self.api = self._function("ApiFunction")
+        self.evaluate = self._function("EvaluateSegmentFunction")
+        self.http = ThreadingHTTPServer((self.host, self.port), _handler(self))
+        self.port = self.http.server_address[1]
+        threading.Thread(target=self.http.serve_forever, daemon=True, name="tern-api").start()
+        threading.Thread(target=self._scheduler_loop, daemon=True, name="tern-scheduler").start()
+
+    def _function(self, logical_id: str) -> ModuleType:
+        os.environ.update(function_environment(self.resolver, logical_id))
+        module = load_function(logical_id)
+        # The local runtime plugs in here: DuckDB answers for Athena, and the clock may be compressed.
+        from tern.api import routes
+
+        services = getattr(module, "services", None) or routes.services()
+        services.engine = self.engine
+        services.clock = self.clock
+        return module
+
+    def invoke(self, module: ModuleType, logical_id: str, event: dict[str, Any]) -> Any:
+        name = self.resolver.names[logical_id]
+        with self.lock:  # one invocation at a time, like one warm Lambda container
+            return module.lambda_handler(event, Context(name, self.resolver.arn(logical_id)))
+
+    # ----- EventBridge Scheduler, played locally
+
+    def _scheduler_loop(self) -> None:
+        scheduler = boto3.client("scheduler", endpoint_url=self.endpoint, region_name=REGION)
+        group = self.resolver.names["ScheduleGroup"]
+        while not self._stop.wait(0.2):
+            try:
+                self.fire_due(scheduler, group)
+            except Exception as e:  # noqa: BLE001 - the loop must outlive one bad schedule
+                print(f"tern serve: scheduler: {e}", flush=True)
+
+    def fire_due(self, scheduler: Any, group: str) -> None:
+        now = self.clock()
+        for summary in scheduler.list_schedules(GroupName=group).get("Schedules", []):
+            schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=group)
+            expression = schedule["ScheduleExpression"]
+            last = self.fired.get(schedule["Name"])
+            if expression.startswith("rate("):
+                count, unit = expression[5:-1].split()
+                interval = dt.timedelta(**{unit.rstrip("s") + "s": int(count)})
+                due = last is None or now - last >= interval
+            else:
+                at = dt.datetime.fromisoformat(expression[3:-1])
+                due = last is None and now >= at
+            if not due:
+                continue
+            self.fired[schedule["Name"]] = now
+            self.invoke(self.evaluate, "EvaluateSegmentFunction", json.loads(schedule["Target"]["Input"]))
+            if not expression.startswith("rate(") and schedule.get("ActionAfterCompletion") == "DELETE":
+                scheduler.delete_schedule(Name=schedule["Name"], GroupName=group)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.http.shutdown()
+        self.moto.stop()
+
+
+def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "tern-local"
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode("utf-8", "replace") if length else None
+            org = self.headers.get("X-Tern-Org")
+            event = api_gateway_event(self.command, url.path, dict(parse_qsl(url.query)), dict(self.headers), body, org)
+            response = stack.invoke(stack.api, "ApiFunction", event)
+            payload = (response.get("body") or "").encode()
+            self.send_response(int(response["statusCode"]))
+            for name, value in (response.get("headers") or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def api_gateway_event(method: str, path: str, query: dict[str, str], headers: dict[str, str], body: str | None, org: str | None) -> dict[str, Any]:
+    """An API Gateway REST proxy event, as AWS sends it behind the Cognito authorizer."""
+    claims = {"sub": "local-user", "cognito:username": "local", "token_use": "id"}
+    if org:
+        claims["custom:org_id"] = org
+    return {
+        "resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
+        "pathParameters": {"proxy": path.lstrip("/")}, "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}", "httpMethod": method, "path": f"/v1{path}", "stage": "v1",
+            "accountId": ACCOUNT, "requestId": str(uuid.uuid4()), "apiId": "local",
+            "identity": {"sourceIp": "127.0.0.1"}, "authorizer": {"claims": claims},
+        },
+        "body": body, "isBase64Encoded": False,
+    }  # fmt: skip
+
+
+def serve(data: Path, port: int, aws_port: int, time_scale: float, ready: Callable[[LocalStack], None] | None = None) -> None:
+    stack = LocalStack(data, port, aws_port, time_scale)
+    stack.start()
+    print(f"Tern admin API:  http://{stack.host}:{stack.port}   (name your org with the X-Tern-Org header)", flush=True)
+    print(f"Local AWS (moto): {stack.endpoint}   (aws --endpoint-url {stack.endpoint} ...)", flush=True)
+    print(f"Lake: {data}   clock x{time_scale:g}   template: {TEMPLATE.name}   Ctrl-C stops", flush=True)
+    if ready:
+        ready(stack)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping", flush=True)
+    finally:
+        stack.stop()
