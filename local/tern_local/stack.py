@@ -31,6 +31,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
+from tern.store.manifests import Manifests
+from tern_local.lake_files import DirLakeFiles
 from tern_local.template import TEMPLATE, create_table, template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,6 +238,7 @@ class LocalStack:
         services = getattr(module, "services", None) or routes.services()
         services.engine = self.engine
         services.clock = self.clock
+        services.manifests = Manifests(DirLakeFiles(self.data))  # manifests and lists land in the lake folder
         return module
 
     def invoke(self, module: ModuleType, logical_id: str, event: dict[str, Any]) -> Any:

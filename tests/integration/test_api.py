@@ -23,10 +23,12 @@ from tern.api import routes
 from tern.engines.duckdb import DuckDBEngine
 from tern.segments.schedules import EventBridgeSchedules
 from tern.services import Services
+from tern.store.lists import ListRepository
 from tern.store.manifests import Manifests
 from tern.store.segments import SegmentRepository
 from tern.store.table import Table
 from tern_local.generator import generate
+from tern_local.lake_files import DirLakeFiles
 from tern_local.template import create_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,10 +77,12 @@ def api(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         function = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(function)  # the cold start: Settings from the environment, cloud services
         # ...then the lake answers from DuckDB instead of Athena, as in the local stack
+        table = Table(boto3.resource("dynamodb").Table("tern"))
         routes.configure(Services(
-            repository=SegmentRepository(Table(boto3.resource("dynamodb").Table("tern"))),
+            repository=SegmentRepository(table),
+            lists=ListRepository(table),
             schedules=EventBridgeSchedules(scheduler, "tern", ENV["TERN_EVALUATE_FUNCTION_ARN"], ENV["TERN_SCHEDULER_ROLE_ARN"]),
-            manifests=Manifests(s3, "results"),
+            manifests=Manifests(DirLakeFiles(lake)),  # the lake is a folder here, as in the local stack
             engine=DuckDBEngine(lake),
             clock=lambda: NOW,
         ))  # fmt: skip
@@ -200,3 +204,73 @@ def test_openapi_document(api: Any) -> None:
     status, document = call(api, "GET", "/openapi.json")
     assert status == 200 and document["info"]["title"] == "Tern admin API"
     assert {"/segments", "/segments/preview", "/segments/{segment_id}/members"} <= set(document["paths"])
+
+
+def _live_evaluated(api: Any, body: dict[str, Any], org: str = "acme") -> tuple[str, int]:
+    sid = call(api, "POST", "/segments", body, org=org)[1]["id"]
+    call(api, "POST", f"/segments/{sid}/go-live", org=org)
+    return sid, call(api, "POST", f"/segments/{sid}/evaluate", org=org)[1]["members"]
+
+
+def test_in_segment_reads_the_stored_membership(api: Any) -> None:
+    warsaw, size = _live_evaluated(api, HOT)
+    female = {"kind": "gender", "value": "female"}
+    inside = {"name": "in", "where": {"all": [{"kind": "in_segment", "segment_id": warsaw}, female]}}
+    outside = {"name": "out", "where": {"all": [{"kind": "not_in_segment", "segment_id": warsaw}, female]}}
+    direct = {"name": "direct", "where": {"all": [HOT["where"]["all"][0], female]}}
+    got_in = call(api, "POST", "/segments/preview", inside)[1]
+    got_out = call(api, "POST", "/segments/preview", outside)[1]
+    assert got_in["total"] == call(api, "POST", "/segments/preview", direct)[1]["total"] > 0
+    assert got_in["criteria"][0]["count"] == size
+    assert got_in["total"] + got_out["total"] == got_in["criteria"][1]["count"]  # every woman is in or out
+    sid = call(api, "POST", "/segments", inside)[1]["id"]
+    call(api, "POST", f"/segments/{sid}/go-live")
+    assert call(api, "POST", f"/segments/{sid}/evaluate")[1]["members"] == got_in["total"]
+
+
+def test_references_must_exist_be_evaluated_and_not_cycle(api: Any) -> None:
+    missing = {"name": "m", "where": {"all": [{"kind": "in_segment", "segment_id": "nope"}]}}
+    status, answer = call(api, "POST", "/segments", missing)
+    assert status == 400 and answer["problems"] == [{"path": "where.all[0].segment_id", "message": "there is no segment nope"}]
+    draft = call(api, "POST", "/segments", HOT)[1]["id"]
+    status, answer = call(api, "POST", "/segments/preview", {"name": "p", "where": {"all": [{"kind": "in_segment", "segment_id": draft}]}})
+    assert status == 409 and "has not been evaluated yet" in answer["message"]
+    x = call(api, "POST", "/segments", HOT)[1]["id"]
+    y = call(api, "POST", "/segments", {"name": "y", "where": {"all": [{"kind": "in_segment", "segment_id": x}]}})[1]["id"]
+    status, answer = call(api, "PUT", f"/segments/{x}", {"name": "x", "where": {"any": [{"kind": "not_in_segment", "segment_id": y}]}})
+    assert status == 400 and answer["problems"][0]["path"] == "where.any[0].segment_id"
+    assert f"{x} -> {y} -> {x}" in answer["problems"][0]["message"]
+    status, answer = call(api, "PUT", f"/segments/{x}", {"name": "x", "where": {"all": [{"kind": "in_segment", "segment_id": x}]}})
+    assert status == 400 and "cannot refer to itself" in answer["message"]
+    # another org's segment is not there to refer to
+    status, _ = call(api, "POST", "/segments", {"name": "g", "where": {"all": [{"kind": "in_segment", "segment_id": x}]}}, org="globex")
+    assert status == 400
+
+
+def test_a_static_list_accounts_for_every_row_and_selects_its_contacts(api: Any, lake: Path) -> None:
+    import pyarrow.dataset as ds
+
+    contacts = ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["contact_id", "email"]).to_pylist()
+    known = [c["email"] for c in contacts if c["email"]][:5]
+    csv_text = "Email,Note\n" + "\n".join([
+        *(f"{e.upper()},vip" for e in known), f"{known[0]},again", "nobody@nowhere.example,?", "not-an-address,x", ",empty",
+    ]) + "\n"  # fmt: skip
+    event_body = csv_text
+    status, report = call(api, "POST", "/lists", raw=event_body, query={"name": "VIP guests"})
+    assert status == 201, report
+    assert (report["rows"], report["matched"], report["unknown"], report["duplicates"], report["bad_rows"]) == (9, 5, 1, 1, 2)
+    assert report["unknown_rows"] == [{"line": 8, "value": "nobody@nowhere.example"}]
+    assert [b["line"] for b in report["bad_row_details"]] == [9, 10]
+    list_id = report["id"]
+    assert call(api, "GET", f"/lists/{list_id}")[1]["matched"] == 5
+    assert call(api, "GET", f"/lists/{list_id}", org="globex")[0] == 404
+    preview = call(api, "POST", "/segments/preview", {"name": "vip", "where": {"all": [{"kind": "in_list", "list_id": list_id}]}})[1]
+    expected = sorted(c["contact_id"] for c in contacts if c["email"] in known)
+    assert preview["total"] == 5 and preview["sample"] == expected
+    status, _ = call(api, "POST", "/segments", {"name": "g", "where": {"all": [{"kind": "in_list", "list_id": list_id}]}}, org="globex")
+    assert status == 400
+
+
+def test_a_list_without_a_key_column_is_a_400(api: Any) -> None:
+    status, answer = call(api, "POST", "/lists", raw="name,phone\nAnna,123\n")
+    assert status == 400 and "contact_id or email" in answer["message"]

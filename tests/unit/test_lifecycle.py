@@ -17,7 +17,8 @@ from tern.errors import ConflictError, NotFoundError
 from tern.segments.lifecycle import SegmentDraft, Segments, is_ready
 from tern.segments.record import Every
 from tern.segments.schedules import EventBridgeSchedules
-from tern.store.manifests import Manifests
+from tern.store.lists import ListRepository
+from tern.store.manifests import Manifests, S3LakeFiles
 from tern.store.segments import SegmentRepository
 from tern.store.table import Table
 from tern_local.generator import generate
@@ -48,14 +49,16 @@ def aws() -> Iterator[dict[str, Any]]:
         s3.create_bucket(Bucket="results", CreateBucketConfiguration={"LocationConstraint": REGION})
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name="tern")
-        repository = SegmentRepository(Table(boto3.resource("dynamodb", region_name=REGION).Table("tern")))
+        table = Table(boto3.resource("dynamodb", region_name=REGION).Table("tern"))
+        repository = SegmentRepository(table)
+        lists = ListRepository(table)
         schedules = EventBridgeSchedules(scheduler, "tern", TARGET, ROLE)
         yield {
-            "acme": Segments("acme", repository, schedules),
-            "globex": Segments("globex", repository, schedules),
+            "acme": Segments("acme", repository, schedules, lists),
+            "globex": Segments("globex", repository, schedules, lists),
             "scheduler": scheduler,
             "schedules": schedules,
-            "manifests": Manifests(s3, "results"),
+            "manifests": Manifests(S3LakeFiles(s3, "results")),
         }
 
 
@@ -120,7 +123,7 @@ def test_delete_is_soft_and_restore_brings_back_the_status_and_schedule(aws: dic
     live = acme.go_live(acme.create(DRAFT, NOW).id, NOW)
     deleted = acme.delete(live.id, NOW)
     assert deleted.status == "deleted" and schedule_of(aws, deleted) is None
-    assert [s.id for s in acme.list(NOW)] == [] and [s.id for s in acme.list(NOW, include_deleted=True)] == [live.id]
+    assert [s.id for s in acme.list_segments(NOW)] == [] and [s.id for s in acme.list_segments(NOW, include_deleted=True)] == [live.id]
     with pytest.raises(ConflictError):
         acme.delete(live.id, NOW)
     restored = acme.restore(live.id, NOW)
@@ -151,5 +154,5 @@ def test_another_org_finds_nothing(aws: dict[str, Any], engine: DuckDBEngine) ->
     ):
         with pytest.raises(NotFoundError):
             act()
-    assert globex.list(NOW) == []
+    assert globex.list_segments(NOW) == []
     assert acme.get(segment.id, NOW).status == "draft"

@@ -18,7 +18,7 @@ from tern.segments.evaluate import members as evaluate_members
 from tern.segments.membership import plan, refresh
 from tern.segments.model import parse_definition
 from tern.segments.record import Segment
-from tern.store.manifests import Manifests
+from tern.store.manifests import Manifests, S3LakeFiles
 from tern.store.segments import SegmentRepository
 from tern.store.table import Table
 from tern_local.generator import generate
@@ -48,7 +48,7 @@ def aws() -> Iterator[dict[str, Any]]:
         s3 = boto3.client("s3", region_name="eu-central-1")
         s3.create_bucket(Bucket="tern-results", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
         table = Table(boto3.resource("dynamodb", region_name="eu-central-1").Table("tern-test"))
-        yield {"repository": SegmentRepository(table), "manifests": Manifests(s3, "tern-results"), "table": table}
+        yield {"repository": SegmentRepository(table), "manifests": Manifests(S3LakeFiles(s3, "tern-results")), "table": table}
 
 
 def new_segment(repository: SegmentRepository, where: dict[str, Any] = ACTIVE_WEEK, org: str = "acme", id: str = "s1") -> Segment:

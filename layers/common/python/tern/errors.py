@@ -44,3 +44,7 @@ class ConflictError(TernError):
 
 class StoreError(TernError):
     """DynamoDB or S3 failed; the detail is for the log, not the user."""
+
+
+class UnresolvedReference(ConflictError):
+    """A definition names a segment with no stored membership yet, or a list or segment that is not there."""

@@ -84,9 +84,15 @@ EVENTS: dict[str, ColumnType] = {
     "properties": ColumnType.STRING_MAP,
 }
 
+# Stored segment memberships (one manifest per evaluation) and imported static lists.
+MEMBERSHIPS: dict[str, ColumnType] = {"contact_id": S}
+LISTS: dict[str, ColumnType] = {"contact_id": S}
+
 # Partition columns: not stored in the files, taken from the Hive-style path.
 CONTACTS_PARTITIONS = ("org_id",)
 EVENTS_PARTITIONS = ("org_id", "dt")
+MEMBERSHIPS_PARTITIONS = ("org_id", "segment_id", "evaluation_id")
+LISTS_PARTITIONS = ("org_id", "list_id")
 
 LIST_COLUMNS = frozenset(name for name, t in CONTACTS.items() if t is ColumnType.STRING_LIST)
 SCALAR_CONTACT_COLUMNS = frozenset(

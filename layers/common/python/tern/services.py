@@ -10,7 +10,8 @@ from typing import Any
 from tern.engines import QueryEngine
 from tern.segments.lifecycle import Schedules, Segments
 from tern.settings import Settings
-from tern.store.manifests import Manifests
+from tern.store.lists import ListRepository
+from tern.store.manifests import Manifests, S3LakeFiles
 from tern.store.segments import SegmentRepository
 from tern.store.table import Table
 
@@ -22,13 +23,14 @@ def utc_now() -> dt.datetime:
 @dataclass
 class Services:
     repository: SegmentRepository
+    lists: ListRepository
     schedules: Schedules
     manifests: Manifests
     engine: QueryEngine
     clock: Callable[[], dt.datetime] = utc_now
 
     def segments(self, org_id: str) -> Segments:
-        return Segments(org_id, self.repository, self.schedules)
+        return Segments(org_id, self.repository, self.schedules, self.lists)
 
 
 def cloud_services(settings: Settings, session: Any | None = None) -> Services:
@@ -39,11 +41,13 @@ def cloud_services(settings: Settings, session: Any | None = None) -> Services:
     from tern.segments.schedules import EventBridgeSchedules
 
     session = session or boto3.session.Session(region_name=settings.region)
+    table = Table(session.resource("dynamodb").Table(settings.table_name))
     return Services(
-        repository=SegmentRepository(Table(session.resource("dynamodb").Table(settings.table_name))),
+        repository=SegmentRepository(table),
+        lists=ListRepository(table),
         schedules=EventBridgeSchedules(
             session.client("scheduler"), settings.schedule_group, settings.evaluate_function_arn, settings.scheduler_role_arn
         ),
-        manifests=Manifests(session.client("s3"), settings.results_bucket),
+        manifests=Manifests(S3LakeFiles(session.client("s3"), settings.lake_bucket)),
         engine=AthenaEngine(session.client("athena"), settings.athena_workgroup, settings.glue_database),
     )

@@ -7,6 +7,7 @@ objects are simply not found. Domain errors map to HTTP here and nowhere else:
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -30,11 +31,13 @@ from tern.segments.lifecycle import SegmentDraft
 from tern.segments.model import SegmentDefinition, format_loc
 from tern.segments.record import Segment
 from tern.services import Services
+from tern.static_lists import import_list
 
 logger = Logger(service="tern", child=True)
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="Tern admin API", version=__version__, description="Segments over your customer data lake.")
 ORG_CLAIMS = ("custom:org_id", "org_id")
+ORG_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 PREVIEW_SAMPLE = 50
 
 
@@ -62,7 +65,10 @@ def org_id() -> str:
     claims: dict[str, Any] = (authorizer.claims if authorizer else None) or {}
     for name in ORG_CLAIMS:
         if claims.get(name):
-            return str(claims[name])
+            org = str(claims[name])
+            if not ORG_ID.fullmatch(org):  # it names folders in the lake: no slashes, no '='
+                raise NoOrgError("the caller's org id is not usable (letters, digits, . _ - only)")
+            return org
     raise NoOrgError("the caller's claims name no org")
 
 
@@ -84,7 +90,7 @@ def create_segment(draft: Annotated[SegmentDraft, Body()]) -> tuple[dict[str, An
 @app.get("/segments")
 def list_segments(include_deleted: Annotated[bool, Query()] = False) -> dict[str, Any]:
     s = services()
-    found = s.segments(org_id()).list(s.clock(), include_deleted=include_deleted)
+    found = s.segments(org_id()).list_segments(s.clock(), include_deleted=include_deleted)
     return {"segments": [_json(segment) for segment in found]}
 
 
@@ -92,8 +98,9 @@ def list_segments(include_deleted: Annotated[bool, Query()] = False) -> dict[str
 def preview_segment(definition: Annotated[SegmentDefinition, Body()]) -> dict[str, Any]:
     s = services()
     org, now = org_id(), s.clock()
-    counts = count(definition, s.engine, org, now)
-    sample = members(definition, s.engine, org, now, limit=PREVIEW_SAMPLE)
+    memberships = s.segments(org).memberships_for(definition)
+    counts = count(definition, s.engine, org, now, memberships=memberships)
+    sample = members(definition, s.engine, org, now, limit=PREVIEW_SAMPLE, memberships=memberships)
     return {"total": counts.total, "criteria": [c.__dict__ for c in counts.criteria], "sample": sample}
 
 
@@ -165,6 +172,23 @@ def segment_history(segment_id: str, limit: Annotated[int, Query(ge=1, le=1000)]
     org = org_id()
     s.segments(org).get(segment_id, s.clock())
     return {"history": [e.model_dump(mode="json") for e in s.repository.history(org, segment_id, limit)]}
+
+
+# -------------------------------------------------------------------------------------------- lists
+
+
+@app.post("/lists")
+def create_list(name: Annotated[str, Query(min_length=1, max_length=200)] = "imported list") -> tuple[dict[str, Any], int]:
+    """The body is CSV (text/csv) whose first row names a contact_id or email column."""
+    s = services()
+    body = app.current_event.decoded_body or ""
+    report = import_list(body, name, org_id(), s.engine, s.manifests.files, s.lists, s.clock())
+    return {**report.record.model_dump(mode="json"), "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201
+
+
+@app.get("/lists/<list_id>")
+def get_list(list_id: str) -> dict[str, Any]:
+    return services().lists.get(org_id(), list_id).model_dump(mode="json")
 
 
 @app.get("/openapi.json")

@@ -3,7 +3,7 @@
     DIR/contacts/org_id=ORG/*.parquet
     DIR/events/org_id=ORG/dt=YYYY-MM-DD/*.parquet
 
-Views named `contacts` and `events` present every contract column with its contract type, whatever the
+Views named `contacts`, `events`, `memberships` and `lists` present every contract column with its contract type, whatever the
 files hold: a missing optional column reads as NULL, an extra one is not seen, a timestamp with a UTC
 zone annotation reads as the plain UTC timestamp.
 """
@@ -31,6 +31,14 @@ _DUCKDB_TYPES = {
 }
 
 
+DATASETS = {
+    "contacts": (lake.CONTACTS, lake.CONTACTS_PARTITIONS),
+    "events": (lake.EVENTS, lake.EVENTS_PARTITIONS),
+    "memberships": (lake.MEMBERSHIPS, lake.MEMBERSHIPS_PARTITIONS),
+    "lists": (lake.LISTS, lake.LISTS_PARTITIONS),
+}
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -48,16 +56,19 @@ class DuckDBEngine:
         self.con.execute("SET parquet_metadata_cache = true")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
-        self._view("contacts", lake.CONTACTS, lake.CONTACTS_PARTITIONS)
-        self._view("events", lake.EVENTS, lake.EVENTS_PARTITIONS)
+        self._stubs: set[str] = set()
+        for name, (columns, partitions) in DATASETS.items():
+            self._view(name, columns, partitions)
 
     def _view(self, name: str, columns: dict[str, lake.ColumnType], partitions: tuple[str, ...]) -> None:
         files = [p for p in (self.data_dir / name).glob("**/*.parquet")] if (self.data_dir / name).is_dir() else []
         if not files:
             typed = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[t]}) AS {c}" for c, t in columns.items())
             parts = ", ".join(f"CAST(NULL AS VARCHAR) AS {p}" for p in partitions)
-            self.con.execute(f"CREATE VIEW {name} AS SELECT {typed}, {parts} WHERE FALSE")
+            self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {typed}, {parts} WHERE FALSE")
+            self._stubs.add(name)
             return
+        self._stubs.discard(name)
         pattern = _quote(str(self.data_dir / name) + "/**/*.parquet")
         hive_types = "{" + ", ".join(f"{_quote(p)}: 'VARCHAR'" for p in partitions) + "}"
         try:
@@ -83,9 +94,12 @@ class DuckDBEngine:
             else:
                 select.append(f"CAST({column} AS {wanted}) AS {column}")
         select += list(partitions)
-        self.con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(select)} FROM {source}")
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(select)} FROM {source}")
 
     def run(self, sql: str) -> Result:
+        for name in list(self._stubs):  # a dataset that was empty may have files now (a new list, a manifest)
+            if next((self.data_dir / name).glob("**/*.parquet"), None) is not None:
+                self._view(name, *DATASETS[name])
         try:
             cursor = self.con.execute(sql)
             rows = cursor.fetchall()

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from sqlglot import exp
 
 from tern import lake
+from tern.errors import UnresolvedReference
 from tern.segments.model import (
     ActivityCriterion,
     AgeCriterion,
@@ -38,10 +39,12 @@ from tern.segments.model import (
     JourneyOutcomeCriterion,
     LeadTimeCriterion,
     ListCriterion,
+    ListMembershipCriterion,
     NotGroup,
     RecencyCriterion,
     ScoreChangeCriterion,
     SegmentDefinition,
+    SegmentMembershipCriterion,
     Window,
     attribute_type,
     event_filter_column,
@@ -187,7 +190,8 @@ def _combine(tree: Any, leaf: Any) -> exp.Expr:
 
 
 class _Compiler:
-    def __init__(self, org_id: str, now: dt.datetime, dialect: Dialect, database: str | None):
+    def __init__(self, org_id: str, now: dt.datetime, dialect: Dialect, database: str | None, memberships: dict[str, str]):
+        self.memberships = memberships
         self.org = org_id
         self.now = now
         self.today = now.date()
@@ -478,6 +482,29 @@ class _Compiler:
             filters["step_id"] = c.step_id
         return self.activity(ActivityCriterion(kind="activity", event_type="journey_step", filters=filters, window=c.window))
 
+    def segment_membership(self, c: SegmentMembershipCriterion) -> exp.Expr:
+        evaluation = self.memberships.get(c.segment_id)
+        if evaluation is None:
+            raise UnresolvedReference(f"segment {c.segment_id} has no stored membership to read")
+        found = (
+            exp.select(exp.column("contact_id"))
+            .from_(self.table("memberships"))
+            .where(exp.EQ(this=exp.column("org_id"), expression=_literal(self.org)))
+            .where(exp.EQ(this=exp.column("segment_id"), expression=_literal(c.segment_id)))
+            .where(exp.EQ(this=exp.column("evaluation_id"), expression=_literal(evaluation)))
+        )
+        member = _never_null(exp.column("contact_id", table="c").isin(query=found))
+        return member if c.kind == "in_segment" else exp.not_(member)
+
+    def list_membership_of(self, c: ListMembershipCriterion) -> exp.Expr:
+        found = (
+            exp.select(exp.column("contact_id"))
+            .from_(self.table("lists"))
+            .where(exp.EQ(this=exp.column("org_id"), expression=_literal(self.org)))
+            .where(exp.EQ(this=exp.column("list_id"), expression=_literal(c.list_id)))
+        )
+        return _never_null(exp.column("contact_id", table="c").isin(query=found))
+
     def criterion(self, c: Criterion) -> exp.Expr:
         handlers: dict[type, Any] = {
             AttributeCriterion: self.attribute,
@@ -490,6 +517,8 @@ class _Compiler:
             LeadTimeCriterion: self.lead_time,
             ScoreChangeCriterion: self.score_change,
             JourneyOutcomeCriterion: self.journey_outcome,
+            SegmentMembershipCriterion: self.segment_membership,
+            ListMembershipCriterion: self.list_membership_of,
         }
         return handlers[type(c)](c)  # type: ignore[no-any-return]
 
@@ -573,11 +602,14 @@ def compile_segment(
     now: dt.datetime,
     dialect: Dialect = "duckdb",
     database: str | None = None,
+    memberships: dict[str, str] | None = None,
 ) -> CompiledSegment:
     """The definition compiled for `org_id` as of `now` (naive UTC), in `dialect`.
 
-    `database` qualifies the contacts and events tables (the Glue database for Athena).
+    `database` qualifies the lake's tables (the Glue database for Athena). `memberships` maps each segment
+    an in_segment / not_in_segment criterion names to the evaluation whose members it reads; a segment
+    missing there raises UnresolvedReference.
     """
     if now.tzinfo is not None:
         now = now.astimezone(dt.UTC).replace(tzinfo=None)
-    return _Compiler(org_id, now, dialect, database).compile(definition)
+    return _Compiler(org_id, now, dialect, database, memberships or {}).compile(definition)

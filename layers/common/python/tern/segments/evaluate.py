@@ -23,13 +23,16 @@ class Counts:
     criteria: list[CriterionCount]
 
 
-def _compiled(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime) -> CompiledSegment:
-    return compile_segment(definition, org_id, now, dialect=engine.dialect, database=engine.database)  # type: ignore[arg-type]
+def _compiled(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, memberships: dict[str, str] | None) -> CompiledSegment:
+    return compile_segment(definition, org_id, now, dialect=engine.dialect, database=engine.database, memberships=memberships)  # type: ignore[arg-type]
 
 
-def count(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, per_criterion: bool = True) -> Counts:
+def count(
+    definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, per_criterion: bool = True,
+    memberships: dict[str, str] | None = None,
+) -> Counts:
     """The segment's size and, in the same pass, how many contacts each criterion alone matches."""
-    compiled = _compiled(definition, engine, org_id, now)
+    compiled = _compiled(definition, engine, org_id, now, memberships)
     row = engine.run(compiled.count_sql(per_criterion)).rows[0]
     criteria = [
         CriterionCount(path, kind, int(row[i + 1] or 0)) for i, (path, kind) in enumerate(compiled.leaves)
@@ -37,7 +40,10 @@ def count(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: 
     return Counts(total=int(row[0] or 0), criteria=criteria)
 
 
-def members(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, limit: int | None = None) -> list[str]:
+def members(
+    definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, limit: int | None = None,
+    memberships: dict[str, str] | None = None,
+) -> list[str]:
     """The contact ids of the segment's members, sorted."""
-    compiled = _compiled(definition, engine, org_id, now)
+    compiled = _compiled(definition, engine, org_id, now, memberships)
     return [str(r[0]) for r in engine.run(compiled.members_sql(limit)).rows]

@@ -18,10 +18,11 @@ from typing import Annotated, Protocol
 from pydantic import ConfigDict, Field
 
 from tern.engines import QueryEngine
-from tern.errors import ConflictError
+from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem, UnresolvedReference
 from tern.segments.membership import Refreshed, refresh
 from tern.segments.model import SegmentDefinition
 from tern.segments.record import Every, Refresh, Segment, Status
+from tern.store.lists import ListRepository
 from tern.store.manifests import Manifests
 from tern.store.segments import SegmentRepository
 
@@ -53,8 +54,10 @@ class Segments:
     org_id: str
     repository: SegmentRepository
     schedules: Schedules
+    lists: ListRepository
 
     def create(self, draft: SegmentDraft, now: dt.datetime) -> Segment:
+        self.check_references(draft)
         segment = Segment(
             id=uuid.uuid4().hex[:12], org_id=self.org_id, created_at=now, updated_at=now,
             **draft.model_dump(by_alias=True, exclude_none=True),
@@ -64,13 +67,14 @@ class Segments:
     def get(self, segment_id: str, now: dt.datetime) -> Segment:
         return self._settled(self.repository.get(self.org_id, segment_id), now)
 
-    def list(self, now: dt.datetime, include_deleted: bool = False) -> list[Segment]:
+    def list_segments(self, now: dt.datetime, include_deleted: bool = False) -> list[Segment]:
         found = [self._settled(s, now) for s in self.repository.list_segments(self.org_id)]
         return sorted((s for s in found if include_deleted or s.status != "deleted"), key=lambda s: (s.created_at, s.id))
 
     def update(self, segment_id: str, draft: SegmentDraft, now: dt.datetime) -> Segment:
         segment = self.get(segment_id, now)
         self._require(segment, "draft", "edit")
+        self.check_references(draft, own_id=segment_id)
         return self.repository.save(segment.model_copy(update={**dict(draft), "updated_at": now}))
 
     def copy(self, segment_id: str, now: dt.datetime) -> Segment:
@@ -115,7 +119,66 @@ class Segments:
         """Refresh the stored membership now (what a scheduled refresh does too)."""
         segment = self.get(segment_id, now)
         self._require(segment, "live", "evaluate")
-        return refresh(segment, engine, self.repository, manifests, now)
+        return refresh(segment, engine, self.repository, manifests, now, memberships=self.memberships_for(segment))
+
+    # ----- references to other segments and lists
+
+    def memberships_for(self, definition: SegmentDefinition) -> dict[str, str]:
+        """For each segment the definition refers to, the evaluation whose members it reads: the latest."""
+        found: dict[str, str] = {}
+        for path, referenced in definition.segments_referenced():
+            try:
+                other = self.repository.get(self.org_id, referenced)
+            except NotFoundError:
+                raise UnresolvedReference(f"{path}.segment_id: there is no segment {referenced}") from None
+            if other.latest is None:
+                raise UnresolvedReference(f"{path}.segment_id: segment {referenced} has not been evaluated yet")
+            found[referenced] = other.latest.id
+        return found
+
+    def check_references(self, definition: SegmentDefinition, own_id: str | None = None) -> None:
+        """Refuse references to segments or lists the org does not have, and cycles (A in B in A)."""
+        problems = []
+        for path, referenced in definition.segments_referenced():
+            chain = self._path_back(referenced, own_id, [referenced]) if own_id else None
+            if referenced == own_id:
+                problems.append(Problem(f"{path}.segment_id", "a segment cannot refer to itself"))
+            elif not self._exists(referenced):
+                problems.append(Problem(f"{path}.segment_id", f"there is no segment {referenced}"))
+            elif chain:
+                problems.append(Problem(f"{path}.segment_id", "this would make a cycle: " + " -> ".join([own_id or "", *chain])))
+        for path, list_id in definition.lists_referenced():
+            try:
+                self.lists.get(self.org_id, list_id)
+            except NotFoundError:
+                problems.append(Problem(f"{path}.list_id", f"there is no list {list_id}"))
+        if problems:
+            raise DefinitionError(problems)
+
+    def _exists(self, segment_id: str) -> bool:
+        try:
+            self.repository.get(self.org_id, segment_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def _path_back(self, start: str, target: str | None, chain: list[str], seen: set[str] | None = None) -> list[str] | None:
+        """The chain of references from `start` back to `target`, if there is one."""
+        seen = seen if seen is not None else set()
+        if start in seen:
+            return None
+        seen.add(start)
+        try:
+            segment = self.repository.get(self.org_id, start)
+        except NotFoundError:
+            return None
+        for _, next_id in segment.segments_referenced():
+            if next_id == target:
+                return [*chain, next_id]
+            found = self._path_back(next_id, target, [*chain, next_id], seen)
+            if found:
+                return found
+        return None
 
     # ----- rules
 

@@ -50,11 +50,15 @@ def refresh(
     manifests: Manifests,
     now: dt.datetime,
     evaluation_id: str | None = None,
+    memberships: dict[str, str] | None = None,
 ) -> Refreshed:
-    """Evaluate the segment as of `now` and move its stored membership to the result."""
+    """Evaluate the segment as of `now` and move its stored membership to the result.
+
+    `memberships` names the evaluation to read for each segment an in_segment criterion refers to.
+    """
     started = time.perf_counter()
     evaluation_id = evaluation_id or uuid.uuid4().hex
-    new = set(evaluate_members(segment.definition(), engine, segment.org_id, now))
+    new = set(evaluate_members(segment.definition(), engine, segment.org_id, now, memberships=memberships))
     key = manifests.write(segment.org_id, segment.id, evaluation_id, sorted(new))
 
     pending_before = list(segment.pending_manifests)

@@ -333,6 +333,20 @@ class JourneyOutcomeCriterion(_Strict):
     window: Window | None = None
 
 
+class SegmentMembershipCriterion(_Strict):
+    """Members (in_segment) or non-members (not_in_segment) of another segment, by its stored membership."""
+
+    kind: Literal["in_segment", "not_in_segment"]
+    segment_id: Text
+
+
+class ListMembershipCriterion(_Strict):
+    """Contacts on an imported static list."""
+
+    kind: Literal["in_list"]
+    list_id: Text
+
+
 Criterion = Union[
     AttributeCriterion,
     ListCriterion,
@@ -344,13 +358,15 @@ Criterion = Union[
     LeadTimeCriterion,
     ScoreChangeCriterion,
     JourneyOutcomeCriterion,
+    SegmentMembershipCriterion,
+    ListMembershipCriterion,
 ]
 
 # ------------------------------------------------------------------------------------------ groups
 
 CRITERION_KINDS = (
     "attribute", "tags", "categories", "consents", "age", "gender", "distance",
-    "activity", "recency", "lead_time", "score_change", "journey_outcome",
+    "activity", "recency", "lead_time", "score_change", "journey_outcome", "in_segment", "not_in_segment", "in_list",
 )  # fmt: skip
 GROUP_KEYS = ("all", "any", "not")
 NODE_TAGS = frozenset(CRITERION_KINDS + GROUP_KEYS)
@@ -385,7 +401,26 @@ class NotGroup(_Strict):
 
 
 Node = Annotated[
-    Annotated[AllGroup, Tag("all")] | Annotated[AnyGroup, Tag("any")] | Annotated[NotGroup, Tag("not")] | Annotated[AttributeCriterion, Tag("attribute")] | Annotated[ListCriterion, Tag("tags")] | Annotated[ListCriterion, Tag("categories")] | Annotated[ListCriterion, Tag("consents")] | Annotated[AgeCriterion, Tag("age")] | Annotated[GenderCriterion, Tag("gender")] | Annotated[DistanceCriterion, Tag("distance")] | Annotated[ActivityCriterion, Tag("activity")] | Annotated[RecencyCriterion, Tag("recency")] | Annotated[LeadTimeCriterion, Tag("lead_time")] | Annotated[ScoreChangeCriterion, Tag("score_change")] | Annotated[JourneyOutcomeCriterion, Tag("journey_outcome")],
+    Union[
+        Annotated[AllGroup, Tag("all")],
+        Annotated[AnyGroup, Tag("any")],
+        Annotated[NotGroup, Tag("not")],
+        Annotated[AttributeCriterion, Tag("attribute")],
+        Annotated[ListCriterion, Tag("tags")],
+        Annotated[ListCriterion, Tag("categories")],
+        Annotated[ListCriterion, Tag("consents")],
+        Annotated[AgeCriterion, Tag("age")],
+        Annotated[GenderCriterion, Tag("gender")],
+        Annotated[DistanceCriterion, Tag("distance")],
+        Annotated[ActivityCriterion, Tag("activity")],
+        Annotated[RecencyCriterion, Tag("recency")],
+        Annotated[LeadTimeCriterion, Tag("lead_time")],
+        Annotated[ScoreChangeCriterion, Tag("score_change")],
+        Annotated[JourneyOutcomeCriterion, Tag("journey_outcome")],
+        Annotated[SegmentMembershipCriterion, Tag("in_segment")],
+        Annotated[SegmentMembershipCriterion, Tag("not_in_segment")],
+        Annotated[ListMembershipCriterion, Tag("in_list")],
+    ],
     Discriminator(_node_tag),
 ]
 
@@ -402,6 +437,13 @@ class SegmentDefinition(_Strict):
     def criteria(self) -> list[tuple[str, Criterion]]:
         """Every criterion leaf with its path (`where.all[0]`), in document order."""
         return list(walk_criteria(self.where, "where"))
+
+    def segments_referenced(self) -> list[tuple[str, str]]:
+        """(path, segment id) of every in_segment / not_in_segment criterion."""
+        return [(path, c.segment_id) for path, c in self.criteria() if isinstance(c, SegmentMembershipCriterion)]
+
+    def lists_referenced(self) -> list[tuple[str, str]]:
+        return [(path, c.list_id) for path, c in self.criteria() if isinstance(c, ListMembershipCriterion)]
 
 
 def walk_criteria(node: Any, path: str) -> Iterator[tuple[str, Criterion]]:

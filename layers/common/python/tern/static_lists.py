@@ -1,0 +1,99 @@
+"""Importing a static list: a CSV of contact ids or e-mail addresses becomes a Parquet list in the lake.
+
+Every row is accounted for: matched to a contact, unknown (no such contact in the org), a duplicate,
+or bad (empty, not an e-mail address); the first of each kind are reported back with line numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from sqlglot import exp
+
+from tern.engines import QueryEngine
+from tern.errors import DefinitionError, Problem
+from tern.store.lists import ListRecord, ListRepository
+from tern.store.manifests import LakeFiles, parquet_bytes
+
+REPORTED = 100
+LOOKUP_BATCH = 1000  # values per lookup statement: Athena caps a statement at 256 KB
+
+
+@dataclass
+class ImportReport:
+    record: ListRecord
+    unknown: list[dict[str, object]] = field(default_factory=list)
+    bad_rows: list[dict[str, object]] = field(default_factory=list)
+
+
+def _lookup(engine: QueryEngine, org_id: str, key: str, values: list[str]) -> dict[str, str]:
+    """Which of the values name a contact of the org: value -> contact_id."""
+    found: dict[str, str] = {}
+    column = exp.column(key, table="c")
+    probe = exp.func("LOWER", column) if key == "email" else column
+    table = exp.table_("contacts", db=engine.database)
+    for start in range(0, len(values), LOOKUP_BATCH):
+        batch = values[start : start + LOOKUP_BATCH]
+        sql = (
+            exp.select(exp.column("contact_id", table="c"), exp.alias_(probe.copy(), "probe"))
+            .from_(exp.alias_(table, "c", table=True))
+            .where(exp.EQ(this=exp.column("org_id", table="c"), expression=exp.Literal.string(org_id)))
+            .where(probe.copy().isin(*[exp.Literal.string(v) for v in batch]))
+            .sql(dialect=engine.dialect)
+        )
+        for contact_id, value in engine.run(sql).rows:
+            found.setdefault(str(value), str(contact_id))
+    return found
+
+
+def import_list(
+    csv_text: str, name: str, org_id: str, engine: QueryEngine, files: LakeFiles, lists: ListRepository, now: dt.datetime
+) -> ImportReport:
+    """Read the CSV (a header naming contact_id or email), match it to the org's contacts, store the list."""
+    reader = csv.reader(io.StringIO(csv_text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    keys = [k for k in ("contact_id", "email") if k in header]
+    if not keys:
+        raise DefinitionError([Problem("body", "the first CSV row must name a contact_id or email column")])
+    key = keys[0]
+    position = header.index(key)
+    wanted: dict[str, int] = {}  # value -> first line
+    bad: list[dict[str, object]] = []
+    duplicates = rows = 0
+    for line, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        rows += 1
+        value = row[position].strip() if position < len(row) else ""
+        if key == "email":
+            value = value.lower()
+        if not value:
+            bad.append({"line": line, "reason": f"no {key}"})
+        elif key == "email" and ("@" not in value or " " in value):
+            bad.append({"line": line, "reason": f"not an e-mail address: {value[:100]}"})
+        elif "\x00" in value:
+            bad.append({"line": line, "reason": "contains a NUL character"})
+        elif value in wanted:
+            duplicates += 1
+        else:
+            wanted[value] = line
+    if not wanted:
+        raise DefinitionError([Problem("body", f"no usable rows: {rows} rows, {len(bad)} bad")])
+
+    found = _lookup(engine, org_id, key, list(wanted))
+    matched = sorted(set(found.values()))
+    unknown = [{"line": line, "value": value[:200]} for value, line in wanted.items() if value not in found]
+    list_id = uuid.uuid4().hex[:12]
+    location = f"lists/org_id={org_id}/list_id={list_id}/list.parquet"
+    files.put(location, parquet_bytes(pa.table({"contact_id": pa.array(matched, pa.string())})))
+    record = ListRecord(
+        id=list_id, org_id=org_id, name=name, key=key, rows=rows, matched=len(matched), unknown=len(unknown),
+        duplicates=duplicates, bad_rows=len(bad), location=location, created_at=now,
+    )  # fmt: skip
+    lists.create(record)
+    return ImportReport(record=record, unknown=unknown[:REPORTED], bad_rows=bad[:REPORTED])
