@@ -21,8 +21,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/segments.py
 
+DATA ?= demo-lake
 serve: $(STAMP)
-	@echo "the local stack arrives with the serverless-stack issue; for now: $(BIN)/tern --help"
+	test -d $(DATA)/contacts || $(BIN)/tern data generate --out $(DATA) --contacts 20000 --org demo
+	$(BIN)/tern serve --data $(DATA)
 
 lint: $(STAMP)
 	$(BIN)/ruff check layers local tests bench functions

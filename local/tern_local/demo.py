@@ -1,4 +1,5 @@
-"""`make demo`: a demo lake, the example segments evaluated on it, counts, timings and sample members."""
+"""`make demo`: a demo lake, the example segments evaluated on it (counts, timings, sample members), then
+segments as living things through the admin API of the local stack (live, refreshed, joined and left)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from tern.engines.duckdb import DuckDBEngine
 from tern.segments.evaluate import count, members
 from tern.segments.model import parse_definition_json
+from tern_local.demo_stack import living_segments
 from tern_local.generator import generate, print_progress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +61,10 @@ def main() -> None:
             quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in sample)
             for row in engine.run(contact_rows.format(quoted) + " ORDER BY contact_id").rows:
                 print(f"     e.g. {row[0]}  {row[1] or '?':<10} {row[2] or '(no city)':<10} lead score {row[3] if row[3] is not None else '?'}")
+    living_segments(out, ORG)
     print(f"\nTry one yourself: .venv/bin/tern segment count examples/segments/hot-leads-warsaw.json --data {out} --org {ORG}")
+    print(f"or the admin API: .venv/bin/tern serve --data {out}, then")
+    print("  curl -s -H 'X-Tern-Org: demo' -H 'Content-Type: application/json' localhost:8000/segments")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import re
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -191,7 +192,9 @@ class ScaledClock:
 
 
 class LocalStack:
-    def __init__(self, data: Path, port: int = 8000, aws_port: int = 5000, time_scale: float = 1.0, host: str = "127.0.0.1"):
+    def __init__(
+        self, data: Path, port: int = 8000, aws_port: int = 5000, time_scale: float = 1.0, host: str = "127.0.0.1", log_level: str | None = None
+    ):
         from tern.engines.duckdb import DuckDBEngine
 
         self.data = data
@@ -201,6 +204,7 @@ class LocalStack:
         self.clock = ScaledClock(time_scale)
         self.engine = DuckDBEngine(data)
         self.resolver = Resolver(template()["Resources"], {"Stage": STAGE})
+        self.log_level = log_level  # overrides the template's POWERTOOLS_LOG_LEVEL (the demo keeps quiet)
         self._stop = threading.Event()
         self.fired: dict[str, dt.datetime] = {}
         self.lock = threading.Lock()
@@ -213,6 +217,8 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would drown the console
+        # There is no CloudWatch here: an invocation that published no metric is not worth a warning.
+        warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self.moto.start()
         # boto3 in this process (and the functions it hosts) talks to moto
@@ -231,6 +237,8 @@ class LocalStack:
 
     def _function(self, logical_id: str) -> ModuleType:
         os.environ.update(function_environment(self.resolver, logical_id))
+        if self.log_level:
+            os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
         module = load_function(logical_id)
         # The local runtime plugs in here: DuckDB answers for Athena, and the clock may be compressed.
         from tern.api import routes
