@@ -20,6 +20,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/segments.py
+	$(BIN)/python bench/refresh.py
 
 DATA ?= demo-lake
 serve: $(STAMP)

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tern.errors import DataError, DefinitionError, QueryError, TernError
+from tern.errors import DataError, DefinitionError, QueryError, TernError, UnresolvedReference
 from tern.segments.compiler import DIALECTS, compile_segment
 from tern.segments.evaluate import count, members
 from tern.segments.model import SegmentDefinition, definition_schema, parse_definition_json, parse_time
@@ -173,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(f"invalid definition: {e}", USER_ERROR)
     except (UsageError, DataError) as e:
         fail(str(e), USER_ERROR)
+    except UnresolvedReference as e:
+        fail(f"{e} (segment references read stored memberships: evaluate through the admin API, `tern serve`)", USER_ERROR)
     except QueryError as e:
         fail(str(e), RUN_ERROR)
     except BrokenPipeError:

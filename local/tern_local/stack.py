@@ -20,6 +20,7 @@ import os
 import re
 import threading
 import time
+import traceback
 import uuid
 import warnings
 from collections.abc import Callable
@@ -301,7 +302,11 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length).decode("utf-8", "replace") if length else None
             org = self.headers.get("X-Tern-Org")
             event = api_gateway_event(self.command, url.path, dict(parse_qsl(url.query)), dict(self.headers), body, org)
-            response = stack.invoke(stack.api, "ApiFunction", event)
+            try:
+                response = stack.invoke(stack.api, "ApiFunction", event)
+            except Exception:  # noqa: BLE001 - the function failed: API Gateway answers 502, the log has why
+                traceback.print_exc()
+                response = {"statusCode": 502, "headers": {"Content-Type": "application/json"}, "body": '{"message": "Internal server error"}'}
             payload = (response.get("body") or "").encode()
             self.send_response(int(response["statusCode"]))
             for name, value in (response.get("headers") or {}).items():

@@ -88,6 +88,7 @@ def test_schema_is_json_schema() -> None:
         (["segment", "count", str(HOT_LEADS), "--org", "initech"], None, "no contacts for org 'initech'"),
         (["segment", "count", str(HOT_LEADS), "--org", "acme", "--now", "next tuesday"], None, "--now: not an ISO date-time"),
         (["segment", "members", str(HOT_LEADS), "--org", "acme", "--limit", "-1"], None, "--limit: must be 0 or more"),
+        (["segment", "count", "-", "--org", "acme"], '{"name": "x", "where": {"all": [{"kind": "in_segment", "segment_id": "s1"}]}}', "segment s1 has no stored membership to read"),
     ],
 )
 def test_user_errors_are_one_line_on_stderr(lake: Path, args: list[str], stdin: str | None, message: str) -> None:

@@ -98,7 +98,9 @@ def list_segments(include_deleted: Annotated[bool, Query()] = False) -> dict[str
 def preview_segment(definition: Annotated[SegmentDefinition, Body()]) -> dict[str, Any]:
     s = services()
     org, now = org_id(), s.clock()
-    memberships = s.segments(org).memberships_for(definition)
+    segments = s.segments(org)
+    segments.check_references(definition)  # 400 naming the criterion that refers to nothing
+    memberships = segments.memberships_for(definition)  # 409 if a referred segment has no membership yet
     counts = count(definition, s.engine, org, now, memberships=memberships)
     sample = members(definition, s.engine, org, now, limit=PREVIEW_SAMPLE, memberships=memberships)
     return {"total": counts.total, "criteria": [c.__dict__ for c in counts.criteria], "sample": sample}

@@ -1,0 +1,181 @@
+"""The admin API over real HTTP on a local stack started in this process (moto server, template.yaml,
+DuckDB over a lake folder): every endpoint, tenant isolation on every endpoint, and a refresh that
+crashes between its manifest and its diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tern.store.segments import SegmentRepository
+from tern_local.demo_stack import LAUNCH_LINK, add_clicks, free_port
+from tern_local.generator import generate
+from tern_local.stack import LocalStack
+
+CLICKED = {
+    "name": "Clicked the launch link this week",
+    "where": {"all": [{"kind": "activity", "event_type": "email_clicked", "filters": {"link": LAUNCH_LINK}, "window": {"last_days": 7}}]},
+    "refresh": {"every": 365, "unit": "days"},  # the schedule's first run evaluates it; the next is a year away
+}
+WARSAW = {"name": "Warsaw", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]}, "refresh": {"every": 365, "unit": "days"}}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    lake: Path = tmp_path_factory.mktemp("stack-api-lake")
+    for org, seed in (("acme", 3), ("globex", 4)):
+        generate(lake, contacts=800, events_per_contact=8, days=30, org=org, seed=seed)
+    environment = dict(os.environ)
+    local = LocalStack(lake, port=free_port(), aws_port=free_port(), log_level="WARNING")
+    local.start()
+    yield local
+    local.stop()
+    os.environ.clear()  # the stack pointed boto3 in this process at moto's server: undo that
+    os.environ.update(environment)
+
+
+def http(stack: LocalStack, method: str, path: str, body: Any = None, org: str | None = "acme", raw: str | None = None) -> tuple[int, Any]:
+    data = raw.encode() if raw is not None else json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{stack.port}{path}", data=data, method=method, headers={"Content-Type": "application/json"})
+    if org:
+        request.add_header("X-Tern-Org", org)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def live(stack: LocalStack, body: dict[str, Any], org: str = "acme") -> dict[str, Any]:
+    """Create, go live, and wait for the schedule's first evaluation."""
+    status, created = http(stack, "POST", "/segments", body, org=org)
+    assert status == 201, created
+    assert http(stack, "POST", f"/segments/{created['id']}/go-live", org=org)[0] == 200
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        segment = http(stack, "GET", f"/segments/{created['id']}", org=org)[1]
+        if segment["latest"]:
+            return dict(segment)
+        time.sleep(0.1)
+    raise AssertionError("the schedule did not evaluate the segment")
+
+
+def all_members(stack: LocalStack, sid: str, org: str = "acme") -> list[str]:
+    ids: list[str] = []
+    cursor = None
+    while True:
+        path = f"/segments/{sid}/members?limit=100" + (f"&cursor={urllib.request.quote(cursor)}" if cursor else "")
+        status, page = http(stack, "GET", path, org=org)
+        assert status == 200, page
+        ids += [m["contact_id"] for m in page["members"]]
+        cursor = page["cursor"]
+        if not cursor:
+            return ids
+
+
+def test_every_endpoint_answers_over_http(stack: LocalStack) -> None:
+    definition = {k: v for k, v in WARSAW.items() if k != "refresh"}
+    assert http(stack, "POST", "/segments/preview", definition)[1]["total"] > 0
+    segment = live(stack, WARSAW)
+    sid = segment["id"]
+    assert segment["latest"]["joined"] == segment["latest"]["members"] > 0
+    assert sid in [s["id"] for s in http(stack, "GET", "/segments")[1]["segments"]]
+    assert http(stack, "POST", f"/segments/{sid}/evaluate")[1]["members"] == segment["latest"]["members"]
+    assert len(all_members(stack, sid)) == segment["latest"]["members"]
+    assert len(http(stack, "GET", f"/segments/{sid}/history")[1]["history"]) == 2
+    status, copied = http(stack, "POST", f"/segments/{sid}/copy")
+    assert status == 201 and copied["status"] == "draft"
+    assert http(stack, "PUT", f"/segments/{copied['id']}", {**WARSAW, "name": "Warsaw 2"})[1]["name"] == "Warsaw 2"
+    assert http(stack, "DELETE", f"/segments/{copied['id']}")[1]["status"] == "deleted"
+    assert http(stack, "POST", f"/segments/{copied['id']}/restore")[1]["status"] == "draft"
+    assert http(stack, "POST", f"/segments/{sid}/archive")[1]["status"] == "archived"
+    status, listed = http(stack, "POST", "/lists", raw="contact_id\nc0000001\nc0000002\nnobody\n")
+    assert status == 201 and (listed["matched"], listed["unknown"]) == (2, 1)
+    assert http(stack, "GET", f"/lists/{listed['id']}")[1]["matched"] == 2
+    assert "/lists/{list_id}" in http(stack, "GET", "/openapi.json")[1]["paths"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/segments", {"name": "x", "where": {"all": [{"kind": "age", "min": "old"}]}}, 400),
+        ("PUT", "/segments/nope", WARSAW, 404),
+        ("POST", "/segments/nope/go-live", None, 404),
+        ("GET", "/segments?include_deleted=maybe", None, 400),
+        ("GET", "/lists/nope", None, 404),
+        ("POST", "/lists", None, 400),
+    ],
+)
+def test_unhappy_paths_over_http(stack: LocalStack, method: str, path: str, body: Any, status: int) -> None:
+    got, answer = http(stack, method, path, body)
+    assert got == status, answer
+    assert answer["message"]
+
+
+def test_org_b_never_sees_changes_or_evaluates_org_a(stack: LocalStack) -> None:
+    a = live(stack, WARSAW)
+    sid = a["id"]
+    lid = http(stack, "POST", "/lists", raw="contact_id\nc0000001\n")[1]["id"]
+    members_before = all_members(stack, sid)
+    ghost = "0123456789ab"
+    requests = [
+        ("GET", "/segments/{}", None), ("PUT", "/segments/{}", WARSAW), ("DELETE", "/segments/{}", None),
+        ("POST", "/segments/{}/restore", None), ("POST", "/segments/{}/copy", None), ("POST", "/segments/{}/go-live", None),
+        ("POST", "/segments/{}/archive", None), ("POST", "/segments/{}/evaluate", None), ("GET", "/segments/{}/members", None),
+        ("GET", "/segments/{}/history", None),
+    ]  # fmt: skip
+    for method, path, body in requests:
+        got = http(stack, method, path.format(sid), body, org="globex")
+        assert got[0] == 404, (method, path, got)
+        unknown = http(stack, method, path.format(ghost), body, org="globex")
+        assert json.dumps(got).replace(sid, ghost) == json.dumps(unknown)  # exactly as if it did not exist
+    assert http(stack, "GET", f"/lists/{lid}", org="globex")[0] == 404
+    # referring to A's segment or list from B is referring to nothing
+    for criterion, missing in (({"kind": "in_segment", "segment_id": sid}, {"kind": "in_segment", "segment_id": ghost}),
+                               ({"kind": "in_list", "list_id": lid}, {"kind": "in_list", "list_id": ghost})):  # fmt: skip
+        for path in ("/segments", "/segments/preview"):
+            got = http(stack, "POST", path, {"name": "b", "where": {"all": [criterion]}}, org="globex")
+            assert got[0] == 400, got
+            assert got[1]["message"].replace(sid, ghost).replace(lid, ghost) == http(stack, "POST", path, {"name": "b", "where": {"all": [missing]}}, org="globex")[1]["message"]
+    assert sid not in [s["id"] for s in http(stack, "GET", "/segments?include_deleted=true", org="globex")[1]["segments"]]
+    after = http(stack, "GET", f"/segments/{sid}")[1]
+    assert (after["status"], after["version"], after["latest"]) == ("live", a["version"], a["latest"])
+    assert all_members(stack, sid) == members_before
+    assert len(http(stack, "GET", f"/segments/{sid}/history")[1]["history"]) == 1
+
+
+def test_a_refresh_that_dies_after_its_manifest_leaves_the_membership_whole_and_the_next_converges(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    segment = live(stack, CLICKED)
+    sid, before = segment["id"], set(all_members(stack, sid := segment["id"]))
+    others = [c for c in (f"c{i:07d}" for i in range(1, 801)) if c not in before][:25]  # contacts c0000001..c0000800
+    add_clicks(stack.data, "acme", others, stack.clock())
+
+    def killed(*_: Any, **__: Any) -> int:
+        raise RuntimeError("Lambda timed out")  # the function dies before writing a single membership item
+
+    monkeypatch.setattr(SegmentRepository, "apply_membership", killed)
+    status, answer = http(stack, "POST", f"/segments/{sid}/evaluate")
+    assert status == 502 and answer == {"message": "Internal server error"}
+    manifests = list((stack.data / "memberships" / "org_id=acme" / f"segment_id={sid}").glob("evaluation_id=*/members.parquet"))
+    assert len(manifests) == 2  # the failed evaluation's manifest was written...
+    assert set(all_members(stack, sid)) == before  # ...and the membership readers see is the old one, whole
+    assert http(stack, "GET", f"/segments/{sid}")[1]["latest"] == segment["latest"]
+    assert len(http(stack, "GET", f"/segments/{sid}/history")[1]["history"]) == 1
+
+    monkeypatch.undo()
+    status, evaluation = http(stack, "POST", f"/segments/{sid}/evaluate")
+    assert status == 200, evaluation
+    assert set(all_members(stack, sid)) == before | set(others)
+    assert (evaluation["members"], evaluation["joined"], evaluation["left"]) == (len(before) + 25, 25, 0)
+    assert [h["members"] for h in http(stack, "GET", f"/segments/{sid}/history")[1]["history"]] == [len(before) + 25, len(before)]
