@@ -14,3 +14,31 @@ def test_cfn_lint_passes() -> None:
     done = subprocess.run([str(cfn_lint), str(ROOT / "template.yaml")], capture_output=True, text=True, timeout=300)
     # exit codes: 0 clean, 2 errors, 4 warnings, 8 informational; errors fail the build
     assert done.returncode & 2 == 0, done.stdout + done.stderr
+
+
+def test_the_layer_ships_what_the_functions_import() -> None:
+    """sam build puts the layer's ContentUri under python/: that folder must hold tern/ itself, and every
+    package the layer and the functions import must come from the runtime, requirements.txt or a layer."""
+    import ast
+    import re
+
+    from tern_local.template import properties
+
+    content = ROOT / properties("CommonLayer")["ContentUri"]
+    assert (content / "tern" / "__init__.py").is_file() and (content / "requirements.txt").is_file()
+    required = {
+        re.split(r"[<>=\[ ]", line.strip())[0].replace("-", "_").lower()
+        for line in (content / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    provided = required | {"tern", "boto3", "botocore"} | {"pyarrow"}  # boto3: the runtime; pyarrow: SdkForPandasLayer
+    sources = [p for p in (content / "tern").rglob("*.py") if p.name != "duckdb.py"] + list((ROOT / "functions").glob("*/app.py"))
+    imported = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    missing = sorted(m for m in imported - set(sys.stdlib_module_names) if m.lower() not in provided)
+    assert missing == []
