@@ -24,20 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tern import lake
-
-ARROW_TYPES: dict[lake.ColumnType, pa.DataType] = {
-    lake.ColumnType.STRING: pa.string(),
-    lake.ColumnType.INT: pa.int64(),
-    lake.ColumnType.DOUBLE: pa.float64(),
-    lake.ColumnType.BOOL: pa.bool_(),
-    lake.ColumnType.DATE: pa.date32(),
-    lake.ColumnType.TIMESTAMP: pa.timestamp("us"),
-    lake.ColumnType.STRING_LIST: pa.list_(pa.string()),
-    lake.ColumnType.STRING_MAP: pa.map_(pa.string(), pa.string()),
-}
-CONTACTS_SCHEMA = pa.schema([(name, ARROW_TYPES[t]) for name, t in lake.CONTACTS.items()])
-EVENTS_SCHEMA = pa.schema([(name, ARROW_TYPES[t]) for name, t in lake.EVENTS.items()])
+from tern.store.datasets import CONTACTS_SCHEMA, EVENTS_SCHEMA
 
 CITIES = [  # name, postal prefix, country, language, lat, lon, weight
     ("Warszawa", "00", "PL", "pl", 52.2297, 21.0122, 0.26),

@@ -168,6 +168,16 @@ class CompiledSegment:
             select = select.limit(limit)
         return select.sql(dialect=self.dialect)
 
+    def contacts_sql(self, columns: list[str]) -> str:
+        """The members' rows of the named contacts columns, by contact_id (a journey's audience at entry)."""
+        if self._ranked:
+            raise ValueError("a ranked definition has no contact rows to project")
+        unknown = [c for c in columns if c not in lake.CONTACTS]
+        if unknown:
+            raise ValueError(f"not contacts columns: {unknown}")
+        select = self._filtered(exp.column(columns[0], table="c")).select(*(exp.column(c, table="c") for c in columns[1:]))
+        return select.order_by(exp.column("contact_id", table="c")).sql(dialect=self.dialect)
+
     def count_sql(self, per_criterion: bool = True) -> str:
         """One row: total, then (if per_criterion) the count of each leaf alone as c0..cN, in one pass."""
         if not per_criterion:

@@ -50,6 +50,19 @@ class Table:
         except BotoCoreError as e:
             raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
 
+    def take(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """Delete an item and return it, if it was there: of two callers racing, exactly one gets it."""
+        try:
+            answer = self._table.delete_item(Key={"PK": pk, "SK": sk}, ConditionExpression="attribute_exists(PK)", ReturnValues="ALL_OLD")
+            self.writes.requests += 1
+            return dict(answer.get("Attributes") or {})
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise StoreError(f"deleting {pk} {sk}: {e}") from None
+        except BotoCoreError as e:
+            raise StoreError(f"deleting {pk} {sk}: {e}") from None
+
     def put_together(self, conditional: tuple[dict[str, Any], str, dict[str, Any]], *plain: dict[str, Any]) -> None:
         """Write items atomically: all or none, the first only if its condition holds (else ConflictError)."""
         item, condition, values = conditional

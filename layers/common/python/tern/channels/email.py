@@ -1,0 +1,43 @@
+"""E-mail through SES v2, with the configuration set that publishes engagement events to EventBridge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tern.channels import RetryLater
+from tern.errors import StoreError
+
+THROTTLED = {"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException", "SendingPausedException"}
+
+
+class SesEmail:
+    def __init__(self, sesv2_client: Any, sender: str, configuration_set: str | None = None):
+        self._ses = sesv2_client
+        self.sender = sender
+        self.configuration_set = configuration_set
+
+    def send(self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str]) -> str:
+        body: dict[str, Any] = {}
+        if html:
+            body["Html"] = {"Data": html, "Charset": "UTF-8"}
+        if text:
+            body["Text"] = {"Data": text, "Charset": "UTF-8"}
+        request: dict[str, Any] = {
+            "FromEmailAddress": self.sender,
+            "Destination": {"ToAddresses": [to]},
+            "Content": {"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": body}},
+            # SES tag values allow [A-Za-z0-9_-.@]; ids are kept to that
+            "EmailTags": [{"Name": k, "Value": v} for k, v in tags.items()],
+        }
+        if self.configuration_set:
+            request["ConfigurationSetName"] = self.configuration_set
+        try:
+            return str(self._ses.send_email(**request)["MessageId"])
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in THROTTLED:
+                raise RetryLater(f"SES throttled: {e}") from None
+            raise StoreError(f"SES refused the message: {e}") from None
+        except BotoCoreError as e:
+            raise RetryLater(f"SES unreachable: {e}") from None

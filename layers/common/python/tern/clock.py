@@ -1,0 +1,34 @@
+"""Time as the library sees it. `now` is a callable giving naive UTC; a clock may also run compressed.
+
+A compressed clock (the local stack's `--time-scale`) has a `scale` (Tern seconds per wall second) and
+`to_wall(at)`, the wall-clock moment when Tern time reaches `at`. Step Functions waits and timeouts run on
+the wall clock, so whatever schedules them converts with these two; the real clock converts to itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def naive_utc(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
+
+
+def wall_seconds(clock: Clock, seconds: float) -> int:
+    """Wall seconds for a span of Tern seconds (at least 1: Step Functions' timeouts are positive)."""
+    scale = float(getattr(clock, "scale", 1.0))
+    return max(1, math.ceil(seconds / scale))
+
+
+def wall_time(clock: Clock, at: dt.datetime) -> dt.datetime:
+    """The wall-clock moment (naive UTC) when Tern time reaches `at`."""
+    to_wall = getattr(clock, "to_wall", None)
+    return to_wall(naive_utc(at)) if to_wall else naive_utc(at)  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""Journeys: the model, validation, the ASL compiler, the step logic, runs, engagement and analytics."""

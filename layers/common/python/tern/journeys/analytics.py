@@ -1,0 +1,105 @@
+"""Per-step analytics of a journey, from its journey_step events (one query each, on Athena or DuckDB).
+
+For each step: how many contacts were processed, sent, opened, clicked, bounced, stopped, blocked and
+exited there, and how many are waiting there now. Where a contact is now follows from its latest
+position event (processed, sent, blocked, exited, stopped, and a branch's answer) and the journey's graph:
+after a send, at the next step if that is a wait; after "processed" at a branch, at the branch.
+Engagement recorded at a send step (a click on that message) counts for the step but moves nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from tern.engines import QueryEngine
+from tern.journeys.model import BranchOnEvent, End, Journey, SendEmail, SendSms, WaitFor, WaitUntil
+
+OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited"]
+ANSWERS = ("opened", "clicked", "bounced")
+
+
+def _events(engine: QueryEngine) -> exp.Table:
+    return exp.table_("events", db=engine.database)
+
+
+def _scope(journey: Journey) -> exp.Expr:
+    return exp.and_(
+        exp.column("org_id").eq(exp.Literal.string(journey.org_id)),
+        exp.column("event_type").eq(exp.Literal.string("journey_step")),
+        exp.column("journey_id").eq(exp.Literal.string(journey.id)),
+    )
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    step_id: str
+    kind: str
+    counts: dict[str, int]
+    waiting: int
+
+
+def analytics(journey: Journey, engine: QueryEngine) -> dict[str, Any]:
+    counts_sql = (
+        exp.select("step_id", "outcome", exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column("contact_id")])), "contacts"))
+        .from_(_events(engine)).where(_scope(journey)).group_by("step_id", "outcome")
+    )  # fmt: skip
+    counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(OUTCOMES, 0) for s in journey.steps}
+    stopped_anywhere = 0
+    for step_id, outcome, contacts in engine.run(counts_sql.sql(dialect=engine.dialect)).rows:
+        if step_id in counts and outcome in counts[step_id]:
+            counts[step_id][outcome] = int(contacts)
+        elif not step_id and outcome == "stopped":
+            stopped_anywhere = int(contacts)
+
+    # where each contact is now: its latest position event
+    sends = [s.id for s in journey.steps if isinstance(s, (SendEmail, SendSms))]
+    moves = exp.not_(exp.and_(exp.column("outcome").isin(*(exp.Literal.string(a) for a in ANSWERS)),
+                              exp.column("step_id").isin(*(exp.Literal.string(s) for s in sends)))) if sends else exp.true()  # fmt: skip
+    rank = exp.Case()
+    for i, outcome in enumerate(OUTCOMES):
+        rank = rank.when(exp.column("outcome").eq(exp.Literal.string(outcome)), exp.Literal.number(i))
+    latest = (
+        exp.select("contact_id", "step_id", "outcome", exp.alias_(exp.Window(
+            this=exp.RowNumber(), partition_by=[exp.column("contact_id")],
+            order=exp.Order(expressions=[exp.Ordered(this=exp.column("ts"), desc=True), exp.Ordered(this=rank, desc=True)]),
+        ), "n")).from_(_events(engine)).where(exp.and_(_scope(journey), moves))
+    )  # fmt: skip
+    positions_sql = (
+        exp.select("step_id", "outcome", exp.alias_(exp.Count(this=exp.Star()), "contacts"))
+        .from_(latest.subquery("latest")).where(exp.column("n").eq(1)).group_by("step_id", "outcome")
+    )
+    waiting: dict[str, int] = dict.fromkeys(counts, 0)
+    for step_id, outcome, contacts in engine.run(positions_sql.sql(dialect=engine.dialect)).rows:
+        at = _position(journey, str(step_id or ""), str(outcome))
+        if at is not None:
+            waiting[at] += int(contacts)
+    steps = [
+        {"step_id": s.id, "kind": s.kind, **counts[s.id], "waiting": waiting[s.id]}
+        for s in journey.steps
+    ]
+    return {"journey_id": journey.id, "status": journey.status, "steps": steps, "stopped_by_journey_stop": stopped_anywhere}
+
+
+def _position(journey: Journey, step_id: str, outcome: str) -> str | None:
+    """The step a contact waits at after this event, if it waits anywhere."""
+    if not step_id or outcome in ("blocked", "stopped"):
+        return None
+    try:
+        step = journey.step(step_id)
+    except KeyError:
+        return None
+    if isinstance(step, BranchOnEvent):
+        if outcome == "processed":
+            return step.id
+        target = step.yes if outcome in ANSWERS else step.no if outcome == "exited" else None
+    elif isinstance(step, End):
+        return None
+    else:
+        target = step.next if outcome in ("sent", "processed") else None
+    if target is None:
+        return None
+    following = journey.step(target)
+    return following.id if isinstance(following, (WaitUntil, WaitFor)) else None

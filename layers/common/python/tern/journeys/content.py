@@ -1,0 +1,74 @@
+"""Content: what a send step sends. E-mail (subject, body) or SMS (text), with {{field}} personalisation.
+
+`{{first_name}}` is the contact's first_name; `{{first_name|there}}` falls back to "there" when it is
+unknown; `{{attributes.KEY}}` reads a custom attribute. A placeholder naming no contact field is refused
+when the content is saved, so a typo never reaches a customer as a blank.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tern import lake
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
+PERSONAL_FIELDS = frozenset(name for name in lake.CONTACTS if name not in lake.LIST_COLUMNS and name != "attributes")
+
+
+def _check_placeholders(text: str, where: str) -> None:
+    for match in PLACEHOLDER.finditer(text):
+        name = match.group(1)
+        if name not in PERSONAL_FIELDS and not (name.startswith("attributes.") and len(name) > len("attributes.")):
+            raise ValueError(f"{where}: {{{{{name}}}}} is not a contact field")
+
+
+class ContentDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    channel: Literal["email", "sms"]
+    subject: Annotated[str, Field(max_length=500)] | None = None
+    body: Annotated[str, Field(max_length=200_000)] | None = None  # e-mail: HTML
+    text: Annotated[str, Field(max_length=1600)] | None = None  # SMS, or the e-mail's plain-text part
+    status: Literal["draft", "ready"] = "draft"
+
+    @model_validator(mode="after")
+    def _fits_channel(self) -> ContentDraft:
+        if self.channel == "email" and self.status == "ready" and not (self.subject and (self.body or self.text)):
+            raise ValueError("ready e-mail content needs a subject and a body or text")
+        if self.channel == "sms" and self.status == "ready" and not self.text:
+            raise ValueError("ready SMS content needs text")
+        for where in ("subject", "body", "text"):
+            value = getattr(self, where)
+            if value:
+                _check_placeholders(value, where)
+        return self
+
+
+class Content(ContentDraft):
+    id: str
+    org_id: str
+    version: int = 0
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def render(template: str, contact: dict[str, Any], escape: bool = False) -> str:
+    """Fill {{field}} placeholders from a contact row; `escape` for HTML bodies."""
+
+    def one(match: re.Match[str]) -> str:
+        name, fallback = match.group(1), match.group(2) or ""
+        if name.startswith("attributes."):
+            attributes = contact.get("attributes") or {}
+            value = dict(attributes).get(name.split(".", 1)[1]) if attributes else None
+        else:
+            value = contact.get(name)
+        text = fallback if value is None or value == "" else str(value)
+        return html.escape(text) if escape else text
+
+    return PLACEHOLDER.sub(one, template)

@@ -1,0 +1,190 @@
+"""Journeys as marketers handle them: drafts, publishing (frozen), starting, stopping, copying; content.
+
+A journey's status runs draft -> published -> running -> stopped. Publishing validates it, compiles it to
+ASL and creates its own Step Functions state machine (published as version 1, never updated: a
+published journey is frozen, and a change is a copy, a new draft). Starting hands the run to the
+journey_run function: at once, at `start_at`, or on the recurring schedule; for one-time journeys that
+take later joiners, every refresh of the audience segment runs it again for the newcomers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tern.clock import Clock, naive_utc, utc_now
+from tern.errors import ConflictError, DefinitionError, Problem, StoreError
+from tern.journeys.analytics import OUTCOMES
+from tern.journeys.asl import compile_journey
+from tern.journeys.content import Content, ContentDraft
+from tern.journeys.model import Journey, JourneyDefinition
+from tern.journeys.steps import Events, JourneyRef, StepRequest, journey_event
+from tern.journeys.validate import check_publishable, check_shape
+from tern.segments.lifecycle import SegmentDraft, Segments
+from tern.segments.record import Segment
+from tern.store.journeys import ContentRepository, JourneyRepository
+
+
+class RunTrigger(Protocol):
+    """Starts a journey run now (the journey_run function, asynchronously) or on a schedule."""
+
+    def run_now(self, org_id: str, journey_id: str) -> None: ...
+
+    def schedule(self, journey: Journey, now: dt.datetime) -> None: ...
+
+    def unschedule(self, journey: Journey) -> None: ...
+
+
+@dataclass
+class JourneyRuntime:
+    sfn: Any  # boto3 Step Functions client
+    step_function_arn: str
+    state_machine_role_arn: str
+    trigger: RunTrigger
+    events: Events
+
+
+def _id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Journeys:
+    org_id: str
+    repository: JourneyRepository
+    content: ContentRepository
+    segments: Segments
+    runtime: JourneyRuntime
+    clock: Clock = utc_now
+
+    # ----- drafts
+
+    def create(self, definition: JourneyDefinition) -> Journey:
+        check_shape(definition)
+        now = self.clock()
+        return self.repository.create(Journey(**definition.model_dump(), id=_id(), org_id=self.org_id, created_at=now, updated_at=now))
+
+    def get(self, journey_id: str) -> Journey:
+        return self.repository.get(self.org_id, journey_id)
+
+    def list_journeys(self) -> list[Journey]:
+        return sorted(self.repository.list_journeys(self.org_id), key=lambda j: j.created_at)
+
+    def update(self, journey_id: str, definition: JourneyDefinition) -> Journey:
+        journey = self.get(journey_id)
+        if journey.status != "draft":
+            raise ConflictError(f"journey {journey_id} is {journey.status}: a published journey is frozen; copy it to change it")
+        check_shape(definition)
+        return self.repository.save(journey.model_copy(update={**definition.model_dump(), "updated_at": self.clock()}))
+
+    def copy(self, journey_id: str) -> Journey:
+        journey = self.get(journey_id)
+        now = self.clock()
+        draft = journey.definition().model_copy(update={"name": f"Copy of {journey.name}"[:200]})
+        return self.repository.create(Journey(**draft.model_dump(), id=_id(), org_id=self.org_id, created_at=now, updated_at=now, copied_from=journey.id))
+
+    # ----- publish, start, stop
+
+    def publish(self, journey_id: str) -> Journey:
+        journey = self.get(journey_id)
+        if journey.status != "draft":
+            raise ConflictError(f"journey {journey_id} is already {journey.status}")
+        check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()))
+        asl = compile_journey(journey.definition(), self.runtime.step_function_arn)
+        name = f"tern-{hashlib.sha256(self.org_id.encode()).hexdigest()[:8]}-{journey.id}"
+        try:
+            created = self.runtime.sfn.create_state_machine(
+                name=name, definition=json.dumps(asl), roleArn=self.runtime.state_machine_role_arn, type="STANDARD", publish=True,
+                versionDescription=f"journey {journey.id} as published", tags=[{"key": "tern:org", "value": self.org_id[:256]}],
+            )  # fmt: skip
+        except (ClientError, BotoCoreError) as e:
+            raise StoreError(f"creating the state machine of journey {journey.id}: {e}") from None
+        now = self.clock()
+        return self.repository.save(journey.model_copy(update={
+            "status": "published", "state_machine_arn": created["stateMachineArn"], "published_version": 1,
+            "published_at": now, "updated_at": now,
+        }))  # fmt: skip
+
+    def start(self, journey_id: str) -> Journey:
+        journey = self.get(journey_id)
+        if journey.status != "published":
+            raise ConflictError(f"journey {journey_id} is {journey.status}: only a published journey can start")
+        audience = self.segments.get(journey.audience, self.clock())
+        if audience.status != "live":
+            raise ConflictError(f"the audience segment {journey.audience} is {audience.status}, not live")
+        now = self.clock()
+        journey = self.repository.save(journey.model_copy(update={"status": "running", "started_at": now, "updated_at": now}))
+        if journey.mode == "recurring" or (journey.start_at and naive_utc(journey.start_at) > now):
+            self.runtime.trigger.schedule(journey, now)
+        else:
+            self.runtime.trigger.run_now(self.org_id, journey.id)
+        return journey
+
+    def stop(self, journey_id: str) -> Journey:
+        """No one else enters; contacts on their way are stopped where they are (recorded as stopped)."""
+        journey = self.get(journey_id)
+        if journey.status != "running":
+            raise ConflictError(f"journey {journey_id} is {journey.status}, not running")
+        now = self.clock()
+        journey = self.repository.save(journey.model_copy(update={"status": "stopped", "updated_at": now}))
+        self.runtime.trigger.unschedule(journey)
+        stopped = []
+        try:
+            pages = self.runtime.sfn.get_paginator("list_executions").paginate(stateMachineArn=journey.state_machine_arn, statusFilter="RUNNING")
+            for page in pages:
+                for execution in page["executions"]:
+                    self.runtime.sfn.stop_execution(executionArn=execution["executionArn"], error="JourneyStopped", cause="the journey was stopped")
+                    stopped.append(execution["name"])
+        except (ClientError, BotoCoreError) as e:
+            raise StoreError(f"stopping the executions of journey {journey.id}: {e}") from None
+        if stopped:
+            ref = JourneyRef(org_id=self.org_id, id=journey.id, version=journey.published_version or 1)
+            names = {execution: contact for contact, execution in self._contacts_by_execution(journey).items() if execution in stopped}
+            self.runtime.events.write(self.org_id, [
+                journey_event(StepRequest(step="", journey=ref, contact_id=contact, execution=execution), "", "stopped", now, reason="journey stopped")
+                for execution, contact in names.items()
+            ])  # fmt: skip
+        return journey
+
+    def _contacts_by_execution(self, journey: Journey) -> dict[str, str]:
+        from tern.journeys.runs import execution_name
+
+        return {contact: execution_name(contact) for contact in self.repository.entered(self.org_id, journey.id)}
+
+    # ----- save as segment
+
+    def save_as_segment(self, journey_id: str, step_id: str | None, outcome: str, name: str | None) -> Segment:
+        journey = self.get(journey_id)
+        if step_id is not None:
+            try:
+                journey.step(step_id)
+            except KeyError:
+                raise DefinitionError([Problem("step", f"journey {journey_id} has no step {step_id!r}")]) from None
+        if outcome not in OUTCOMES:
+            raise DefinitionError([Problem("outcome", f"expected one of {', '.join(OUTCOMES)}")])
+        criterion: dict[str, Any] = {"kind": "journey_outcome", "journey_id": journey.id, "outcome": outcome}
+        if step_id is not None:
+            criterion["step_id"] = step_id
+        where = f" at {step_id}" if step_id else ""
+        draft = SegmentDraft.model_validate({
+            "name": name or f"{journey.name}: {outcome}{where}"[:200],
+            "description": f"contacts {outcome}{where} in journey {journey.name}"[:2000],
+            "where": {"all": [criterion]},
+        })  # fmt: skip
+        return self.segments.create(draft, self.clock())
+
+    # ----- content
+
+    def create_content(self, draft: ContentDraft) -> Content:
+        now = self.clock()
+        return self.content.create(Content(**draft.model_dump(), id=_id(), org_id=self.org_id, created_at=now, updated_at=now))
+
+    def update_content(self, content_id: str, draft: ContentDraft) -> Content:
+        content = self.content.get(self.org_id, content_id)
+        return self.content.save(content.model_copy(update={**draft.model_dump(), "updated_at": self.clock()}))

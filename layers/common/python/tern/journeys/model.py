@@ -1,0 +1,168 @@
+"""The journey definition a marketer writes, and the journey record Tern keeps.
+
+A journey is a graph of steps, each with an id; `start` names the first. Steps lead on with `next`
+(or `yes` / `no` for a branch); a step with no `next` ends the path there, as does an `end` step.
+
+    {"name": "Launch", "audience": "SEGMENT_ID", "mode": "one_time",
+     "start_at": "2026-12-01T09:00:00+01:00", "timezone": "Europe/Warsaw", "start": "announce",
+     "steps": [
+       {"id": "announce", "kind": "send_email", "content_id": "C1", "next": "clicked"},
+       {"id": "clicked", "kind": "branch_on_event", "message_step": "announce", "event": "clicked",
+        "link": "https://shop.example.com/new", "timeout": "P1D", "yes": "launch", "no": "end"},
+       {"id": "launch", "kind": "wait_until", "at": "2026-12-08T10:00:00+01:00", "next": "text"},
+       {"id": "text", "kind": "send_sms", "content_id": "C2", "next": "end"},
+       {"id": "end", "kind": "end"}]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Annotated, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from tern.segments.record import Every
+
+StepId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def _positive(value: dt.timedelta) -> dt.timedelta:
+    if value <= dt.timedelta(0):
+        raise ValueError("must be a positive duration")
+    return value
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a timezone offset, e.g. 2026-12-08T10:00:00+01:00")
+    return value
+
+
+Duration = Annotated[dt.timedelta, AfterValidator(_positive)]
+Moment = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: StepId
+
+
+class SendEmail(_Step):
+    kind: Literal["send_email"]
+    content_id: Text
+    address_field: Literal["email"] = "email"
+    next: StepId | None = None
+
+
+class SendSms(_Step):
+    kind: Literal["send_sms"]
+    content_id: Text
+    phone_field: Literal["phone"] = "phone"
+    next: StepId | None = None
+
+
+class BranchOnEvent(_Step):
+    """Wait for an engagement event on an earlier message; `yes` when it comes, `no` when the timeout passes."""
+
+    kind: Literal["branch_on_event"]
+    message_step: StepId
+    event: Literal["clicked", "opened", "bounced"]
+    link: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    timeout: Duration
+    yes: StepId | None = None
+    no: StepId | None = None
+
+
+class WaitUntil(_Step):
+    kind: Literal["wait_until"]
+    at: Moment
+    next: StepId | None = None
+
+
+class WaitFor(_Step):
+    kind: Literal["wait_for"]
+    duration: Duration
+    next: StepId | None = None
+
+
+class UpdateContact(_Step):
+    """Add or remove a tag, category or consent (recorded in Tern's overlay, never in the customer's data)."""
+
+    kind: Literal["update_contact"]
+    field: Literal["tags", "categories", "consents"]
+    action: Literal["add", "remove"]
+    value: Annotated[str, Field(min_length=1, max_length=200)]
+    next: StepId | None = None
+
+
+class End(_Step):
+    kind: Literal["end"]
+
+
+Step = Annotated[Union[SendEmail, SendSms, BranchOnEvent, WaitUntil, WaitFor, UpdateContact, End], Field(discriminator="kind")]
+SendStep = (SendEmail, SendSms)
+Mode = Literal["one_time", "one_time_with_joiners", "recurring"]
+
+
+def successors(step: Step) -> list[tuple[str, StepId]]:
+    """(edge, step id) for each way out of a step; the edge names the outcome that takes it."""
+    if isinstance(step, BranchOnEvent):
+        return [(edge, target) for edge, target in (("yes", step.yes), ("no", step.no)) if target]
+    if isinstance(step, End):
+        return []
+    return [("next", step.next)] if step.next else []
+
+
+class JourneyDefinition(BaseModel):
+    """What a marketer sends to create or edit a journey."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    audience: Text
+    exclusions: list[Text] = Field(default_factory=list, max_length=20)
+    mode: Mode = "one_time"
+    every: Every | None = None
+    start_at: Moment | None = None
+    timezone: str = "UTC"
+    start: StepId
+    steps: Annotated[list[Step], Field(min_length=1, max_length=100)]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+
+Status = Literal["draft", "published", "running", "stopped"]
+
+
+class Journey(JourneyDefinition):
+    id: str
+    org_id: str
+    status: Status = "draft"
+    version: int = 0  # the store's optimistic lock
+    published_version: int | None = None  # which published version this is (1, 2, ... across copies: 1)
+    state_machine_arn: str | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    published_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    copied_from: str | None = None
+
+    def definition(self) -> JourneyDefinition:
+        return JourneyDefinition.model_validate(self.model_dump(include=set(JourneyDefinition.model_fields)))
+

@@ -1,0 +1,194 @@
+"""What journey_step does for one contact at one step (the Lambda behind the state machine's Tasks).
+
+- send_email / send_sms: check the contact has the channel's consent, an address, and that the address is
+  not suppressed (hard bounce, complaint, unsubscribe); then personalise the content and send. A blocked
+  contact is recorded (outcome blocked, with the reason) and its path ends (ContactStopped).
+- branch_on_event: register the task token under the watched message and event (with a TTL after the
+  timeout), then look whether that event already arrived; if so, complete the token at once.
+- the branch's timeout: record that the contact left the branch on the no path.
+- update_contact: record the change in Tern's overlay of contact changes.
+
+Every step writes journey_step events to the lake (processed, then sent / blocked / ...), which analytics
+and "save as segment" read. Idempotency (one send per journey version, contact and step) is applied by the
+function around `run`, so a retried invocation returns the first one's answer without sending again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tern.channels import ContactStopped
+from tern.clock import Clock, utc_now
+from tern.journeys.content import render
+from tern.journeys.model import BranchOnEvent, Journey, SendEmail, SendSms, Step, UpdateContact
+from tern.store.journeys import ContentRepository, Engagement, JourneyRepository, SentMessage
+
+CONSENT = {"email": "email_marketing", "sms": "sms_marketing"}
+
+
+class JourneyRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    org_id: str
+    id: str
+    version: int
+
+
+class StepRequest(BaseModel):
+    """The payload a journey's Task state sends (tern.journeys.asl)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    phase: Literal["step", "timeout"] = "step"
+    step: str
+    journey: JourneyRef
+    contact_id: str
+    run_id: str = ""
+    execution: str = ""
+    token: str | None = None
+    contact: dict[str, Any] = Field(default_factory=dict)
+
+
+class Email(Protocol):
+    def send(self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str]) -> str: ...
+
+
+class Sms(Protocol):
+    def send(self, phone: str, text: str) -> str: ...
+
+
+class Events(Protocol):
+    def write(self, org_id: str, rows: list[dict[str, Any]]) -> None: ...
+
+
+class Tokens(Protocol):
+    """Completes a waiting branch: Step Functions' SendTaskSuccess."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None: ...
+
+
+def journey_event(request: StepRequest, step_id: str, outcome: str, at: dt.datetime, reason: str | None = None, **columns: Any) -> dict[str, Any]:
+    """A journey_step row; its event_id is stable, so a repeated write is recognisably the same event."""
+    event_id = hashlib.sha256(f"{request.journey.id}\n{request.contact_id}\n{step_id}\n{outcome}\n{request.execution}".encode()).hexdigest()[:32]
+    return {
+        "event_id": f"js-{event_id}", "contact_id": request.contact_id, "event_type": "journey_step", "ts": at,
+        "journey_id": request.journey.id, "step_id": step_id, "outcome": outcome, "reason": reason,
+        "properties": [("journey_version", str(request.journey.version)), ("run_id", request.run_id)], **columns,
+    }  # fmt: skip
+
+
+@dataclass
+class JourneySteps:
+    journeys: JourneyRepository
+    content: ContentRepository
+    engagement: Engagement
+    email: Email
+    sms: Sms
+    events: Events
+    tokens: Tokens
+    clock: Clock = utc_now
+    _published: dict[tuple[str, str, int], Journey] = field(default_factory=dict)
+
+    def journey(self, ref: JourneyRef) -> Journey:
+        """The published journey (frozen, so it is read once per process)."""
+        key = (ref.org_id, ref.id, ref.version)
+        if key not in self._published:
+            self._published[key] = self.journeys.get(ref.org_id, ref.id)
+        return self._published[key]
+
+    def run(self, request: StepRequest) -> dict[str, Any]:
+        journey = self.journey(request.journey)
+        step = journey.step(request.step)
+        now = self.clock()
+        if request.phase == "timeout":
+            self.events.write(journey.org_id, [journey_event(request, step.id, "exited", now, reason="timeout")])
+            return {"outcome": "exited", "reason": "timeout"}
+        if isinstance(step, (SendEmail, SendSms)):
+            return self._send(journey, step, request, now)
+        if isinstance(step, BranchOnEvent):
+            return self._branch(journey, step, request, now)
+        if isinstance(step, UpdateContact):
+            self.events.write(journey.org_id, [
+                journey_event(request, step.id, "processed", now),
+                {**journey_event(request, step.id, "processed", now), "event_id": f"cc-{request.execution}-{step.id}", "event_type": "contact_changed",
+                 "properties": [("field", step.field), ("action", step.action), ("value", step.value)]},
+            ])  # fmt: skip
+            return {"outcome": "processed"}
+        raise ValueError(f"step {step.id} is not a Task step")
+
+    # ----- sends
+
+    def _blocked(self, journey: Journey, step: Step, request: StepRequest, now: dt.datetime, reason: str) -> None:
+        self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now), journey_event(request, step.id, "blocked", now, reason=reason)])
+        raise ContactStopped(f"{request.contact_id} at {step.id}: {reason}")
+
+    def _send(self, journey: Journey, step: SendEmail | SendSms, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+        channel = "email" if isinstance(step, SendEmail) else "sms"
+        contact = request.contact
+        address = str(contact.get(step.address_field if isinstance(step, SendEmail) else step.phone_field) or "").strip()
+        consents = set(contact.get("consents") or [])
+        if CONSENT[channel] not in consents:
+            self._blocked(journey, step, request, now, f"no {CONSENT[channel]} consent")
+        if not address:
+            self._blocked(journey, step, request, now, f"no {'e-mail address' if channel == 'email' else 'phone number'}")
+        suppressed = self.engagement.suppressed(journey.org_id, channel, address)
+        if suppressed:
+            self._blocked(journey, step, request, now, f"suppressed: {suppressed}")
+        content = self.content.get(journey.org_id, step.content_id)
+        if channel == "email":
+            tags = {"org": _tag(journey.org_id), "journey": _tag(journey.id), "step": _tag(step.id), "contact": _tag(request.contact_id)}
+            message_id = self.email.send(
+                address,
+                render(content.subject or "", contact),
+                render(content.body, contact, escape=True) if content.body else None,
+                render(content.text, contact) if content.text else None,
+                tags,
+            )
+        else:
+            message_id = self.sms.send(address, render(content.text or "", contact))
+        self.engagement.sent(SentMessage(
+            message_id=message_id, org_id=journey.org_id, journey_id=journey.id, journey_version=request.journey.version,
+            step_id=step.id, contact_id=request.contact_id, channel=channel, address=address, at=now,
+        ))  # fmt: skip
+        self.events.write(journey.org_id, [
+            journey_event(request, step.id, "processed", now),
+            journey_event(request, step.id, "sent", now, channel=channel, message_id=message_id),
+        ])  # fmt: skip
+        return {"outcome": "sent", "message_id": message_id}
+
+    # ----- branch on an engagement event
+
+    def _branch(self, journey: Journey, step: BranchOnEvent, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+        if not request.token:
+            raise ValueError(f"branch step {step.id} was invoked without a task token")
+        self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now)])
+        message_id = self.engagement.sent_by(journey.org_id, journey.id, request.contact_id, step.message_step)
+        if message_id is None:  # the watched send was blocked: nothing can arrive; the timeout takes the no path
+            return {"outcome": "waiting", "message_id": None}
+        context = {"org_id": journey.org_id, "journey_id": journey.id, "journey_version": request.journey.version, "step_id": step.id,
+                   "contact_id": request.contact_id, "execution": request.execution, "run_id": request.run_id}  # fmt: skip
+        self.engagement.wait(message_id, step.event, step.link, request.token, now + step.timeout + dt.timedelta(days=1), json.dumps(context))
+        # registered first, looked second: ingest_events records first and looks second, so one of us sees the other
+        if self.engagement.was_seen(message_id, step.event, step.link) and self.engagement.take(message_id, step.event, request.token):
+            complete(self.tokens, self.events, context, step.event, request.token, now)
+            return {"outcome": step.event, "message_id": message_id, "early": True}
+        return {"outcome": "waiting", "message_id": message_id}
+
+
+def complete(tokens: Tokens, events: Events, context: dict[str, Any], event: str, token: str, now: dt.datetime) -> None:
+    """Resume a waiting contact down the yes path, recording the outcome at the branch step."""
+    request = StepRequest(
+        step=context["step_id"], journey=JourneyRef(org_id=context["org_id"], id=context["journey_id"], version=context["journey_version"]),
+        contact_id=context["contact_id"], execution=context["execution"], run_id=context.get("run_id", ""),
+    )  # fmt: skip
+    events.write(context["org_id"], [journey_event(request, context["step_id"], event, now)])
+    tokens.succeed(token, {"event": event})
+
+
+def _tag(value: str) -> str:
+    """SES tag values allow letters, digits, _ - . @ only: others become _."""
+    return "".join(c if c.isalnum() or c in "_-.@" else "_" for c in value)[:256] or "_"

@@ -1,0 +1,126 @@
+"""Checks on a journey: its shape when saved, and everything publishing needs.
+
+Saved drafts may be unfinished, but never malformed: step ids are unique and every reference names a
+step. Publishing further needs every step reachable, every path to end (no loops), each branch to watch a
+send step that comes before it on every path, content that exists, is ready and fits its channel, a live
+audience, exclusions that exist, and a schedule exactly when the mode is recurring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tern.errors import DefinitionError, NotFoundError, Problem
+from tern.journeys.content import Content
+from tern.journeys.model import BranchOnEvent, JourneyDefinition, SendEmail, SendSms, successors
+from tern.segments.record import Segment
+
+
+def _index(definition: JourneyDefinition) -> dict[str, int]:
+    return {s.id: i for i, s in enumerate(definition.steps)}
+
+
+def check_shape(definition: JourneyDefinition) -> None:
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, step in enumerate(definition.steps):
+        if step.id in seen:
+            problems.append(Problem(f"steps[{i}].id", f"step id {step.id!r} is used twice (also steps[{seen[step.id]}])"))
+        seen.setdefault(step.id, i)
+    if definition.start not in seen:
+        problems.append(Problem("start", f"there is no step {definition.start!r}"))
+    for i, step in enumerate(definition.steps):
+        for edge, target in successors(step):
+            if target not in seen:
+                problems.append(Problem(f"steps[{i}].{edge}", f"there is no step {target!r}"))
+        if isinstance(step, BranchOnEvent) and step.message_step not in seen:
+            problems.append(Problem(f"steps[{i}].message_step", f"there is no step {step.message_step!r}"))
+    if definition.mode == "recurring" and definition.every is None:
+        problems.append(Problem("every", "a recurring journey needs a schedule, e.g. {\"every\": 7, \"unit\": \"days\"}"))
+    if definition.mode != "recurring" and definition.every is not None:
+        problems.append(Problem("every", "only a recurring journey has a schedule"))
+    if problems:
+        raise DefinitionError(problems)
+
+
+def check_publishable(
+    definition: JourneyDefinition,
+    content: Callable[[str], Content],
+    segment: Callable[[str], Segment],
+) -> None:
+    """Everything publishing needs; `content` and `segment` look an id up for the org (NotFoundError if absent)."""
+    check_shape(definition)
+    problems: list[Problem] = []
+    index = _index(definition)
+
+    # every path ends: depth-first over the graph from start, refusing loops
+    reached: set[str] = set()
+    on_path: list[str] = []
+
+    def walk(step_id: str) -> None:
+        if step_id in on_path:
+            loop = " -> ".join([*on_path[on_path.index(step_id) :], step_id])
+            problems.append(Problem(f"steps[{index[step_id]}]", f"this makes a loop, so a path never ends: {loop}"))
+            return
+        if step_id in reached:
+            return
+        reached.add(step_id)
+        on_path.append(step_id)
+        for _, target in successors(definition.step(step_id)):
+            walk(target)
+        on_path.pop()
+
+    walk(definition.start)
+    for i, step in enumerate(definition.steps):
+        if step.id not in reached:
+            problems.append(Problem(f"steps[{i}]", f"step {step.id!r} cannot be reached from the start"))
+
+    # a branch watches a message sent before it on every path: the send step dominates the branch
+    for i, step in enumerate(definition.steps):
+        if not isinstance(step, BranchOnEvent) or step.message_step not in index:
+            continue
+        watched = definition.step(step.message_step)
+        if not isinstance(watched, (SendEmail, SendSms)):
+            problems.append(Problem(f"steps[{i}].message_step", f"step {step.message_step!r} sends nothing to watch"))
+        elif step.id in reached and _path_avoiding(definition, step.message_step, step.id):
+            problems.append(Problem(f"steps[{i}].message_step", f"some paths reach {step.id!r} without passing {step.message_step!r}"))
+        elif isinstance(watched, SendSms):
+            problems.append(Problem(f"steps[{i}].message_step", "an SMS reports no opens, clicks or bounces to wait for"))
+
+    for i, step in enumerate(definition.steps):
+        if isinstance(step, (SendEmail, SendSms)):
+            channel = "email" if isinstance(step, SendEmail) else "sms"
+            try:
+                found = content(step.content_id)
+            except NotFoundError:
+                problems.append(Problem(f"steps[{i}].content_id", f"there is no content {step.content_id!r}"))
+                continue
+            if found.channel != channel:
+                problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is {found.channel}, not {channel}"))
+            elif found.status != "ready":
+                problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is not ready to send"))
+
+    for path, segment_id in [("audience", definition.audience), *((f"exclusions[{i}]", s) for i, s in enumerate(definition.exclusions))]:
+        try:
+            found_segment = segment(segment_id)
+        except NotFoundError:
+            problems.append(Problem(path, f"there is no segment {segment_id!r}"))
+            continue
+        if path == "audience" and found_segment.status != "live":
+            problems.append(Problem(path, f"segment {segment_id!r} is {found_segment.status}, not live"))
+    if problems:
+        raise DefinitionError(problems)
+
+
+def _path_avoiding(definition: JourneyDefinition, avoid: str, target: str) -> bool:
+    """Is there a path from the start to `target` that does not pass `avoid`?"""
+    stack, seen = [definition.start], set()
+    while stack:
+        current = stack.pop()
+        if current == avoid or current in seen:
+            continue
+        if current == target:
+            return True
+        seen.add(current)
+        stack.extend(t for _, t in successors(definition.step(current)))
+    return False
