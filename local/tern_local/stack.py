@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
+from tern.store.datasets import LakeEvents
 from tern.store.manifests import Manifests
 from tern_local.lake_files import DirLakeFiles
 from tern_local.template import TEMPLATE, create_table, template
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 STAGE = "local"
+DUCKDB_FUNCTIONS = {"ApiFunction", "EvaluateSegmentFunction", "JourneyRunFunction"}
 
 
 # ------------------------------------------------------------------------------------- the template
@@ -50,6 +52,8 @@ def _given_name(resource: dict[str, Any]) -> Any:
     props = resource.get("Properties", {})
     if resource["Type"] == "AWS::Glue::Database":
         return props["DatabaseInput"]["Name"]
+    if resource["Type"] == "AWS::SES::EmailIdentity":
+        return props["EmailIdentity"]
     for key in ("FunctionName", "Name", "LayerName", "UserPoolName"):
         if key in props:
             return props[key]
@@ -88,6 +92,17 @@ class Resolver:
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
             "AWS::Cognito::UserPool": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{name}",
         }.get(kind, f"arn:aws:local:{REGION}:{ACCOUNT}:{name}")
+
+    def functions(self) -> list[str]:
+        return [logical for logical, r in self.resources.items() if r["Type"] == "AWS::Serverless::Function"]
+
+    def function_by_name(self, name_or_arn: str) -> str:
+        """The logical id of a function named by its name or its ARN."""
+        name = name_or_arn.split(":function:", 1)[-1].split(":", 1)[0]
+        for logical in self.functions():
+            if self.names[logical] == name:
+                return logical
+        raise KeyError(f"no function {name_or_arn} in template.yaml")
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
@@ -154,6 +169,80 @@ def deploy(resolver: Resolver, endpoint: str) -> None:
             client("scheduler").create_schedule_group(Name=name)
         elif kind == "AWS::IAM::Role":
             client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))
+        elif kind == "AWS::SES::ConfigurationSet":
+            client("sesv2").create_configuration_set(ConfigurationSetName=name)
+    for logical, resource in resolver.resources.items():  # what refers to the resources above
+        kind, name = resource["Type"], resolver.names[logical]
+        props = resolver.resolve(resource.get("Properties", {}))
+        if kind == "AWS::SES::EmailIdentity":
+            client("sesv2").create_email_identity(EmailIdentity=name)
+            client("ses").verify_email_identity(EmailAddress=name)  # moto's SES sends only from verified addresses
+        elif kind == "AWS::Serverless::Function":
+            # Registered so that Step Functions, EventBridge and the AWS CLI see it; invocations run in process.
+            role = client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            client("lambda").create_function(
+                FunctionName=name, Runtime="python3.11", Role=role, Handler=props.get("Handler", "app.lambda_handler"),
+                Code={"ZipFile": _placeholder_zip()}, Timeout=int(props.get("Timeout", 60)),
+            )  # fmt: skip
+            for event in props.get("Events", {}).values():
+                if event.get("Type") == "EventBridgeRule":
+                    rule = f"{name}-{len(client('events').list_rules()['Rules'])}"
+                    client("events").put_rule(Name=rule, EventPattern=json.dumps(event["Properties"]["Pattern"]))
+                    client("events").put_targets(Rule=rule, Targets=[{"Id": "function", "Arn": resolver.arn(logical)}])
+
+
+def _placeholder_zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "# the local stack runs this function in process\n")
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ Lambda and EventBridge, in process
+
+
+def _route_lambda_to(stack: LocalStack) -> None:
+    """Make moto's Lambda run the stack's functions in process, and EventBridge deliver to them.
+
+    moto would otherwise need Docker to invoke a function, and its EventBridge does not deliver to Lambda.
+    """
+    from moto.awslambda.models import LambdaBackend
+    from moto.events.models import Rule
+
+    original_invoke = getattr(LambdaBackend.invoke, "__wrapped_by_tern__", LambdaBackend.invoke)
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> Any:
+        try:
+            stack.resolver.function_by_name(function_name)
+        except KeyError:
+            return original_invoke(self, function_name, qualifier, body, headers, response_headers)
+        event = json.loads(body) if body else {}
+        asynchronous = (headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")) == "Event"
+        try:
+            result = stack.invoke_arn(function_name, event, asynchronous=asynchronous)
+        except Exception as e:  # noqa: BLE001 - reported to the caller as Lambda reports a function error
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorMessage": str(e), "errorType": type(e).__name__, "stackTrace": []})
+        return json.dumps(result, default=str) if not asynchronous else ""
+
+    invoke.__wrapped_by_tern__ = original_invoke  # type: ignore[attr-defined]
+    LambdaBackend.invoke = invoke  # type: ignore[method-assign]
+
+    original_send = getattr(Rule.send_to_targets, "__wrapped_by_tern__", Rule.send_to_targets)
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        original_send(self, original_event, transform_input)
+        if not self.event_pattern.matches_event(original_event):
+            return
+        for target in self.targets:
+            if ":lambda:" in target["Arn"]:
+                stack.invoke_arn(target["Arn"], dict(original_event), asynchronous=True)
+
+    send_to_targets.__wrapped_by_tern__ = original_send  # type: ignore[attr-defined]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------------------------------ functions
@@ -165,6 +254,11 @@ class Context:
     invoked_function_arn: str
     memory_limit_in_mb: int = 1024
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_seconds: int = 60
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
 
 
 def load_function(logical_id: str) -> ModuleType:
@@ -188,6 +282,11 @@ class ScaledClock:
     def __call__(self) -> dt.datetime:
         return self.start + dt.timedelta(seconds=(time.monotonic() - self._real) * self.scale)
 
+    def to_wall(self, at: dt.datetime) -> dt.datetime:
+        """The wall-clock moment (naive UTC) when this clock reaches `at` (tern.clock)."""
+        wall_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return wall_now + (at - self()) / self.scale
+
 
 # ----------------------------------------------------------------------------------------- the stack
 
@@ -204,11 +303,14 @@ class LocalStack:
         self.aws_port = aws_port
         self.clock = ScaledClock(time_scale)
         self.engine = DuckDBEngine(data)
-        self.resolver = Resolver(template()["Resources"], {"Stage": STAGE})
+        defaults = {name: str(p.get("Default", "")) for name, p in template().get("Parameters", {}).items()}
+        self.resolver = Resolver(template()["Resources"], {**defaults, "Stage": STAGE})
         self.log_level = log_level  # overrides the template's POWERTOOLS_LOG_LEVEL (the demo keeps quiet)
         self._stop = threading.Event()
         self.fired: dict[str, dt.datetime] = {}
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the functions that use DuckDB (one connection) run one at a time
+        self.locks: dict[str, threading.Lock] = {}
+        self.functions: dict[str, ModuleType] = {}
 
     @property
     def endpoint(self) -> str:
@@ -218,8 +320,12 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would drown the console
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # a failed state dumps its whole parse tree
         # There is no CloudWatch here: an invocation that published no metric is not worth a warning.
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+        from moto.core.config import default_user_config
+
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}  # real ASL, run by moto's interpreter
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self.moto.start()
         # boto3 in this process (and the functions it hosts) talks to moto
@@ -228,9 +334,14 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
         })  # fmt: skip
+        os.environ["MOTO_PORT"] = str(self.aws_port)  # where moto's Step Functions interpreter calls Lambda
         deploy(self.resolver, self.endpoint)
-        self.api = self._function("ApiFunction")
-        self.evaluate = self._function("EvaluateSegmentFunction")
+        for logical in self.resolver.functions():
+            self.functions[logical] = self._function(logical)
+            self.locks[logical] = self.lock if logical in DUCKDB_FUNCTIONS else threading.Lock()
+        self.api = self.functions["ApiFunction"]
+        self.evaluate = self.functions["EvaluateSegmentFunction"]
+        _route_lambda_to(self)
         self.http = ThreadingHTTPServer((self.host, self.port), _handler(self))
         self.port = self.http.server_address[1]
         threading.Thread(target=self.http.serve_forever, daemon=True, name="tern-api").start()
@@ -247,13 +358,37 @@ class LocalStack:
         services = getattr(module, "services", None) or routes.services()
         services.engine = self.engine
         services.clock = self.clock
-        services.manifests = Manifests(DirLakeFiles(self.data))  # manifests and lists land in the lake folder
+        lake_files = DirLakeFiles(self.data)
+        services.manifests = Manifests(lake_files)  # manifests and lists land in the lake folder
+        events = LakeEvents(lake_files, "journeys")  # and so do the events Tern writes
+        if services.runtime is not None:
+            services.runtime.events = events
+        for name in ("steps", "ingest"):  # the journey_step and ingest_events functions' workers
+            worker = getattr(module, name, None)
+            if worker is not None:
+                worker.clock = self.clock
+                worker.events = events
         return module
 
     def invoke(self, module: ModuleType, logical_id: str, event: dict[str, Any]) -> Any:
         name = self.resolver.names[logical_id]
-        with self.lock:  # one invocation at a time, like one warm Lambda container
-            return module.lambda_handler(event, Context(name, self.resolver.arn(logical_id)))
+        with self.locks.get(logical_id, self.lock):  # one invocation at a time per function, like one warm container
+            timeout = int(self.resolver.resources[logical_id]["Properties"].get("Timeout", 60))
+            return module.lambda_handler(event, Context(name, self.resolver.arn(logical_id), timeout_seconds=timeout))
+
+    def invoke_arn(self, function: str, event: dict[str, Any], asynchronous: bool = False) -> Any:
+        """Invoke a function by name or ARN, as Lambda would: in a thread of its own when asynchronous."""
+        logical = self.resolver.function_by_name(function)
+        if asynchronous:
+            def run() -> None:
+                try:
+                    self.invoke(self.functions[logical], logical, event)
+                except Exception:  # noqa: BLE001 - an async invocation's failure goes to the log, as in Lambda
+                    traceback.print_exc()
+
+            threading.Thread(target=run, daemon=True, name=f"tern-{logical}").start()
+            return None
+        return self.invoke(self.functions[logical], logical, event)
 
     # ----- EventBridge Scheduler, played locally
 
@@ -282,7 +417,7 @@ class LocalStack:
             if not due:
                 continue
             self.fired[schedule["Name"]] = now
-            self.invoke(self.evaluate, "EvaluateSegmentFunction", json.loads(schedule["Target"]["Input"]))
+            self.invoke_arn(schedule["Target"]["Arn"], json.loads(schedule["Target"]["Input"]))
             if not expression.startswith("rate(") and schedule.get("ActionAfterCompletion") == "DELETE":
                 scheduler.delete_schedule(Name=schedule["Name"], GroupName=group)
 

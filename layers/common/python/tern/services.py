@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tern.engines import QueryEngine
+from tern.journeys.lifecycle import JourneyRuntime, Journeys
 from tern.segments.lifecycle import Schedules, Segments
 from tern.settings import Settings
+from tern.store.datasets import LakeEvents
+from tern.store.journeys import ContentRepository, Engagement, JourneyRepository
 from tern.store.lists import ListRepository
 from tern.store.manifests import Manifests, S3LakeFiles
 from tern.store.segments import SegmentRepository
@@ -28,9 +31,18 @@ class Services:
     manifests: Manifests
     engine: QueryEngine
     clock: Callable[[], dt.datetime] = utc_now
+    journey_repository: JourneyRepository | None = None
+    content: ContentRepository | None = None
+    engagement: Engagement | None = None
+    runtime: JourneyRuntime | None = None
 
     def segments(self, org_id: str) -> Segments:
         return Segments(org_id, self.repository, self.schedules, self.lists)
+
+    def journeys(self, org_id: str) -> Journeys:
+        if self.journey_repository is None or self.content is None or self.runtime is None:
+            raise RuntimeError("journeys are not configured in these services")
+        return Journeys(org_id, self.journey_repository, self.content, self.segments(org_id), self.runtime, self.clock)
 
 
 def cloud_services(settings: Settings, session: Any | None = None) -> Services:
@@ -38,16 +50,29 @@ def cloud_services(settings: Settings, session: Any | None = None) -> Services:
     import boto3
 
     from tern.engines.athena import AthenaEngine
+    from tern.journeys.aws import LambdaRunTrigger
     from tern.segments.schedules import EventBridgeSchedules
 
     session = session or boto3.session.Session(region_name=settings.region)
     table = Table(session.resource("dynamodb").Table(settings.table_name))
+    lake_files = S3LakeFiles(session.client("s3"), settings.lake_bucket)
+    scheduler = session.client("scheduler")
     return Services(
         repository=SegmentRepository(table),
         lists=ListRepository(table),
         schedules=EventBridgeSchedules(
-            session.client("scheduler"), settings.schedule_group, settings.evaluate_function_arn, settings.scheduler_role_arn
+            scheduler, settings.schedule_group, settings.evaluate_function_arn, settings.scheduler_role_arn
         ),
-        manifests=Manifests(S3LakeFiles(session.client("s3"), settings.lake_bucket)),
+        manifests=Manifests(lake_files),
         engine=AthenaEngine(session.client("athena"), settings.athena_workgroup, settings.glue_database),
+        journey_repository=JourneyRepository(table),
+        content=ContentRepository(table),
+        engagement=Engagement(table),
+        runtime=JourneyRuntime(
+            sfn=session.client("stepfunctions"),
+            step_function_arn=settings.journey_step_function_arn,
+            state_machine_role_arn=settings.state_machine_role_arn,
+            trigger=LambdaRunTrigger(session.client("lambda"), scheduler, settings.journey_run_function_arn, settings.schedule_group, settings.scheduler_role_arn),
+            events=LakeEvents(lake_files, "journeys"),
+        ),
     )

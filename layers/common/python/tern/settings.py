@@ -18,4 +18,9 @@ class Settings(BaseSettings):
     schedule_group: str
     evaluate_function_arn: str
     scheduler_role_arn: str
+    journey_step_function_arn: str = ""
+    journey_run_function_arn: str = ""
+    state_machine_role_arn: str = ""
+    email_sender: str = ""
+    ses_configuration_set: str | None = None
     region: str | None = None

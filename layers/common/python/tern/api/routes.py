@@ -151,8 +151,12 @@ def archive_segment(segment_id: str) -> dict[str, Any]:
 @app.post("/segments/<segment_id>/evaluate")
 def evaluate_segment(segment_id: str) -> dict[str, Any]:
     s = services()
-    done = s.segments(org_id()).evaluate(segment_id, s.engine, s.manifests, s.clock())
-    return {**done.evaluation.model_dump(mode="json"), "write_requests": done.write_requests}
+    org = org_id()
+    done = s.segments(org).evaluate(segment_id, s.engine, s.manifests, s.clock())
+    from tern.journeys.run_job import joiners_after_refresh
+
+    joined = joiners_after_refresh(s, org, segment_id)  # journeys taking later joiners run for the newcomers
+    return {**done.evaluation.model_dump(mode="json"), "write_requests": done.write_requests, "journeys_run": joined}
 
 
 @app.get("/segments/<segment_id>/members")
@@ -217,7 +221,8 @@ def bad_request(error: RequestValidationError) -> Response[dict[str, Any]]:
         path = format_loc(rest) if rest else str(where)
         message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
         if item.get("type") == "union_tag_invalid":
-            message = f"unknown criterion kind {item.get('ctx', {}).get('tag')!r}"
+            what = "step" if "steps" in loc else "criterion"
+            message = f"unknown {what} kind {item.get('ctx', {}).get('tag')!r}"
         elif item.get("type") == "extra_forbidden":
             message = "unknown field"
         elif item.get("type") == "json_invalid":
@@ -256,3 +261,6 @@ def lake_failed(error: TernError) -> Response[dict[str, Any]]:
 def store_failed(error: StoreError) -> Response[dict[str, Any]]:
     logger.error("the store failed", extra={"detail": str(error)})
     return _problem_response(503, "Tern's store is unavailable; try again shortly")
+
+
+from tern.api import journey_routes  # noqa: E402, F401 - registers the journey and content routes on `app`

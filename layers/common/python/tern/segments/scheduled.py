@@ -25,4 +25,7 @@ def refresh_scheduled(request: ScheduledRefresh, services: Services) -> dict[str
         logger.warning("scheduled refresh skipped", extra={"org_id": request.org_id, "segment_id": request.segment_id, "reason": str(e)})
         return {"skipped": str(e)}
     logger.info("segment refreshed", extra={"org_id": request.org_id, **done.evaluation.model_dump(mode="json")})
-    return {"evaluation": done.evaluation.model_dump(mode="json"), "write_requests": done.write_requests}
+    from tern.journeys.run_job import joiners_after_refresh  # journeys import segments, not the other way round
+
+    joined = joiners_after_refresh(services, request.org_id, request.segment_id)
+    return {"evaluation": done.evaluation.model_dump(mode="json"), "write_requests": done.write_requests, "journeys_run": joined}
