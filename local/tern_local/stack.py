@@ -234,11 +234,16 @@ def _route_lambda_to(stack: LocalStack) -> None:
     original_send = getattr(Rule.send_to_targets, "__wrapped_by_tern__", Rule.send_to_targets)
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
-        original_send(self, original_event, transform_input)
-        if not self.event_pattern.matches_event(original_event):
-            return
-        for target in self.targets:
-            if ":lambda:" in target["Arn"]:
+        functions = [t for t in self.targets if ":lambda:" in t["Arn"]]
+        others = [t for t in self.targets if ":lambda:" not in t["Arn"]]
+        if others:  # moto's own delivery, to the targets it supports
+            everything, self.targets = self.targets, others
+            try:
+                original_send(self, original_event, transform_input)
+            finally:
+                self.targets = everything
+        if functions and self.event_pattern.matches_event(original_event):
+            for target in functions:
                 stack.invoke_arn(target["Arn"], dict(original_event), asynchronous=True)
 
     send_to_targets.__wrapped_by_tern__ = original_send  # type: ignore[attr-defined]

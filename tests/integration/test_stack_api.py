@@ -6,18 +6,15 @@ crashes between its manifest and its diff.
 from __future__ import annotations
 
 import json
-import os
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from stack_client import all_members, http, live, local_stack
 from tern.store.segments import SegmentRepository
-from tern_local.demo_stack import LAUNCH_LINK, add_clicks, free_port
+from tern_local.demo_stack import LAUNCH_LINK, add_clicks
 from tern_local.generator import generate
 from tern_local.stack import LocalStack
 
@@ -34,52 +31,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     lake: Path = tmp_path_factory.mktemp("stack-api-lake")
     for org, seed in (("acme", 3), ("globex", 4)):
         generate(lake, contacts=800, events_per_contact=8, days=30, org=org, seed=seed)
-    environment = dict(os.environ)
-    local = LocalStack(lake, port=free_port(), aws_port=free_port(), log_level="WARNING")
-    local.start()
-    yield local
-    local.stop()
-    os.environ.clear()  # the stack pointed boto3 in this process at moto's server: undo that
-    os.environ.update(environment)
-
-
-def http(stack: LocalStack, method: str, path: str, body: Any = None, org: str | None = "acme", raw: str | None = None) -> tuple[int, Any]:
-    data = raw.encode() if raw is not None else json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{stack.port}{path}", data=data, method=method, headers={"Content-Type": "application/json"})
-    if org:
-        request.add_header("X-Tern-Org", org)
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def live(stack: LocalStack, body: dict[str, Any], org: str = "acme") -> dict[str, Any]:
-    """Create, go live, and wait for the schedule's first evaluation."""
-    status, created = http(stack, "POST", "/segments", body, org=org)
-    assert status == 201, created
-    assert http(stack, "POST", f"/segments/{created['id']}/go-live", org=org)[0] == 200
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        segment = http(stack, "GET", f"/segments/{created['id']}", org=org)[1]
-        if segment["latest"]:
-            return dict(segment)
-        time.sleep(0.1)
-    raise AssertionError("the schedule did not evaluate the segment")
-
-
-def all_members(stack: LocalStack, sid: str, org: str = "acme") -> list[str]:
-    ids: list[str] = []
-    cursor = None
-    while True:
-        path = f"/segments/{sid}/members?limit=100" + (f"&cursor={urllib.request.quote(cursor)}" if cursor else "")
-        status, page = http(stack, "GET", path, org=org)
-        assert status == 200, page
-        ids += [m["contact_id"] for m in page["members"]]
-        cursor = page["cursor"]
-        if not cursor:
-            return ids
+    with local_stack(lake) as running:
+        yield running
 
 
 def test_every_endpoint_answers_over_http(stack: LocalStack) -> None:

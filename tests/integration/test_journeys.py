@@ -1,0 +1,160 @@
+"""Journeys end to end on the local stack: the real ASL in moto's interpreter, journey_step and
+ingest_events in process, SES and SNS from moto (what was sent is inspected), clicks put on EventBridge
+exactly as SES puts them. The clock runs 7,200 times faster: a day is 12 seconds.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyarrow.dataset as ds
+import pytest
+from stack_client import live, local_stack, ok, wait_for
+
+from tern_local.generator import generate
+from tern_local.stack import ACCOUNT, REGION, LocalStack
+
+LINK = "https://shop.example.com/new"
+SCALE = 7200
+AUDIENCE = {"name": "Kraków", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Kraków"}]}, "refresh": {"every": 365, "unit": "days"}}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    lake: Path = tmp_path_factory.mktemp("journey-lake")
+    generate(lake, contacts=400, events_per_contact=4, days=20, org="acme", seed=8)
+    with local_stack(lake, time_scale=SCALE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def contacts(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    rows = ds.dataset(stack.data / "contacts" / "org_id=acme", format="parquet").to_table().to_pylist()
+    return {r["contact_id"]: r for r in rows}
+
+
+@pytest.fixture(scope="module")
+def content(stack: LocalStack) -> dict[str, str]:
+    email = ok(stack, "POST", "/content", {"name": "announce", "channel": "email", "subject": "{{first_name|Hello}}, it is coming",
+                                           "body": f"<a href='{LINK}'>See it</a>", "status": "ready"})  # fmt: skip
+    sms = ok(stack, "POST", "/content", {"name": "out", "channel": "sms", "text": "{{first_name|Hi}}: it is out!", "status": "ready"})
+    return {"email": email["id"], "sms": sms["id"]}
+
+
+def ses_sent() -> list[Any]:
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[ACCOUNT][REGION].sent_messages)
+
+
+def sms_sent() -> list[tuple[str, str]]:
+    from moto.sns.models import sns_backends
+
+    return list(sns_backends[ACCOUNT][REGION].sms_messages.values())
+
+
+def click(stack: LocalStack, message_id: str, link: str = LINK, at: str | None = None) -> None:
+    """An SES click event on the default bus, shaped as SES publishes it to EventBridge."""
+    at = at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    detail = {"eventType": "Click", "mail": {"messageId": message_id, "timestamp": at, "tags": {}}, "click": {"link": link, "timestamp": at, "ipAddress": "192.0.2.1"}}
+    events = boto3.client("events", endpoint_url=stack.endpoint, region_name=REGION)
+    events.put_events(Entries=[{"Source": "aws.ses", "DetailType": "Email Clicked", "Detail": json.dumps(detail)}])
+
+
+def bounce(stack: LocalStack, message_id: str, address: str) -> None:
+    at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    detail = {"eventType": "Bounce", "mail": {"messageId": message_id, "timestamp": at},
+              "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [{"emailAddress": address}], "timestamp": at}}  # fmt: skip
+    boto3.client("events", endpoint_url=stack.endpoint, region_name=REGION).put_events(
+        Entries=[{"Source": "aws.ses", "DetailType": "Email Bounced", "Detail": json.dumps(detail)}]
+    )
+
+
+def finished(stack: LocalStack, journey: dict[str, Any]) -> bool:
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
+    executions = sfn.list_executions(stateMachineArn=journey["state_machine_arn"])["executions"]
+    return bool(executions) and all(e["status"] != "RUNNING" for e in executions)
+
+
+def steps(stack: LocalStack, journey_id: str) -> dict[str, dict[str, int]]:
+    return {s["step_id"]: s for s in ok(stack, "GET", f"/journeys/{journey_id}/analytics")["steps"]}
+
+
+def email_eligible(contacts: dict[str, dict[str, Any]], ids: list[str]) -> set[str]:
+    return {c for c in ids if contacts[c]["email"] and "email_marketing" in (contacts[c]["consents"] or [])}
+
+
+def test_the_classic_journey(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
+    audience = live(stack, AUDIENCE)
+    members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
+    launch = (stack.clock() + dt.timedelta(hours=30)).replace(tzinfo=dt.UTC)  # 15 seconds away
+    journey = ok(stack, "POST", "/journeys", {
+        "name": "Launch", "audience": audience["id"], "start": "announce", "steps": [
+            {"id": "announce", "kind": "send_email", "content_id": content["email"], "next": "clicked"},
+            {"id": "clicked", "kind": "branch_on_event", "message_step": "announce", "event": "clicked", "link": LINK, "timeout": "P1D", "yes": "launch", "no": "end"},
+            {"id": "launch", "kind": "wait_until", "at": launch.isoformat(), "next": "text"},
+            {"id": "text", "kind": "send_sms", "content_id": content["sms"], "next": "end"},
+            {"id": "end", "kind": "end"},
+        ]})  # fmt: skip
+    published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    assert published["status"] == "published" and published["state_machine_arn"]
+    assert ok(stack, "POST", f"/journeys/{journey['id']}/start")["status"] == "running"
+
+    eligible = email_eligible(contacts, members)
+    by_address = {contacts[c]["email"]: c for c in eligible}
+    # the first eight who get the e-mail click the launch link (two of them on another link first)
+    sms_ready = {c for c in eligible if contacts[c]["phone"] and "sms_marketing" in (contacts[c]["consents"] or [])}
+    wanted = sorted(sms_ready)[:6] + sorted(eligible - sms_ready)[:2]
+    clicked: dict[str, str] = {}
+
+    def click_wanted() -> bool:
+        for message in ses_sent():
+            contact = by_address.get(message.destinations["ToAddresses"][0])
+            if contact in wanted and contact not in clicked:
+                click(stack, message.id, link="https://shop.example.com/other")  # not the watched link: no effect
+                click(stack, message.id)
+                clicked[contact] = message.id
+        return len(clicked) == len(wanted)
+
+    wait_for(click_wanted, timeout=60, every=0.05, what="the e-mails to the clickers")
+    wait_for(lambda: finished(stack, published), timeout=120, every=0.5, what="every execution to finish")
+
+    emails = collections.Counter(by_address.get(m.destinations["ToAddresses"][0]) for m in ses_sent())
+    assert {c for c in emails if c} == eligible and set(emails.values()) == {1}  # every member with consent, once
+    texts = {phone: text for phone, text in sms_sent()}
+    expected_texts = {contacts[c]["phone"]: f"{contacts[c]['first_name'] or 'Hi'}: it is out!" for c in wanted if c in sms_ready}
+    assert texts == expected_texts  # the clickers with SMS consent, and only they, personalised
+
+    figures = steps(stack, journey["id"])
+    assert figures["announce"]["processed"] == len(members)
+    assert figures["announce"]["sent"] == len(eligible)
+    assert figures["announce"]["blocked"] == len(members) - len(eligible)
+    assert figures["announce"]["clicked"] == len(wanted)
+    assert figures["clicked"]["processed"] == len(eligible)
+    assert figures["clicked"]["clicked"] == len(wanted)
+    assert figures["clicked"]["exited"] == len(eligible) - len(wanted)
+    assert figures["text"]["sent"] == len(expected_texts)
+    assert figures["text"]["blocked"] == len(wanted) - len(expected_texts)  # clicked, but no SMS consent
+    assert all(s["waiting"] == 0 for s in figures.values())
+
+    saved = ok(stack, "POST", f"/journeys/{journey['id']}/steps/clicked/segments", {"outcome": "clicked"})
+    assert saved["status"] == "draft"
+    preview = ok(stack, "POST", "/segments/preview", {"name": saved["name"], "where": saved["where"]})
+    assert sorted(preview["sample"]) == sorted(wanted)
+
+    status, refused = http_put(stack, journey["id"])
+    assert status == 409 and "frozen" in refused["message"]
+
+
+def http_put(stack: LocalStack, journey_id: str) -> tuple[int, Any]:
+    from stack_client import http
+
+    journey = ok(stack, "GET", f"/journeys/{journey_id}")
+    definition = {k: journey[k] for k in ("name", "audience", "start", "steps")}
+    return http(stack, "PUT", f"/journeys/{journey_id}", definition)
