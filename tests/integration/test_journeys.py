@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pyarrow.dataset as ds
 import pytest
-from stack_client import live, local_stack, ok, wait_for
 
+from stack_client import live, local_stack, ok, wait_for
 from tern_local.generator import generate
 from tern_local.stack import ACCOUNT, REGION, LocalStack
 
@@ -158,3 +158,99 @@ def http_put(stack: LocalStack, journey_id: str) -> tuple[int, Any]:
     journey = ok(stack, "GET", f"/journeys/{journey_id}")
     definition = {k: journey[k] for k in ("name", "audience", "start", "steps")}
     return http(stack, "PUT", f"/journeys/{journey_id}", definition)
+
+
+def message_of(contacts: dict[str, dict[str, Any]], contact_id: str, since: int) -> Any:
+    """The e-mail sent to the contact after the first `since` messages (this journey's, not an earlier one's)."""
+    address = contacts[contact_id]["email"]
+    found = [m for m in ses_sent()[since:] if m.destinations["ToAddresses"][0] == address]
+    return found[-1] if found else None
+
+
+def test_early_clicks_a_past_launch_and_a_hard_bounce(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
+    audience = live(stack, {**AUDIENCE, "name": "Kraków again"})
+    members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
+    eligible = sorted(email_eligible(contacts, members))
+    past = (stack.clock() - dt.timedelta(days=3)).replace(tzinfo=dt.UTC)
+    journey = ok(stack, "POST", "/journeys", {
+        "name": "Early clicks", "audience": audience["id"], "start": "announce", "steps": [
+            {"id": "announce", "kind": "send_email", "content_id": content["email"], "next": "pause"},
+            {"id": "pause", "kind": "wait_for", "duration": "PT12H", "next": "clicked"},  # 6 s: clicks land before the branch waits
+            {"id": "clicked", "kind": "branch_on_event", "message_step": "announce", "event": "clicked", "timeout": "P1D", "yes": "launch"},
+            {"id": "launch", "kind": "wait_until", "at": past.isoformat(), "next": "mark"},
+            {"id": "mark", "kind": "update_contact", "field": "tags", "action": "add", "value": "launch-clicker"},
+        ]})  # fmt: skip
+    ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    sent_before = len(ses_sent())
+    started = ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    early, bounced = eligible[:3], eligible[3]
+
+    def all_sent() -> bool:
+        return all(message_of(contacts, c, sent_before) is not None for c in [*early, bounced])
+
+    wait_for(all_sent, timeout=60, every=0.05, what="the e-mails")
+    for contact in early:
+        message = message_of(contacts, contact, sent_before)
+        click(stack, message.id)
+        click(stack, message.id)  # SES (through EventBridge) may deliver an event twice: harmless
+    bounce(stack, message_of(contacts, bounced, sent_before).id, contacts[bounced]["email"])
+    wait_for(lambda: steps(stack, journey["id"])["clicked"]["clicked"] >= 3, timeout=60, what="the early clicks to count")
+    wait_for(lambda: finished(stack, started), timeout=120, every=0.5, what="every execution to finish")
+
+    figures = steps(stack, journey["id"])
+    assert figures["clicked"]["clicked"] == 3  # clicked before the branch waited, and resumed once each
+    assert figures["mark"]["processed"] == 3  # a launch time in the past let them straight through
+    assert figures["announce"]["bounced"] == 1
+    assert len(ses_sent()) - sent_before == len(eligible)
+
+    # the hard-bounced address is suppressed for later sends
+    again = ok(stack, "POST", "/journeys", {"name": "Reminder", "audience": audience["id"], "start": "remind",
+                                            "steps": [{"id": "remind", "kind": "send_email", "content_id": content["email"]}]})  # fmt: skip
+    ok(stack, "POST", f"/journeys/{again['id']}/publish")
+    reminded = ok(stack, "POST", f"/journeys/{again['id']}/start")
+    wait_for(lambda: finished(stack, reminded) and steps(stack, again["id"])["remind"]["processed"] == len(members), timeout=120, every=0.5, what="the reminder")
+    figures = steps(stack, again["id"])
+    assert figures["remind"]["sent"] == len(eligible) - 1 and figures["remind"]["blocked"] == len(members) - len(eligible) + 1
+    rows = stack.engine.run(
+        f"SELECT reason FROM events WHERE org_id = 'acme' AND event_type = 'journey_step' AND journey_id = '{again['id']}' "
+        f"AND contact_id = '{bounced}' AND outcome = 'blocked'"
+    ).rows
+    assert rows == [("suppressed: hard bounce",)]
+
+
+def test_journey_step_twice_sends_once_and_throttling_is_retried(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tern.channels import RetryLater
+    from tern.channels.email import SesEmail
+
+    gdansk = {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Gdańsk"}]}
+    audience = live(stack, {**AUDIENCE, "name": "Gdańsk", "where": gdansk})  # no one here bounced in another test
+    members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
+    throttled: list[str] = []
+    real_send = SesEmail.send
+
+    def throttle_first(self: SesEmail, to: str, *args: Any, **kwargs: Any) -> str:
+        if to not in throttled:
+            throttled.append(to)
+            raise RetryLater("SES throttled: Maximum sending rate exceeded")
+        return real_send(self, to, *args, **kwargs)
+
+    monkeypatch.setattr(SesEmail, "send", throttle_first)
+    journey = ok(stack, "POST", "/journeys", {"name": "Once", "audience": audience["id"], "start": "hello",
+                                              "steps": [{"id": "hello", "kind": "send_email", "content_id": content["email"]}]})  # fmt: skip
+    published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    before = collections.Counter(m.destinations["ToAddresses"][0] for m in ses_sent())
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    wait_for(lambda: finished(stack, published), timeout=180, every=0.5, what="every execution to finish")
+    after = collections.Counter(m.destinations["ToAddresses"][0] for m in ses_sent())
+    eligible = email_eligible(contacts, members)
+    assert {a: after[a] - before[a] for a in after if after[a] != before[a]} == {contacts[c]["email"]: 1 for c in eligible}
+    assert len(throttled) == len(eligible)  # each was throttled once, retried by the state machine, sent once
+
+    # the same Task invocation again (a retry after a lost response): the first answer, no second e-mail
+    contact = sorted(eligible)[0]
+    payload = {"phase": "step", "step": "hello", "journey": {"org_id": "acme", "id": journey["id"], "version": 1},
+               "contact_id": contact, "run_id": "r", "execution": "x", "contact": {**contacts[contact], "birth_date": None, "created_at": None, "updated_at": None, "attributes": {}}}  # fmt: skip
+    count = len(ses_sent())
+    stack.invoke_arn("tern-journey-step-local", payload)
+    stack.invoke_arn("tern-journey-step-local", payload)
+    assert len(ses_sent()) == count
