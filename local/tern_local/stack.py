@@ -21,6 +21,7 @@ import re
 import threading
 import time
 import traceback
+import urllib.request
 import uuid
 import warnings
 from collections.abc import Callable
@@ -333,6 +334,8 @@ class LocalStack:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}  # real ASL, run by moto's interpreter
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self.moto.start()
+        # moto keeps its state per process: a stack started after another in this process starts empty
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=30).close()
         # boto3 in this process (and the functions it hosts) talks to moto
         os.environ.update({
             "AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",

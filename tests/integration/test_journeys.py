@@ -17,6 +17,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from stack_client import live, local_stack, ok, wait_for
+from tern.journeys.runs import execution_name
 from tern_local.generator import generate
 from tern_local.stack import ACCOUNT, REGION, LocalStack
 
@@ -150,6 +151,14 @@ def test_the_classic_journey(stack: LocalStack, contacts: dict[str, dict[str, An
 
     status, refused = http_put(stack, journey["id"])
     assert status == 409 and "frozen" in refused["message"]
+
+    # what a contact costs in Step Functions: the longest path (a clicker who gets the SMS) in state transitions
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
+    clicker = next(c for c in wanted if c in sms_ready)
+    execution = next(e for e in sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"] if e["name"] == execution_name(clicker))
+    history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+    entered = [e["type"] for e in history if e["type"].endswith("StateEntered")]
+    assert len(entered) == 5 <= 8  # announce, clicked, launch, text, end
 
 
 def http_put(stack: LocalStack, journey_id: str) -> tuple[int, Any]:
