@@ -263,3 +263,57 @@ def test_journey_step_twice_sends_once_and_throttling_is_retried(stack: LocalSta
     stack.invoke_arn("tern-journey-step-local", payload)
     stack.invoke_arn("tern-journey-step-local", payload)
     assert len(ses_sent()) == count
+
+
+def move_to(stack: LocalStack, city: str, contact_ids: list[str]) -> None:
+    """The customer's contacts data changes: these contacts now live in `city` (the file is replaced whole)."""
+    import os
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = stack.data / "contacts" / "org_id=acme" / "part-0.parquet"
+    table = pq.read_table(path)
+    chosen = pc.is_in(table["contact_id"], value_set=__import__("pyarrow").array(contact_ids))
+    cities = pc.if_else(chosen, city, table["city"])
+    table = table.set_column(table.schema.get_field_index("city"), "city", cities)
+    partial = path.with_suffix(".partial")
+    pq.write_table(table, partial)
+    os.replace(partial, path)
+
+
+def emails_to(contacts: dict[str, dict[str, Any]], contact_id: str, since: int) -> int:
+    return sum(1 for m in ses_sent()[since:] if m.destinations["ToAddresses"][0] == contacts[contact_id]["email"])
+
+
+def test_a_contact_who_leaves_and_rejoins_enters_once_and_recurring_runs_take_newcomers(
+    stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]
+) -> None:
+    reachable = sorted(c for c in email_eligible(contacts, list(contacts)) if contacts[c]["city"] not in ("Kraków", "Gdańsk"))
+    a, b, c = reachable[:3]
+    move_to(stack, "Testville", [a, b])
+    where = {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Testville"}]}
+    audience = live(stack, {"name": "Testville", "where": where, "refresh": {"every": 365, "unit": "days"}})
+    since = len(ses_sent())
+    joiners = ok(stack, "POST", "/journeys", {"name": "Welcome", "audience": audience["id"], "mode": "one_time_with_joiners", "start": "hi",
+                                              "steps": [{"id": "hi", "kind": "send_email", "content_id": content["email"]}]})  # fmt: skip
+    recurring = ok(stack, "POST", "/journeys", {"name": "Weekly", "audience": audience["id"], "mode": "recurring", "every": {"every": 1, "unit": "days"},
+                                                "start": "hi", "steps": [{"id": "hi", "kind": "send_email", "content_id": content["email"]}]})  # fmt: skip
+    for journey in (joiners, recurring):
+        ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+        ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    wait_for(lambda: emails_to(contacts, a, since) == 2 and emails_to(contacts, b, since) == 2, timeout=60, what="both journeys' first e-mails")
+
+    move_to(stack, "Elsewhere", [a])  # a leaves...
+    assert ok(stack, "POST", f"/segments/{audience['id']}/evaluate")["left"] == 1
+    move_to(stack, "Testville", [a, c])  # ...and comes back, with a newcomer
+    evaluation = ok(stack, "POST", f"/segments/{audience['id']}/evaluate")
+    assert (evaluation["joined"], evaluation["journeys_run"]) == (2, [joiners["id"]])
+    wait_for(lambda: emails_to(contacts, c, since) >= 1, timeout=60, what="the newcomer's welcome")
+    # the recurring journey's next run (a day later: 12 seconds here) takes the newcomer in too
+    wait_for(lambda: emails_to(contacts, c, since) == 2, timeout=60, what="the recurring journey's next run")
+    assert (emails_to(contacts, a, since), emails_to(contacts, b, since)) == (2, 2)  # a rejoined, but entered each journey once
+    entered = {j["id"]: steps(stack, j["id"])["hi"]["processed"] for j in (joiners, recurring)}
+    assert entered == {joiners["id"]: 3, recurring["id"]: 3}
+    for journey in (joiners, recurring):
+        assert ok(stack, "POST", f"/journeys/{journey['id']}/stop")["status"] == "stopped"
