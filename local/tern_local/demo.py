@@ -13,7 +13,7 @@ from pathlib import Path
 from tern.engines.duckdb import DuckDBEngine
 from tern.segments.evaluate import count, members
 from tern.segments.model import parse_definition_json
-from tern_local.demo_stack import living_segments
+from tern_local.demo_stack import classic_journey, living_segments
 from tern_local.generator import generate, print_progress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,8 @@ def main() -> None:
             quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in sample)
             for row in engine.run(contact_rows.format(quoted) + " ORDER BY contact_id").rows:
                 print(f"     e.g. {row[0]}  {row[1] or '?':<10} {row[2] or '(no city)':<10} lead score {row[3] if row[3] is not None else '?'}")
-    living_segments(out, ORG)
+    vips = living_segments(out, ORG)
+    classic_journey(out, ORG, vips)
     print(f"\nTry one yourself: .venv/bin/tern segment count examples/segments/hot-leads-warsaw.json --data {out} --org {ORG}")
     print(f"or the admin API: .venv/bin/tern serve --data {out}, then")
     print("  curl -s -H 'X-Tern-Org: demo' -H 'Content-Type: application/json' localhost:8000/segments")

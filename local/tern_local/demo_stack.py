@@ -15,13 +15,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tern_local.generator import EVENTS_SCHEMA
-from tern_local.stack import LocalStack
+from tern_local.stack import ACCOUNT, REGION, LocalStack
 
 LAUNCH_LINK = "https://shop.example.com/new"
+DEMO_SCALE = 3600
 ADDED_EVENTS = "demo-added-clicks.parquet"
 
 
@@ -36,8 +38,8 @@ class Client:
         self.url = url
         self.org = org
 
-    def __call__(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
+    def __call__(self, method: str, path: str, body: Any = None, raw: str | None = None) -> Any:
+        data = raw.encode() if raw is not None else json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json", "X-Tern-Org": self.org}
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
@@ -92,7 +94,8 @@ def _history(api: Client, segment: dict[str, Any]) -> None:
         print(f"     {row['at'][:19]:<21} {row['members']:>8,} {row['joined']:>8,} {row['left']:>8,}")
 
 
-def living_segments(lake: Path, org: str) -> None:
+def living_segments(lake: Path, org: str) -> list[str]:
+    """The segments story; returns some members of the last segment, the VIPs of the journey that follows."""
     forget_earlier_runs(lake, org)
     stack = LocalStack(lake, port=free_port(), aws_port=free_port(), log_level="WARNING")
     stack.start()
@@ -140,5 +143,83 @@ def living_segments(lake: Path, org: str) -> None:
         for listed in api("GET", "/segments")["segments"]:
             latest = listed.get("latest") or {}
             print(f"   GET /segments: {listed['name']:<46} {listed['status']:<6} {latest.get('members', 0):>8,} members")
+        return [m["contact_id"] for m in page[len(movers) :][:200]]
     finally:
         stack.stop()
+
+
+def classic_journey(lake: Path, org: str, vips: list[str]) -> None:
+    """The classic journey, on a stack whose clock runs DEMO_SCALE times faster than the wall."""
+    stack = LocalStack(lake, port=free_port(), aws_port=free_port(), time_scale=DEMO_SCALE, log_level="WARNING")
+    stack.start()
+    try:
+        _classic_journey(stack, Client(f"http://127.0.0.1:{stack.port}", org), vips)
+    finally:
+        stack.stop()
+
+
+def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
+    """Announce by e-mail, wait up to a day for a click on the link, hold the clickers until the launch, text them."""
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    print(f"\n== The classic journey (Step Functions in moto, a fresh local stack whose clock runs x{DEMO_SCALE:,}: a day is {86400 / DEMO_SCALE:.0f} s)")
+    listed = api("POST", "/lists?name=Launch%20VIPs", raw="contact_id\n" + "\n".join(vips) + "\n")
+    print(f"   POST /lists: {listed['matched']} contacts on the 'Launch VIPs' list")
+    audience = api("POST", "/segments", {"name": "Launch VIPs", "where": {"all": [{"kind": "in_list", "list_id": listed["id"]}]},
+                                         "refresh": {"every": 7, "unit": "days"}})  # fmt: skip
+    api("POST", f"/segments/{audience['id']}/go-live")
+    first_evaluation(api, audience)
+    email = api("POST", "/content", {"name": "Announcement", "channel": "email", "subject": "{{first_name|Hello}}, something new is coming",
+                                     "body": f"<p>Be the first to see it: <a href='{LAUNCH_LINK}'>the launch</a></p>", "status": "ready"})  # fmt: skip
+    sms = api("POST", "/content", {"name": "It is out", "channel": "sms", "text": "{{first_name|Hi}}, it is out: shop.example.com/new", "status": "ready"})
+    launch = (stack.clock() + dt.timedelta(hours=30)).replace(tzinfo=dt.UTC)
+    journey = api("POST", "/journeys", {
+        "name": "Product launch", "audience": audience["id"], "start": "announce", "steps": [
+            {"id": "announce", "kind": "send_email", "content_id": email["id"], "next": "clicked"},
+            {"id": "clicked", "kind": "branch_on_event", "message_step": "announce", "event": "clicked", "link": LAUNCH_LINK,
+             "timeout": "P1D", "yes": "launch", "no": "end"},
+            {"id": "launch", "kind": "wait_until", "at": launch.isoformat(), "next": "text"},
+            {"id": "text", "kind": "send_sms", "content_id": sms["id"], "next": "end"},
+            {"id": "end", "kind": "end"},
+        ]})  # fmt: skip
+    published = api("POST", f"/journeys/{journey['id']}/publish")
+    api("POST", f"/journeys/{journey['id']}/start")
+    print(f"   POST /journeys, .../publish (state machine {published['state_machine_arn'].rsplit(':', 1)[-1]}), .../start")
+
+    ses = ses_backends[ACCOUNT][REGION]
+    events = boto3.client("events", endpoint_url=stack.endpoint, region_name=REGION)
+    clicked: set[str] = set()
+    seen = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # every sixth recipient clicks the link soon after the e-mail arrives
+        sent = list(ses.sent_messages)
+        for message in sent[seen:]:
+            seen += 1
+            if seen % 6:
+                continue
+            at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            detail = {"eventType": "Click", "mail": {"messageId": message.id, "timestamp": at}, "click": {"link": LAUNCH_LINK, "timestamp": at}}
+            events.put_events(Entries=[{"Source": "aws.ses", "DetailType": "Email Clicked", "Detail": json.dumps(detail)}])
+            clicked.add(message.id)
+        done = api("GET", f"/journeys/{journey['id']}/analytics")["steps"][0]
+        if done["processed"] >= listed["matched"] and seen >= done["sent"]:
+            break
+        time.sleep(0.2)
+    print(f"   {len(clicked)} recipients click the launch link (SES click events put on the local EventBridge bus, as SES does)")
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        executions = sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"]
+        if executions and all(e["status"] != "RUNNING" for e in executions):
+            break
+        time.sleep(0.5)
+    analytics = api("GET", f"/journeys/{journey['id']}/analytics")
+    print(f"\n   GET /journeys/{journey['id']}/analytics ({len(ses.sent_messages)} e-mails and {len(sns_backends[ACCOUNT][REGION].sms_messages)} SMS in moto):\n")
+    columns = ["processed", "sent", "clicked", "bounced", "stopped", "blocked", "exited", "waiting"]
+    print(f"     {'step':<10} {'kind':<16}" + "".join(f"{c:>10}" for c in columns))
+    for step in analytics["steps"]:
+        print(f"     {step['step_id']:<10} {step['kind']:<16}" + "".join(f"{step[c]:>10,}" for c in columns))
+    saved = api("POST", f"/journeys/{journey['id']}/steps/clicked/segments", {"outcome": "clicked"})
+    preview = api("POST", "/segments/preview", {"name": saved["name"], "where": saved["where"]})
+    print(f"\n   POST .../steps/clicked/segments: draft segment {saved['name']!r}: {preview['total']} contacts")
