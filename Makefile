@@ -21,6 +21,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/segments.py
 	$(BIN)/python bench/refresh.py
+	$(BIN)/python bench/journeys.py
 
 DATA ?= demo-lake
 serve: $(STAMP)

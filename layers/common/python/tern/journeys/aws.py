@@ -22,13 +22,15 @@ class SfnTokens:
     def __init__(self, sfn_client: Any):
         self._sfn = sfn_client
 
-    def succeed(self, token: str, output: dict[str, Any]) -> None:
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        """Resume the waiting execution; False if it no longer waits (timed out or stopped meanwhile)."""
         try:
             self._sfn.send_task_success(taskToken=token, output=json.dumps(output))
+            return True
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in GONE:  # timed out or stopped meanwhile: nothing to resume
+            if e.response.get("Error", {}).get("Code") in GONE:
                 logger.info("task token no longer waiting", extra={"error": str(e)})
-                return
+                return False
             raise StoreError(f"resuming a waiting contact: {e}") from None
         except BotoCoreError as e:
             raise StoreError(f"resuming a waiting contact: {e}") from None

@@ -68,7 +68,7 @@ class Events(Protocol):
 class Tokens(Protocol):
     """Completes a waiting branch: Step Functions' SendTaskSuccess."""
 
-    def succeed(self, token: str, output: dict[str, Any]) -> None: ...
+    def succeed(self, token: str, output: dict[str, Any]) -> bool: ...
 
 
 def journey_event(request: StepRequest, step_id: str, outcome: str, at: dt.datetime, reason: str | None = None, **columns: Any) -> dict[str, Any]:
@@ -185,8 +185,8 @@ def complete(tokens: Tokens, events: Events, context: dict[str, Any], event: str
         step=context["step_id"], journey=JourneyRef(org_id=context["org_id"], id=context["journey_id"], version=context["journey_version"]),
         contact_id=context["contact_id"], execution=context["execution"], run_id=context.get("run_id", ""),
     )  # fmt: skip
-    events.write(context["org_id"], [journey_event(request, context["step_id"], event, now)])
-    tokens.succeed(token, {"event": event})
+    if tokens.succeed(token, {"event": event}):  # a token that timed out meanwhile resumes nobody: record nothing
+        events.write(context["org_id"], [journey_event(request, context["step_id"], event, now)])
 
 
 def _tag(value: str) -> str:
