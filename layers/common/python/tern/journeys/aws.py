@@ -14,6 +14,7 @@ from tern.errors import StoreError
 from tern.journeys.model import Journey
 from tern.observability import logger
 from tern.segments.lifecycle import schedule_expression
+from tern.segments.schedules import delete_schedule
 
 GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
 
@@ -79,10 +80,4 @@ class LambdaRunTrigger:
             raise StoreError(f"scheduling journey {journey.id}: {e}") from None
 
     def unschedule(self, journey: Journey) -> None:
-        try:
-            self._scheduler.delete_schedule(Name=self.name(journey), GroupName=self.group)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise StoreError(f"unscheduling journey {journey.id}: {e}") from None
-        except BotoCoreError as e:
-            raise StoreError(f"unscheduling journey {journey.id}: {e}") from None
+        delete_schedule(self._scheduler, self.name(journey), self.group, f"journey {journey.id}")

@@ -56,10 +56,15 @@ class EventBridgeSchedules:
             raise StoreError(f"scheduling segment {segment.id}: {e}") from None
 
     def unschedule(self, segment: Segment) -> None:
-        try:
-            self._scheduler.delete_schedule(Name=self.name(segment), GroupName=self.group)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise StoreError(f"unscheduling segment {segment.id}: {e}") from None
-        except BotoCoreError as e:
-            raise StoreError(f"unscheduling segment {segment.id}: {e}") from None
+        delete_schedule(self._scheduler, self.name(segment), self.group, f"segment {segment.id}")
+
+
+def delete_schedule(scheduler: Any, name: str, group: str, what: str) -> None:
+    """Delete a schedule; one already gone is fine."""
+    try:
+        scheduler.delete_schedule(Name=name, GroupName=group)
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise StoreError(f"unscheduling {what}: {e}") from None
+    except BotoCoreError as e:
+        raise StoreError(f"unscheduling {what}: {e}") from None

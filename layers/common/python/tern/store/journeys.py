@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,37 +23,51 @@ from tern.journeys.content import Content
 from tern.journeys.model import Journey
 from tern.store.table import Table
 
+R = TypeVar("R", Journey, Content)
+
 
 def _epoch(at: dt.datetime) -> int:
     return int((at if at.tzinfo else at.replace(tzinfo=dt.UTC)).timestamp())
 
 
-class JourneyRepository:
+class _Records(Generic[R]):
+    """Records of one kind kept as JSON under the org's partition (SK <KIND>#<id>), written with a version check."""
+
+    kind: str
+    model: type[R]
+
     def __init__(self, table: Table):
         self.table = table
 
-    def create(self, journey: Journey) -> Journey:
-        stored = journey.model_copy(update={"version": 1})
+    def create(self, record: R) -> R:
+        stored = record.model_copy(update={"version": 1})
         self.table.put(self._item(stored), condition="attribute_not_exists(PK)")
         return stored
 
-    def get(self, org_id: str, journey_id: str) -> Journey:
-        item = self.table.get(f"ORG#{org_id}", f"JOURNEY#{journey_id}")
+    def get(self, org_id: str, record_id: str) -> R:
+        item = self.table.get(f"ORG#{org_id}", f"{self.kind.upper()}#{record_id}")
         if item is None:
-            raise NotFoundError(f"journey {journey_id} not found")
-        return Journey.model_validate_json(item["body"])
+            raise NotFoundError(f"{self.kind} {record_id} not found")
+        return self.model.model_validate_json(item["body"])
 
-    def list_journeys(self, org_id: str) -> list[Journey]:
-        return [Journey.model_validate_json(i["body"]) for i in self.table.all(f"ORG#{org_id}") if str(i["SK"]).startswith("JOURNEY#")]
+    def all(self, org_id: str) -> list[R]:
+        prefix = f"{self.kind.upper()}#"
+        return [self.model.model_validate_json(i["body"]) for i in self.table.all(f"ORG#{org_id}") if str(i["SK"]).startswith(prefix)]
 
-    def save(self, journey: Journey) -> Journey:
-        stored = journey.model_copy(update={"version": journey.version + 1})
-        self.table.put(self._item(stored), condition="version = :read", values={":read": journey.version})
+    def save(self, record: R) -> R:
+        stored = record.model_copy(update={"version": record.version + 1})
+        self.table.put(self._item(stored), condition="version = :read", values={":read": record.version})
         return stored
 
-    @staticmethod
-    def _item(journey: Journey) -> dict[str, Any]:
-        return {"PK": f"ORG#{journey.org_id}", "SK": f"JOURNEY#{journey.id}", "version": journey.version, "body": journey.model_dump_json()}
+    def _item(self, record: R) -> dict[str, Any]:
+        return {"PK": f"ORG#{record.org_id}", "SK": f"{self.kind.upper()}#{record.id}", "version": record.version, "body": record.model_dump_json()}
+
+
+class JourneyRepository(_Records[Journey]):
+    kind, model = "journey", Journey
+
+    def list_journeys(self, org_id: str) -> list[Journey]:
+        return self.all(org_id)
 
     # ----- entry: each contact at most once per journey
 
@@ -72,32 +86,11 @@ class JourneyRepository:
         return {str(i["SK"]) for i in self.table.all(f"ORG#{org_id}#ENTERED#{journey_id}")}
 
 
-class ContentRepository:
-    def __init__(self, table: Table):
-        self.table = table
-
-    def create(self, content: Content) -> Content:
-        stored = content.model_copy(update={"version": 1})
-        self.table.put(self._item(stored), condition="attribute_not_exists(PK)")
-        return stored
-
-    def get(self, org_id: str, content_id: str) -> Content:
-        item = self.table.get(f"ORG#{org_id}", f"CONTENT#{content_id}")
-        if item is None:
-            raise NotFoundError(f"content {content_id} not found")
-        return Content.model_validate_json(item["body"])
+class ContentRepository(_Records[Content]):
+    kind, model = "content", Content
 
     def list_content(self, org_id: str) -> list[Content]:
-        return [Content.model_validate_json(i["body"]) for i in self.table.all(f"ORG#{org_id}") if str(i["SK"]).startswith("CONTENT#")]
-
-    def save(self, content: Content) -> Content:
-        stored = content.model_copy(update={"version": content.version + 1})
-        self.table.put(self._item(stored), condition="version = :read", values={":read": content.version})
-        return stored
-
-    @staticmethod
-    def _item(content: Content) -> dict[str, Any]:
-        return {"PK": f"ORG#{content.org_id}", "SK": f"CONTENT#{content.id}", "version": content.version, "body": content.model_dump_json()}
+        return self.all(org_id)
 
 
 class SentMessage(BaseModel):
