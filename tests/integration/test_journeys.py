@@ -317,3 +317,20 @@ def test_a_contact_who_leaves_and_rejoins_enters_once_and_recurring_runs_take_ne
     assert entered == {joiners["id"]: 3, recurring["id"]: 3}
     for journey in (joiners, recurring):
         assert ok(stack, "POST", f"/journeys/{journey['id']}/stop")["status"] == "stopped"
+
+
+def test_exclusion_segments_are_applied_at_entry(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
+    wroclaw = {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wrocław"}]}
+    audience = live(stack, {**AUDIENCE, "name": "Wrocław", "where": wroclaw})
+    hot = live(stack, {"name": "Hot leads", "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "gt", "value": 30}]}, "refresh": {"every": 365, "unit": "days"}})
+    members = {m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]}
+    excluded = members & {m["contact_id"] for m in ok(stack, "GET", f"/segments/{hot['id']}/members?limit=1000")["members"]}
+    assert members and excluded
+    journey = ok(stack, "POST", "/journeys", {"name": "Not the hot ones", "audience": audience["id"], "exclusions": [hot["id"]], "start": "hi",
+                                              "steps": [{"id": "hi", "kind": "send_email", "content_id": content["email"]}]})  # fmt: skip
+    published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    wait_for(lambda: finished(stack, published), timeout=120, every=0.5, what="every execution to finish")
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
+    names = {e["name"] for e in sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"]}
+    assert names == {execution_name(c) for c in members - excluded}

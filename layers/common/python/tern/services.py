@@ -11,7 +11,7 @@ from tern.engines import QueryEngine
 from tern.journeys.lifecycle import JourneyRuntime, Journeys
 from tern.segments.lifecycle import Schedules, Segments
 from tern.settings import Settings
-from tern.store.datasets import LakeEvents
+from tern.store.datasets import FirehoseEvents, LakeEvents
 from tern.store.journeys import ContentRepository, Engagement, JourneyRepository
 from tern.store.lists import ListRepository
 from tern.store.manifests import Manifests, S3LakeFiles
@@ -73,6 +73,6 @@ def cloud_services(settings: Settings, session: Any | None = None) -> Services:
             step_function_arn=settings.journey_step_function_arn,
             state_machine_role_arn=settings.state_machine_role_arn,
             trigger=LambdaRunTrigger(session.client("lambda"), scheduler, settings.journey_run_function_arn, settings.schedule_group, settings.scheduler_role_arn),
-            events=LakeEvents(lake_files, "journeys"),
+            events=FirehoseEvents(session.client("firehose"), settings.events_stream) if settings.events_stream else LakeEvents(lake_files, "journeys"),
         ),
     )

@@ -23,4 +23,5 @@ class Settings(BaseSettings):
     state_machine_role_arn: str = ""
     email_sender: str = ""
     ses_configuration_set: str | None = None
+    events_stream: str | None = None  # the Firehose delivery stream for events Tern writes; else Parquet files in the lake
     region: str | None = None
