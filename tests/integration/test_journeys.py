@@ -151,6 +151,13 @@ def test_the_classic_journey(stack: LocalStack, contacts: dict[str, dict[str, An
 
     status, refused = http_put(stack, journey["id"])
     assert status == 409 and "frozen" in refused["message"]
+    from stack_client import http
+
+    assert http(stack, "DELETE", f"/content/{content['sms']}")[0] == 409  # what a published journey sends is frozen too
+    assert http(stack, "PUT", f"/content/{content['sms']}", {"name": "x", "channel": "sms", "text": "changed"})[0] == 409
+    spare = ok(stack, "POST", "/content", {"name": "spare", "channel": "sms", "text": "unused"})
+    assert ok(stack, "DELETE", f"/content/{spare['id']}")["id"] == spare["id"]
+    assert http(stack, "GET", f"/content/{spare['id']}")[0] == 404
 
     # what a contact costs in Step Functions: the longest path (a clicker who gets the SMS) in state transitions
     sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)

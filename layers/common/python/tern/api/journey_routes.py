@@ -103,3 +103,8 @@ def get_content(content_id: str) -> dict[str, Any]:
 @app.put("/content/<content_id>")
 def update_content(content_id: str, draft: Annotated[ContentDraft, Body()]) -> dict[str, Any]:
     return services().journeys(org_id()).update_content(content_id, draft).model_dump(mode="json")
+
+
+@app.delete("/content/<content_id>")
+def delete_content(content_id: str) -> dict[str, Any]:
+    return services().journeys(org_id()).delete_content(content_id).model_dump(mode="json")

@@ -185,6 +185,19 @@ class Journeys:
         now = self.clock()
         return self.content.create(Content(**draft.model_dump(), id=_id(), org_id=self.org_id, created_at=now, updated_at=now))
 
+    def _unused(self, content_id: str) -> None:
+        """A published journey is frozen, and so is what it sends."""
+        users = [j.id for j in self.list_journeys() if j.status != "draft" and any(getattr(s, "content_id", None) == content_id for s in j.steps)]
+        if users:
+            raise ConflictError(f"content {content_id} is sent by published journeys ({', '.join(users)}): copy it to change it")
+
+    def delete_content(self, content_id: str) -> Content:
+        content = self.content.get(self.org_id, content_id)
+        self._unused(content_id)
+        self.content.delete(self.org_id, content_id)
+        return content
+
     def update_content(self, content_id: str, draft: ContentDraft) -> Content:
         content = self.content.get(self.org_id, content_id)
+        self._unused(content_id)
         return self.content.save(content.model_copy(update={**draft.model_dump(), "updated_at": self.clock()}))

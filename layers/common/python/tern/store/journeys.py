@@ -59,6 +59,10 @@ class _Records(Generic[R]):
         self.table.put(self._item(stored), condition="version = :read", values={":read": record.version})
         return stored
 
+    def delete(self, org_id: str, record_id: str) -> None:
+        if self.table.take(f"ORG#{org_id}", f"{self.kind.upper()}#{record_id}") is None:
+            raise NotFoundError(f"{self.kind} {record_id} not found")
+
     def _item(self, record: R) -> dict[str, Any]:
         return {"PK": f"ORG#{record.org_id}", "SK": f"{self.kind.upper()}#{record.id}", "version": record.version, "body": record.model_dump_json()}
 
