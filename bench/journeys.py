@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import json
 import os
 import statistics
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import boto3
 
-from tern_local.demo_stack import Client, free_port
+from tern_local.demo_stack import Client, free_port, ses_click
 from tern_local.generator import generate
 from tern_local.stack import ACCOUNT, REGION, LocalStack
 
@@ -77,10 +76,10 @@ def run(stack: LocalStack) -> None:
         for message in list(ses.sent_messages)[seen:]:
             seen += 1
             if seen % 5 == 0:
-                at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                detail = {"eventType": "Click", "mail": {"messageId": message.id, "timestamp": at}, "click": {"link": LINK, "timestamp": at}}
-                events.put_events(Entries=[{"Source": "aws.ses", "DetailType": "Email Clicked", "Detail": json.dumps(detail)}])
-        if all_sent is None and api("GET", f"/journeys/{journey['id']}/analytics")["steps"][1]["processed"] + api("GET", f"/journeys/{journey['id']}/analytics")["steps"][0]["blocked"] >= CONTACTS:
+                ses_click(events, message.id, LINK)
+        if all_sent is None:
+            announce, branch = api("GET", f"/journeys/{journey['id']}/analytics")["steps"][:2]
+        if all_sent is None and branch["processed"] + announce["blocked"] >= CONTACTS:
             all_sent = time.perf_counter() - started  # everyone has had the e-mail (or was blocked) and waits at the branch
         executions = [e for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn) for e in page["executions"]]
         if len(executions) == CONTACTS and all(e["status"] != "RUNNING" for e in executions):

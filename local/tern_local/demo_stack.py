@@ -49,6 +49,14 @@ class Client:
             raise SystemExit(f"demo: {method} {path} answered {e.code}: {e.read().decode()}") from None
 
 
+def ses_click(events_client: Any, message_id: str, link: str) -> None:
+    """A click as SES publishes it to EventBridge (through the configuration set's event destination)."""
+    at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    detail = {"eventType": "Click", "mail": {"messageId": message_id, "timestamp": at, "tags": {}},
+              "click": {"link": link, "timestamp": at, "ipAddress": "192.0.2.1"}}  # fmt: skip
+    events_client.put_events(Entries=[{"Source": "aws.ses", "DetailType": "Email Clicked", "Detail": json.dumps(detail)}])
+
+
 def forget_earlier_runs(lake: Path, org: str) -> None:
     """The local stack's store lives in memory: drop what an earlier demo left in the lake folder."""
     for added in (lake / "events" / f"org_id={org}").glob(f"dt=*/{ADDED_EVENTS}"):
@@ -198,9 +206,7 @@ def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
             seen += 1
             if seen % 6:
                 continue
-            at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            detail = {"eventType": "Click", "mail": {"messageId": message.id, "timestamp": at}, "click": {"link": LAUNCH_LINK, "timestamp": at}}
-            events.put_events(Entries=[{"Source": "aws.ses", "DetailType": "Email Clicked", "Detail": json.dumps(detail)}])
+            ses_click(events, message.id, LAUNCH_LINK)
             clicked.add(message.id)
         done = api("GET", f"/journeys/{journey['id']}/analytics")["steps"][0]
         if done["processed"] >= listed["matched"] and seen >= done["sent"]:

@@ -18,6 +18,7 @@ import pytest
 
 from stack_client import live, local_stack, ok, wait_for
 from tern.journeys.runs import execution_name
+from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
 from tern_local.stack import ACCOUNT, REGION, LocalStack
 
@@ -60,12 +61,9 @@ def sms_sent() -> list[tuple[str, str]]:
     return list(sns_backends[ACCOUNT][REGION].sms_messages.values())
 
 
-def click(stack: LocalStack, message_id: str, link: str = LINK, at: str | None = None) -> None:
-    """An SES click event on the default bus, shaped as SES publishes it to EventBridge."""
-    at = at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    detail = {"eventType": "Click", "mail": {"messageId": message_id, "timestamp": at, "tags": {}}, "click": {"link": link, "timestamp": at, "ipAddress": "192.0.2.1"}}
-    events = boto3.client("events", endpoint_url=stack.endpoint, region_name=REGION)
-    events.put_events(Entries=[{"Source": "aws.ses", "DetailType": "Email Clicked", "Detail": json.dumps(detail)}])
+def click(stack: LocalStack, message_id: str, link: str = LINK) -> None:
+    """An SES click event on the local stack's default bus."""
+    ses_click(boto3.client("events", endpoint_url=stack.endpoint, region_name=REGION), message_id, link)
 
 
 def bounce(stack: LocalStack, message_id: str, address: str) -> None:

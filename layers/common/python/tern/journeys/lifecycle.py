@@ -24,6 +24,7 @@ from tern.journeys.analytics import OUTCOMES
 from tern.journeys.asl import compile_journey
 from tern.journeys.content import Content, ContentDraft
 from tern.journeys.model import Journey, JourneyDefinition
+from tern.journeys.runs import execution_name
 from tern.journeys.steps import Events, JourneyRef, StepRequest, journey_event
 from tern.journeys.validate import check_publishable, check_shape
 from tern.segments.lifecycle import SegmentDraft, Segments
@@ -134,28 +135,23 @@ class Journeys:
         now = self.clock()
         journey = self.repository.save(journey.model_copy(update={"status": "stopped", "updated_at": now}))
         self.runtime.trigger.unschedule(journey)
-        stopped = []
+        stopped: set[str] = set()
         try:
             pages = self.runtime.sfn.get_paginator("list_executions").paginate(stateMachineArn=journey.state_machine_arn, statusFilter="RUNNING")
             for page in pages:
                 for execution in page["executions"]:
                     self.runtime.sfn.stop_execution(executionArn=execution["executionArn"], error="JourneyStopped", cause="the journey was stopped")
-                    stopped.append(execution["name"])
+                    stopped.add(execution["name"])
         except (ClientError, BotoCoreError) as e:
             raise StoreError(f"stopping the executions of journey {journey.id}: {e}") from None
         if stopped:
             ref = JourneyRef(org_id=self.org_id, id=journey.id, version=journey.published_version or 1)
-            names = {execution: contact for contact, execution in self._contacts_by_execution(journey).items() if execution in stopped}
             self.runtime.events.write(self.org_id, [
-                journey_event(StepRequest(step="", journey=ref, contact_id=contact, execution=execution), "", "stopped", now, reason="journey stopped")
-                for execution, contact in names.items()
+                journey_event(StepRequest(step="", journey=ref, contact_id=contact, execution=execution_name(contact)), "", "stopped", now, reason="journey stopped")
+                for contact in self.repository.entered(self.org_id, journey.id)
+                if execution_name(contact) in stopped
             ])  # fmt: skip
         return journey
-
-    def _contacts_by_execution(self, journey: Journey) -> dict[str, str]:
-        from tern.journeys.runs import execution_name
-
-        return {contact: execution_name(contact) for contact in self.repository.entered(self.org_id, journey.id)}
 
     # ----- save as segment
 

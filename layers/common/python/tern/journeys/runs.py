@@ -17,7 +17,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -78,7 +78,6 @@ class RunReport:
     started: int = 0
     already_entered: int = 0
     throttled_retries: int = 0
-    failed: list[str] = field(default_factory=list)
 
 
 def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -103,7 +102,9 @@ class Starter:
         entered = self.journeys.entered(journey.org_id, journey.id)
         plan = timing(journey, self.clock)
         ref = {"org_id": journey.org_id, "id": journey.id, "version": journey.published_version or 1}
-        for batch in _batches([r for r in rows if r["contact_id"] not in entered], self.batch_size):
+        newcomers = [r for r in rows if r["contact_id"] not in entered]
+        report.already_entered = len(rows) - len(newcomers)
+        for batch in _batches(newcomers, self.batch_size):
             began = time.monotonic()
             for row in batch:
                 payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan}
@@ -115,7 +116,6 @@ class Starter:
             spare = len(batch) / self.rate_per_second - (time.monotonic() - began)
             if spare > 0:
                 self.sleep(spare)
-        report.already_entered += len(rows) - len([r for r in rows if r["contact_id"] not in entered])
         return report
 
     def _start_one(self, arn: str, name: str, payload: dict[str, Any], report: RunReport) -> bool:
