@@ -31,6 +31,7 @@ steps = JourneySteps(
     sms=SnsSms(session.client("sns")),
     events=services.runtime.events,
     tokens=SfnTokens(services.runtime.sfn),
+    overlay=services.overlay,
     clock=services.clock,
 )
 persistence = DynamoDBPersistenceLayer(

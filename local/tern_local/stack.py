@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 STAGE = "local"
-DUCKDB_FUNCTIONS = {"ApiFunction", "EvaluateSegmentFunction", "JourneyRunFunction"}
+DUCKDB_FUNCTIONS = {"ApiFunction", "EvaluateSegmentFunction", "JourneyRunFunction", "ExportFunction"}
 
 
 # ------------------------------------------------------------------------------------- the template
@@ -376,6 +376,8 @@ class LocalStack:
             if worker is not None:
                 worker.clock = self.clock
                 worker.events = events
+                if hasattr(worker, "overlay"):
+                    worker.overlay = services.overlay
         return module
 
     def invoke(self, module: ModuleType, logical_id: str, event: dict[str, Any]) -> Any:

@@ -214,6 +214,8 @@ def test_early_clicks_a_past_launch_and_a_hard_bounce(stack: LocalStack, contact
     figures = steps(stack, journey["id"])
     assert figures["clicked"]["clicked"] == 3  # clicked before the branch waited, and resumed once each
     assert figures["mark"]["processed"] == 3  # a launch time in the past let them straight through
+    tagged = ok(stack, "POST", "/segments/preview", {"name": "t", "where": {"all": [{"kind": "tags", "op": "has_any", "values": ["launch-clicker"]}]}})
+    assert sorted(tagged["sample"]) == sorted(early)  # update_contact wrote Tern's overlay, which segments read
     assert figures["announce"]["bounced"] == 1
     assert len(ses_sent()) - sent_before == len(eligible)
 
@@ -339,3 +341,26 @@ def test_exclusion_segments_are_applied_at_entry(stack: LocalStack, contacts: di
     sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
     names = {e["name"] for e in sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"]}
     assert names == {execution_name(c) for c in members - excluded}
+
+
+def test_a_consent_removed_in_bulk_stops_the_next_send(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
+    wroclaw = {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wrocław"}]}
+    audience = live(stack, {**AUDIENCE, "name": "Wrocław", "where": wroclaw})
+    members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
+    eligible = email_eligible(contacts, members)
+    assert eligible
+    journey = ok(stack, "POST", "/journeys", {"name": "Later", "audience": audience["id"], "start": "pause", "steps": [
+        {"id": "pause", "kind": "wait_for", "duration": "PT24H", "next": "hello"},  # 12 s: the consent goes meanwhile
+        {"id": "hello", "kind": "send_email", "content_id": content["email"]},
+    ]})  # fmt: skip
+    published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    sent_before = len(ses_sent())
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    wait_for(lambda: steps(stack, journey["id"])["pause"]["processed"] == len(members), timeout=60, what="everyone to enter")
+    action = ok(stack, "POST", f"/segments/{audience['id']}/actions", {"kind": "consent", "value": "email_marketing", "action": "remove"})
+    done = wait_for(lambda: next((a for a in ok(stack, "GET", f"/segments/{audience['id']}/actions")["actions"] if a["id"] == action["id"] and a["status"] == "done"), None), timeout=30, what="the action")
+    assert done["changed"] == len({c for c in members if "email_marketing" in (contacts[c]["consents"] or [])})
+    wait_for(lambda: finished(stack, published), timeout=120, every=0.5, what="every execution to finish")
+    assert not [m for m in ses_sent()[sent_before:] if m.destinations["ToAddresses"][0] in {contacts[c]["email"] for c in members}]
+    figures = steps(stack, journey["id"])
+    assert figures["hello"]["blocked"] == len(members) and figures["hello"]["sent"] == 0

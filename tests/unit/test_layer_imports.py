@@ -8,7 +8,7 @@ from pathlib import Path
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "common" / "python" / "tern"
 # numpy is not here: pyarrow (a layer dependency) imports it itself.
-FORBIDDEN = ("duckdb", "moto", "pytest", "hypothesis", "pandas", "tern_local")
+FORBIDDEN = ("duckdb", "moto", "pytest", "hypothesis", "pandas", "openpyxl", "tern_local")
 
 
 def test_layer_modules_import_nothing_local_only() -> None:

@@ -48,3 +48,7 @@ class StoreError(TernError):
 
 class UnresolvedReference(ConflictError):
     """A definition names a segment with no stored membership yet, or a list or segment that is not there."""
+
+
+class GoneError(TernError):
+    """The thing existed but is no longer there (an export file past its 7 days)."""

@@ -88,11 +88,18 @@ EVENTS: dict[str, ColumnType] = {
 MEMBERSHIPS: dict[str, ColumnType] = {"contact_id": S}
 LISTS: dict[str, ColumnType] = {"contact_id": S}
 
+# Tern's overlay of contact changes (bulk actions, journeys' update_contact): the customer's contacts data is
+# never rewritten; the compiler reads tags, categories and consents as the base values with the overlay applied,
+# the latest change for a (contact, kind, value) winning.
+OVERLAY: dict[str, ColumnType] = {"contact_id": S, "kind": S, "value": S, "action": S, "changed_at": T, "source": S}
+OVERLAY_KINDS: dict[str, str] = {"tag": "tags", "category": "categories", "consent": "consents"}  # kind -> contacts column
+
 # Partition columns: not stored in the files, taken from the Hive-style path.
 CONTACTS_PARTITIONS = ("org_id",)
 EVENTS_PARTITIONS = ("org_id", "dt")
 MEMBERSHIPS_PARTITIONS = ("org_id", "segment_id", "evaluation_id")
 LISTS_PARTITIONS = ("org_id", "list_id")
+OVERLAY_PARTITIONS = ("org_id",)
 
 LIST_COLUMNS = frozenset(name for name, t in CONTACTS.items() if t is ColumnType.STRING_LIST)
 SCALAR_CONTACT_COLUMNS = frozenset(

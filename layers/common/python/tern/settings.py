@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     journey_step_function_arn: str = ""
     journey_run_function_arn: str = ""
     state_machine_role_arn: str = ""
+    export_function_arn: str = ""
     email_sender: str = ""
     ses_configuration_set: str | None = None
     events_stream: str | None = None  # the Firehose delivery stream for events Tern writes; else Parquet files in the lake

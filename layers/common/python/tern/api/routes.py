@@ -152,7 +152,12 @@ def archive_segment(segment_id: str) -> dict[str, Any]:
 def evaluate_segment(segment_id: str) -> dict[str, Any]:
     s = services()
     org = org_id()
-    done = s.segments(org).evaluate(segment_id, s.engine, s.manifests, s.clock())
+    from tern.segments.scheduled import evaluation_ended
+
+    try:
+        done = s.segments(org).evaluate(segment_id, s.engine, s.manifests, s.clock())
+    finally:
+        evaluation_ended(s, org, segment_id)  # exports and actions asked for meanwhile start now
     from tern.journeys.run_job import joiners_after_refresh
 
     joined = joiners_after_refresh(s, org, segment_id)  # journeys taking later joiners run for the newcomers
@@ -263,4 +268,4 @@ def store_failed(error: StoreError) -> Response[dict[str, Any]]:
     return _problem_response(503, "Tern's store is unavailable; try again shortly")
 
 
-from tern.api import journey_routes  # noqa: E402, F401 - registers the journey and content routes on `app`
+from tern.api import export_routes, journey_routes  # noqa: E402, F401 - register the journey, content, export, action and destination routes

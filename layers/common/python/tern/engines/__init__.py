@@ -6,8 +6,12 @@ Lambda runtime never loads DuckDB.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -28,4 +32,15 @@ class QueryEngine(Protocol):
 
     def has_org(self, org_id: str) -> bool:
         """Whether the lake holds any contacts for the org."""
+        ...
+
+    def batches(self, sql: str, name: str) -> Iterator[pa.RecordBatch]:
+        """Run a SELECT and stream its rows as Arrow record batches, never all at once: the engine writes them
+        as Parquet under `name` (Athena UNLOAD to the results bucket; DuckDB COPY to a scratch folder) and reads
+        them back a batch at a time. Called again with the same name, it reads the same rows without running
+        the query again (a retried job sees what the first attempt saw)."""
+        ...
+
+    def release(self, name: str) -> None:
+        """Delete what batches() kept under `name`."""
         ...

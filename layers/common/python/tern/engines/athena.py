@@ -7,10 +7,14 @@ Athena's reason; the query id is logged either way so an on-call engineer can fi
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -39,6 +43,8 @@ class AthenaEngine:
         max_poll_s: float = 5,
         sleep: Callable[[float], None] = time.sleep,
         page_size: int = 1000,
+        s3_client: Any | None = None,
+        results_bucket: str | None = None,
     ):
         self._athena = athena_client
         self.workgroup = workgroup
@@ -48,11 +54,58 @@ class AthenaEngine:
         self.max_poll_s = max_poll_s
         self._sleep = sleep
         self.page_size = page_size
+        self._s3 = s3_client
+        self.results_bucket = results_bucket
 
     def run(self, sql: str) -> Result:
         query_id = self._start(sql)
         self._wait(query_id)
         return self._rows(query_id)
+
+    def batches(self, sql: str, name: str, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
+        if self._s3 is None or not self.results_bucket:
+            raise QueryError("this Athena engine has no results bucket to unload to")
+        prefix = f"unload/{name}/"
+        if not self._exists(prefix + "_done"):
+            self._delete(prefix)  # UNLOAD wants an empty location; a failed attempt may have left parts
+            self._wait(self._start(f"UNLOAD ({sql}) TO 's3://{self.results_bucket}/{prefix}' WITH (format = 'PARQUET', compression = 'SNAPPY')"))
+            self._s3_call("put_object", Bucket=self.results_bucket, Key=prefix + "_done", Body=b"")
+        for key in sorted(k for k in self._keys(prefix) if not k.endswith("/_done")):
+            fd, path = tempfile.mkstemp(suffix=".parquet")  # one part on disk at a time; rows a batch at a time
+            os.close(fd)
+            try:
+                self._s3_call("download_file", self.results_bucket, key, path)
+                yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+            finally:
+                os.unlink(path)
+
+    def release(self, name: str) -> None:
+        if self._s3 is not None and self.results_bucket:
+            self._delete(f"unload/{name}/")
+
+    def _s3_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._s3, method)(*args, **kwargs)
+        except (ClientError, BotoCoreError) as e:
+            raise QueryError(f"Athena's unloaded rows in s3://{self.results_bucket}: {e}") from None
+
+    def _keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        try:
+            assert self._s3 is not None
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.results_bucket, Prefix=prefix):
+                keys += [o["Key"] for o in page.get("Contents", [])]
+        except (ClientError, BotoCoreError) as e:
+            raise QueryError(f"Athena's unloaded rows in s3://{self.results_bucket}: {e}") from None
+        return keys
+
+    def _exists(self, key: str) -> bool:
+        return key in self._keys(key)
+
+    def _delete(self, prefix: str) -> None:
+        keys = self._keys(prefix)
+        for i in range(0, len(keys), 1000):
+            self._s3_call("delete_objects", Bucket=self.results_bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]]})
 
     def has_org(self, org_id: str) -> bool:
         escaped = org_id.replace("'", "''")

@@ -11,9 +11,13 @@ zone annotation reads as the plain UTC timestamp.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tern import lake
 from tern.engines import Result
@@ -36,6 +40,7 @@ DATASETS = {
     "events": (lake.EVENTS, lake.EVENTS_PARTITIONS),
     "memberships": (lake.MEMBERSHIPS, lake.MEMBERSHIPS_PARTITIONS),
     "lists": (lake.LISTS, lake.LISTS_PARTITIONS),
+    "overlay": (lake.OVERLAY, lake.OVERLAY_PARTITIONS),
 }
 
 
@@ -106,6 +111,23 @@ class DuckDBEngine:
         except duckdb.Error as e:
             raise QueryError(f"DuckDB could not run the statement: {e}") from None
         return Result(columns=[d[0] for d in cursor.description or []], rows=rows)
+
+    def batches(self, sql: str, name: str, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
+        path = self._scratch(name) / "rows.parquet"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name("rows.partial")
+            self.run(f"COPY ({sql}) TO {_quote(str(partial))} (FORMAT PARQUET, ROW_GROUP_SIZE {batch_size})")
+            os.replace(partial, path)
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+
+    def release(self, name: str) -> None:
+        shutil.rmtree(self._scratch(name), ignore_errors=True)
+
+    def _scratch(self, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"not a scratch name: {name!r}")
+        return self.data_dir / ".scratch" / name
 
     def has_org(self, org_id: str) -> bool:
         folder = self.data_dir / "contacts" / f"org_id={org_id}"

@@ -6,7 +6,8 @@
 - branch_on_event: register the task token under the watched message and event (with a TTL after the
   timeout), then look whether that event already arrived; if so, complete the token at once.
 - the branch's timeout: record that the contact left the branch on the no path.
-- update_contact: record the change in Tern's overlay of contact changes.
+- update_contact: record the change in Tern's overlay of contact changes (tern.store.overlay).
+- consent: the snapshot taken at entry, overridden by any overlay change of that consent since.
 
 Every step writes journey_step events to the lake (processed, then sent / blocked / ...), which analytics
 and "save as segment" read. Idempotency (one send per journey version, contact and step) is applied by the
@@ -23,11 +24,13 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tern import lake
 from tern.channels import ContactStopped
 from tern.clock import Clock, utc_now
 from tern.journeys.content import render
 from tern.journeys.model import BranchOnEvent, Journey, SendEmail, SendSms, Step, UpdateContact
 from tern.store.journeys import ContentRepository, Engagement, JourneyRepository, SentMessage
+from tern.store.overlay import ContactOverlay
 
 CONSENT = {"email": "email_marketing", "sms": "sms_marketing"}
 
@@ -90,6 +93,7 @@ class JourneySteps:
     sms: Sms
     events: Events
     tokens: Tokens
+    overlay: ContactOverlay
     clock: Clock = utc_now
     _published: dict[tuple[str, str, int], Journey] = field(default_factory=dict)
 
@@ -112,11 +116,10 @@ class JourneySteps:
         if isinstance(step, BranchOnEvent):
             return self._branch(journey, step, request, now)
         if isinstance(step, UpdateContact):
-            self.events.write(journey.org_id, [
-                journey_event(request, step.id, "processed", now),
-                {**journey_event(request, step.id, "processed", now), "event_id": f"cc-{request.execution}-{step.id}", "event_type": "contact_changed",
-                 "properties": [("field", step.field), ("action", step.action), ("value", step.value)]},
-            ])  # fmt: skip
+            kind = {column: kind for kind, column in lake.OVERLAY_KINDS.items()}[step.field]
+            source = "journey-" + hashlib.sha256(f"{journey.id}\n{step.id}\n{request.execution}\n{request.contact_id}".encode()).hexdigest()[:32]
+            self.overlay.write(journey.org_id, source, kind, step.value, step.action, [request.contact_id], now)  # type: ignore[arg-type]
+            self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now)])
             return {"outcome": "processed"}
         raise ValueError(f"step {step.id} is not a Task step")
 
@@ -130,8 +133,9 @@ class JourneySteps:
         channel = "email" if isinstance(step, SendEmail) else "sms"
         contact = request.contact
         address = str(contact.get(step.address_field if isinstance(step, SendEmail) else step.phone_field) or "").strip()
-        consents = set(contact.get("consents") or [])
-        if CONSENT[channel] not in consents:
+        consents = set(contact.get("consents") or [])  # as the contact entered the journey
+        changed = self.overlay.consent(journey.org_id, request.contact_id, CONSENT[channel])  # a bulk change since wins
+        if changed == "remove" or (changed is None and CONSENT[channel] not in consents):
             self._blocked(journey, step, request, now, f"no {CONSENT[channel]} consent")
         if not address:
             self._blocked(journey, step, request, now, f"no {'e-mail address' if channel == 'email' else 'phone number'}")

@@ -129,6 +129,51 @@ def _ev(name: str) -> exp.Column:
     return exp.column(name)
 
 
+# ------------------------------------------------------------------------- contacts with the overlay
+
+_EMPTY = "CAST(ARRAY[] AS ARRAY(VARCHAR))"
+
+
+def _effective_list(column: str) -> str:
+    """The column's base values, minus the values whose latest overlay change removes them, plus those it adds."""
+    base, adds, removes = f"COALESCE(c.{column}, {_EMPTY})", f"COALESCE(o.{column}_add, {_EMPTY})", f"COALESCE(o.{column}_remove, {_EMPTY})"
+    return (
+        f"CASE WHEN o.contact_id IS NULL THEN c.{column} ELSE "
+        f"CONCAT(FILTER({base}, x -> NOT CONTAINS({removes}, x)), FILTER({adds}, x -> NOT CONTAINS({base}, x))) END AS {column}"
+    )
+
+
+_OVERLAID = {column: kind for kind, column in lake.OVERLAY_KINDS.items()}
+_EFFECTIVE_CONTACTS: exp.Expr = exp.maybe_parse(
+    "SELECT "
+    + ", ".join(_effective_list(name) if name in _OVERLAID else f"c.{name}" for name in lake.CONTACTS)
+    + ", c.org_id FROM contacts AS c LEFT JOIN (SELECT contact_id, "
+    + ", ".join(
+        f"ARRAY_AGG(value) FILTER (WHERE kind = '{kind}' AND action = '{action}') AS {column}_{action}"
+        for kind, column in lake.OVERLAY_KINDS.items()
+        for action in ("add", "remove")
+    )
+    + " FROM (SELECT contact_id, kind, value, MAX_BY(action, changed_at) AS action FROM overlay WHERE org_id = :org"
+    " GROUP BY contact_id, kind, value) AS latest GROUP BY contact_id) AS o ON o.contact_id = c.contact_id"
+    " WHERE c.org_id = :org",
+    dialect="athena",
+)
+
+
+def effective_contacts(org_id: str, database: str | None) -> exp.Select:
+    """The org's contacts as segments see them: every contract column, with tags, categories and consents
+    taken from the base data with Tern's overlay of changes applied (the latest change of a value wins)."""
+
+    def bind(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Placeholder) and node.name == "org":
+            return _literal(org_id)
+        if isinstance(node, exp.Table) and node.name in ("contacts", "overlay") and database:
+            return exp.table_(node.name, db=database, alias=node.alias or None)
+        return node
+
+    return _EFFECTIVE_CONTACTS.copy().transform(bind)  # type: ignore[return-value]
+
+
 # -------------------------------------------------------------------------------------- compiler
 
 
@@ -550,7 +595,7 @@ class _Compiler:
         predicates = [self.criterion(c) for _, c in leaves]
         contacts = (
             exp.select()
-            .from_(exp.alias_(self.table("contacts"), "c", table=True))
+            .from_(effective_contacts(self.org, self.database).subquery("c"))
             .where(exp.EQ(this=exp.column("org_id", table="c"), expression=_literal(self.org)))
             .where(exp.column("contact_id", table="c").is_(exp.not_(exp.null())))
         )

@@ -18,7 +18,7 @@ from typing import Annotated, Protocol
 from pydantic import ConfigDict, Field
 
 from tern.engines import QueryEngine
-from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem, UnresolvedReference
+from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem, TernError, UnresolvedReference
 from tern.segments.membership import Refreshed, refresh
 from tern.segments.model import SegmentDefinition
 from tern.segments.record import Every, Refresh, Segment, Status
@@ -119,7 +119,22 @@ class Segments:
         """Refresh the stored membership now (what a scheduled refresh does too)."""
         segment = self.get(segment_id, now)
         self._require(segment, "live", "evaluate")
-        return refresh(segment, engine, self.repository, manifests, now, memberships=self.memberships_for(segment))
+        memberships = self.memberships_for(segment)
+        segment = self.repository.save(segment.model_copy(update={"evaluating_since": now}))  # jobs asked for meanwhile wait
+        try:
+            return refresh(segment, engine, self.repository, manifests, now, memberships=memberships)
+        except BaseException:
+            self._not_evaluating(segment_id)
+            raise
+
+    def _not_evaluating(self, segment_id: str) -> None:
+        """Clear the evaluation mark after a failed evaluation (best effort: a stale mark expires by itself)."""
+        try:
+            segment = self.repository.get(self.org_id, segment_id)
+            if segment.evaluating_since is not None:
+                self.repository.save(segment.model_copy(update={"evaluating_since": None}))
+        except TernError:
+            pass
 
     # ----- references to other segments and lists
 

@@ -83,6 +83,7 @@ def refresh(
             update={
                 "latest": evaluation,
                 "pending_manifests": [],
+                "evaluating_since": None,
                 "ready_until": now + dt.timedelta(hours=segment.readiness_hours),
                 "updated_at": now,
             }

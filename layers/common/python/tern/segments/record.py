@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tern.segments.model import SegmentDefinition
 
 Status = Literal["draft", "live", "archived", "deleted"]
+EVALUATION_LIMIT = dt.timedelta(minutes=15)  # Lambda's longest run: evaluate_segment's timeout
 
 
 class Every(BaseModel):
@@ -53,6 +54,12 @@ class Segment(SegmentDefinition):
     ready_until: dt.datetime | None = None
     # Manifests of evaluations whose membership writes began but did not finish (a crash); see membership.py.
     pending_manifests: list[str] = Field(default_factory=list)
+    # Set while an evaluation runs: actions and exports requested meanwhile wait for it (tern.exports.jobs).
+    evaluating_since: dt.datetime | None = None
+
+    def evaluating(self, now: dt.datetime) -> bool:
+        """Whether an evaluation is running; a mark older than the longest evaluation (a crash) does not count."""
+        return self.evaluating_since is not None and now - self.evaluating_since < EVALUATION_LIMIT
 
     def definition(self) -> SegmentDefinition:
         return SegmentDefinition(name=self.name, description=self.description, where=self.where)

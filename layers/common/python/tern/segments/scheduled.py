@@ -11,6 +11,13 @@ from tern.observability import logger
 from tern.services import Services
 
 
+def evaluation_ended(services: Services, org_id: str, segment_id: str) -> list[str]:
+    """Start the exports and actions asked for while the segment was evaluated (it succeeded or failed)."""
+    if services.results is None or services.job_trigger is None:
+        return []
+    return services.jobs(org_id).evaluation_ended(segment_id)
+
+
 class ScheduledRefresh(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     org_id: str
@@ -24,6 +31,8 @@ def refresh_scheduled(request: ScheduledRefresh, services: Services) -> dict[str
     except (NotFoundError, ConflictError) as e:
         logger.warning("scheduled refresh skipped", extra={"org_id": request.org_id, "segment_id": request.segment_id, "reason": str(e)})
         return {"skipped": str(e)}
+    finally:
+        evaluation_ended(services, request.org_id, request.segment_id)
     logger.info("segment refreshed", extra={"org_id": request.org_id, **done.evaluation.model_dump(mode="json")})
     from tern.journeys.run_job import joiners_after_refresh  # journeys import segments, not the other way round
 

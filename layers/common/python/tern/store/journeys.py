@@ -14,60 +14,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tern.errors import ConflictError, NotFoundError
+from tern.errors import ConflictError
 from tern.journeys.content import Content
 from tern.journeys.model import Journey
+from tern.store.records import Records
 from tern.store.table import Table
-
-R = TypeVar("R", Journey, Content)
 
 
 def _epoch(at: dt.datetime) -> int:
     return int((at if at.tzinfo else at.replace(tzinfo=dt.UTC)).timestamp())
 
 
-class _Records(Generic[R]):
-    """Records of one kind kept as JSON under the org's partition (SK <KIND>#<id>), written with a version check."""
-
-    kind: str
-    model: type[R]
-
-    def __init__(self, table: Table):
-        self.table = table
-
-    def create(self, record: R) -> R:
-        stored = record.model_copy(update={"version": 1})
-        self.table.put(self._item(stored), condition="attribute_not_exists(PK)")
-        return stored
-
-    def get(self, org_id: str, record_id: str) -> R:
-        item = self.table.get(f"ORG#{org_id}", f"{self.kind.upper()}#{record_id}")
-        if item is None:
-            raise NotFoundError(f"{self.kind} {record_id} not found")
-        return self.model.model_validate_json(item["body"])
-
-    def all(self, org_id: str) -> list[R]:
-        prefix = f"{self.kind.upper()}#"
-        return [self.model.model_validate_json(i["body"]) for i in self.table.all(f"ORG#{org_id}") if str(i["SK"]).startswith(prefix)]
-
-    def save(self, record: R) -> R:
-        stored = record.model_copy(update={"version": record.version + 1})
-        self.table.put(self._item(stored), condition="version = :read", values={":read": record.version})
-        return stored
-
-    def delete(self, org_id: str, record_id: str) -> None:
-        if self.table.take(f"ORG#{org_id}", f"{self.kind.upper()}#{record_id}") is None:
-            raise NotFoundError(f"{self.kind} {record_id} not found")
-
-    def _item(self, record: R) -> dict[str, Any]:
-        return {"PK": f"ORG#{record.org_id}", "SK": f"{self.kind.upper()}#{record.id}", "version": record.version, "body": record.model_dump_json()}
-
-
-class JourneyRepository(_Records[Journey]):
+class JourneyRepository(Records[Journey]):
     kind, model = "journey", Journey
 
     def list_journeys(self, org_id: str) -> list[Journey]:
@@ -90,7 +52,7 @@ class JourneyRepository(_Records[Journey]):
         return {str(i["SK"]) for i in self.table.all(f"ORG#{org_id}#ENTERED#{journey_id}")}
 
 
-class ContentRepository(_Records[Content]):
+class ContentRepository(Records[Content]):
     kind, model = "content", Content
 
     def list_content(self, org_id: str) -> list[Content]:

@@ -83,11 +83,14 @@ class Table:
         except BotoCoreError as e:
             raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
 
-    def query(self, pk: str, limit: int | None = None, start: str | None = None, forward: bool = True) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of a partition, from after sort key `start`; returns the items and the last key if more remain."""
+    def query(
+        self, pk: str, limit: int | None = None, start: str | None = None, forward: bool = True, prefix: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a partition (its sort keys starting with `prefix`, if given), from after sort key `start`;
+        returns the items and the last key if more remain."""
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": pk},
+            "KeyConditionExpression": "PK = :pk" + (" AND begins_with(SK, :prefix)" if prefix else ""),
+            "ExpressionAttributeValues": {":pk": pk, **({":prefix": prefix} if prefix else {})},
             "ScanIndexForward": forward,
             "ConsistentRead": True,
         }
@@ -102,10 +105,10 @@ class Table:
         last = page.get("LastEvaluatedKey")
         return list(page.get("Items", [])), (str(last["SK"]) if last else None)
 
-    def all(self, pk: str) -> Iterator[dict[str, Any]]:
+    def all(self, pk: str, prefix: str | None = None) -> Iterator[dict[str, Any]]:
         start: str | None = None
         while True:
-            items, start = self.query(pk, start=start)
+            items, start = self.query(pk, start=start, prefix=prefix)
             yield from items
             if start is None:
                 return

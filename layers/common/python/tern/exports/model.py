@@ -1,0 +1,101 @@
+"""Exports, bulk actions and webhook destinations: what a marketer asks for and what the store keeps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Format = Literal["csv", "xlsx", "audience", "webhook"]
+Columns = Literal["summary", "full"]
+JobStatus = Literal["planned", "queued", "running", "done", "failed"]
+Kind = Literal["tag", "category", "consent"]
+Change = Literal["add", "remove"]
+ID = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ExportRequest(BaseModel):
+    """POST /segments/{id}/exports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    format: Format = "csv"
+    columns: Columns = "summary"
+    destination_id: ID | None = None
+
+    @model_validator(mode="after")
+    def _destination(self) -> ExportRequest:
+        if self.format == "webhook" and not self.destination_id:
+            raise ValueError("a webhook export needs destination_id")
+        if self.format != "webhook" and self.destination_id:
+            raise ValueError("destination_id goes with format webhook only")
+        return self
+
+
+class ActionRequest(BaseModel):
+    """POST /segments/{id}/actions: add or remove a tag, category or consent on every current member."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Kind
+    value: Annotated[str, Field(min_length=1, max_length=200)]
+    action: Change
+
+
+class _Job(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    org_id: str
+    segment_id: str
+    status: JobStatus = "queued"
+    requested_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    evaluation_id: str | None = None  # the membership the job read
+    error: str | None = None
+    version: int = 0
+
+
+class Export(_Job):
+    format: Format
+    columns: Columns
+    destination_id: str | None = None
+    rows: int = 0  # rows written (files) or members delivered (webhook)
+    skipped: int = 0  # members with nothing to write (an audience file's contacts without e-mail or phone)
+    batches: int = 0  # webhook batches delivered
+    attempts: int = 0  # webhook requests made, retries included
+    key: str | None = None  # the file in the results bucket
+    filename: str | None = None
+    expires_at: dt.datetime | None = None  # when the results bucket's lifecycle rule deletes the file
+
+
+class Action(_Job):
+    kind: Kind
+    value: str
+    action: Change
+    at: dt.datetime | None = None  # the time of the overlay change, fixed once counted (a retry writes the same)
+    members: int = 0
+    changed: int = 0
+    already: int = 0  # members that already had the value (add) or already lacked it (remove)
+
+
+class DestinationRequest(BaseModel):
+    """POST /destinations: where webhook exports deliver."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000)]
+    secret: Annotated[str, Field(min_length=16, max_length=256)]
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10
+
+
+class Destination(DestinationRequest):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    org_id: str
+    created_at: dt.datetime
+    version: int = 0
+
+    def public(self) -> dict[str, object]:
+        """What the API shows: never the secret."""
+        return self.model_dump(mode="json", exclude={"secret", "version"})

@@ -1,0 +1,67 @@
+"""Handing members to another system: signed JSON batches POSTed to a webhook destination.
+
+Each body is signed with HMAC-SHA256 under the destination's secret, hex in `X-Tern-Signature:
+sha256=<hex>` (the receiver recomputes it over the raw body). `Idempotency-Key` names the batch
+(<export id>:<batch number>), the same on every retry. 5xx, 408, 429, timeouts and refused connections
+are retried with exponential backoff and jitter; any other answer, or a batch still failing after the
+last attempt, ends the delivery with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tern import __version__
+from tern.errors import TernError
+
+RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+
+
+class DeliveryFailed(TernError):
+    """The destination did not take a batch."""
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Webhook:
+    url: str
+    secret: str
+    timeout_seconds: float = 10
+    max_attempts: int = 5
+    first_delay: float = 0.5
+    max_delay: float = 30
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = field(default=random.random)
+
+    def post(self, body: bytes, batch_key: str) -> int:
+        """Deliver one batch; returns the attempts it took, or raises DeliveryFailed with the reason."""
+        headers = {
+            "Content-Type": "application/json", "User-Agent": f"tern/{__version__}",
+            "X-Tern-Signature": signature(self.secret, body), "Idempotency-Key": batch_key,
+        }  # fmt: skip
+        delay = self.first_delay
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with urllib.request.urlopen(urllib.request.Request(self.url, data=body, headers=headers, method="POST"), timeout=self.timeout_seconds):
+                    return attempt
+            except urllib.error.HTTPError as e:
+                reason = f"the destination answered {e.code} {e.reason}"
+                if e.code not in RETRIED_STATUSES:
+                    raise DeliveryFailed(f"batch {batch_key}: {reason}") from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+                cause = getattr(e, "reason", e)
+                reason = "the destination did not answer in time" if isinstance(cause, TimeoutError) else f"cannot reach the destination: {cause}"
+            if attempt < self.max_attempts:
+                self.sleep(delay * (0.5 + self.jitter()))
+                delay = min(delay * 2, self.max_delay)
+        raise DeliveryFailed(f"batch {batch_key}: {reason} ({self.max_attempts} attempts)")

@@ -1,0 +1,93 @@
+"""Tern's overlay of contact changes: tags, categories and consents added or removed by bulk actions and by
+journeys' update_contact steps. The customer's contacts data is never rewritten.
+
+    overlay/org_id=<org>/<source>.parquet      contact_id, kind, value, action, changed_at, source
+
+The compiler reads contacts' tags, categories and consents as the base values with these changes applied,
+the latest change of a (contact, kind, value) winning (tern.segments.compiler.effective_contacts). A file is
+written whole under a name fixed by its source (a bulk action's id, a journey step's execution), so a
+retried writer replaces its own file and never adds a second copy.
+
+Consent changes are mirrored in the table, one item per contact and consent, because a journey reads them
+at send time, contact by contact, where a query over the lake would be far too slow:
+
+    ORG#<org>#CONSENT#<contact>     <consent>       action, at
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterable
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tern import lake
+from tern.store.datasets import ARROW_TYPES
+from tern.store.manifests import LakeFiles
+from tern.store.table import Table
+
+Kind = Literal["tag", "category", "consent"]
+Change = Literal["add", "remove"]
+OVERLAY_SCHEMA = pa.schema([(name, ARROW_TYPES[t]) for name, t in lake.OVERLAY.items()])
+BATCH = 100_000
+
+
+def _consent_pk(org_id: str, contact_id: str) -> str:
+    return f"ORG#{org_id}#CONSENT#{contact_id}"
+
+
+class ContactOverlay:
+    def __init__(self, files: LakeFiles, table: Table):
+        self.files = files
+        self.table = table
+
+    @staticmethod
+    def key(org_id: str, source: str) -> str:
+        return f"overlay/org_id={org_id}/{source}.parquet"
+
+    def write(self, org_id: str, source: str, kind: Kind, value: str, action: Change, contact_ids: Iterable[str], at: dt.datetime) -> int:
+        """Record one change for every contact in `contact_ids` (streamed, a batch at a time); returns how many."""
+        at = at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
+        written = 0
+        fd, path = tempfile.mkstemp(suffix=".parquet")
+        os.close(fd)
+        try:
+            with pq.ParquetWriter(path, OVERLAY_SCHEMA, compression="zstd") as writer:
+                for batch in _batches(contact_ids):
+                    n = len(batch)
+                    writer.write_table(pa.table({
+                        "contact_id": pa.array(batch, pa.string()), "kind": pa.array([kind] * n, pa.string()),
+                        "value": pa.array([value] * n, pa.string()), "action": pa.array([action] * n, pa.string()),
+                        "changed_at": pa.array([at] * n, pa.timestamp("us")), "source": pa.array([source] * n, pa.string()),
+                    }, schema=OVERLAY_SCHEMA))  # fmt: skip
+                    if kind == "consent":
+                        stamp = at.isoformat()
+                        self.table.write_batch(
+                            puts=({"PK": _consent_pk(org_id, c), "SK": value, "action": action, "at": stamp, "source": source} for c in batch)
+                        )
+                    written += n
+            with open(path, "rb") as f:
+                self.files.put(self.key(org_id, source), f.read())
+        finally:
+            os.unlink(path)
+        return written
+
+    def consent(self, org_id: str, contact_id: str, consent: str) -> Change | None:
+        """The latest overlay change of the contact's consent, if any: it overrides what the contact had."""
+        item = self.table.get(_consent_pk(org_id, contact_id), consent)
+        return None if item is None else item["action"]  # type: ignore[return-value]
+
+
+def _batches(ids: Iterable[str]) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for contact_id in ids:
+        batch.append(contact_id)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,341 @@
+"""Acting on a segment over the admin API of a local stack started in this process: exports fetched through
+their presigned URLs and parsed back (CSV, XLSX with openpyxl, hashed audience files), webhook hand-offs
+to real HTTP servers on 127.0.0.1, bulk tag changes that segments then see, planned and refused actions,
+and tenant isolation.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import openpyxl
+import pyarrow.dataset as ds
+import pytest
+
+from stack_client import all_members, http, live, local_stack, ok, wait_for
+from tern.store.segments import SegmentRepository
+from tern.store.table import Table
+from tern_local.generator import generate
+from tern_local.stack import REGION, LocalStack
+
+WARSAW = {"name": "Warsaw", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]}, "refresh": {"every": 365, "unit": "days"}}
+SECRET = "a-secret-of-at-least-16"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    lake: Path = tmp_path_factory.mktemp("exports-lake")
+    for org, seed in (("acme", 11), ("globex", 12)):
+        generate(lake, contacts=600, events_per_contact=10, days=60, org=org, seed=seed)
+    with local_stack(lake) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def warsaw(stack: LocalStack) -> dict[str, Any]:
+    return live(stack, WARSAW)
+
+
+@pytest.fixture(scope="module")
+def contacts(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    rows = ds.dataset(stack.data / "contacts" / "org_id=acme", format="parquet").to_table().to_pylist()
+    return {r["contact_id"]: r for r in rows}
+
+
+def finished_export(stack: LocalStack, segment_id: str, body: dict[str, Any], org: str = "acme") -> dict[str, Any]:
+    status, asked = http(stack, "POST", f"/segments/{segment_id}/exports", body, org=org)
+    assert status == 202 and asked["status"] in ("queued", "running", "done"), asked
+    return dict(wait_for(lambda: (e := ok(stack, "GET", f"/exports/{asked['id']}", org=org))["status"] in ("done", "failed") and e, timeout=60, what="the export"))
+
+
+def download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return bytes(response.read())
+
+
+def purchases(stack: LocalStack) -> dict[str, tuple[dt.date, float, int]]:
+    rows = stack.engine.run(
+        "SELECT contact_id, CAST(max(ts) AS DATE), sum(amount), sum(quantity) FROM events "
+        "WHERE org_id = 'acme' AND event_type = 'purchase' GROUP BY contact_id"
+    ).rows
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def test_csv_summary_holds_every_member_with_their_purchases(stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> None:
+    export = finished_export(stack, warsaw["id"], {"format": "csv"})
+    assert export["status"] == "done" and export["rows"] == warsaw["latest"]["members"] > 0
+    assert export["url"] and export["filename"].endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(download(export["url"]).decode())))
+    members = all_members(stack, warsaw["id"])
+    assert [r["contact_id"] for r in rows] == sorted(members)
+    bought = purchases(stack)
+    assert any(r["contact_id"] in bought for r in rows)
+    for row in rows:
+        contact = contacts[row["contact_id"]]
+        assert row["email"] == (contact["email"] or "") and row["city"] == "Warszawa" and row["first_name"] == (contact["first_name"] or "")
+        date, spent, tickets = bought.get(row["contact_id"], (None, 0.0, 0))
+        assert row["last_purchase_date"] == (date.isoformat() if date else "")
+        assert float(row["total_spent"]) == pytest.approx(spent) and int(row["tickets"]) == tickets
+
+
+def test_full_csv_flattens_attributes_and_xlsx_is_a_typed_workbook(stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> None:
+    full = finished_export(stack, warsaw["id"], {"format": "csv", "columns": "full"})
+    rows = list(csv.DictReader(io.StringIO(download(full["url"]).decode())))
+    header = list(rows[0].keys())
+    keys = sorted({k for c in rows for k, _ in (contacts[c["contact_id"]]["attributes"] or [])})
+    assert keys and header[-len(keys):] == [f"attributes.{k}" for k in keys]
+    assert "lead_score" in header and "tags" in header and "attributes" not in header
+    for row in rows:
+        attributes = dict(contacts[row["contact_id"]]["attributes"] or [])
+        assert {k: row[f"attributes.{k}"] for k in keys} == {k: attributes.get(k, "") for k in keys}
+        assert row["tags"] == "; ".join(contacts[row["contact_id"]]["tags"] or [])
+
+    book = finished_export(stack, warsaw["id"], {"format": "xlsx"})
+    assert book["filename"].endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(download(book["url"])), read_only=True).active
+    table = list(sheet.iter_rows(values_only=True))
+    assert list(table[0]) == ["contact_id", "first_name", "last_name", "email", "phone", "city", "last_purchase_date", "total_spent", "tickets"]
+    assert [r[0] for r in table[1:]] == sorted(all_members(stack, warsaw["id"]))
+    bought = purchases(stack)
+    for row in table[1:]:
+        date, spent, tickets = bought.get(row[0], (None, 0.0, 0))
+        assert row[6] == (dt.datetime(date.year, date.month, date.day) if date else None)  # a real date cell
+        assert isinstance(row[7], (int, float)) and row[7] == pytest.approx(spent) and row[8] == tickets  # numbers, not text
+
+
+def test_audience_file_holds_normalised_sha256_hashes(stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> None:
+    export = finished_export(stack, warsaw["id"], {"format": "audience"})
+    lines = download(export["url"]).decode().splitlines()
+    assert lines[0] == "email,phone"
+    members = sorted(all_members(stack, warsaw["id"]))
+
+    def digest(text: str | None) -> str:
+        return hashlib.sha256(text.encode()).hexdigest() if text else ""
+
+    expected = [
+        f"{digest((contacts[c]['email'] or '').strip().lower() or None)},{digest((contacts[c]['phone'] or '').removeprefix('+') or None)}"
+        for c in members if contacts[c]["email"] or contacts[c]["phone"]
+    ]  # fmt: skip
+    assert lines[1:] == expected
+    assert export["rows"] == len(expected) and export["skipped"] == len(members) - len(expected)
+
+
+def test_an_expired_export_answers_410(stack: LocalStack, warsaw: dict[str, Any]) -> None:
+    export = finished_export(stack, warsaw["id"], {"format": "csv"})
+    s3 = boto3.client("s3", endpoint_url=stack.endpoint, region_name=REGION)
+    bucket = stack.resolver.names["ResultsBucket"]
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"exports/org_id=acme/{export['id']}/")["Contents"]]
+    s3.delete_object(Bucket=bucket, Key=key)  # what the 7-day lifecycle rule does
+    status, body = http(stack, "GET", f"/exports/{export['id']}")
+    assert status == 410 and "expired" in body["message"]
+
+
+# ------------------------------------------------------------------------------------------- webhooks
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1: answers `failures` errors first, then 200; keeps what it accepted."""
+
+    def __init__(self, failures: int = 0, status: int = 503):
+        self.failures, self.status = failures, status
+        self.accepted: list[dict[str, Any]] = []
+        self.requests = 0
+        self.bad_signatures = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests += 1
+                good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                if not hmac.compare_digest(good, self.headers.get("X-Tern-Signature", "")):
+                    receiver.bad_signatures += 1
+                    self.send_response(401)
+                elif receiver.failures > 0:
+                    receiver.failures -= 1
+                    self.send_response(receiver.status)
+                else:
+                    receiver.accepted.append({**json.loads(body), "key": self.headers["Idempotency-Key"]})
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def destination(stack: LocalStack, receiver: Receiver, org: str = "acme") -> str:
+    created = ok(stack, "POST", "/destinations", {"name": "ESP", "url": receiver.url, "secret": SECRET, "batch_size": 40}, org=org)
+    assert "secret" not in created
+    return str(created["id"])
+
+
+def test_webhook_batches_are_signed_and_delivered_once_through_failures(stack: LocalStack, warsaw: dict[str, Any]) -> None:
+    receiver = Receiver(failures=2)
+    try:
+        export = finished_export(stack, warsaw["id"], {"format": "webhook", "destination_id": destination(stack, receiver)})
+    finally:
+        receiver.close()
+    members = sorted(all_members(stack, warsaw["id"]))
+    delivered = [m["contact_id"] for batch in receiver.accepted for m in batch["members"]]
+    assert export["status"] == "done" and receiver.bad_signatures == 0
+    assert delivered == members  # every member, exactly once, in order
+    assert [b["batch"] for b in receiver.accepted] == list(range(1, len(receiver.accepted) + 1))
+    assert len({b["key"] for b in receiver.accepted}) == len(receiver.accepted) == export["batches"] == -(-len(members) // 40)
+    assert export["rows"] == len(members) and export["attempts"] == export["batches"] + 2 == receiver.requests
+    assert set(receiver.accepted[0]["members"][0]) >= {"contact_id", "email", "total_spent"}
+
+
+def test_a_destination_that_keeps_failing_fails_the_job(stack: LocalStack, warsaw: dict[str, Any]) -> None:
+    receiver = Receiver(failures=10**6, status=500)
+    try:
+        export = finished_export(stack, warsaw["id"], {"format": "webhook", "destination_id": destination(stack, receiver)})
+    finally:
+        receiver.close()
+    assert export["status"] == "failed" and "500" in export["error"] and "0 batches" in export["error"]
+    assert receiver.accepted == [] and receiver.requests == 5  # retried with backoff, then given up
+
+
+def test_a_refused_batch_is_not_retried(stack: LocalStack, warsaw: dict[str, Any]) -> None:
+    receiver = Receiver(failures=10**6, status=403)
+    try:
+        export = finished_export(stack, warsaw["id"], {"format": "webhook", "destination_id": destination(stack, receiver)})
+    finally:
+        receiver.close()
+    assert export["status"] == "failed" and "403" in export["error"] and receiver.requests == 1
+
+
+# --------------------------------------------------------------------------------------- bulk actions
+
+
+def finished_action(stack: LocalStack, segment_id: str, body: dict[str, Any], org: str = "acme") -> dict[str, Any]:
+    status, asked = http(stack, "POST", f"/segments/{segment_id}/actions", body, org=org)
+    assert status == 202, asked
+
+    def done() -> Any:
+        found = [a for a in ok(stack, "GET", f"/segments/{segment_id}/actions", org=org)["actions"] if a["id"] == asked["id"]]
+        return found[0] if found and found[0]["status"] in ("done", "failed") else None
+
+    return dict(wait_for(done, timeout=60, what="the action"))
+
+
+def tagged(stack: LocalStack, tag: str, org: str = "acme") -> tuple[int, list[str]]:
+    """How many contacts a segment on the tag finds, and the first 50 of them."""
+    answer = ok(stack, "POST", "/segments/preview", {"name": "t", "where": {"all": [{"kind": "tags", "op": "has_any", "values": [tag]}]}}, org=org)
+    return answer["total"], answer["sample"]
+
+
+def test_tag_untag_retag(stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> None:
+    members = sorted(all_members(stack, warsaw["id"]))
+    # a tag some members already have in the customer's own data
+    base = next(t for c in members for t in (contacts[c]["tags"] or []))
+    had = [c for c in members if base in (contacts[c]["tags"] or [])]
+    action = finished_action(stack, warsaw["id"], {"kind": "tag", "value": base, "action": "add"})
+    assert action["status"] == "done" and action["members"] == len(members)
+    assert action["already"] == len(had) and action["changed"] == len(members) - len(had)
+
+    added = finished_action(stack, warsaw["id"], {"kind": "tag", "value": "warsaw-export", "action": "add"})
+    assert (added["changed"], added["already"]) == (len(members), 0)
+    assert tagged(stack, "warsaw-export") == (len(members), members[:50])
+    again = finished_action(stack, warsaw["id"], {"kind": "tag", "value": "warsaw-export", "action": "add"})
+    assert (again["changed"], again["already"]) == (0, len(members))
+
+    removed = finished_action(stack, warsaw["id"], {"kind": "tag", "value": "warsaw-export", "action": "remove"})
+    assert (removed["changed"], removed["already"]) == (len(members), 0)
+    assert tagged(stack, "warsaw-export") == (0, [])
+    finished_action(stack, warsaw["id"], {"kind": "tag", "value": "warsaw-export", "action": "add"})
+    assert tagged(stack, "warsaw-export") == (len(members), members[:50])
+    # the customer's other tags are untouched, and exports show the tags as segments see them
+    export = finished_export(stack, warsaw["id"], {"format": "csv", "columns": "full"})
+    rows = {r["contact_id"]: r for r in csv.DictReader(io.StringIO(download(export["url"]).decode()))}
+    for c in members:
+        own = list(contacts[c]["tags"] or [])
+        tags = rows[c]["tags"].split("; ")
+        assert tags[: len(own)] == own and sorted(tags[len(own) :]) == sorted([*([base] if c not in had else []), "warsaw-export"])
+
+    listed = ok(stack, "GET", f"/segments/{warsaw['id']}/actions")["actions"]
+    assert [a["value"] for a in listed][-4:] == ["warsaw-export"] * 4 and all(a["status"] == "done" for a in listed)
+
+
+def test_an_action_asked_for_during_an_evaluation_runs_after_it(stack: LocalStack) -> None:
+    segment = live(stack, {**WARSAW, "name": "Warsaw, planned"})
+    repository = SegmentRepository(Table(boto3.resource("dynamodb", endpoint_url=stack.endpoint, region_name=REGION).Table(stack.resolver.names["TernTable"])))
+    stored = repository.get("acme", segment["id"])
+    repository.save(stored.model_copy(update={"evaluating_since": stack.clock()}))  # an evaluation is running
+    status, planned = http(stack, "POST", f"/segments/{segment['id']}/actions", {"kind": "category", "value": "planned-cat", "action": "add"})
+    assert status == 202 and planned["status"] == "planned"
+    import time
+
+    time.sleep(1)
+    assert ok(stack, "GET", f"/segments/{segment['id']}/actions")["actions"][0]["status"] == "planned"  # still waiting
+    evaluated = ok(stack, "POST", f"/segments/{segment['id']}/evaluate")  # the evaluation ends: the action runs
+    done = wait_for(lambda: (a := ok(stack, "GET", f"/segments/{segment['id']}/actions")["actions"][0])["status"] == "done" and a, timeout=60, what="the planned action")
+    assert done["evaluation_id"] == evaluated["id"] and done["changed"] == evaluated["members"]
+
+
+def test_archived_segments_refuse_actions(stack: LocalStack) -> None:
+    segment = live(stack, {**WARSAW, "name": "Warsaw, archived"})
+    ok(stack, "POST", f"/segments/{segment['id']}/archive")
+    status, body = http(stack, "POST", f"/segments/{segment['id']}/actions", {"kind": "tag", "value": "x", "action": "add"})
+    assert status == 409 and "archived" in body["message"]
+    draft = ok(stack, "POST", "/segments", {**WARSAW, "name": "never live"})
+    assert http(stack, "POST", f"/segments/{draft['id']}/exports", {"format": "csv"})[0] == 409
+
+
+def test_bad_requests_name_the_field(stack: LocalStack, warsaw: dict[str, Any]) -> None:
+    status, body = http(stack, "POST", f"/segments/{warsaw['id']}/exports", {"format": "pdf"})
+    assert status == 400 and body["problems"][0]["path"] == "format"
+    status, body = http(stack, "POST", f"/segments/{warsaw['id']}/exports", {"format": "webhook"})
+    assert status == 400 and "destination_id" in body["message"]
+    status, body = http(stack, "POST", f"/segments/{warsaw['id']}/actions", {"kind": "tag", "value": "x", "action": "toggle"})
+    assert status == 400 and body["problems"][0]["path"] == "action"
+    status, body = http(stack, "POST", "/destinations", {"name": "x", "url": "ftp://x", "secret": SECRET})
+    assert status == 400 and body["problems"][0]["path"] == "url"
+    assert http(stack, "POST", "/destinations", {"name": "x", "url": "https://x.example", "secret": "short"})[0] == 400
+
+
+def test_tenants_never_see_each_others_exports_actions_or_destinations(stack: LocalStack, warsaw: dict[str, Any]) -> None:
+    export = finished_export(stack, warsaw["id"], {"format": "csv"})
+    assert http(stack, "GET", f"/exports/{export['id']}", org="globex")[0] == 404
+    assert http(stack, "POST", f"/segments/{warsaw['id']}/exports", {"format": "csv"}, org="globex")[0] == 404
+    assert http(stack, "POST", f"/segments/{warsaw['id']}/actions", {"kind": "tag", "value": "x", "action": "add"}, org="globex")[0] == 404
+    assert http(stack, "GET", f"/segments/{warsaw['id']}/actions", org="globex")[0] == 404
+    receiver = Receiver()
+    try:
+        mine = destination(stack, receiver)
+        assert mine not in [d["id"] for d in ok(stack, "GET", "/destinations", org="globex")["destinations"]]
+        assert mine in [d["id"] for d in ok(stack, "GET", "/destinations")["destinations"]]
+        theirs = live(stack, WARSAW, org="globex")
+        status, _ = http(stack, "POST", f"/segments/{theirs['id']}/exports", {"format": "webhook", "destination_id": mine}, org="globex")
+        assert status == 404
+        # acme's bulk tag does not reach globex's contacts, whose ids are the same strings
+        finished_action(stack, warsaw["id"], {"kind": "tag", "value": "acme-only", "action": "add"})
+        assert tagged(stack, "acme-only")[0] == len(all_members(stack, warsaw["id"]))
+        assert tagged(stack, "acme-only", org="globex") == (0, [])
+        theirs_export = finished_export(stack, theirs["id"], {"format": "csv"}, org="globex")
+        url = urllib.parse.unquote(theirs_export["url"])
+        assert "/exports/org_id=globex/" in url and "org_id=acme" not in url
+    finally:
+        receiver.close()
