@@ -118,9 +118,7 @@ FROM (
 LEFT JOIN e
   ON e.contact_id = c.contact_id
 WHERE
-  (
-    c.org_id = 'acme' AND NOT c.contact_id IS NULL
-  )
+  NOT c.contact_id IS NULL
   AND (
     c.contact_id IN (
       SELECT

@@ -104,9 +104,7 @@ FROM (
     c.org_id = 'acme'
 ) AS c
 WHERE
-  (
-    c.org_id = 'acme' AND NOT c.contact_id IS NULL
-  )
+  NOT c.contact_id IS NULL
   AND (
     NOT c.contact_id IN (
       SELECT

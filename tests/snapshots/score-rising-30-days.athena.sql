@@ -136,7 +136,7 @@ WITH e AS (
   LEFT JOIN e
     ON e.contact_id = c.contact_id
   WHERE
-    c.org_id = 'acme' AND NOT c.contact_id IS NULL
+    NOT c.contact_id IS NULL
 )
 SELECT
   contact_id

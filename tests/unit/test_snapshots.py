@@ -40,7 +40,7 @@ def test_athena_sql_is_one_statement_bound_to_the_org(example: Path) -> None:
         statements = sqlglot.parse(sql, read="athena")
         assert len(statements) == 1
         tables = {(t.db, t.name) for t in statements[0].find_all(exp.Table) if t.db}
-        assert tables <= {("tern", "contacts"), ("tern", "events")}
+        assert tables <= {("tern", "contacts"), ("tern", "events"), ("tern", "overlay")}
         # every scan of a lake table is filtered on org_id = 'acme'
         org_filters = [
             e for e in statements[0].find_all(exp.EQ)

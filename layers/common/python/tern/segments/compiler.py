@@ -5,8 +5,11 @@ Shape of a statement (one org):
     WITH e AS (SELECT contact_id, <one conditional aggregate per measured criterion>
                FROM events WHERE org_id = ORG AND <dt bounds> AND (<any needed event>)
                GROUP BY contact_id)
-    SELECT ... FROM contacts AS c LEFT JOIN e ON e.contact_id = c.contact_id
-    WHERE c.org_id = ORG AND <the tree of criteria>
+    SELECT ... FROM (<the org's contacts with the overlay applied>) AS c LEFT JOIN e ON e.contact_id = c.contact_id
+    WHERE <the tree of criteria>
+
+`c` is effective_contacts(): the contacts table with tags, categories and consents overlaid by Tern's
+changes (bulk actions, journeys), the latest change of a value winning; everything else reads it as-is.
 
 Measured criteria (sums, distinct counts, counts against a bound, latest event, score change) share
 the one pass over events in `e`. "Did" / "did not" criteria are semi-joins on events, each pruning its
@@ -595,8 +598,7 @@ class _Compiler:
         predicates = [self.criterion(c) for _, c in leaves]
         contacts = (
             exp.select()
-            .from_(effective_contacts(self.org, self.database).subquery("c"))
-            .where(exp.EQ(this=exp.column("org_id", table="c"), expression=_literal(self.org)))
+            .from_(effective_contacts(self.org, self.database).subquery("c"))  # bound to the org inside
             .where(exp.column("contact_id", table="c").is_(exp.not_(exp.null())))
         )
         events_select: exp.Select | None = None
