@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/segments.py
 	$(BIN)/python bench/refresh.py
 	$(BIN)/python bench/journeys.py
+	$(BIN)/python bench/exports.py
 
 DATA ?= demo-lake
 serve: $(STAMP)

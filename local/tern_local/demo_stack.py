@@ -63,6 +63,8 @@ def forget_earlier_runs(lake: Path, org: str) -> None:
         added.unlink()
     for manifest in (lake / "memberships" / f"org_id={org}").glob("**/*.parquet"):
         manifest.unlink()
+    for change in (lake / "overlay" / f"org_id={org}").glob("*.parquet"):  # the tags an earlier demo added
+        change.unlink()
 
 
 def add_clicks(lake: Path, org: str, contact_ids: list[str], now: dt.datetime) -> None:
@@ -229,3 +231,45 @@ def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
     saved = api("POST", f"/journeys/{journey['id']}/steps/clicked/segments", {"outcome": "clicked"})
     preview = api("POST", "/segments/preview", {"name": saved["name"], "where": saved["where"]})
     print(f"\n   POST .../steps/clicked/segments: draft segment {saved['name']!r}: {preview['total']} contacts")
+    act_on(stack, api, saved)
+
+
+def _finished(fetch: Any, what: str) -> dict[str, Any]:
+    """Poll a job (an export or an action) until it ends; a failed one ends the demo with its reason."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = fetch()
+        if job and job["status"] in ("done", "failed"):
+            if job["status"] == "failed":
+                raise SystemExit(f"demo: the {what} failed: {job['error']}")
+            return dict(job)
+        time.sleep(0.2)
+    raise SystemExit(f"demo: the {what} did not finish within 5 minutes")
+
+
+def act_on(stack: LocalStack, api: Client, segment: dict[str, Any]) -> None:
+    """Export the clickers to CSV and XLSX, tag them all, and find them again by that tag."""
+    api("POST", f"/segments/{segment['id']}/go-live")
+    first_evaluation(api, segment)
+    clickers = [m["contact_id"] for m in api("GET", f"/segments/{segment['id']}/members?limit=1000")["members"]]
+    print(f"\n== Acting on {segment['name']!r} ({len(clickers)} members)")
+    out = stack.data / "exports"
+    out.mkdir(exist_ok=True)
+    for export_format in ("csv", "xlsx"):
+        asked = api("POST", f"/segments/{segment['id']}/exports", {"format": export_format})
+        done = _finished(lambda asked=asked: api("GET", f"/exports/{asked['id']}"), f"{export_format} export")
+        with urllib.request.urlopen(done["url"], timeout=60) as response:  # the presigned URL, served by moto's S3
+            body = response.read()
+        (out / done["filename"]).write_bytes(body)
+        print(f"   POST .../exports {{format: {export_format}}}: {done['rows']} rows, {len(body):,} bytes -> {out / done['filename']}")
+        if export_format == "csv":
+            for line in body.decode().splitlines()[:3]:
+                print(f"     {line}")
+    asked = api("POST", f"/segments/{segment['id']}/actions", {"kind": "tag", "value": "launch-clicker", "action": "add"})
+    done = _finished(lambda: next((a for a in api("GET", f"/segments/{segment['id']}/actions")["actions"] if a["id"] == asked["id"]), None), "tag action")
+    print(f"   POST .../actions {{kind: tag, value: launch-clicker, action: add}}: {done['changed']} contacts changed, {done['already']} already had it")
+    found = api("POST", "/segments/preview", {"name": "Tagged", "where": {"all": [{"kind": "tags", "op": "has_any", "values": ["launch-clicker"]}]}})
+    same = found["total"] == len(clickers) and found["sample"] == sorted(clickers)[:50]
+    print(f"   a segment on tags has_any [launch-clicker] now finds {found['total']} contacts: {'exactly the clickers' if same else 'NOT the clickers'}")
+    if not same:
+        raise SystemExit("demo: the tagged segment does not match the clickers")

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -184,3 +184,17 @@ class AudienceWriter:
 
     def close(self, header: list[str]) -> None:
         self._csv.close(AUDIENCE_HEADER)
+
+
+def write(export_format: str, path: str, batches: Callable[[str, str], Iterator[pa.RecordBatch]], sql: str, name: str, columns: list[str]) -> Any:
+    """Write the rows of `sql` (read through an engine's batches under `name`) to `path` in the format;
+    returns the writer, which counts the rows written (and skipped). A full export reads the rows twice:
+    first the attribute keys its header needs, then the rows."""
+    keys = attribute_keys(batches(sql, name)) if "attributes" in columns else []
+    writer: Any = {"csv": CsvWriter, "xlsx": XlsxWriter, "audience": AudienceWriter}[export_format](path)
+    header = [c for c in columns if c != "attributes"] + [f"attributes.{k}" for k in keys]
+    for batch in batches(sql, name):
+        header, rows = flat_rows(batch, keys)
+        writer.write(header, rows)
+    writer.close(header)
+    return writer

@@ -206,18 +206,12 @@ class JobRunner:
         if export.format == "webhook":
             assert export.destination_id is not None
             return self._deliver(export, self.jobs.destinations.get(export.org_id, export.destination_id), sql, name)
-        keys = files.attribute_keys(self.engine.batches(sql, name)) if "attributes" in columns else []
         extension, content_type = _FILES[export.format]
         filename = f"{_slug(segment.name)}-{export.id}.{extension}"
         fd, path = tempfile.mkstemp(suffix="." + extension)
         os.close(fd)
         try:
-            writer: Any = {"csv": files.CsvWriter, "xlsx": files.XlsxWriter, "audience": files.AudienceWriter}[export.format](path)
-            header = [c for c in columns if c != "attributes"] + [f"attributes.{k}" for k in keys]
-            for batch in self.engine.batches(sql, name):
-                header, rows = files.flat_rows(batch, keys)
-                writer.write(header, rows)
-            writer.close(header)
+            writer = files.write(export.format, path, self.engine.batches, sql, name, columns)
             key = ResultFiles.key(export.org_id, export.id, filename)
             self.jobs.results.upload(path, key, content_type, filename)
         finally:

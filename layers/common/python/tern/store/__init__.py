@@ -9,7 +9,8 @@ Key design of the table (PK, SK), every partition key scoped by org:
 
 Journeys, content and the engagement state journeys run on (messages sent, waiting task tokens, events
 seen, suppression, who entered) are laid out in tern.store.journeys; Powertools Idempotency keeps its
-records under PK IDEMPOTENCY#journey-step. A segment item holds its record as JSON in `body`, with `version` beside it for conditional writes.
+records under PK IDEMPOTENCY#journey-step. Exports, actions, webhook destinations and planned jobs are laid
+out in tern.store.jobs, consent changes in tern.store.overlay. A segment item holds its record as JSON in `body`, with `version` beside it for conditional writes.
 Member items are written only for the difference between two evaluations, so a refresh costs what changed.
 Manifests (one per evaluation) and static lists are Parquet in the lake bucket (tern.store.manifests):
 
