@@ -127,3 +127,27 @@ def test_segment_members_through_athena(athena: Any) -> None:
     assert members(definition, engine, "acme", dt.datetime(2026, 11, 22)) == ["c1", "c7"]
     (execution,) = backend().executions.values()
     assert "FROM tern_dev.contacts AS c" in execution.query and "c.org_id = 'acme'" in execution.query
+
+
+def test_batches_unload_to_the_results_bucket_once_and_read_back(athena: Any) -> None:
+    import pyarrow as pa
+
+    from tern.store.manifests import parquet_bytes
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="tern-results", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="tern-results", Key="unload/job-1/stale-part", Body=b"left by a failed attempt")
+    engine = AthenaEngine(athena, "tern-test", "tern", first_poll_s=0, sleep=lambda s: None, s3_client=s3, results_bucket="tern-results")
+    assert list(engine.batches("SELECT contact_id FROM tern.contacts", "job-1")) == []  # moto's UNLOAD writes no rows
+    started = [e.query for e in backend().executions.values()]
+    assert started == ["UNLOAD (SELECT contact_id FROM tern.contacts) TO 's3://tern-results/unload/job-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tern-results", Prefix="unload/job-1/")["Contents"]]
+    assert keys == ["unload/job-1/_done"]  # the stale part went before UNLOAD (it wants an empty location)
+
+    # what Athena writes: parts, read back a batch at a time; a second call does not run the query again
+    s3.put_object(Bucket="tern-results", Key="unload/job-1/part-0", Body=parquet_bytes(pa.table({"contact_id": ["a", "b"]})))
+    s3.put_object(Bucket="tern-results", Key="unload/job-1/part-1", Body=parquet_bytes(pa.table({"contact_id": ["c"]})))
+    rows = [r for b in engine.batches("SELECT contact_id FROM tern.contacts", "job-1") for r in b.column("contact_id").to_pylist()]
+    assert rows == ["a", "b", "c"] and len(backend().executions) == 1
+    engine.release("job-1")
+    assert "Contents" not in s3.list_objects_v2(Bucket="tern-results", Prefix="unload/job-1/")
