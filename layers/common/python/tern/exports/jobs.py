@@ -31,9 +31,10 @@ from tern.exports import files, query
 from tern.exports.model import Action, ActionRequest, Destination, DestinationRequest, Export, ExportRequest
 from tern.exports.webhook import DeliveryFailed, Webhook
 from tern.observability import logger
+from tern.segments.lifecycle import Segments
 from tern.segments.record import Segment
 from tern.store.jobs import ActionRepository, DestinationRepository, ExportRepository, Planned
-from tern.store.overlay import ContactOverlay
+from tern.store.overlay import ContactOverlay, chunked
 from tern.store.results import EXPORT_DAYS, ResultFiles
 
 JobKind = Literal["export", "action"]
@@ -71,7 +72,7 @@ class Jobs:
     """The jobs of one org. Every call is bound to `org_id`; other orgs' jobs are not found."""
 
     org_id: str
-    segments: Any  # tern.segments.lifecycle.Segments
+    segments: Segments
     exports: ExportRepository
     actions: ActionRepository
     destinations: DestinationRepository
@@ -94,7 +95,7 @@ class Jobs:
         return self._submit(segment, "action", action, self.actions, now)
 
     def _segment(self, segment_id: str, now: dt.datetime, doing: str) -> Segment:
-        segment: Segment = self.segments.get(segment_id, now)
+        segment = self.segments.get(segment_id, now)
         if segment.status != "live":
             raise ConflictError(f"cannot {doing} segment {segment_id}: it is {segment.status}, not live")
         if segment.latest is None and not segment.evaluating(now):
@@ -119,14 +120,17 @@ class Jobs:
         for kind, job_id in self.planned.waiting(self.org_id, segment_id):
             if not self.planned.take(self.org_id, segment_id, kind, job_id):
                 continue
-            repository: Any = self.exports if kind == "export" else self.actions
-            job = repository.get(self.org_id, job_id if kind == "export" else f"{segment_id}#{job_id}")
-            repository.save(job.model_copy(update={"status": "queued"}))
+            repository, key = self.stored(kind, segment_id, job_id)  # type: ignore[arg-type]
+            repository.save(repository.get(self.org_id, key).model_copy(update={"status": "queued"}))
             self.trigger.run(self.org_id, kind, job_id, segment_id)  # type: ignore[arg-type]
             started.append(job_id)
         return started
 
     # ----- reading
+
+    def stored(self, kind: JobKind, segment_id: str, job_id: str) -> tuple[Any, str]:
+        """Where a job is kept: its repository and its key there (an action's key leads with its segment)."""
+        return (self.exports, job_id) if kind == "export" else (self.actions, f"{segment_id}#{job_id}")
 
     def export(self, export_id: str, now: dt.datetime) -> dict[str, Any]:
         """The export's status and counts and, when its file is ready, a download URL (410 once expired)."""
@@ -166,8 +170,7 @@ class JobRunner:
     webhook: Callable[[Destination], Webhook] = lambda d: Webhook(d.url, d.secret, d.timeout_seconds)
 
     def run(self, request: JobRequest) -> dict[str, Any]:
-        repository: Any = self.jobs.exports if request.kind == "export" else self.jobs.actions
-        key = request.id if request.kind == "export" else f"{request.segment_id}#{request.id}"
+        repository, key = self.jobs.stored(request.kind, request.segment_id, request.id)
         job = repository.get(request.org_id, key)
         if job.status in ("done", "failed"):
             return {"skipped": f"{request.kind} {request.id} is {job.status}"}
@@ -189,7 +192,7 @@ class JobRunner:
         return job.model_dump(mode="json", exclude={"version"})  # type: ignore[no-any-return]
 
     def _members(self, job: Export | Action) -> tuple[Segment, str]:
-        segment: Segment = self.jobs.segments.repository.get(job.org_id, job.segment_id)
+        segment = self.jobs.segments.repository.get(job.org_id, job.segment_id)
         if job.evaluation_id:
             return segment, job.evaluation_id
         if segment.latest is None:
@@ -238,8 +241,8 @@ class JobRunner:
             try:
                 attempts = hook.post(body, f"{export.id}:{number}")
             except DeliveryFailed as e:
-                export = self.jobs.exports.save(export.model_copy(update={"attempts": export.attempts + hook.max_attempts}))
-                raise DeliveryFailed(f"{e}; {export.batches} batches ({export.rows} members) were delivered before it") from None
+                export = self.jobs.exports.save(export.model_copy(update={"attempts": export.attempts + e.attempts}))
+                raise DeliveryFailed(f"{e}; {export.batches} batches ({export.rows} members) were delivered before it", e.attempts) from None
             export = self.jobs.exports.save(export.model_copy(update={
                 "rows": export.rows + len(members), "batches": number, "attempts": export.attempts + attempts,
             }))  # fmt: skip
@@ -275,17 +278,16 @@ class JobRunner:
 
 
 def _chunks(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for batch in batches:
-        for row in batch.to_pylist():
-            if row.get("attributes") is not None:
-                row["attributes"] = dict(row["attributes"])
-            chunk.append(row)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+    """The rows as JSON-ready dicts (attributes as an object), `size` at a time."""
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for batch in batches:
+            for row in batch.to_pylist():
+                if row.get("attributes") is not None:
+                    row["attributes"] = dict(row["attributes"])
+                yield row
+
+    return chunked(rows(), size)
 
 
 def _json_value(value: Any) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tern import lake
-from tern.segments.compiler import _literal, effective_contacts
+from tern.segments.compiler import effective_contacts, literal
 
 SUMMARY = ["contact_id", "first_name", "last_name", "email", "phone", "city", "last_purchase_date", "total_spent", "tickets"]
 FULL = [name for name in lake.CONTACTS]
@@ -42,7 +42,7 @@ def members(org_id: str, segment_id: str, evaluation_id: str, columns: list[str]
         else:
             raise ValueError(f"not an export column: {name}")
     if has is not None:
-        contains = exp.ArrayContains(this=exp.column(has[0], table="c"), expression=_literal(has[1]))
+        contains = exp.ArrayContains(this=exp.column(has[0], table="c"), expression=literal(has[1]))
         projection.append(exp.alias_(exp.func("COALESCE", contains, exp.false()), "has"))
     select = (
         exp.select(*projection)
@@ -51,9 +51,9 @@ def members(org_id: str, segment_id: str, evaluation_id: str, columns: list[str]
     )
     if any(name in _PURCHASE_COLUMNS for name in columns):
         purchases: exp.Select = _PURCHASES.copy().transform(  # type: ignore[assignment]
-            lambda n: _literal(org_id) if isinstance(n, exp.Placeholder) else (exp.table_("events", db=database) if isinstance(n, exp.Table) else n)
+            lambda n: literal(org_id) if isinstance(n, exp.Placeholder) else (exp.table_("events", db=database) if isinstance(n, exp.Table) else n)
         )
         select = select.join(purchases.subquery("p"), on=_on("p"), join_type="left")
     for column, value in (("org_id", org_id), ("segment_id", segment_id), ("evaluation_id", evaluation_id)):
-        select = select.where(exp.EQ(this=exp.column(column, table="m"), expression=_literal(value)))
+        select = select.where(exp.EQ(this=exp.column(column, table="m"), expression=literal(value)))
     return select.order_by(exp.column("contact_id", table="m")).sql(dialect=dialect)

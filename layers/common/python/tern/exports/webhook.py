@@ -25,7 +25,11 @@ RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 
 
 class DeliveryFailed(TernError):
-    """The destination did not take a batch."""
+    """The destination did not take a batch, after `attempts` requests."""
+
+    def __init__(self, message: str, attempts: int):
+        super().__init__(message)
+        self.attempts = attempts
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -57,11 +61,11 @@ class Webhook:
             except urllib.error.HTTPError as e:
                 reason = f"the destination answered {e.code} {e.reason}"
                 if e.code not in RETRIED_STATUSES:
-                    raise DeliveryFailed(f"batch {batch_key}: {reason}") from None
+                    raise DeliveryFailed(f"batch {batch_key}: {reason}", attempt) from None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
                 cause = getattr(e, "reason", e)
                 reason = "the destination did not answer in time" if isinstance(cause, TimeoutError) else f"cannot reach the destination: {cause}"
             if attempt < self.max_attempts:
                 self.sleep(delay * (0.5 + self.jitter()))
                 delay = min(delay * 2, self.max_delay)
-        raise DeliveryFailed(f"batch {batch_key}: {reason} ({self.max_attempts} attempts)")
+        raise DeliveryFailed(f"batch {batch_key}: {reason} ({self.max_attempts} attempts)", self.max_attempts)

@@ -81,6 +81,9 @@ def _dt(value: dt.date) -> exp.Expr:
     return exp.Literal.string(value.isoformat())
 
 
+literal = _literal  # for the other statements built over the lake (tern.exports.query)
+
+
 def _never_null(predicate: exp.Expr) -> exp.Expr:
     return exp.func("COALESCE", predicate, exp.false())
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Iterator
+from typing import Literal, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +34,7 @@ Kind = Literal["tag", "category", "consent"]
 Change = Literal["add", "remove"]
 OVERLAY_SCHEMA = pa.schema([(name, ARROW_TYPES[t]) for name, t in lake.OVERLAY.items()])
 BATCH = 100_000
+T = TypeVar("T")
 
 
 def _consent_pk(org_id: str, contact_id: str) -> str:
@@ -57,7 +58,7 @@ class ContactOverlay:
         os.close(fd)
         try:
             with pq.ParquetWriter(path, OVERLAY_SCHEMA, compression="zstd") as writer:
-                for batch in _batches(contact_ids):
+                for batch in chunked(contact_ids, BATCH):
                     n = len(batch)
                     writer.write_table(pa.table({
                         "contact_id": pa.array(batch, pa.string()), "kind": pa.array([kind] * n, pa.string()),
@@ -82,12 +83,13 @@ class ContactOverlay:
         return None if item is None else item["action"]  # type: ignore[return-value]
 
 
-def _batches(ids: Iterable[str]) -> Iterable[list[str]]:
-    batch: list[str] = []
-    for contact_id in ids:
-        batch.append(contact_id)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """The items in lists of `size` (the last may be shorter), never holding more than one list."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
