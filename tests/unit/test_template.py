@@ -43,3 +43,22 @@ def test_the_layer_ships_what_the_functions_import() -> None:
                 imported.add(node.module.split(".")[0])
     missing = sorted(m for m in imported - set(sys.stdlib_module_names) if m.lower() not in provided)
     assert missing == []
+
+
+def test_exports_expire_after_seven_days_and_the_export_function_may_do_its_work() -> None:
+    from tern.store.results import EXPORT_DAYS
+    from tern_local.template import properties
+
+    rules = {r["Prefix"]: r for r in properties("ResultsBucket")["LifecycleConfiguration"]["Rules"]}
+    assert rules["exports/"]["ExpirationInDays"] == EXPORT_DAYS == 7 and rules["exports/"]["Status"] == "Enabled"
+    assert rules["unload/"]["ExpirationInDays"] == 1  # rows Athena unloaded for a job
+    export = properties("ExportFunction")
+    assert export["CodeUri"] == "functions/export/" and export["Timeout"] == 900
+    statements = [s for p in export["Policies"] if "Statement" in p for s in p["Statement"]]
+    writes = [s["Resource"] for s in statements if s["Action"] == ["s3:PutObject"]]
+    assert writes and all("overlay/*" in str(r) for r in writes)  # in the lake, it writes the overlay and nothing else
+    assert "EventInvokeConfig" in export and export["EventInvokeConfig"]["MaximumRetryAttempts"] == 2
+    columns = [c["Name"] for c in properties("OverlayTable")["TableInput"]["StorageDescriptor"]["Columns"]]
+    from tern import lake
+
+    assert columns == list(lake.OVERLAY)
