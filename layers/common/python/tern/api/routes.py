@@ -194,12 +194,12 @@ def create_list(name: Annotated[str, Query(min_length=1, max_length=200)] = "imp
     s = services()
     body = app.current_event.decoded_body or ""
     report = import_list(body, name, org_id(), s.engine, s.manifests.files, s.lists, s.clock())
-    return {**report.record.model_dump(mode="json"), "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201
+    return {**report.record.model_dump(mode="json", exclude={"version"}), "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201
 
 
 @app.get("/lists/<list_id>")
 def get_list(list_id: str) -> dict[str, Any]:
-    return services().lists.get(org_id(), list_id).model_dump(mode="json")
+    return services().lists.get(org_id(), list_id).model_dump(mode="json", exclude={"version"})
 
 
 @app.get("/openapi.json")

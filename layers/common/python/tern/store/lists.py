@@ -6,8 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict
 
-from tern.errors import NotFoundError
-from tern.store.table import Table
+from tern.store.records import Records
 
 
 class ListRecord(BaseModel):
@@ -23,20 +22,8 @@ class ListRecord(BaseModel):
     bad_rows: int
     location: str
     created_at: dt.datetime
+    version: int = 0
 
 
-class ListRepository:
-    def __init__(self, table: Table):
-        self.table = table
-
-    def create(self, record: ListRecord) -> None:
-        self.table.put(
-            {"PK": f"ORG#{record.org_id}", "SK": f"LIST#{record.id}", "body": record.model_dump_json()},
-            condition="attribute_not_exists(PK)",
-        )
-
-    def get(self, org_id: str, list_id: str) -> ListRecord:
-        item = self.table.get(f"ORG#{org_id}", f"LIST#{list_id}")
-        if item is None:
-            raise NotFoundError(f"list {list_id} not found")
-        return ListRecord.model_validate_json(item["body"])
+class ListRepository(Records[ListRecord]):
+    kind, model = "list", ListRecord
