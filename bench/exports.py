@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).parent))
 from tern.engines.duckdb import DuckDBEngine  # noqa: E402
 from tern.exports import files, query  # noqa: E402
-from tern.store.manifests import Manifests  # noqa: E402
+from tern.segments.manifests import Manifests  # noqa: E402
 from tern_local.lake_files import DirLakeFiles  # noqa: E402
 
 from segments import LAKE, ORG, ensure_lake  # noqa: E402

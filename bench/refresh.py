@@ -27,12 +27,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from moto import mock_aws
 
+from tern.aws.dynamodb import Table
+from tern.aws.s3 import S3LakeFiles
 from tern.engines.duckdb import DuckDBEngine
+from tern.segments.manifests import Manifests
 from tern.segments.membership import refresh
-from tern.segments.record import Segment
-from tern.store.manifests import Manifests, S3LakeFiles
-from tern.store.segments import SegmentRepository
-from tern.store.table import Table
+from tern.segments.repository import SegmentRepository
+from tern.segments.segment import Segment
 from tern_local.generator import CONTACTS_SCHEMA
 from tern_local.template import create_table
 

@@ -28,8 +28,8 @@ import duckdb
 import pyarrow.dataset as ds
 
 from tern.engines.duckdb import DuckDBEngine
+from tern.segments.definition import parse_definition
 from tern.segments.evaluate import count, members
-from tern.segments.model import parse_definition
 from tern_local.generator import generate, print_progress
 
 ROOT = Path(__file__).resolve().parents[1]

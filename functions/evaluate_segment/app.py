@@ -1,15 +1,15 @@
-"""Segment refresh function: EventBridge Scheduler ({"org_id", "segment_id"}) -> tern.segments.refresh_scheduled."""
+"""Segment refresh function: EventBridge Scheduler ({"org_id", "segment_id"}) -> tern.usecases.refresh."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tern.observability import logger, metrics, tracer
-from tern.segments.scheduled import ScheduledRefresh, refresh_scheduled
-from tern.services import cloud_services
-from tern.settings import Settings
+from tern.services import admin_services
+from tern.settings import EvaluateSegmentSettings
+from tern.usecases.refresh import ScheduledRefresh, refresh_scheduled
 
-services = cloud_services(Settings())  # type: ignore[call-arg]  # read once, at cold start
+services = admin_services(EvaluateSegmentSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="segment_id")

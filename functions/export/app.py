@@ -1,5 +1,5 @@
 """Export function: {"org_id", "kind": "export"|"action", "id", "segment_id"} (invoked asynchronously by the
-API, or when an evaluation ends for planned jobs) -> tern.exports.jobs.JobRunner."""
+API, or when an evaluation ends for planned jobs) -> tern.usecases.jobs."""
 
 from typing import Any
 
@@ -7,15 +7,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tern.exports.jobs import JobRequest
 from tern.observability import logger, metrics, tracer
-from tern.services import cloud_services
-from tern.settings import Settings
+from tern.services import admin_services
+from tern.settings import ExportSettings
+from tern.usecases.jobs import run_job
 
-services = cloud_services(Settings())  # type: ignore[call-arg]  # read once, at cold start
+services = admin_services(ExportSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = JobRequest.model_validate(event)
-    return services.job_runner(request.org_id).run(request)
+    return run_job(JobRequest.model_validate(event), services)

@@ -4,15 +4,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tern.journeys.aws import SfnTokens
-from tern.journeys.ingest import Ingest
 from tern.observability import logger, metrics, tracer
-from tern.services import cloud_services
-from tern.settings import Settings
+from tern.services import ingest_events
+from tern.settings import IngestEventsSettings
 
-services = cloud_services(Settings())  # type: ignore[call-arg]  # read once, at cold start
-assert services.engagement and services.runtime
-ingest = Ingest(services.engagement, services.runtime.events, SfnTokens(services.runtime.sfn), services.clock)
+ingest = ingest_events(IngestEventsSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

@@ -1,15 +1,15 @@
-"""Journey run function: {"org_id", "journey_id"} (from the API, a schedule or a segment refresh) -> tern.journeys.run_job."""
+"""Journey run function: {"org_id", "journey_id"} (from the API, a schedule or a segment refresh) -> tern.usecases.journeys."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tern.journeys.run_job import RunRequest, run_journey
 from tern.observability import logger, metrics, tracer
-from tern.services import cloud_services
-from tern.settings import Settings
+from tern.services import admin_services
+from tern.settings import JourneyRunSettings
+from tern.usecases.journeys import RunRequest, run_journey
 
-services = cloud_services(Settings())  # type: ignore[call-arg]  # read once, at cold start
+services = admin_services(JourneyRunSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="journey_id")

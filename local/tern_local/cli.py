@@ -15,10 +15,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
+from tern.clock import utc_now
 from tern.errors import DataError, DefinitionError, QueryError, TernError, UnresolvedReference
 from tern.segments.compiler import DIALECTS, compile_segment
+from tern.segments.definition import SegmentDefinition, definition_schema, parse_definition_json, parse_time
 from tern.segments.evaluate import count, members
-from tern.segments.model import SegmentDefinition, definition_schema, parse_definition_json, parse_time
 
 USER_ERROR = 2
 RUN_ERROR = 1
@@ -30,7 +31,7 @@ class UsageError(TernError):
 
 def _now(text: str | None) -> dt.datetime:
     if text is None:
-        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return utc_now()
     try:
         return parse_time(text)
     except ValueError:

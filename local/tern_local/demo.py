@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from tern.engines.duckdb import DuckDBEngine
+from tern.segments.definition import parse_definition_json
 from tern.segments.evaluate import count, members
-from tern.segments.model import parse_definition_json
 from tern_local.demo_stack import classic_journey, living_segments
 from tern_local.generator import generate, print_progress
 

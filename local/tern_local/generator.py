@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tern.store.datasets import CONTACTS_SCHEMA, EVENTS_SCHEMA
+from tern.parquet import CONTACTS_SCHEMA, EVENTS_SCHEMA
 
 CITIES = [  # name, postal prefix, country, language, lat, lon, weight
     ("Warszawa", "00", "PL", "pl", 52.2297, 21.0122, 0.26),

@@ -34,9 +34,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
-from tern.store.datasets import LakeEvents
-from tern.store.manifests import Manifests
-from tern_local.lake_files import DirLakeFiles
+from tern.services import use_runtime
+from tern_local.runtime import LocalRuntime
 from tern_local.template import TEMPLATE, create_table, template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -344,6 +343,9 @@ class LocalStack:
         })  # fmt: skip
         os.environ["MOTO_PORT"] = str(self.aws_port)  # where moto's Step Functions interpreter calls Lambda
         deploy(self.resolver, self.endpoint)
+        # The local runtime plugs in here, before any function is imported: DuckDB answers for Athena, the lake
+        # is the data folder, and the clock may be compressed.
+        use_runtime(LocalRuntime(self.data, self.engine, self.clock, REGION))
         for logical in self.resolver.functions():
             self.functions[logical] = self._function(logical)
             self.locks[logical] = self.lock if logical in DUCKDB_FUNCTIONS else threading.Lock()
@@ -359,26 +361,7 @@ class LocalStack:
         os.environ.update(function_environment(self.resolver, logical_id))
         if self.log_level:
             os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
-        module = load_function(logical_id)
-        # The local runtime plugs in here: DuckDB answers for Athena, and the clock may be compressed.
-        from tern.api import routes
-
-        services = getattr(module, "services", None) or routes.services()
-        services.engine = self.engine
-        services.clock = self.clock
-        lake_files = DirLakeFiles(self.data)
-        services.manifests = Manifests(lake_files)  # manifests and lists land in the lake folder
-        events = LakeEvents(lake_files, "journeys")  # and so do the events Tern writes
-        if services.runtime is not None:
-            services.runtime.events = events
-        for name in ("steps", "ingest"):  # the journey_step and ingest_events functions' workers
-            worker = getattr(module, name, None)
-            if worker is not None:
-                worker.clock = self.clock
-                worker.events = events
-                if hasattr(worker, "overlay"):
-                    worker.overlay = services.overlay
-        return module
+        return load_function(logical_id)
 
     def invoke(self, module: ModuleType, logical_id: str, event: dict[str, Any]) -> Any:
         name = self.resolver.names[logical_id]
@@ -432,6 +415,7 @@ class LocalStack:
                 scheduler.delete_schedule(Name=schedule["Name"], GroupName=group)
 
     def stop(self) -> None:
+        use_runtime(None)
         self._stop.set()
         self.http.shutdown()
         self.moto.stop()

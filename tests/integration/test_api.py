@@ -19,16 +19,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tern.api import routes
 from tern.engines.duckdb import DuckDBEngine
-from tern.segments.schedules import EventBridgeSchedules
-from tern.services import Services
-from tern.store.lists import ListRepository
-from tern.store.manifests import Manifests
-from tern.store.segments import SegmentRepository
-from tern.store.table import Table
+from tern.services import use_runtime
 from tern_local.generator import generate
-from tern_local.lake_files import DirLakeFiles
+from tern_local.runtime import LocalRuntime
 from tern_local.template import create_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +34,10 @@ ENV = {
     "TERN_GLUE_DATABASE": "tern_dev", "TERN_ATHENA_WORKGROUP": "tern-dev", "TERN_SCHEDULE_GROUP": "tern",
     "TERN_EVALUATE_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:evaluate",
     "TERN_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler", "TERN_REGION": REGION,
+    "TERN_JOURNEY_RUN_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:journey-run",
+    "TERN_JOURNEY_STEP_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:journey-step",
+    "TERN_EXPORT_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:export",
+    "TERN_STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/state-machine",
     "AWS_DEFAULT_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Tern",
     "POWERTOOLS_SERVICE_NAME": "tern",
 }  # fmt: skip
@@ -72,21 +70,14 @@ def api(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         s3.create_bucket(Bucket="results", CreateBucketConfiguration={"LocationConstraint": REGION})
         scheduler = boto3.client("scheduler")
         scheduler.create_schedule_group(Name="tern")
+        # the lake answers from DuckDB instead of Athena and is a folder, as in the local stack: the runtime hook
+        use_runtime(LocalRuntime(lake, DuckDBEngine(lake), lambda: NOW, REGION))
         spec = importlib.util.spec_from_file_location("api_function", ROOT / "functions" / "api" / "app.py")
         assert spec and spec.loader
         function = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(function)  # the cold start: Settings from the environment, cloud services
-        # ...then the lake answers from DuckDB instead of Athena, as in the local stack
-        table = Table(boto3.resource("dynamodb").Table("tern"))
-        routes.configure(Services(
-            repository=SegmentRepository(table),
-            lists=ListRepository(table),
-            schedules=EventBridgeSchedules(scheduler, "tern", ENV["TERN_EVALUATE_FUNCTION_ARN"], ENV["TERN_SCHEDULER_ROLE_ARN"]),
-            manifests=Manifests(DirLakeFiles(lake)),  # the lake is a folder here, as in the local stack
-            engine=DuckDBEngine(lake),
-            clock=lambda: NOW,
-        ))  # fmt: skip
+        spec.loader.exec_module(function)  # the cold start: ApiSettings from the environment, the services
         yield function
+        use_runtime(None)
 
 
 def call(function: Any, method: str, path: str, body: Any = None, org: str | None = "acme", query: dict[str, str] | None = None, raw: str | None = None) -> tuple[int, Any]:

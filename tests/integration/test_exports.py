@@ -26,8 +26,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from stack_client import all_members, http, live, local_stack, ok, wait_for
-from tern.store.segments import SegmentRepository
-from tern.store.table import Table
+from tern.aws.dynamodb import Table
+from tern.segments.repository import SegmentRepository
 from tern_local.generator import generate
 from tern_local.stack import REGION, LocalStack
 

@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from stack_client import live, local_stack, ok, wait_for
-from tern.journeys.runs import execution_name
+from tern.journeys.entry import execution_name
 from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
 from tern_local.stack import ACCOUNT, REGION, LocalStack
@@ -235,8 +235,8 @@ def test_early_clicks_a_past_launch_and_a_hard_bounce(stack: LocalStack, contact
 
 
 def test_journey_step_twice_sends_once_and_throttling_is_retried(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from tern.channels import RetryLater
-    from tern.channels.email import SesEmail
+    from tern.aws.ses import SesEmail
+    from tern.errors import RetryLater
 
     gdansk = {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Gdańsk"}]}
     audience = live(stack, {**AUDIENCE, "name": "Gdańsk", "where": gdansk})  # no one here bounced in another test

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from stack_client import all_members, http, live, local_stack
-from tern.store.segments import SegmentRepository
+from tern.segments.repository import SegmentRepository
 from tern_local.demo_stack import LAUNCH_LINK, add_clicks
 from tern_local.generator import generate
 from tern_local.stack import LocalStack

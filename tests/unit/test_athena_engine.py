@@ -15,8 +15,8 @@ from moto.moto_api import state_manager
 
 from tern.engines.athena import AthenaEngine
 from tern.errors import QueryError
+from tern.segments.definition import parse_definition
 from tern.segments.evaluate import members
-from tern.segments.model import parse_definition
 from tern_local.template import properties
 
 REGION = "eu-central-1"
@@ -132,7 +132,7 @@ def test_segment_members_through_athena(athena: Any) -> None:
 def test_batches_unload_to_the_results_bucket_once_and_read_back(athena: Any) -> None:
     import pyarrow as pa
 
-    from tern.store.manifests import parquet_bytes
+    from tern.parquet import parquet_bytes
 
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="tern-results", CreateBucketConfiguration={"LocationConstraint": REGION})

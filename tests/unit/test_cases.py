@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tern.engines.duckdb import DuckDBEngine
+from tern.segments.definition import parse_definition
 from tern.segments.evaluate import count, members
-from tern.segments.model import parse_definition
 
 from conftest import NOW, ORGS
 from reference import Lake

@@ -10,8 +10,8 @@ import pytest
 
 from tern.engines.duckdb import DuckDBEngine
 from tern.errors import DataError, QueryError
+from tern.segments.definition import parse_definition
 from tern.segments.evaluate import members
-from tern.segments.model import parse_definition
 from tern_local.generator import generate
 
 NOW = dt.datetime(2026, 11, 22, 12)

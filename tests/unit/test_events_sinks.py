@@ -9,7 +9,9 @@ import boto3
 import pyarrow.parquet as pq
 from moto import mock_aws
 
-from tern.store.datasets import EVENTS_SCHEMA, FirehoseEvents, LakeEvents
+from tern.aws.firehose import FirehoseEvents
+from tern.parquet import EVENTS_SCHEMA
+from tern.store.events import LakeEvents
 from tern_local.lake_files import DirLakeFiles
 
 ROW = {

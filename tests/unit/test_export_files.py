@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 from tern.engines.duckdb import DuckDBEngine
 from tern.exports.files import normal_email, normal_phone, sha256
 from tern.exports.webhook import signature
+from tern.parquet import CONTACTS_SCHEMA
 from tern.segments.compiler import effective_contacts
+from tern.segments.definition import parse_definition
 from tern.segments.evaluate import members
-from tern.segments.model import parse_definition
-from tern.store.datasets import CONTACTS_SCHEMA
 from tern.store.overlay import OVERLAY_SCHEMA
 
 

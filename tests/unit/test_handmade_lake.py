@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tern.engines.duckdb import DuckDBEngine
+from tern.segments.definition import parse_definition
 from tern.segments.evaluate import count, members
-from tern.segments.model import parse_definition
 
 from reference import Lake
 

@@ -24,8 +24,8 @@ from tern import lake
 from tern.engines.duckdb import DuckDBEngine
 from tern.errors import DefinitionError
 from tern.segments.compiler import compile_segment
+from tern.segments.definition import parse_definition, parse_definition_json
 from tern.segments.evaluate import members
-from tern.segments.model import parse_definition, parse_definition_json
 
 NOW = dt.datetime(2026, 11, 22, 12)
 NASTY = ["'", "''", '"', "\\", "\\'", ";", "--", "/*", "*/", "\n", "\r", "\t", "%", "_", "$$", "`", "\x00",

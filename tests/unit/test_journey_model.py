@@ -16,7 +16,7 @@ from tern.journeys.asl import STOPPED, compile_journey
 from tern.journeys.content import Content, ContentDraft, render
 from tern.journeys.model import JourneyDefinition
 from tern.journeys.validate import check_publishable, check_shape
-from tern.segments.record import Segment
+from tern.segments.segment import Segment
 
 NOW = dt.datetime(2026, 11, 22, 12)
 FN = "arn:aws:lambda:eu-central-1:123456789012:function:tern-journey-step-dev"

@@ -12,15 +12,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tern.aws.dynamodb import Table
+from tern.aws.s3 import S3LakeFiles
+from tern.aws.scheduler import EventBridgeScheduler
 from tern.engines.duckdb import DuckDBEngine
 from tern.errors import ConflictError, NotFoundError
-from tern.segments.lifecycle import SegmentDraft, Segments, is_ready
-from tern.segments.record import Every
-from tern.segments.schedules import EventBridgeSchedules
-from tern.store.lists import ListRepository
-from tern.store.manifests import Manifests, S3LakeFiles
-from tern.store.segments import SegmentRepository
-from tern.store.table import Table
+from tern.lists.repository import ListRepository
+from tern.segments.lifecycle import SegmentDraft, Segments, is_ready, schedule_name
+from tern.segments.manifests import Manifests
+from tern.segments.repository import SegmentRepository
+from tern.segments.segment import Every
 from tern_local.generator import generate
 from tern_local.template import create_table
 
@@ -52,19 +53,19 @@ def aws() -> Iterator[dict[str, Any]]:
         table = Table(boto3.resource("dynamodb", region_name=REGION).Table("tern"))
         repository = SegmentRepository(table)
         lists = ListRepository(table)
-        schedules = EventBridgeSchedules(scheduler, "tern", TARGET, ROLE)
+        schedules = EventBridgeScheduler(scheduler, "tern", TARGET, ROLE)
         yield {
             "acme": Segments("acme", repository, schedules, lists),
             "globex": Segments("globex", repository, schedules, lists),
             "scheduler": scheduler,
-            "schedules": schedules,
+            
             "manifests": Manifests(S3LakeFiles(s3, "results")),
         }
 
 
 def schedule_of(aws: dict[str, Any], segment: Any) -> dict[str, Any] | None:
     try:
-        found: dict[str, Any] = aws["scheduler"].get_schedule(Name=aws["schedules"].name(segment), GroupName="tern")
+        found: dict[str, Any] = aws["scheduler"].get_schedule(Name=schedule_name(segment), GroupName="tern")
         return found
     except aws["scheduler"].exceptions.ResourceNotFoundException:
         return None

@@ -11,16 +11,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tern.aws.dynamodb import Table
+from tern.aws.s3 import S3LakeFiles
 from tern.engines.duckdb import DuckDBEngine
 from tern.errors import ConflictError, NotFoundError, QueryError
 from tern.segments import membership
+from tern.segments.definition import parse_definition
 from tern.segments.evaluate import members as evaluate_members
+from tern.segments.manifests import Manifests
 from tern.segments.membership import plan, refresh
-from tern.segments.model import parse_definition
-from tern.segments.record import Segment
-from tern.store.manifests import Manifests, S3LakeFiles
-from tern.store.segments import SegmentRepository
-from tern.store.table import Table
+from tern.segments.repository import SegmentRepository
+from tern.segments.segment import Segment
 from tern_local.generator import generate
 from tern_local.template import create_table
 

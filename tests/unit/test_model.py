@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tern.errors import DefinitionError
-from tern.segments.model import definition_schema, parse_definition, parse_definition_json
+from tern.segments.definition import definition_schema, parse_definition, parse_definition_json
 
 
 def where(*criteria: dict[str, Any]) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def test_the_layer_ships_what_the_functions_import() -> None:
 
 
 def test_exports_expire_after_seven_days_and_the_export_function_may_do_its_work() -> None:
-    from tern.store.results import EXPORT_DAYS
+    from tern.exports.jobs import EXPORT_DAYS
     from tern_local.template import properties
 
     rules = {r["Prefix"]: r for r in properties("ResultsBucket")["LifecycleConfiguration"]["Rules"]}

@@ -52,3 +52,22 @@ class UnresolvedReference(ConflictError):
 
 class GoneError(TernError):
     """The thing existed but is no longer there (an export file past its 7 days)."""
+
+
+class DeliveryFailed(TernError):
+    """A webhook destination did not take a batch, after `attempts` requests."""
+
+    def __init__(self, message: str, attempts: int):
+        super().__init__(message)
+        self.attempts = attempts
+
+
+# Errors a journey's state machine matches by name (tern.journeys.asl uses these classes' names).
+
+
+class RetryLater(Exception):  # noqa: N818 - the name is the error Step Functions' Retry matches
+    """A transient failure (throttling, a service hiccup): the step's retry policy runs it again."""
+
+
+class ContactStopped(Exception):  # noqa: N818 - the name is the error the state machine catches
+    """This contact's path ends here (no consent, suppressed, no address); the step has recorded why."""

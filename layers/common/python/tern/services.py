@@ -1,107 +1,190 @@
-"""The parts one org's requests work with, built once per process from Settings (cloud) or by the local stack."""
+"""The composition root: every part a function works with, built once per process from its settings and a Runtime.
+
+A Runtime is the world outside Tern: AWS clients, the query engine, the lake's files, where events go and the
+clock. In the cloud it is AWS (Athena, S3, Firehose, the real clock). Anything else (the local stack: moto,
+DuckDB, a folder, a compressed clock; tests) hands its own Runtime to `use_runtime` before importing the
+functions: that is the one hook, and nothing patches a module after import.
+
+Only functions/, tern.api and tern.usecases import this module (the import contract in pyproject.toml).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tern.aws import Clients
+from tern.aws.dynamodb import Table
+from tern.aws.firehose import FirehoseEvents
+from tern.aws.idempotency import Handler, once_per_key, table_records
+from tern.aws.lambdas import LambdaTrigger
+from tern.aws.s3 import S3LakeFiles, S3ResultFiles
+from tern.aws.scheduler import EventBridgeScheduler
+from tern.aws.ses import SesEmail
+from tern.aws.sns import SnsSms
+from tern.aws.stepfunctions import StepFunctions
+from tern.clock import Clock, utc_now
 from tern.engines import QueryEngine
-from tern.exports.jobs import JobRunner, Jobs, JobTrigger
-from tern.journeys.lifecycle import JourneyRuntime, Journeys
-from tern.segments.lifecycle import Schedules, Segments
-from tern.settings import Settings
-from tern.store.datasets import FirehoseEvents, LakeEvents
-from tern.store.jobs import ActionRepository, DestinationRepository, ExportRepository, Planned
-from tern.store.journeys import ContentRepository, Engagement, JourneyRepository
-from tern.store.lists import ListRepository
-from tern.store.manifests import Manifests, S3LakeFiles
+from tern.engines.athena import AthenaEngine
+from tern.exports.jobs import JobRunner, Jobs
+from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
+from tern.journeys.engagement import Engagement
+from tern.journeys.entry import Starter
+from tern.journeys.ingest import Ingest
+from tern.journeys.lifecycle import JourneyRuns, Journeys
+from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps, StepRequest
+from tern.lists.repository import ListRepository
+from tern.ports import Events, LakeFiles, ResultFiles, Scheduler, StateMachines, Trigger
+from tern.segments.lifecycle import Segments
+from tern.segments.manifests import Manifests
+from tern.segments.repository import SegmentRepository
+from tern.settings import AdminSettings, FunctionSettings, IngestEventsSettings, JourneyStepSettings, QuerySettings
+from tern.store.events import LakeEvents
 from tern.store.overlay import ContactOverlay
-from tern.store.results import ResultFiles
-from tern.store.segments import SegmentRepository
-from tern.store.table import Table
+
+# ------------------------------------------------------------------------------------------- runtime
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+class Runtime:
+    """The world the parts run in: AWS. Subclass it to replace a part (the local stack does)."""
+
+    def __init__(self, aws: Clients, clock: Clock = utc_now):
+        self.aws = aws
+        self.clock = clock
+
+    def engine(self, settings: QuerySettings) -> QueryEngine:
+        return AthenaEngine(
+            self.aws.client("athena"), settings.athena_workgroup, settings.glue_database,
+            s3_client=self.aws.client("s3"), results_bucket=settings.results_bucket,
+        )  # fmt: skip
+
+    def lake_files(self, settings: FunctionSettings) -> LakeFiles:
+        return S3LakeFiles(self.aws.client("s3"), settings.lake_bucket)
+
+    def events(self, settings: FunctionSettings) -> Events:
+        if settings.events_stream:
+            return FirehoseEvents(self.aws.client("firehose"), settings.events_stream)
+        return LakeEvents(self.lake_files(settings), "journeys")
 
 
-@dataclass
+_installed: Runtime | None = None
+
+
+def use_runtime(runtime: Runtime | None) -> None:
+    """Run the functions imported after this call in `runtime` instead of AWS (None: AWS again)."""
+    global _installed
+    _installed = runtime
+
+
+def runtime(settings: FunctionSettings) -> Runtime:
+    return _installed or Runtime(Clients(settings.region))
+
+
+# ------------------------------------------------------------------------------------------ services
+
+
+@dataclass(frozen=True)
 class Services:
-    repository: SegmentRepository
-    lists: ListRepository
-    schedules: Schedules
-    manifests: Manifests
-    engine: QueryEngine
-    clock: Callable[[], dt.datetime] = utc_now
-    journey_repository: JourneyRepository | None = None
-    content: ContentRepository | None = None
-    engagement: Engagement | None = None
-    runtime: JourneyRuntime | None = None
-    results: ResultFiles | None = None
-    job_trigger: JobTrigger | None = None
+    """What the admin functions (api, evaluate_segment, journey_run, export) work with; per org through the methods."""
 
-    @property
-    def overlay(self) -> ContactOverlay:
-        """Tern's overlay of contact changes, in the lake the manifests are in."""
-        return ContactOverlay(self.manifests.files, self.repository.table)
+    clock: Clock
+    engine: QueryEngine
+    lake_files: LakeFiles
+    events: Events
+    segment_repository: SegmentRepository
+    lists: ListRepository
+    manifests: Manifests
+    overlay: ContactOverlay
+    refresh_scheduler: Scheduler
+    journey_repository: JourneyRepository
+    content: ContentRepository
+    machines: StateMachines
+    journey_runs: JourneyRuns
+    step_function_arn: str
+    exports: ExportRepository
+    actions: ActionRepository
+    destinations: DestinationRepository
+    planned: Planned
+    results: ResultFiles
+    job_trigger: Trigger
+
+    def segments(self, org_id: str) -> Segments:
+        return Segments(org_id, self.segment_repository, self.refresh_scheduler, self.lists)
+
+    def journeys(self, org_id: str) -> Journeys:
+        return Journeys(
+            org_id, self.journey_repository, self.content, self.segments(org_id), self.machines, self.journey_runs, self.events,
+            self.step_function_arn, self.clock,
+        )  # fmt: skip
 
     def jobs(self, org_id: str) -> Jobs:
-        if self.results is None or self.job_trigger is None:
-            raise RuntimeError("exports are not configured in these services")
-        table = self.repository.table
         return Jobs(
-            org_id, self.segments(org_id), ExportRepository(table), ActionRepository(table), DestinationRepository(table),
-            Planned(table), self.results, self.job_trigger,
-        )  # fmt: skip
+            org_id, self.segments(org_id), self.exports, self.actions, self.destinations, self.planned, self.results, self.job_trigger
+        )
 
     def job_runner(self, org_id: str) -> JobRunner:
         return JobRunner(self.jobs(org_id), self.engine, self.overlay, self.clock)
 
-    def segments(self, org_id: str) -> Segments:
-        return Segments(org_id, self.repository, self.schedules, self.lists)
-
-    def journeys(self, org_id: str) -> Journeys:
-        if self.journey_repository is None or self.content is None or self.runtime is None:
-            raise RuntimeError("journeys are not configured in these services")
-        return Journeys(org_id, self.journey_repository, self.content, self.segments(org_id), self.runtime, self.clock)
+    def starter(self) -> Starter:
+        return Starter(self.machines, self.journey_repository, self.clock)
 
 
-def cloud_services(settings: Settings, session: Any | None = None) -> Services:
-    """Services over real AWS: DynamoDB, S3, EventBridge Scheduler, Athena."""
-    import boto3
+def admin_services(settings: AdminSettings) -> Services:
+    world = runtime(settings)
+    table = Table(world.aws.table(settings.table_name))
+    lake_files = world.lake_files(settings)
+    lambdas, scheduler = world.aws.client("lambda"), world.aws.client("scheduler")
 
-    from tern.engines.athena import AthenaEngine
-    from tern.exports.aws import LambdaJobTrigger
-    from tern.journeys.aws import LambdaRunTrigger
-    from tern.segments.schedules import EventBridgeSchedules
+    def schedules(target_arn: str) -> Scheduler:
+        return EventBridgeScheduler(scheduler, settings.schedule_group, target_arn, settings.scheduler_role_arn)
 
-    session = session or boto3.session.Session(region_name=settings.region)
-    table = Table(session.resource("dynamodb").Table(settings.table_name))
-    lake_files = S3LakeFiles(session.client("s3"), settings.lake_bucket)
-    scheduler = session.client("scheduler")
     return Services(
-        repository=SegmentRepository(table),
+        clock=world.clock,
+        engine=world.engine(settings),
+        lake_files=lake_files,
+        events=world.events(settings),
+        segment_repository=SegmentRepository(table),
         lists=ListRepository(table),
-        schedules=EventBridgeSchedules(
-            scheduler, settings.schedule_group, settings.evaluate_function_arn, settings.scheduler_role_arn
-        ),
         manifests=Manifests(lake_files),
-        engine=AthenaEngine(
-            session.client("athena"), settings.athena_workgroup, settings.glue_database,
-            s3_client=session.client("s3"), results_bucket=settings.results_bucket,
-        ),  # fmt: skip
-        results=ResultFiles(session.client("s3"), settings.results_bucket),
-        job_trigger=LambdaJobTrigger(session.client("lambda"), settings.export_function_arn),
+        overlay=ContactOverlay(lake_files, table),
+        refresh_scheduler=schedules(settings.evaluate_function_arn),
         journey_repository=JourneyRepository(table),
         content=ContentRepository(table),
-        engagement=Engagement(table),
-        runtime=JourneyRuntime(
-            sfn=session.client("stepfunctions"),
-            step_function_arn=settings.journey_step_function_arn,
-            state_machine_role_arn=settings.state_machine_role_arn,
-            trigger=LambdaRunTrigger(session.client("lambda"), scheduler, settings.journey_run_function_arn, settings.schedule_group, settings.scheduler_role_arn),
-            events=FirehoseEvents(session.client("firehose"), settings.events_stream) if settings.events_stream else LakeEvents(lake_files, "journeys"),
-        ),
+        machines=StepFunctions(world.aws.client("stepfunctions"), settings.state_machine_role_arn),
+        journey_runs=JourneyRuns(LambdaTrigger(lambdas, settings.journey_run_function_arn), schedules(settings.journey_run_function_arn)),
+        step_function_arn=settings.journey_step_function_arn,
+        exports=ExportRepository(table),
+        actions=ActionRepository(table),
+        destinations=DestinationRepository(table),
+        planned=Planned(table),
+        results=S3ResultFiles(world.aws.client("s3"), settings.results_bucket),
+        job_trigger=LambdaTrigger(lambdas, settings.export_function_arn),
     )
+
+
+def journey_step(settings: JourneyStepSettings) -> Handler:
+    """journey_step's handler: one step for one contact, at most once per journey version, contact, step and phase."""
+    world = runtime(settings)
+    table = Table(world.aws.table(settings.table_name))
+    steps = JourneySteps(
+        journeys=JourneyRepository(table),
+        content=ContentRepository(table),
+        engagement=Engagement(table),
+        email=SesEmail(world.aws.client("sesv2"), settings.email_sender, settings.ses_configuration_set),
+        sms=SnsSms(world.aws.client("sns")),
+        events=world.events(settings),
+        tokens=StepFunctions(world.aws.client("stepfunctions")),
+        overlay=ContactOverlay(world.lake_files(settings), table),
+        clock=world.clock,
+    )
+    run: Callable[[dict[str, Any]], dict[str, Any]] = lambda request: steps.run(StepRequest.model_validate(request))  # noqa: E731
+    records = table_records(settings.table_name, "IDEMPOTENCY#journey-step", session=world.aws.session)
+    return once_per_key(run, records, IDEMPOTENCY_KEY, IDEMPOTENCY_DAYS * 86400)
+
+
+def ingest_events(settings: IngestEventsSettings) -> Ingest:
+    world = runtime(settings)
+    table = Table(world.aws.table(settings.table_name))
+    return Ingest(Engagement(table), world.events(settings), StepFunctions(world.aws.client("stepfunctions")), world.clock)

@@ -1,28 +1,68 @@
-"""The one settings model: read from the environment once, at cold start. Logic never reads os.environ."""
+"""Each function's settings: read from the environment once, at cold start. Logic never reads os.environ.
+
+template.yaml sets TERN_* variables (in Globals). A function reads its own class, whose every field it
+needs: a missing variable fails the cold start with pydantic's error naming it, not the first request
+that happens to use it. The local stack resolves the same variables from template.yaml.
+"""
 
 from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    """Names and ARNs the functions need; template.yaml sets them as TERN_* variables."""
+class FunctionSettings(BaseSettings):
+    """What every function works with: the one table and the lake bucket, and where its own events go."""
 
     model_config = SettingsConfigDict(env_prefix="TERN_", extra="ignore", frozen=True)
 
     table_name: str
-    results_bucket: str
     lake_bucket: str
+    events_stream: str | None = None  # the Firehose delivery stream for events Tern writes; unset: Parquet files in the lake
+    region: str | None = None  # unset: the Lambda runtime's own region
+
+
+class QuerySettings(FunctionSettings):
+    """Functions that query the lake (Athena over the Glue catalog) and write results."""
+
+    results_bucket: str
     glue_database: str
     athena_workgroup: str
+
+
+class AdminSettings(QuerySettings):
+    """Functions that act on segments, journeys and jobs, and so start the functions and schedules behind them."""
+
     schedule_group: str
-    evaluate_function_arn: str
     scheduler_role_arn: str
-    journey_step_function_arn: str = ""
-    journey_run_function_arn: str = ""
-    state_machine_role_arn: str = ""
-    export_function_arn: str = ""
-    email_sender: str = ""
-    ses_configuration_set: str | None = None
-    events_stream: str | None = None  # the Firehose delivery stream for events Tern writes; else Parquet files in the lake
-    region: str | None = None
+    evaluate_function_arn: str
+    journey_run_function_arn: str
+    journey_step_function_arn: str
+    export_function_arn: str
+    state_machine_role_arn: str
+
+
+class ApiSettings(AdminSettings):
+    """The api function."""
+
+
+class EvaluateSegmentSettings(AdminSettings):
+    """evaluate_segment: a refresh archives, starts planned jobs and runs journeys taking joiners."""
+
+
+class JourneyRunSettings(AdminSettings):
+    """journey_run."""
+
+
+class ExportSettings(AdminSettings):
+    """The export function."""
+
+
+class JourneyStepSettings(FunctionSettings):
+    """journey_step: sends, with the sender and configuration set SES needs."""
+
+    email_sender: str
+    ses_configuration_set: str | None = None  # unset: no engagement events from SES
+
+
+class IngestEventsSettings(FunctionSettings):
+    """ingest_events."""

@@ -1,1 +1,1 @@
-"""The admin API: routes over the library, errors mapped to HTTP in one place (tern.api.routes)."""
+"""The admin API: a router per resource (tern.api.segments, ...), the app and its error mapping (tern.api.app)."""

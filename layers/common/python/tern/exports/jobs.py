@@ -20,36 +20,34 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import pyarrow as pa
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from tern import lake
-from tern.errors import ConflictError, GoneError, TernError
+from tern.errors import ConflictError, DeliveryFailed, GoneError, TernError
 from tern.exports import files, query
 from tern.exports.model import Action, ActionRequest, Destination, DestinationRequest, Export, ExportRequest
-from tern.exports.webhook import DeliveryFailed, Webhook
-from tern.observability import logger
+from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
+from tern.exports.webhook import Webhook
+from tern.ports import ResultFiles, Trigger
 from tern.segments.lifecycle import Segments
-from tern.segments.record import Segment
-from tern.store.jobs import ActionRepository, DestinationRepository, ExportRepository, Planned
+from tern.segments.segment import Segment
 from tern.store.overlay import ContactOverlay, chunked
-from tern.store.results import EXPORT_DAYS, ResultFiles
+
+# a child of the function's logger (tern.observability), made when the function starts
+logger = Logger(service="tern", child=True)
 
 JobKind = Literal["export", "action"]
 URL_SECONDS = 3600  # how long a download link works
+EXPORT_DAYS = 7  # how long an export's file is kept (the results bucket's lifecycle rule in template.yaml)
 _FILES: dict[str, tuple[str, str]] = {  # format -> (file extension, content type)
     "csv": ("csv", "text/csv"),
     "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     "audience": ("csv", "text/csv"),
 }
-
-
-class JobTrigger(Protocol):
-    def run(self, org_id: str, kind: JobKind, job_id: str, segment_id: str) -> None:
-        """Start the job now, asynchronously (the export function)."""
-        ...
 
 
 class JobRequest(BaseModel):
@@ -78,7 +76,7 @@ class Jobs:
     destinations: DestinationRepository
     planned: Planned
     results: ResultFiles
-    trigger: JobTrigger
+    trigger: Trigger  # the export function, invoked asynchronously with a JobRequest
 
     # ----- asking
 
@@ -105,7 +103,7 @@ class Jobs:
     def _submit(self, segment: Segment, kind: JobKind, job: Any, repository: Any, now: dt.datetime) -> Any:
         if not segment.evaluating(now):
             job = repository.create(job)
-            self.trigger.run(self.org_id, kind, job.id, segment.id)
+            self._start(kind, job.id, segment.id)
             return job
         job = repository.create(job.model_copy(update={"status": "planned"}))
         self.planned.plan(self.org_id, segment.id, kind, job.id)
@@ -122,9 +120,12 @@ class Jobs:
                 continue
             repository, key = self.stored(kind, segment_id, job_id)  # type: ignore[arg-type]
             repository.save(repository.get(self.org_id, key).model_copy(update={"status": "queued"}))
-            self.trigger.run(self.org_id, kind, job_id, segment_id)  # type: ignore[arg-type]
+            self._start(kind, job_id, segment_id)  # type: ignore[arg-type]
             started.append(job_id)
         return started
+
+    def _start(self, kind: JobKind, job_id: str, segment_id: str) -> None:
+        self.trigger.invoke(JobRequest(org_id=self.org_id, kind=kind, id=job_id, segment_id=segment_id).model_dump(), f"{kind} {job_id}")
 
     # ----- reading
 
@@ -215,7 +216,7 @@ class JobRunner:
         os.close(fd)
         try:
             writer = files.write(export.format, path, self.engine.batches, sql, name, columns)
-            key = ResultFiles.key(export.org_id, export.id, filename)
+            key = export_key(export.org_id, export.id, filename)
             self.jobs.results.upload(path, key, content_type, filename)
         finally:
             os.unlink(path)
@@ -275,6 +276,11 @@ class JobRunner:
 
         self.overlay.write(action.org_id, f"action-{action.id}", action.kind, action.value, action.action, changing(), action.at)
         return action
+
+
+def export_key(org_id: str, export_id: str, filename: str) -> str:
+    """Where an export's file lies in the results bucket: under its org's prefix."""
+    return f"exports/org_id={org_id}/{export_id}/{filename}"
 
 
 def _chunks(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -19,17 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tern import __version__
-from tern.errors import TernError
+from tern.errors import DeliveryFailed
 
 RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
-
-
-class DeliveryFailed(TernError):
-    """The destination did not take a batch, after `attempts` requests."""
-
-    def __init__(self, message: str, attempts: int):
-        super().__init__(message)
-        self.attempts = attempts
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tern.errors import ContactStopped, RetryLater
 from tern.journeys.model import (
     BranchOnEvent,
     End,
@@ -40,7 +41,7 @@ from tern.journeys.model import (
 )
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-TRANSIENT = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", "RetryLater"]
+TRANSIENT = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", RetryLater.__name__]
 STOPPED = "tern:stopped"  # ":" is not allowed in step ids, so no step can collide with it
 RETRY = [{"ErrorEquals": TRANSIENT, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0}]
 
@@ -79,7 +80,7 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
             "Parameters": {"FunctionName": step_function_arn, "Payload": _payload(step)},
             "ResultPath": None,
             "Retry": RETRY,
-            "Catch": [{"ErrorEquals": ["ContactStopped"], "ResultPath": None, "Next": STOPPED}],
+            "Catch": [{"ErrorEquals": [ContactStopped.__name__], "ResultPath": None, "Next": STOPPED}],
             **extra,
         }
 
@@ -97,7 +98,7 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
                     "Retry": RETRY,
                     "Catch": [
                         {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": f"{step.id}:timeout"},
-                        {"ErrorEquals": ["ContactStopped"], "ResultPath": None, "Next": STOPPED},
+                        {"ErrorEquals": [ContactStopped.__name__], "ResultPath": None, "Next": STOPPED},
                     ],
                 },
                 step.yes,

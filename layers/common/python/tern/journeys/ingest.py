@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tern.clock import Clock, naive_utc, utc_now
-from tern.journeys.steps import Events, JourneyRef, StepRequest, Tokens, complete, journey_event
-from tern.store.journeys import Engagement
+from tern.journeys.engagement import Engagement
+from tern.journeys.steps import JourneyRef, StepRequest, complete, journey_event
+from tern.ports import Events, TaskTokens
 
 # SES eventType -> (events dataset event_type, journey outcome at the sending step, branch event it answers)
 SES_EVENTS: dict[str, tuple[str, str | None, str | None]] = {
@@ -87,7 +88,7 @@ def _time(stamp: str) -> dt.datetime:
 class Ingest:
     engagement: Engagement
     events: Events
-    tokens: Tokens
+    tokens: TaskTokens
     clock: Clock = utc_now
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:

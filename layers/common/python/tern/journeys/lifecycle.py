@@ -11,44 +11,52 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import Any
 
 from tern.clock import Clock, naive_utc, utc_now
-from tern.errors import ConflictError, DefinitionError, Problem, StoreError
+from tern.errors import ConflictError, DefinitionError, Problem
 from tern.journeys.analytics import OUTCOMES
 from tern.journeys.asl import compile_journey
 from tern.journeys.content import Content, ContentDraft
+from tern.journeys.entry import execution_name
 from tern.journeys.model import Journey, JourneyDefinition
-from tern.journeys.runs import execution_name
-from tern.journeys.steps import Events, JourneyRef, StepRequest, journey_event
+from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.journeys.steps import JourneyRef, StepRequest, journey_event
 from tern.journeys.validate import check_publishable, check_shape
-from tern.segments.lifecycle import SegmentDraft, Segments
-from tern.segments.record import Segment
-from tern.store.journeys import ContentRepository, JourneyRepository
-
-
-class RunTrigger(Protocol):
-    """Starts a journey run now (the journey_run function, asynchronously) or on a schedule."""
-
-    def run_now(self, org_id: str, journey_id: str) -> None: ...
-
-    def schedule(self, journey: Journey, now: dt.datetime) -> None: ...
-
-    def unschedule(self, journey: Journey) -> None: ...
+from tern.ports import Events, Scheduler, StateMachines, Trigger
+from tern.segments.lifecycle import SegmentDraft, Segments, schedule_expression
+from tern.segments.segment import Segment
 
 
 @dataclass
-class JourneyRuntime:
-    sfn: Any  # boto3 Step Functions client
-    step_function_arn: str
-    state_machine_role_arn: str
-    trigger: RunTrigger
-    events: Events
+class JourneyRuns:
+    """Starts a journey's runs: the journey_run function invoked now, or by a schedule (at a time, or recurring)."""
+
+    trigger: Trigger  # journey_run, invoked asynchronously with {org_id, journey_id}
+    scheduler: Scheduler  # schedules invoking journey_run
+
+    def run_now(self, org_id: str, journey_id: str) -> None:
+        self.trigger.invoke({"org_id": org_id, "journey_id": journey_id}, f"a run of journey {journey_id}")
+
+    def schedule(self, journey: Journey, now: dt.datetime) -> None:
+        if journey.mode == "recurring" and journey.every is not None:
+            expression = schedule_expression(journey.every, now)
+        else:
+            expression = schedule_expression("once", naive_utc(journey.start_at) if journey.start_at else now)
+        self.scheduler.put(
+            schedule_name(journey), expression, {"org_id": journey.org_id, "journey_id": journey.id},
+            f"run journey {journey.id} of org {journey.org_id}", once=journey.mode != "recurring",
+            start=journey.start_at if journey.mode == "recurring" else None,
+        )  # fmt: skip
+
+    def unschedule(self, journey: Journey) -> None:
+        self.scheduler.delete(schedule_name(journey))
+
+
+def schedule_name(journey: Journey) -> str:
+    return "journey-" + hashlib.sha256(f"{journey.org_id}\n{journey.id}".encode()).hexdigest()[:40]
 
 
 def _id() -> str:
@@ -61,7 +69,10 @@ class Journeys:
     repository: JourneyRepository
     content: ContentRepository
     segments: Segments
-    runtime: JourneyRuntime
+    machines: StateMachines
+    runs: JourneyRuns
+    events: Events
+    step_function_arn: str  # what the journeys' Task states invoke
     clock: Clock = utc_now
 
     # ----- drafts
@@ -97,18 +108,12 @@ class Journeys:
         if journey.status != "draft":
             raise ConflictError(f"journey {journey_id} is already {journey.status}")
         check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()))
-        asl = compile_journey(journey.definition(), self.runtime.step_function_arn)
+        asl = compile_journey(journey.definition(), self.step_function_arn)
         name = f"tern-{hashlib.sha256(self.org_id.encode()).hexdigest()[:8]}-{journey.id}"
-        try:
-            created = self.runtime.sfn.create_state_machine(
-                name=name, definition=json.dumps(asl), roleArn=self.runtime.state_machine_role_arn, type="STANDARD", publish=True,
-                versionDescription=f"journey {journey.id} as published", tags=[{"key": "tern:org", "value": self.org_id[:256]}],
-            )  # fmt: skip
-        except (ClientError, BotoCoreError) as e:
-            raise StoreError(f"creating the state machine of journey {journey.id}: {e}") from None
+        arn = self.machines.create(name, asl, self.org_id, f"journey {journey.id}")
         now = self.clock()
         return self.repository.save(journey.model_copy(update={
-            "status": "published", "state_machine_arn": created["stateMachineArn"], "published_version": 1,
+            "status": "published", "state_machine_arn": arn, "published_version": 1,
             "published_at": now, "updated_at": now,
         }))  # fmt: skip
 
@@ -122,9 +127,9 @@ class Journeys:
         now = self.clock()
         journey = self.repository.save(journey.model_copy(update={"status": "running", "started_at": now, "updated_at": now}))
         if journey.mode == "recurring" or (journey.start_at and naive_utc(journey.start_at) > now):
-            self.runtime.trigger.schedule(journey, now)
+            self.runs.schedule(journey, now)
         else:
-            self.runtime.trigger.run_now(self.org_id, journey.id)
+            self.runs.run_now(self.org_id, journey.id)
         return journey
 
     def stop(self, journey_id: str) -> Journey:
@@ -134,19 +139,14 @@ class Journeys:
             raise ConflictError(f"journey {journey_id} is {journey.status}, not running")
         now = self.clock()
         journey = self.repository.save(journey.model_copy(update={"status": "stopped", "updated_at": now}))
-        self.runtime.trigger.unschedule(journey)
+        self.runs.unschedule(journey)
         stopped: set[str] = set()
-        try:
-            pages = self.runtime.sfn.get_paginator("list_executions").paginate(stateMachineArn=journey.state_machine_arn, statusFilter="RUNNING")
-            for page in pages:
-                for execution in page["executions"]:
-                    self.runtime.sfn.stop_execution(executionArn=execution["executionArn"], error="JourneyStopped", cause="the journey was stopped")
-                    stopped.add(execution["name"])
-        except (ClientError, BotoCoreError) as e:
-            raise StoreError(f"stopping the executions of journey {journey.id}: {e}") from None
+        for name, execution_arn in self.machines.running(journey.state_machine_arn or ""):
+            self.machines.stop(execution_arn, error="JourneyStopped", cause="the journey was stopped")
+            stopped.add(name)
         if stopped:
             ref = JourneyRef(org_id=self.org_id, id=journey.id, version=journey.published_version or 1)
-            self.runtime.events.write(self.org_id, [
+            self.events.write(self.org_id, [
                 journey_event(StepRequest(step="", journey=ref, contact_id=contact, execution=execution_name(contact)), "", "stopped", now, reason="journey stopped")
                 for contact in self.repository.entered(self.org_id, journey.id)
                 if execution_name(contact) in stopped

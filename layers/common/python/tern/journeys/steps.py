@@ -20,19 +20,24 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tern import lake
-from tern.channels import ContactStopped
 from tern.clock import Clock, utc_now
+from tern.errors import ContactStopped
 from tern.journeys.content import render
+from tern.journeys.engagement import Engagement, SentMessage
 from tern.journeys.model import BranchOnEvent, Journey, SendEmail, SendSms, Step, UpdateContact
-from tern.store.journeys import ContentRepository, Engagement, JourneyRepository, SentMessage
+from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.ports import Email, Events, Sms, TaskTokens
 from tern.store.overlay import ContactOverlay
 
 CONSENT = {"email": "email_marketing", "sms": "sms_marketing"}
+# One answer per (journey version, contact, step, phase): what makes a retried invocation send nothing more.
+IDEMPOTENCY_KEY = "[journey.org_id, journey.id, journey.version, contact_id, step, phase]"
+IDEMPOTENCY_DAYS = 7
 
 
 class JourneyRef(BaseModel):
@@ -56,24 +61,6 @@ class StepRequest(BaseModel):
     contact: dict[str, Any] = Field(default_factory=dict)
 
 
-class Email(Protocol):
-    def send(self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str]) -> str: ...
-
-
-class Sms(Protocol):
-    def send(self, phone: str, text: str) -> str: ...
-
-
-class Events(Protocol):
-    def write(self, org_id: str, rows: list[dict[str, Any]]) -> None: ...
-
-
-class Tokens(Protocol):
-    """Completes a waiting branch: Step Functions' SendTaskSuccess."""
-
-    def succeed(self, token: str, output: dict[str, Any]) -> bool: ...
-
-
 def journey_event(request: StepRequest, step_id: str, outcome: str, at: dt.datetime, reason: str | None = None, **columns: Any) -> dict[str, Any]:
     """A journey_step row; its event_id is stable, so a repeated write is recognisably the same event."""
     event_id = hashlib.sha256(f"{request.journey.id}\n{request.contact_id}\n{step_id}\n{outcome}\n{request.execution}".encode()).hexdigest()[:32]
@@ -92,7 +79,7 @@ class JourneySteps:
     email: Email
     sms: Sms
     events: Events
-    tokens: Tokens
+    tokens: TaskTokens
     overlay: ContactOverlay
     clock: Clock = utc_now
     _published: dict[tuple[str, str, int], Journey] = field(default_factory=dict)
@@ -183,7 +170,7 @@ class JourneySteps:
         return {"outcome": "waiting", "message_id": message_id}
 
 
-def complete(tokens: Tokens, events: Events, context: dict[str, Any], event: str, token: str, now: dt.datetime) -> None:
+def complete(tokens: TaskTokens, events: Events, context: dict[str, Any], event: str, token: str, now: dt.datetime) -> None:
     """Resume a waiting contact down the yes path, recording the outcome at the branch step."""
     request = StepRequest(
         step=context["step_id"], journey=JourneyRef(org_id=context["org_id"], id=context["journey_id"], version=context["journey_version"]),

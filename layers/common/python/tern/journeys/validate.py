@@ -13,7 +13,7 @@ from collections.abc import Callable
 from tern.errors import DefinitionError, NotFoundError, Problem
 from tern.journeys.content import Content
 from tern.journeys.model import BranchOnEvent, JourneyDefinition, SendEmail, SendSms, successors
-from tern.segments.record import Segment
+from tern.segments.segment import Segment
 
 
 def _index(definition: JourneyDefinition) -> dict[str, int]:

@@ -30,7 +30,7 @@ from sqlglot import exp
 
 from tern import lake
 from tern.errors import UnresolvedReference
-from tern.segments.model import (
+from tern.segments.definition import (
     ActivityCriterion,
     AgeCriterion,
     AllGroup,

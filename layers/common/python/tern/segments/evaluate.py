@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tern.engines import QueryEngine
 from tern.segments.compiler import CompiledSegment, compile_segment
-from tern.segments.model import SegmentDefinition
+from tern.segments.definition import SegmentDefinition
 
 
 @dataclass(frozen=True)

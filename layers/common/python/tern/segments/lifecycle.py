@@ -11,20 +11,22 @@ is ready for actions for `readiness_hours`; then a one-time segment archives.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
 from tern.engines import QueryEngine
 from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem, TernError, UnresolvedReference
+from tern.lists.repository import ListRepository
+from tern.ports import Scheduler
+from tern.segments.definition import SegmentDefinition
+from tern.segments.manifests import Manifests
 from tern.segments.membership import Refreshed, refresh
-from tern.segments.model import SegmentDefinition
-from tern.segments.record import Every, Refresh, Segment, Status
-from tern.store.lists import ListRepository
-from tern.store.manifests import Manifests
-from tern.store.segments import SegmentRepository
+from tern.segments.repository import SegmentRepository
+from tern.segments.segment import Evaluation, Every, Refresh, Segment, Status
 
 
 class SegmentDraft(SegmentDefinition):
@@ -35,25 +37,13 @@ class SegmentDraft(SegmentDefinition):
     readiness_hours: Annotated[int, Field(ge=1, le=8760)] = 24
 
 
-class Schedules(Protocol):
-    """Where refreshes are scheduled: EventBridge Scheduler in the cloud and in the local stack."""
-
-    def schedule(self, segment: Segment, now: dt.datetime) -> None:
-        """Create or replace the segment's refresh schedule."""
-        ...
-
-    def unschedule(self, segment: Segment) -> None:
-        """Remove the segment's schedule if there is one."""
-        ...
-
-
 @dataclass
 class Segments:
     """The segment operations of one org. Every call is bound to `org_id`; other orgs' segments are not found."""
 
     org_id: str
     repository: SegmentRepository
-    schedules: Schedules
+    scheduler: Scheduler  # invokes evaluate_segment with {org_id, segment_id}
     lists: ListRepository
 
     def create(self, draft: SegmentDraft, now: dt.datetime) -> Segment:
@@ -89,7 +79,7 @@ class Segments:
         segment = self.get(segment_id, now)
         self._require(segment, "draft", "put live")
         live = self.repository.save(segment.model_copy(update={"status": "live", "updated_at": now}))
-        self.schedules.schedule(live, now)
+        self._schedule(live, now)
         return live
 
     def archive(self, segment_id: str, now: dt.datetime) -> Segment:
@@ -101,7 +91,7 @@ class Segments:
         segment = self.get(segment_id, now)
         if segment.status == "deleted":
             raise ConflictError(f"segment {segment_id} is already deleted")
-        self.schedules.unschedule(segment)
+        self.scheduler.delete(schedule_name(segment))
         return self.repository.save(
             segment.model_copy(update={"status": "deleted", "status_before_delete": segment.status, "updated_at": now})
         )
@@ -112,7 +102,7 @@ class Segments:
         status: Status = segment.status_before_delete or "draft"
         restored = self.repository.save(segment.model_copy(update={"status": status, "status_before_delete": None, "updated_at": now}))
         if status == "live":
-            self.schedules.schedule(restored, now)
+            self._schedule(restored, now)
         return restored
 
     def evaluate(self, segment_id: str, engine: QueryEngine, manifests: Manifests, now: dt.datetime) -> Refreshed:
@@ -126,6 +116,16 @@ class Segments:
         except BaseException:
             self._not_evaluating(segment_id)
             raise
+
+    def members(self, segment_id: str, now: dt.datetime, limit: int, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
+        """A page of the current members (contact_id, joined_at) and the cursor of the next."""
+        self.get(segment_id, now)  # not found for what the org cannot see
+        return self.repository.members(self.org_id, segment_id, limit, cursor)
+
+    def history(self, segment_id: str, now: dt.datetime, limit: int) -> list[Evaluation]:
+        """The latest evaluations, newest first."""
+        self.get(segment_id, now)
+        return self.repository.history(self.org_id, segment_id, limit)
 
     def _not_evaluating(self, segment_id: str) -> None:
         """Clear the evaluation mark after a failed evaluation (best effort: a stale mark expires by itself)."""
@@ -195,6 +195,13 @@ class Segments:
                 return found
         return None
 
+    def _schedule(self, segment: Segment, now: dt.datetime) -> None:
+        # a one-time refresh runs a minute from now: at() must not lie in the past when it arrives
+        expression = schedule_expression(segment.refresh, now + dt.timedelta(minutes=1))
+        payload = {"org_id": segment.org_id, "segment_id": segment.id}
+        description = f"refresh segment {segment.id} of org {segment.org_id}"
+        self.scheduler.put(schedule_name(segment), expression, payload, description, once=segment.refresh == "once")
+
     # ----- rules
 
     @staticmethod
@@ -203,7 +210,7 @@ class Segments:
             raise ConflictError(f"cannot {action} segment {segment.id}: it is {segment.status}, not {status}")
 
     def _archived(self, segment: Segment, now: dt.datetime) -> Segment:
-        self.schedules.unschedule(segment)
+        self.scheduler.delete(schedule_name(segment))
         return self.repository.save(segment.model_copy(update={"status": "archived", "updated_at": now}))
 
     def _settled(self, segment: Segment, now: dt.datetime) -> Segment:
@@ -217,6 +224,11 @@ class Segments:
 def is_ready(segment: Segment, now: dt.datetime) -> bool:
     """Whether actions may run on the segment's members now."""
     return segment.status == "live" and segment.ready_until is not None and now <= segment.ready_until
+
+
+def schedule_name(segment: Segment) -> str:
+    """The segment's refresh schedule. Scheduler names allow [0-9a-zA-Z-_.]{1,64}; ids may hold anything."""
+    return "segment-" + hashlib.sha256(f"{segment.org_id}\n{segment.id}".encode()).hexdigest()[:40]
 
 
 def schedule_expression(refresh: Refresh, now: dt.datetime) -> str:

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from tern.engines import QueryEngine
 from tern.segments.evaluate import members as evaluate_members
-from tern.segments.record import Evaluation, Segment
-from tern.store.manifests import Manifests
-from tern.store.segments import SegmentRepository
+from tern.segments.manifests import Manifests
+from tern.segments.repository import SegmentRepository
+from tern.segments.segment import Evaluation, Segment
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,12 @@ from typing import Literal, TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tern import lake
-from tern.store.datasets import ARROW_TYPES
-from tern.store.manifests import LakeFiles
-from tern.store.table import Table
+from tern.aws.dynamodb import Table
+from tern.parquet import OVERLAY_SCHEMA
+from tern.ports import LakeFiles
 
 Kind = Literal["tag", "category", "consent"]
 Change = Literal["add", "remove"]
-OVERLAY_SCHEMA = pa.schema([(name, ARROW_TYPES[t]) for name, t in lake.OVERLAY.items()])
 BATCH = 100_000
 T = TypeVar("T")
 

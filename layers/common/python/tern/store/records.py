@@ -13,8 +13,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from tern.aws.dynamodb import Table
 from tern.errors import NotFoundError
-from tern.store.table import Table
 
 R = TypeVar("R", bound=BaseModel)
 

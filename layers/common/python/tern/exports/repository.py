@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
+from tern.aws.dynamodb import Table
 from tern.exports.model import Action, Destination, Export
 from tern.store.records import Records
-from tern.store.table import Table
 
 
 class ExportRepository(Records[Export]):

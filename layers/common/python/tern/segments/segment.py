@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tern.segments.model import SegmentDefinition
+from tern.segments.definition import SegmentDefinition
 
 Status = Literal["draft", "live", "archived", "deleted"]
 EVALUATION_LIMIT = dt.timedelta(minutes=15)  # Lambda's longest run: evaluate_segment's timeout

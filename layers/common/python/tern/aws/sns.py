@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tern.channels import RetryLater
-from tern.errors import StoreError
+from tern.aws import error_code
+from tern.errors import RetryLater, StoreError
 
 THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "KMSThrottlingException"}
 
@@ -24,7 +24,7 @@ class SnsSms:
         try:
             return str(self._sns.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)["MessageId"])
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in THROTTLED:
+            if error_code(e) in THROTTLED:
                 raise RetryLater(f"SNS throttled: {e}") from None
             raise StoreError(f"SNS refused the message: {e}") from None
         except BotoCoreError as e:

@@ -1,8 +1,5 @@
-"""Journeys, content and the engagement state journeys run on, in the one table (key design: tern.store).
+"""The engagement state journeys run on, in the one table (key design: tern.store).
 
-    journey            ORG#<org>                              JOURNEY#<id>
-    content            ORG#<org>                              CONTENT#<id>
-    entered            ORG#<org>#ENTERED#<journey>            <contact id>           (each contact enters once)
     message sent       MSG#<provider message id>              MSG                    (org, journey, step, contact)
     sent by a step     ORG#<org>#SENT#<journey>#<contact>     <step id>              (the message id)
     waiting token      WAIT#<message id>#<event>              <token digest>         (TTL after the timeout)
@@ -18,45 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from tern.aws.dynamodb import Table
 from tern.errors import ConflictError
-from tern.journeys.content import Content
-from tern.journeys.model import Journey
-from tern.store.records import Records
-from tern.store.table import Table
 
 
 def _epoch(at: dt.datetime) -> int:
     return int((at if at.tzinfo else at.replace(tzinfo=dt.UTC)).timestamp())
-
-
-class JourneyRepository(Records[Journey]):
-    kind, model = "journey", Journey
-
-    def list_journeys(self, org_id: str) -> list[Journey]:
-        return self.all(org_id)
-
-    # ----- entry: each contact at most once per journey
-
-    def enter(self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime) -> bool:
-        """Record that the contact entered; False if it had entered before."""
-        try:
-            self.table.put(
-                {"PK": f"ORG#{org_id}#ENTERED#{journey_id}", "SK": contact_id, "at": at.isoformat()},
-                condition="attribute_not_exists(PK)",
-            )
-        except ConflictError:
-            return False
-        return True
-
-    def entered(self, org_id: str, journey_id: str) -> set[str]:
-        return {str(i["SK"]) for i in self.table.all(f"ORG#{org_id}#ENTERED#{journey_id}")}
-
-
-class ContentRepository(Records[Content]):
-    kind, model = "content", Content
-
-    def list_content(self, org_id: str) -> list[Content]:
-        return self.all(org_id)
 
 
 class SentMessage(BaseModel):

@@ -7,9 +7,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from tern.aws.dynamodb import Table
 from tern.errors import NotFoundError
-from tern.segments.record import Evaluation, Segment
-from tern.store.table import Table
+from tern.segments.segment import Evaluation, Segment
 
 
 def _segment_key(org_id: str, segment_id: str) -> tuple[str, str]:

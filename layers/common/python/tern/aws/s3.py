@@ -1,9 +1,4 @@
-"""Export files in the results bucket, under the org's prefix, fetched through presigned URLs.
-
-    exports/org_id=<org>/<export id>/<file name>
-
-A lifecycle rule in template.yaml deletes them after 7 days (EXPORT_DAYS).
-"""
+"""S3: the lake bucket's files (manifests, lists, overlay, events locally written) and the results bucket's exports."""
 
 from __future__ import annotations
 
@@ -11,42 +6,50 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tern.aws import error_code, failing_as_store_error
 from tern.errors import StoreError
 
-EXPORT_DAYS = 7
 
-
-class ResultFiles:
+class S3LakeFiles:
     def __init__(self, s3_client: Any, bucket: str):
         self._s3 = s3_client
         self.bucket = bucket
 
-    @staticmethod
-    def key(org_id: str, export_id: str, filename: str) -> str:
-        return f"exports/org_id={org_id}/{export_id}/{filename}"
+    def put(self, key: str, body: bytes) -> None:
+        with failing_as_store_error(f"writing s3://{self.bucket}/{key}"):
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def get(self, key: str) -> bytes:
+        with failing_as_store_error(f"reading s3://{self.bucket}/{key}"):
+            body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return body
+
+
+class S3ResultFiles:
+    """Export files in the results bucket (a lifecycle rule in template.yaml deletes them after 7 days)."""
+
+    def __init__(self, s3_client: Any, bucket: str):
+        self._s3 = s3_client
+        self.bucket = bucket
 
     def upload(self, path: str, key: str, content_type: str, filename: str) -> None:
         """Upload a local file (multipart when large: it is streamed from disk, never read whole)."""
         extra = {"ContentType": content_type, "ContentDisposition": f'attachment; filename="{filename}"'}
-        try:
+        with failing_as_store_error(f"writing s3://{self.bucket}/{key}"):
             self._s3.upload_file(path, self.bucket, key, ExtraArgs=extra)
-        except (ClientError, BotoCoreError) as e:
-            raise StoreError(f"writing s3://{self.bucket}/{key}: {e}") from None
 
     def exists(self, key: str) -> bool:
         try:
             self._s3.head_object(Bucket=self.bucket, Key=key)
             return True
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if error_code(e) in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise StoreError(f"reading s3://{self.bucket}/{key}: {e}") from None
         except BotoCoreError as e:
             raise StoreError(f"reading s3://{self.bucket}/{key}: {e}") from None
 
     def url(self, key: str, expires_in: int) -> str:
-        try:
+        with failing_as_store_error(f"signing a URL for s3://{self.bucket}/{key}"):
             url: str = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
             return url
-        except (ClientError, BotoCoreError) as e:
-            raise StoreError(f"signing a URL for s3://{self.bucket}/{key}: {e}") from None

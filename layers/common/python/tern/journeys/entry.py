@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from tern.clock import Clock, naive_utc, utc_now, wall_seconds, wall_time
 from tern.engines import QueryEngine
-from tern.errors import StoreError
+from tern.errors import RetryLater, StoreError
 from tern.journeys.model import BranchOnEvent, Journey, WaitFor, WaitUntil
+from tern.journeys.repository import JourneyRepository
+from tern.ports import StateMachines
 from tern.segments.compiler import compile_segment
-from tern.segments.model import parse_definition
-from tern.store.journeys import JourneyRepository
+from tern.segments.definition import SegmentDefinition, parse_definition
 
 # What an execution carries of its contact: what content may personalise with, and the consent snapshot.
 SNAPSHOT = [
@@ -55,10 +53,15 @@ def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
     return {"timeouts": timeouts, "waits": waits}
 
 
-def audience_rows(journey: Journey, engine: QueryEngine, memberships: dict[str, str], now: dt.datetime) -> list[dict[str, Any]]:
-    """The contacts in the audience and in no exclusion segment, as stored by their latest evaluations."""
+def audience_definition(journey: Journey) -> SegmentDefinition:
+    """Who enters: the members of the audience segment who are in none of the exclusion segments."""
     where = {"all": [{"kind": "in_segment", "segment_id": journey.audience}, *({"kind": "not_in_segment", "segment_id": s} for s in journey.exclusions)]}
-    compiled = compile_segment(parse_definition({"name": "audience", "where": where}), journey.org_id, now,
+    return parse_definition({"name": "audience", "where": where})
+
+
+def audience_rows(journey: Journey, engine: QueryEngine, memberships: dict[str, str], now: dt.datetime) -> list[dict[str, Any]]:
+    """The contacts in the audience and in no exclusion segment, as stored by the evaluations `memberships` names."""
+    compiled = compile_segment(audience_definition(journey), journey.org_id, now,
                                dialect=engine.dialect, database=engine.database, memberships=memberships)  # type: ignore[arg-type]  # fmt: skip
     result = engine.run(compiled.contacts_sql(SNAPSHOT))
     rows = []
@@ -87,7 +90,7 @@ def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, A
 
 @dataclass
 class Starter:
-    sfn: Any  # a boto3 Step Functions client
+    machines: StateMachines
     journeys: JourneyRepository
     clock: Clock = utc_now
     rate_per_second: float = 100.0
@@ -122,17 +125,9 @@ class Starter:
         delay = 0.2
         for _ in range(8):
             try:
-                self.sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload, default=str))
-                return True
-            except ClientError as e:
-                code = e.response.get("Error", {}).get("Code")
-                if code == "ExecutionAlreadyExists":
-                    return False
-                if code not in ("ThrottlingException", "TooManyRequestsException"):
-                    raise StoreError(f"starting execution {name}: {e}") from None
-            except BotoCoreError:
-                pass  # the network: try again
-            report.throttled_retries += 1
-            self.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                return self.machines.start(arn, name, payload)
+            except RetryLater:  # throttled, or the network: back off and try again
+                report.throttled_retries += 1
+                self.sleep(delay)
+                delay = min(delay * 2, 5.0)
         raise StoreError(f"starting execution {name}: still throttled after 8 tries")

@@ -17,8 +17,9 @@ from sqlglot import exp
 
 from tern.engines import QueryEngine
 from tern.errors import DefinitionError, Problem
-from tern.store.lists import ListRecord, ListRepository
-from tern.store.manifests import LakeFiles, parquet_bytes
+from tern.lists.repository import ListRecord, ListRepository
+from tern.parquet import parquet_bytes
+from tern.ports import LakeFiles
 
 REPORTED = 100
 LOOKUP_BATCH = 1000  # values per lookup statement: Athena caps a statement at 256 KB

@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tern.channels import RetryLater
-from tern.errors import StoreError
+from tern.aws import error_code
+from tern.errors import RetryLater, StoreError
 
 THROTTLED = {"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException", "SendingPausedException"}
 
@@ -36,7 +36,7 @@ class SesEmail:
         try:
             return str(self._ses.send_email(**request)["MessageId"])
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in THROTTLED:
+            if error_code(e) in THROTTLED:
                 raise RetryLater(f"SES throttled: {e}") from None
             raise StoreError(f"SES refused the message: {e}") from None
         except BotoCoreError as e:

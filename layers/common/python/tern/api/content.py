@@ -1,0 +1,38 @@
+"""Content routes: e-mail and SMS content that journeys send (frozen once a published journey sends it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from tern.api.context import org_id, services
+from tern.journeys.content import ContentDraft
+
+router = Router()
+
+
+@router.post("/content")
+def create_content(draft: Annotated[ContentDraft, Body()]) -> tuple[dict[str, Any], int]:
+    return services(router).journeys(org_id(router)).create_content(draft).model_dump(mode="json"), 201
+
+
+@router.get("/content")
+def list_content() -> dict[str, Any]:
+    return {"content": [c.model_dump(mode="json") for c in services(router).content.list_content(org_id(router))]}
+
+
+@router.get("/content/<content_id>")
+def get_content(content_id: str) -> dict[str, Any]:
+    return services(router).content.get(org_id(router), content_id).model_dump(mode="json")
+
+
+@router.put("/content/<content_id>")
+def update_content(content_id: str, draft: Annotated[ContentDraft, Body()]) -> dict[str, Any]:
+    return services(router).journeys(org_id(router)).update_content(content_id, draft).model_dump(mode="json")
+
+
+@router.delete("/content/<content_id>")
+def delete_content(content_id: str) -> dict[str, Any]:
+    return services(router).journeys(org_id(router)).delete_content(content_id).model_dump(mode="json")

@@ -1,0 +1,27 @@
+"""Static list routes: import a CSV, read a list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from tern.api.context import org_id, services
+from tern.lists.importing import import_list
+
+router = Router()
+
+
+@router.post("/lists")
+def create_list(name: Annotated[str, Query(min_length=1, max_length=200)] = "imported list") -> tuple[dict[str, Any], int]:
+    """The body is CSV (text/csv) whose first row names a contact_id or email column."""
+    s = services(router)
+    body = router.current_event.decoded_body or ""
+    report = import_list(body, name, org_id(router), s.engine, s.lake_files, s.lists, s.clock())
+    return {**report.record.model_dump(mode="json", exclude={"version"}), "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201
+
+
+@router.get("/lists/<list_id>")
+def get_list(list_id: str) -> dict[str, Any]:
+    return services(router).lists.get(org_id(router), list_id).model_dump(mode="json", exclude={"version"})

@@ -1,0 +1,102 @@
+"""Segment routes: drafts, lifecycle, preview, refresh, members and history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from tern.api.context import org_id, services
+from tern.api.responses import segment_json
+from tern.segments.definition import SegmentDefinition
+from tern.segments.lifecycle import SegmentDraft
+from tern.usecases.preview import preview
+from tern.usecases.refresh import refresh_segment
+
+router = Router()
+
+
+@router.post("/segments")
+def create_segment(draft: Annotated[SegmentDraft, Body()]) -> tuple[dict[str, Any], int]:
+    s = services(router)
+    return segment_json(s.segments(org_id(router)).create(draft, s.clock())), 201
+
+
+@router.get("/segments")
+def list_segments(include_deleted: Annotated[bool, Query()] = False) -> dict[str, Any]:
+    s = services(router)
+    found = s.segments(org_id(router)).list_segments(s.clock(), include_deleted=include_deleted)
+    return {"segments": [segment_json(segment) for segment in found]}
+
+
+@router.post("/segments/preview")
+def preview_segment(definition: Annotated[SegmentDefinition, Body()]) -> dict[str, Any]:
+    return preview(services(router), org_id(router), definition)
+
+
+@router.get("/segments/<segment_id>")
+def get_segment(segment_id: str) -> dict[str, Any]:
+    s = services(router)
+    return segment_json(s.segments(org_id(router)).get(segment_id, s.clock()))
+
+
+@router.put("/segments/<segment_id>")
+def update_segment(segment_id: str, draft: Annotated[SegmentDraft, Body()]) -> dict[str, Any]:
+    s = services(router)
+    return segment_json(s.segments(org_id(router)).update(segment_id, draft, s.clock()))
+
+
+@router.delete("/segments/<segment_id>")
+def delete_segment(segment_id: str) -> dict[str, Any]:
+    s = services(router)
+    return segment_json(s.segments(org_id(router)).delete(segment_id, s.clock()))
+
+
+@router.post("/segments/<segment_id>/restore")
+def restore_segment(segment_id: str) -> dict[str, Any]:
+    s = services(router)
+    return segment_json(s.segments(org_id(router)).restore(segment_id, s.clock()))
+
+
+@router.post("/segments/<segment_id>/copy")
+def copy_segment(segment_id: str) -> tuple[dict[str, Any], int]:
+    s = services(router)
+    return segment_json(s.segments(org_id(router)).copy(segment_id, s.clock())), 201
+
+
+@router.post("/segments/<segment_id>/go-live")
+def go_live(segment_id: str) -> dict[str, Any]:
+    s = services(router)
+    return segment_json(s.segments(org_id(router)).go_live(segment_id, s.clock()))
+
+
+@router.post("/segments/<segment_id>/archive")
+def archive_segment(segment_id: str) -> dict[str, Any]:
+    s = services(router)
+    return segment_json(s.segments(org_id(router)).archive(segment_id, s.clock()))
+
+
+@router.post("/segments/<segment_id>/evaluate")
+def evaluate_segment(segment_id: str) -> dict[str, Any]:
+    done = refresh_segment(services(router), org_id(router), segment_id)
+    return {**done.evaluation.model_dump(mode="json"), "write_requests": done.write_requests, "journeys_run": done.journeys_run}
+
+
+@router.get("/segments/<segment_id>/members")
+def list_members(
+    segment_id: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> dict[str, Any]:
+    s = services(router)
+    page, next_cursor = s.segments(org_id(router)).members(segment_id, s.clock(), limit, cursor)
+    return {"members": page, "cursor": next_cursor}
+
+
+@router.get("/segments/<segment_id>/history")
+def segment_history(segment_id: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    s = services(router)
+    history = s.segments(org_id(router)).history(segment_id, s.clock(), limit)
+    return {"history": [e.model_dump(mode="json") for e in history]}
+

@@ -1,0 +1,93 @@
+"""What Tern needs from the world outside it, as small interfaces. The domain depends on these; tern.aws
+implements them over AWS, the local stack over a folder and moto, and tests over memory (tests/fakes.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+
+class LakeFiles(Protocol):
+    """Files in the lake bucket (S3), or a folder on a laptop."""
+
+    def put(self, key: str, body: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+
+class ResultFiles(Protocol):
+    """Files Tern hands to people (exports) in the results bucket, fetched through signed URLs."""
+
+    def upload(self, path: str, key: str, content_type: str, filename: str) -> None:
+        """Upload a local file, streamed from disk."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def url(self, key: str, expires_in: int) -> str: ...
+
+
+class Events(Protocol):
+    """Where the event rows Tern produces go (journey steps, engagement): Firehose in the cloud, the lake locally."""
+
+    def write(self, org_id: str, rows: list[dict[str, Any]]) -> None: ...
+
+
+class Scheduler(Protocol):
+    """Schedules that invoke one function with a payload (EventBridge Scheduler)."""
+
+    def put(self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None) -> None:
+        """Create the schedule, or replace the one of that name. `once` schedules delete themselves after running."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Delete the schedule; one already gone is fine."""
+        ...
+
+
+class Trigger(Protocol):
+    """One function, invoked asynchronously (Lambda retries a crashed run)."""
+
+    def invoke(self, payload: dict[str, Any], what: str) -> None:
+        """Start it with `payload`; `what` names the work in an error."""
+        ...
+
+
+class StateMachines(Protocol):
+    """Journeys' state machines and their executions (Step Functions)."""
+
+    def create(self, name: str, definition: dict[str, Any], org_id: str, description: str) -> str:
+        """Create a state machine (published as version 1); returns its ARN."""
+        ...
+
+    def start(self, arn: str, name: str, payload: dict[str, Any]) -> bool:
+        """Start an execution; False if one of that name exists. Raises RetryLater when throttled."""
+        ...
+
+    def running(self, arn: str) -> Iterator[tuple[str, str]]:
+        """The (name, ARN) of each running execution."""
+        ...
+
+    def stop(self, execution_arn: str, error: str, cause: str) -> None: ...
+
+
+class TaskTokens(Protocol):
+    """Completes a waiting branch: Step Functions' SendTaskSuccess."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        """Resume the waiting execution; False if it no longer waits (timed out or stopped meanwhile)."""
+        ...
+
+
+class Email(Protocol):
+    def send(self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str]) -> str:
+        """Send one message; returns the provider's message id. Raises RetryLater when throttled."""
+        ...
+
+
+class Sms(Protocol):
+    def send(self, phone: str, text: str) -> str:
+        """Send one text; returns the provider's message id. Raises RetryLater when throttled."""
+        ...

@@ -1,0 +1,36 @@
+"""The local runtime: what the local stack (and tests) run Tern's functions in instead of AWS.
+
+moto answers the AWS calls (boto3 reaches it through AWS_ENDPOINT_URL, or moto's in-process mock), DuckDB
+answers for Athena, the lake is a folder (manifests, lists, the overlay and the events Tern writes land
+there, where DuckDB reads them), and the clock may run compressed. It is handed to tern.services.use_runtime
+before the functions are imported: the one hook, documented in docs/DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tern.aws import Clients
+from tern.clock import Clock, utc_now
+from tern.engines import QueryEngine
+from tern.ports import Events, LakeFiles
+from tern.services import Runtime
+from tern.settings import FunctionSettings, QuerySettings
+from tern.store.events import LakeEvents
+from tern_local.lake_files import DirLakeFiles
+
+
+class LocalRuntime(Runtime):
+    def __init__(self, data: Path, engine: QueryEngine, clock: Clock = utc_now, region: str | None = None):
+        super().__init__(Clients(region), clock)
+        self.data = data
+        self._engine = engine
+
+    def engine(self, settings: QuerySettings) -> QueryEngine:
+        return self._engine
+
+    def lake_files(self, settings: FunctionSettings) -> LakeFiles:
+        return DirLakeFiles(self.data)
+
+    def events(self, settings: FunctionSettings) -> Events:
+        return LakeEvents(self.lake_files(settings), "journeys")
