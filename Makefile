@@ -32,6 +32,7 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check layers local tests bench functions
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml
 
 clean:
