@@ -20,12 +20,12 @@ def create_content(draft: Annotated[ContentDraft, Body()]) -> tuple[dict[str, An
 
 @router.get("/content")
 def list_content() -> dict[str, Any]:
-    return {"content": [c.model_dump(mode="json") for c in services(router).content.list_content(org_id(router))]}
+    return {"content": [c.model_dump(mode="json") for c in services(router).journeys(org_id(router)).list_content()]}
 
 
 @router.get("/content/<content_id>")
 def get_content(content_id: str) -> dict[str, Any]:
-    return services(router).content.get(org_id(router), content_id).model_dump(mode="json")
+    return services(router).journeys(org_id(router)).get_content(content_id).model_dump(mode="json")
 
 
 @router.put("/content/<content_id>")

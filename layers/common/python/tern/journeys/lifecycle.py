@@ -177,6 +177,12 @@ class Journeys:
 
     # ----- content
 
+    def list_content(self) -> list[Content]:
+        return self.content.list_content(self.org_id)
+
+    def get_content(self, content_id: str) -> Content:
+        return self.content.get(self.org_id, content_id)
+
     def create_content(self, draft: ContentDraft) -> Content:
         now = self.clock()
         return self.content.create(Content(**draft.model_dump(), id=_id(), org_id=self.org_id, created_at=now, updated_at=now))
