@@ -1,7 +1,7 @@
 """The local runtime: what the local stack (and tests) run Tern's functions in instead of AWS.
 
-moto answers the AWS calls (boto3 reaches it through AWS_ENDPOINT_URL, or moto's in-process mock), DuckDB
-answers for Athena, the lake is a folder (manifests, lists, the overlay and the events Tern writes land
+moto answers the AWS calls (boto3 reaches it through AWS_ENDPOINT_URL, or moto's in-process mock), Athena
+among them (the local Athena, tern_local.athena, answers from DuckDB), the lake is a folder (manifests, lists, the overlay and the events Tern writes land
 there, where DuckDB reads them), and the clock may run compressed. It is handed to tern.services.use_runtime
 before the functions are imported: the one hook, documented in docs/DESIGN.md.
 """
@@ -21,13 +21,16 @@ from tern_local.lake_files import DirLakeFiles
 
 
 class LocalRuntime(Runtime):
-    def __init__(self, data: Path, engine: QueryEngine, clock: Clock = utc_now, region: str | None = None):
+    """With no `engine`, queries go to Athena as in the cloud (the local stack's Athena answers them from
+    DuckDB); with one, straight to it."""
+
+    def __init__(self, data: Path, clock: Clock = utc_now, region: str | None = None, engine: QueryEngine | None = None):
         super().__init__(Clients(region), clock)
         self.data = data
         self._engine = engine
 
     def engine(self, settings: QuerySettings) -> QueryEngine:
-        return self._engine
+        return self._engine or super().engine(settings)
 
     def lake_files(self, settings: FunctionSettings) -> LakeFiles:
         return DirLakeFiles(self.data)

@@ -7,7 +7,9 @@
 - the api function serves HTTP on 127.0.0.1 (X-Tern-Org becomes the Cognito claim it reads);
 - schedules created in moto's EventBridge Scheduler are fired by a local loop that invokes the
   evaluate_segment function in process;
-- the lake is a local folder, answered by DuckDB in place of Athena; the clock may run compressed.
+- Athena's API on the same port is answered by the local Athena (tern_local.athena): DuckDB over the lake
+  folder, results rendered as Athena renders them; the functions use the Athena engine, as in the cloud;
+- the lake is a local folder; the clock may run compressed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 import boto3
 
 from tern.services import use_runtime
+from tern_local.athena import LocalAthena, route_athena_to
 from tern_local.runtime import LocalRuntime
 from tern_local.template import TEMPLATE, create_table, template
 
@@ -42,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 STAGE = "local"
-DUCKDB_FUNCTIONS = {"ApiFunction", "EvaluateSegmentFunction", "JourneyRunFunction", "ExportFunction"}
 
 
 # ------------------------------------------------------------------------------------- the template
@@ -164,7 +166,7 @@ def deploy(resolver: Resolver, endpoint: str) -> None:
         elif kind == "AWS::Glue::Table":
             client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
         elif kind == "AWS::Athena::WorkGroup":
-            client("athena").create_work_group(Name=name, Description=props.get("Description", ""))
+            client("athena").create_work_group(Name=name, Description=props.get("Description", ""), Configuration=props["WorkGroupConfiguration"])
         elif kind == "AWS::Scheduler::ScheduleGroup":
             client("scheduler").create_schedule_group(Name=name)
         elif kind == "AWS::IAM::Role":
@@ -313,7 +315,6 @@ class LocalStack:
         self.log_level = log_level  # overrides the template's POWERTOOLS_LOG_LEVEL (the demo keeps quiet)
         self._stop = threading.Event()
         self.fired: dict[str, dt.datetime] = {}
-        self.lock = threading.Lock()  # the functions that use DuckDB (one connection) run one at a time
         self.locks: dict[str, threading.Lock] = {}
         self.functions: dict[str, ModuleType] = {}
 
@@ -345,10 +346,13 @@ class LocalStack:
         deploy(self.resolver, self.endpoint)
         # The local runtime plugs in here, before any function is imported: DuckDB answers for Athena, the lake
         # is the data folder, and the clock may be compressed.
-        use_runtime(LocalRuntime(self.data, self.engine, self.clock, REGION))
+        use_runtime(LocalRuntime(self.data, self.clock, REGION))
+        # ...and their queries go to Athena, as in the cloud: moto's Athena API answered by the local Athena
+        self.athena = LocalAthena(self.engine, boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION))
+        route_athena_to(self.athena)
         for logical in self.resolver.functions():
             self.functions[logical] = self._function(logical)
-            self.locks[logical] = self.lock if logical in DUCKDB_FUNCTIONS else threading.Lock()
+            self.locks[logical] = threading.Lock()
         self.api = self.functions["ApiFunction"]
         self.evaluate = self.functions["EvaluateSegmentFunction"]
         _route_lambda_to(self)
@@ -365,7 +369,7 @@ class LocalStack:
 
     def invoke(self, module: ModuleType, logical_id: str, event: dict[str, Any]) -> Any:
         name = self.resolver.names[logical_id]
-        with self.locks.get(logical_id, self.lock):  # one invocation at a time per function, like one warm container
+        with self.locks[logical_id]:  # one invocation at a time per function, like one warm container
             timeout = int(self.resolver.resources[logical_id]["Properties"].get("Timeout", 60))
             return module.lambda_handler(event, Context(name, self.resolver.arn(logical_id), timeout_seconds=timeout))
 
@@ -416,6 +420,7 @@ class LocalStack:
 
     def stop(self) -> None:
         use_runtime(None)
+        route_athena_to(None)
         self._stop.set()
         self.http.shutdown()
         self.moto.stop()

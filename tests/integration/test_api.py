@@ -71,7 +71,7 @@ def api(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         scheduler = boto3.client("scheduler")
         scheduler.create_schedule_group(Name="tern")
         # the lake answers from DuckDB instead of Athena and is a folder, as in the local stack: the runtime hook
-        use_runtime(LocalRuntime(lake, DuckDBEngine(lake), lambda: NOW, REGION))
+        use_runtime(LocalRuntime(lake, lambda: NOW, REGION, engine=DuckDBEngine(lake)))
         spec = importlib.util.spec_from_file_location("api_function", ROOT / "functions" / "api" / "app.py")
         assert spec and spec.loader
         function = importlib.util.module_from_spec(spec)

@@ -5,6 +5,7 @@ and the one place domain errors become HTTP answers:
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -29,7 +30,7 @@ from tern.errors import (
 from tern.segments.definition import format_loc
 from tern.services import Services
 
-logger = Logger(service="tern", child=True)
+logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level is the function logger's
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="Tern admin API", version=__version__, description="Segments over your customer data lake.")
 app.include_router(segments.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tern.aws import error_code, failing_as_store_error
 from tern.errors import RetryLater, StoreError
 
-# a child of the function's logger (tern.observability), made when the function starts
-logger = Logger(service="tern", child=True)
+logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level is the function logger's
 
 GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
 THROTTLED = {"ThrottlingException", "TooManyRequestsException"}

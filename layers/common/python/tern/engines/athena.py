@@ -7,10 +7,14 @@ Athena's reason; the query id is logged either way so an on-call engineer can fi
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
 import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -21,12 +25,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tern.engines import Result
 from tern.errors import QueryError
 
-logger = Logger(service="tern", child=True)
+logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level is the function logger's
 
+# How Athena renders each type in GetQueryResults (every value a string), read back. Arrays, maps and rows are
+# rendered without quoting the strings inside them ("[a, b]", "{k=v}"): Tern never reads them so, it asks for
+# JSON (CAST(x AS JSON)) or unloads Parquet; a column of those types comes back as Athena's text.
 _CONVERT: dict[str, Callable[[str], Any]] = {
     "boolean": lambda v: v == "true",
     "tinyint": int, "smallint": int, "integer": int, "bigint": int,
-    "float": float, "real": float, "double": float,
+    "float": float, "real": float, "double": float, "decimal": Decimal,
+    "date": dt.date.fromisoformat,
+    "timestamp": lambda v: dt.datetime.strptime(v, "%Y-%m-%d %H:%M:%S.%f" if "." in v else "%Y-%m-%d %H:%M:%S"),
+    "json": json.loads,
 }  # fmt: skip
 
 

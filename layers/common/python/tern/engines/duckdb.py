@@ -10,6 +10,7 @@ zone annotation reads as the plain UTC timestamp.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -101,16 +102,24 @@ class DuckDBEngine:
         select += list(partitions)
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(select)} FROM {source}")
 
-    def run(self, sql: str) -> Result:
-        for name in list(self._stubs):  # a dataset that was empty may have files now (a new list, a manifest)
+    def refresh_views(self) -> None:
+        """Read the datasets that were empty again: they may have files now (a new list, a manifest)."""
+        for name in list(self._stubs):
             if next((self.data_dir / name).glob("**/*.parquet"), None) is not None:
                 self._view(name, *DATASETS[name])
+
+    def run(self, sql: str) -> Result:
+        self.refresh_views()
         try:
             cursor = self.con.execute(sql)
             rows = cursor.fetchall()
         except duckdb.Error as e:
             raise QueryError(f"DuckDB could not run the statement: {e}") from None
-        return Result(columns=[d[0] for d in cursor.description or []], rows=rows)
+        description = cursor.description or []
+        json_columns = [i for i, d in enumerate(description) if str(d[1]).upper() == "JSON"]
+        if json_columns:  # a JSON column comes back parsed, as the Athena engine gives it
+            rows = [tuple(json.loads(v) if i in json_columns and v is not None else v for i, v in enumerate(row)) for row in rows]
+        return Result(columns=[d[0] for d in description], rows=rows)
 
     def batches(self, sql: str, name: str, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
         path = self._scratch(name) / "rows.parquet"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import tempfile
@@ -37,8 +38,7 @@ from tern.segments.lifecycle import Segments
 from tern.segments.segment import Segment
 from tern.store.overlay import ContactOverlay, chunked
 
-# a child of the function's logger (tern.observability), made when the function starts
-logger = Logger(service="tern", child=True)
+logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level is the function logger's
 
 JobKind = Literal["export", "action"]
 URL_SECONDS = 3600  # how long a download link works

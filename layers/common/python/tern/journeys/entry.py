@@ -67,9 +67,8 @@ def audience_rows(journey: Journey, engine: QueryEngine, memberships: dict[str, 
     rows = []
     for values in result.rows:
         row = dict(zip(result.columns, values, strict=True))
-        row["consents"] = list(row.get("consents") or [])
-        attributes = row.get("attributes") or {}
-        row["attributes"] = dict(attributes.items() if isinstance(attributes, dict) else attributes)
+        row["consents"] = list(row.get("consents") or [])  # JSON from the engine (contacts_sql), never Athena's "[a, b]"
+        row["attributes"] = dict(row.get("attributes") or {})
         rows.append({k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in row.items()})
     return rows
 
