@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 
 from tern.aws.dynamodb import WriteCount
 from tern.engines import Result
-from tern.errors import ConflictError, RetryLater, StoreError
+from tern.errors import ConflictError, RetryLater, SendRejected, StoreError
 
 
 class MemoryTable:
@@ -144,15 +144,19 @@ class MemoryTokens:
 
 @dataclass
 class MemoryEmail:
-    """Sends into a list; the first `throttled` sends raise RetryLater, as SES's throttling does."""
+    """Sends into a list; the first `throttled` sends raise RetryLater, as SES's throttling does, and a send to
+    one of `rejected` raises SendRejected, as SES's sandbox does for an unverified recipient."""
 
     throttled: int = 0
+    rejected: set[str] = field(default_factory=set)
     sent: list[dict[str, Any]] = field(default_factory=list)
 
     def send(self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str]) -> str:
         if self.throttled:
             self.throttled -= 1
             raise RetryLater("SES throttled")
+        if to in self.rejected:
+            raise SendRejected(f"SES refused the message: Email address is not verified. {to}")
         message_id = f"email-{len(self.sent) + 1}"
         self.sent.append({"id": message_id, "to": to, "subject": subject, "html": html, "text": text, "tags": tags})
         return message_id

@@ -37,7 +37,9 @@ from urllib.parse import parse_qsl, urlsplit
 import boto3
 
 from tern.services import use_runtime
+from tern_local import iam
 from tern_local.athena import LocalAthena, route_athena_to
+from tern_local.iam import Roles
 from tern_local.runtime import LocalRuntime
 from tern_local.template import TEMPLATE, create_table, template
 
@@ -45,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 STAGE = "local"
+LOCAL_PARAMETERS = {"Stage": STAGE, "SenderAddress": "journeys@tern.local.example"}  # what `sam deploy` would be given
 
 
 # ------------------------------------------------------------------------------------- the template
@@ -93,6 +96,11 @@ class Resolver:
             "AWS::Serverless::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
             "AWS::Cognito::UserPool": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{name}",
+            "AWS::KinesisFirehose::DeliveryStream": f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}",
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::Serverless::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
         }.get(kind, f"arn:aws:local:{REGION}:{ACCOUNT}:{name}")
 
     def functions(self) -> list[str]:
@@ -310,8 +318,12 @@ class LocalStack:
         self.aws_port = aws_port
         self.clock = ScaledClock(time_scale)
         self.engine = DuckDBEngine(data)
-        defaults = {name: str(p.get("Default", "")) for name, p in template().get("Parameters", {}).items()}
-        self.resolver = Resolver(template()["Resources"], {**defaults, "Stage": STAGE})
+        declared = template().get("Parameters", {})
+        missing = [name for name, p in declared.items() if "Default" not in p and name not in LOCAL_PARAMETERS]
+        if missing:
+            raise ValueError(f"template.yaml parameters the local stack has no value for: {', '.join(missing)}")
+        defaults = {name: str(p["Default"]) for name, p in declared.items() if "Default" in p}
+        self.resolver = Resolver(template()["Resources"], {**defaults, **LOCAL_PARAMETERS})
         self.log_level = log_level  # overrides the template's POWERTOOLS_LOG_LEVEL (the demo keeps quiet)
         self._stop = threading.Event()
         self.fired: dict[str, dt.datetime] = {}
@@ -346,7 +358,13 @@ class LocalStack:
         deploy(self.resolver, self.endpoint)
         # The local runtime plugs in here, before any function is imported: DuckDB answers for Athena, the lake
         # is the data folder, and the clock may be compressed.
-        use_runtime(LocalRuntime(self.data, self.clock, REGION))
+        workgroup = self.resolver.resolve(self.resolver.resources["AthenaWorkGroup"]["Properties"])
+        self.roles = Roles.from_template(
+            template(), self.resolver, REGION, ACCOUNT, self.resolver.names["AthenaWorkGroup"],
+            athena_output=workgroup["WorkGroupConfiguration"]["ResultConfiguration"]["OutputLocation"],
+            lake_bucket=self.resolver.names["LakeBucket"], glue_database=self.resolver.names["LakeDatabase"],
+        )  # fmt: skip
+        use_runtime(LocalRuntime(self.data, self.clock, REGION, roles=self.roles))  # each function held to its own role
         # ...and their queries go to Athena, as in the cloud: moto's Athena API answered by the local Athena
         self.athena = LocalAthena(self.engine, boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION))
         route_athena_to(self.athena)
@@ -371,7 +389,11 @@ class LocalStack:
         name = self.resolver.names[logical_id]
         with self.locks[logical_id]:  # one invocation at a time per function, like one warm container
             timeout = int(self.resolver.resources[logical_id]["Properties"].get("Timeout", 60))
-            return module.lambda_handler(event, Context(name, self.resolver.arn(logical_id), timeout_seconds=timeout))
+            outer, iam.current.function = getattr(iam.current, "function", None), logical_id
+            try:
+                return module.lambda_handler(event, Context(name, self.resolver.arn(logical_id), timeout_seconds=timeout))
+            finally:
+                iam.current.function = outer
 
     def invoke_arn(self, function: str, event: dict[str, Any], asynchronous: bool = False) -> Any:
         """Invoke a function by name or ARN, as Lambda would: in a thread of its own when asynchronous."""

@@ -11,10 +11,14 @@ import datetime as dt
 import json
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from tern.aws.idempotency import once_per_key
-from tern.errors import ContactStopped, DeliveryFailed, RetryLater
+from tern.aws.ses import SesEmail
+from tern.aws.sns import SnsSms
+from tern.errors import ContactStopped, DeliveryFailed, RetryLater, SendRejected, StoreError
 from tern.exports.jobs import JobRequest, JobRunner, Jobs
 from tern.exports.model import Destination, Export, ExportRequest
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
@@ -169,6 +173,16 @@ def test_a_repeated_invocation_answers_as_the_first_and_sends_nothing_more() -> 
     assert len(world.sms.sent) == 1
 
 
+def test_a_rejected_send_is_recorded_failed_and_the_path_goes_on() -> None:
+    world = World()
+    world.email.rejected.add("anna@example.com")
+    answer = world.steps.run(world.request("announce"))  # no ContactStopped: the state machine goes on to the branch
+    assert answer["outcome"] == "failed" and "not verified" in answer["reason"]
+    assert world.events.outcomes("c1") == [("announce", "processed"), ("announce", "failed")]
+    assert "not verified" in world.events.rows[-1]["reason"]
+    assert world.steps.run(world.request("clicked", token="t-1")) == {"outcome": "waiting", "message_id": None}  # the timeout takes no
+
+
 # ------------------------------------------------------------------------------------- the branch and its token
 
 
@@ -181,6 +195,19 @@ def test_the_branch_registers_its_token_and_the_click_resumes_the_contact_once()
     assert world.click(message_id) == {"duplicate": True}  # the same event delivered twice
     assert world.tokens.resumed == [("t-1", {"event": "clicked"})] and world.engagement.waiting(message_id, "clicked") == []
     assert ("clicked", "clicked") in world.events.outcomes("c1")
+
+
+def test_a_retried_branch_registers_its_new_token() -> None:
+    """Step Functions retries a failed .waitForTaskToken Task with a new token: that token must wait, not the first."""
+    world = World()
+    handler = once_per_key(lambda event: world.steps.run(StepRequest.model_validate(event)), MemoryIdempotency(), IDEMPOTENCY_KEY, 3600)
+    message_id = handler(world.request("announce").model_dump(mode="json"), LambdaContext())["message_id"]
+    handler(world.request("clicked", token="t-1").model_dump(mode="json"), LambdaContext())
+    handler(world.request("clicked", token="t-2").model_dump(mode="json"), LambdaContext())  # the retry
+    assert "t-2" in [w["token"] for w in world.engagement.waiting(message_id, "clicked")]
+    world.tokens.gone.add("t-1")  # the first attempt's token died with it
+    world.click(message_id)
+    assert world.tokens.resumed == [("t-2", {"event": "clicked"})] and len(world.email.sent) == 1
 
 
 def test_a_click_before_the_branch_waits_is_found_by_the_branch() -> None:
@@ -291,3 +318,25 @@ def test_a_refused_batch_ends_the_export_failed_with_the_reason() -> None:
     engine = RowsEngine([{"contact_id": "c1"}])
     done = JobRunner(jobs, engine, None, lambda: NOW, webhook=lambda d: Refusing()).run(JobRequest(org_id="acme", kind="export", id="x1", segment_id="s1"))  # type: ignore[arg-type]
     assert done["status"] == "failed" and "403" in done["error"] and engine.released == ["export-acme-x1"]
+
+
+# ----------------------------------------------------------------------------- the providers' answers, mapped
+
+
+@pytest.mark.parametrize(("code", "raised"), [
+    ("MessageRejected", SendRejected), ("TooManyRequestsException", RetryLater), ("InternalFailure", StoreError),
+])  # fmt: skip
+def test_ses_answers_become_what_the_step_acts_on(code: str, raised: type[Exception]) -> None:
+    client = boto3.client("sesv2", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_client_error("send_email", service_error_code=code, service_message="Email address is not verified.")
+        with pytest.raises(raised):
+            SesEmail(client, "news@example.com").send("anna@example.com", "Hi", "<p>x</p>", None, {})
+
+
+def test_sns_refusing_a_number_is_a_rejected_send() -> None:
+    client = boto3.client("sns", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_client_error("publish", service_error_code="InvalidParameter", service_message="Invalid parameter: PhoneNumber")
+        with pytest.raises(SendRejected, match="PhoneNumber"):
+            SnsSms(client).send("+0", "It is out")

@@ -69,5 +69,10 @@ class RetryLater(Exception):  # noqa: N818 - the name is the error Step Function
     """A transient failure (throttling, a service hiccup): the step's retry policy runs it again."""
 
 
+class SendRejected(TernError):
+    """The provider refused this one message for good (an unverified recipient in the SES sandbox, an address or
+    number it will not take): the step records it as failed and the contact's path goes on."""
+
+
 class ContactStopped(Exception):  # noqa: N818 - the name is the error the state machine catches
     """This contact's path ends here (no consent, suppressed, no address); the step has recorded why."""

@@ -7,9 +7,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tern.aws import error_code
-from tern.errors import RetryLater, StoreError
+from tern.errors import RetryLater, SendRejected, StoreError
 
 THROTTLED = {"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException", "SendingPausedException"}
+# This message will never go (the sandbox's unverified recipients, an address SES refuses): not worth a retry.
+REJECTED = {"MessageRejected", "BadRequestException"}
 
 
 class SesEmail:
@@ -38,6 +40,8 @@ class SesEmail:
         except ClientError as e:
             if error_code(e) in THROTTLED:
                 raise RetryLater(f"SES throttled: {e}") from None
+            if error_code(e) in REJECTED:
+                raise SendRejected(f"SES refused the message: {e.response.get('Error', {}).get('Message') or error_code(e)}") from None
             raise StoreError(f"SES refused the message: {e}") from None
         except BotoCoreError as e:
             raise RetryLater(f"SES unreachable: {e}") from None

@@ -7,9 +7,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tern.aws import error_code
-from tern.errors import RetryLater, StoreError
+from tern.errors import RetryLater, SendRejected, StoreError
 
 THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "KMSThrottlingException"}
+# This text will never go (a number SNS will not take, one that opted out): not worth a retry.
+REJECTED = {"InvalidParameter", "InvalidParameterValue", "OptedOut"}
 
 
 class SnsSms:
@@ -26,6 +28,8 @@ class SnsSms:
         except ClientError as e:
             if error_code(e) in THROTTLED:
                 raise RetryLater(f"SNS throttled: {e}") from None
+            if error_code(e) in REJECTED:
+                raise SendRejected(f"SNS refused the message: {e.response.get('Error', {}).get('Message') or error_code(e)}") from None
             raise StoreError(f"SNS refused the message: {e}") from None
         except BotoCoreError as e:
             raise RetryLater(f"SNS unreachable: {e}") from None

@@ -17,7 +17,7 @@ from sqlglot import exp
 from tern.engines import QueryEngine
 from tern.journeys.model import BranchOnEvent, End, Journey, SendEmail, SendSms, WaitFor, WaitUntil
 
-OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited"]
+OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed"]
 ANSWERS = ("opened", "clicked", "bounced")
 
 
@@ -98,7 +98,7 @@ def _position(journey: Journey, step_id: str, outcome: str) -> str | None:
     elif isinstance(step, End):
         return None
     else:
-        target = step.next if outcome in ("sent", "processed") else None
+        target = step.next if outcome in ("sent", "processed", "failed") else None
     if target is None:
         return None
     following = journey.step(target)

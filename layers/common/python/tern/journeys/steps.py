@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tern import lake
 from tern.clock import Clock, utc_now
-from tern.errors import ContactStopped
+from tern.errors import ContactStopped, SendRejected
 from tern.journeys.content import render
 from tern.journeys.engagement import Engagement, SentMessage
 from tern.journeys.model import BranchOnEvent, Journey, SendEmail, SendSms, Step, UpdateContact
@@ -36,7 +36,9 @@ from tern.store.overlay import ContactOverlay
 
 CONSENT = {"email": "email_marketing", "sms": "sms_marketing"}
 # One answer per (journey version, contact, step, phase): what makes a retried invocation send nothing more.
-IDEMPOTENCY_KEY = "[journey.org_id, journey.id, journey.version, contact_id, step, phase]"
+# A branch's retried Task comes with a new task token, which must be registered anew: the token is in the key
+# (a send has none, so its key stays the same under retries).
+IDEMPOTENCY_KEY = "[journey.org_id, journey.id, journey.version, contact_id, step, phase, token]"
 IDEMPOTENCY_DAYS = 7
 
 
@@ -130,17 +132,23 @@ class JourneySteps:
         if suppressed:
             self._blocked(journey, step, request, now, f"suppressed: {suppressed}")
         content = self.content.get(journey.org_id, step.content_id)
-        if channel == "email":
-            tags = {"org": _tag(journey.org_id), "journey": _tag(journey.id), "step": _tag(step.id), "contact": _tag(request.contact_id)}
-            message_id = self.email.send(
-                address,
-                render(content.subject or "", contact),
-                render(content.body, contact, escape=True) if content.body else None,
-                render(content.text, contact) if content.text else None,
-                tags,
-            )
-        else:
-            message_id = self.sms.send(address, render(content.text or "", contact))
+        try:
+            if channel == "email":
+                tags = {"org": _tag(journey.org_id), "journey": _tag(journey.id), "step": _tag(step.id), "contact": _tag(request.contact_id)}
+                message_id = self.email.send(
+                    address,
+                    render(content.subject or "", contact),
+                    render(content.body, contact, escape=True) if content.body else None,
+                    render(content.text, contact) if content.text else None,
+                    tags,
+                )
+            else:
+                message_id = self.sms.send(address, render(content.text or "", contact))
+        except SendRejected as e:  # this message will never go; the contact's path goes on without it
+            self.events.write(journey.org_id, [
+                journey_event(request, step.id, "processed", now), journey_event(request, step.id, "failed", now, reason=str(e)[:500]),
+            ])  # fmt: skip
+            return {"outcome": "failed", "reason": str(e)}
         self.engagement.sent(SentMessage(
             message_id=message_id, org_id=journey.org_id, journey_id=journey.id, journey_version=request.journey.version,
             step_id=step.id, contact_id=request.contact_id, channel=channel, address=address, at=now,

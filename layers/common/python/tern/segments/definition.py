@@ -329,7 +329,7 @@ class JourneyOutcomeCriterion(_Strict):
     kind: Literal["journey_outcome"]
     journey_id: Text
     step_id: Text | None = None
-    outcome: Literal["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited"]
+    outcome: Literal["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed"]
     window: Window | None = None
 
 
