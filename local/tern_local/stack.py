@@ -175,6 +175,8 @@ def deploy(resolver: Resolver, endpoint: str) -> None:
             client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
         elif kind == "AWS::Athena::WorkGroup":
             client("athena").create_work_group(Name=name, Description=props.get("Description", ""), Configuration=props["WorkGroupConfiguration"])
+        elif kind == "AWS::SQS::Queue":
+            client("sqs").create_queue(QueueName=name)
         elif kind == "AWS::Scheduler::ScheduleGroup":
             client("scheduler").create_schedule_group(Name=name)
         elif kind == "AWS::IAM::Role":

@@ -38,6 +38,7 @@ ENV = {
     "TERN_JOURNEY_STEP_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:journey-step",
     "TERN_EXPORT_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:export",
     "TERN_STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/state-machine",
+    "TERN_FAILURES_QUEUE_ARN": f"arn:aws:sqs:{REGION}:123456789012:failures",
     "AWS_DEFAULT_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Tern",
     "POWERTOOLS_SERVICE_NAME": "tern",
 }  # fmt: skip

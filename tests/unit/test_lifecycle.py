@@ -29,6 +29,7 @@ NOW = dt.datetime(2026, 11, 22, 12)
 REGION = "eu-central-1"
 TARGET = f"arn:aws:lambda:{REGION}:123456789012:function:evaluate-segment"
 ROLE = "arn:aws:iam::123456789012:role/tern-scheduler"
+DEAD_LETTERS = "arn:aws:sqs:eu-central-1:123456789012:tern-failures-dev"
 DRAFT = SegmentDraft.model_validate({
     "name": "Warsaw", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]},
     "refresh": {"every": 6, "unit": "hours"}, "readiness_hours": 12,
@@ -53,7 +54,7 @@ def aws() -> Iterator[dict[str, Any]]:
         table = Table(boto3.resource("dynamodb", region_name=REGION).Table("tern"))
         repository = SegmentRepository(table)
         lists = ListRepository(table)
-        schedules = EventBridgeScheduler(scheduler, "tern", TARGET, ROLE)
+        schedules = EventBridgeScheduler(scheduler, "tern", TARGET, ROLE, DEAD_LETTERS)
         yield {
             "acme": Segments("acme", repository, schedules, lists),
             "globex": Segments("globex", repository, schedules, lists),
@@ -79,6 +80,7 @@ def test_going_live_schedules_refreshes_and_archiving_removes_them(aws: dict[str
     schedule = schedule_of(aws, live)
     assert schedule is not None
     assert schedule["ScheduleExpression"] == "rate(6 hours)"
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": DEAD_LETTERS}  # what keeps failing waits in the failures queue
     assert schedule["Target"]["Arn"] == TARGET and schedule["Target"]["RoleArn"] == ROLE
     assert json.loads(schedule["Target"]["Input"]) == {"org_id": "acme", "segment_id": live.id}
     archived = acme.archive(live.id, NOW)

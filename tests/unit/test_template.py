@@ -62,3 +62,28 @@ def test_exports_expire_after_seven_days_and_the_export_function_may_do_its_work
     from tern import lake
 
     assert columns == list(lake.OVERLAY)
+
+
+def test_what_fails_for_good_waits_in_the_failures_queue_and_alarms_say_so() -> None:
+    from tern_local.template import template
+
+    resources = template()["Resources"]
+    functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    asynchronous = {"EvaluateSegmentFunction", "ExportFunction", "JourneyRunFunction", "IngestEventsFunction"}
+    for name in asynchronous:  # invoked by Scheduler, EventBridge or another function: Lambda retries, then the queue
+        destination = functions[name]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+        assert destination == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["FailuresQueue", "Arn"]}}, name
+    for event in functions["IngestEventsFunction"]["Events"].values():
+        assert event["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["FailuresQueue", "Arn"]}}
+    scheduler = resources["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert any(s["Action"] == "sqs:SendMessage" for s in scheduler)  # a schedule's dead letters (tern.aws.scheduler)
+    assert functions["JourneyStepFunction"]["ReservedConcurrentExecutions"] == {"Ref": "JourneyStepConcurrency"}
+    logs = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]["RetentionInDays"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"}
+    for props in functions.values():
+        assert logs[f"/aws/lambda/{props['FunctionName']['Fn::Sub']}"] == {"Ref": "LogRetentionDays"}
+    for kept in ("TernTable", "UserPool"):
+        assert resources[kept]["DeletionPolicy"] == resources[kept]["UpdateReplacePolicy"] == "Retain"
+    alarms = {k: r for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {f"{f}Errors" for f in functions} | {"FailuresWaiting", "EventsNotConverted", "JourneyExecutionsFailed"} == set(alarms)
+    assert all(a["Condition"] == "HasAlarmTopic" and a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}] for a in alarms.values())
+    assert "Default" not in template()["Parameters"]["SenderAddress"]  # an example.com sender can never be verified

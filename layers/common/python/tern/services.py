@@ -138,7 +138,7 @@ def admin_services(settings: AdminSettings) -> Services:
     lambdas, scheduler = world.aws.client("lambda"), world.aws.client("scheduler")
 
     def schedules(target_arn: str) -> Scheduler:
-        return EventBridgeScheduler(scheduler, settings.schedule_group, target_arn, settings.scheduler_role_arn)
+        return EventBridgeScheduler(scheduler, settings.schedule_group, target_arn, settings.scheduler_role_arn, settings.failures_queue_arn)
 
     return Services(
         clock=world.clock,

@@ -39,6 +39,7 @@ class AdminSettings(QuerySettings):
     journey_step_function_arn: str
     export_function_arn: str
     state_machine_role_arn: str
+    failures_queue_arn: str  # where a schedule's event goes when its target keeps failing
 
 
 class ApiSettings(AdminSettings):

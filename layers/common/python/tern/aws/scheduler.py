@@ -13,11 +13,12 @@ from tern.errors import StoreError
 
 
 class EventBridgeScheduler:
-    def __init__(self, scheduler_client: Any, group: str, target_arn: str, role_arn: str):
+    def __init__(self, scheduler_client: Any, group: str, target_arn: str, role_arn: str, dead_letter_arn: str | None = None):
         self._scheduler = scheduler_client
         self.group = group
         self.target_arn = target_arn
         self.role_arn = role_arn
+        self.dead_letter_arn = dead_letter_arn  # an SQS queue for events the target still fails after the retries
 
     def put(self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None) -> None:
         request: dict[str, Any] = {
@@ -27,6 +28,8 @@ class EventBridgeScheduler:
                        "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}},
             "Description": description[:512],
         }  # fmt: skip
+        if self.dead_letter_arn:
+            request["Target"]["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
         if start is not None:
             request["StartDate"] = start
         if once:
