@@ -124,6 +124,10 @@ class Roles:
             for table in params.get("RequestItems", {}):
                 yield from self.authorised(prefix, "BatchWriteItem_", {"TableName": table})
             return
+        if prefix == "s3" and operation == "DeleteObjects":  # authorised as DeleteObject on each key
+            for item in (params.get("Delete") or {}).get("Objects", []):
+                yield from self.authorised(prefix, "DeleteObject", {"Bucket": params.get("Bucket"), "Key": item.get("Key")})
+            return
         name = RENAMED.get(prefix, {}).get(operation, operation.rstrip("_"))
         resources = self.resources(prefix, name, params)
         yield f"{prefix}:{name}", resources

@@ -57,3 +57,12 @@ def test_what_a_role_does_not_grant_is_refused_with_aws_words(roles: Roles) -> N
     assert error.response["Error"]["Code"] == "AccessDeniedException" and "is not authorized to perform: s3:PutObject" in str(error)
     batch = {"RequestItems": {"tern-tern-table-local": [], "someone-elses-table": []}}
     assert roles.check("ApiFunction", "dynamodb", "BatchWriteItem", batch) is not None
+
+
+def test_deleting_many_objects_is_authorised_key_by_key(roles: Roles) -> None:
+    keys = {"Bucket": "tern-results-bucket-local", "Delete": {"Objects": [{"Key": "unload/export-1/a"}, {"Key": "unload/export-1/b"}]}}
+    assert list(roles.authorised("s3", "DeleteObjects", keys)) == [
+        ("s3:DeleteObject", ["arn:aws:s3:::tern-results-bucket-local/unload/export-1/a"]),
+        ("s3:DeleteObject", ["arn:aws:s3:::tern-results-bucket-local/unload/export-1/b"]),
+    ]
+    assert roles.check("ExportFunction", "s3", "DeleteObjects", keys) is None  # a job releases what Athena unloaded for it
