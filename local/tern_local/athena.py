@@ -21,10 +21,8 @@ complex columns as JSON or through UNLOAD, never by splitting these strings.
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as dt
 import decimal
-import io
 import json
 import math
 import os
@@ -114,7 +112,7 @@ class LocalAthena:
             raise ValueError(f"Query has not yet finished. Current state: {query.state}")
         size = min(max_results or MAX_RESULTS, MAX_RESULTS)
         every = ([[name for name, _ in query.columns]] if query.columns else []) + query.rows  # a SELECT's header row first
-        start = int(base64.urlsafe_b64decode(token.encode()).decode().rsplit(":", 1)[1]) if token else 0
+        start = _offset(token, query_id) if token else 0
         page = every[start : start + size]
         answer: dict[str, Any] = {
             "UpdateCount": 0,
@@ -179,21 +177,28 @@ class LocalAthena:
                 self.s3.put_object(Bucket=bucket, Key=f"{prefix}{query.id}_00000", Body=f.read())
         finally:
             os.unlink(path)
-        query.statement_type = "DML"
 
     def _write_csv(self, query: Query) -> None:
         assert query.output is not None
         bucket, _, prefix = query.output.removeprefix("s3://").partition("/")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        if query.columns:
-            writer.writerow([name for name, _ in query.columns])
-        for row in query.rows:  # a NULL is an empty, unquoted field
-            buffer.write(",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n")
-        self.s3.put_object(Bucket=bucket, Key=f"{prefix}{query.id}.csv", Body=buffer.getvalue().encode())
+        header = [[name for name, _ in query.columns]] if query.columns else []
+        # every value quoted, a NULL an empty unquoted field, as Athena writes them
+        lines = (",".join("" if v is None else '"' + v.replace('"', '""') + '"' for v in row) + "\n" for row in header + query.rows)
+        self.s3.put_object(Bucket=bucket, Key=f"{prefix}{query.id}.csv", Body="".join(lines).encode())
 
 
 # ------------------------------------------------------------------------------------- Athena's rendering
+
+
+def _offset(token: str, query_id: str) -> int:
+    """Where a NextToken of this query resumes; InvalidRequest (ValueError) for any other token."""
+    try:
+        owner, _, offset = base64.urlsafe_b64decode(token.encode()).decode().rpartition(":")
+        if owner == query_id and int(offset) >= 0:
+            return int(offset)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ValueError("NextToken is not valid for this query")
 
 
 def _athena_type(duckdb_type: str) -> str:

@@ -9,6 +9,7 @@ exact through the engine (they did not, when Tern parsed the rendering).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -114,6 +115,10 @@ def test_pages_of_a_thousand_rows_joined_by_next_token(athena: Any) -> None:
     first = athena.get_query_results(QueryExecutionId=query_id, MaxResults=1000)
     assert len(first["ResultSet"]["Rows"]) == 1000 and first["ResultSet"]["Rows"][0]["Data"][0]["VarCharValue"] == "n" and first["NextToken"]
     assert [r[0] for r in engine(athena, page_size=1000).run(sql).rows] == list(range(1, 2501))
+    other = base64.urlsafe_b64encode(f"{run(athena, 'SELECT 1')}:1000".encode()).decode()
+    for forged in ("not-a-token", other, base64.urlsafe_b64encode(f"{query_id}:-5".encode()).decode()):  # garbage, another query's, negative
+        with pytest.raises(athena.exceptions.InvalidRequestException):
+            athena.get_query_results(QueryExecutionId=query_id, NextToken=forged)
 
 
 def test_results_are_written_as_csv_to_the_workgroup_location(athena: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tern.errors import StoreError
+from tern.errors import RetryLater, SendRejected, StoreError
 
 
 class Clients:
@@ -46,3 +46,19 @@ def failing_as_store_error(what: str) -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as e:
         raise StoreError(f"{what}: {e}") from None
+
+
+@contextmanager
+def sending(provider: str, throttled: set[str], rejected: set[str]) -> Iterator[None]:
+    """A send's failures as the journey step acts on them: throttling and the network are RetryLater (the state
+    machine retries), a message the provider refuses for good is SendRejected, anything else StoreError."""
+    try:
+        yield
+    except ClientError as e:
+        if error_code(e) in throttled:
+            raise RetryLater(f"{provider} throttled: {e}") from None
+        if error_code(e) in rejected:
+            raise SendRejected(f"{provider} refused the message: {e.response.get('Error', {}).get('Message') or error_code(e)}") from None
+        raise StoreError(f"{provider} refused the message: {e}") from None
+    except BotoCoreError as e:
+        raise RetryLater(f"{provider} unreachable: {e}") from None

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from tern.aws import error_code
-from tern.errors import RetryLater, SendRejected, StoreError
+from tern.aws import sending
 
 THROTTLED = {"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException", "SendingPausedException"}
 # This message will never go (the sandbox's unverified recipients, an address SES refuses): not worth a retry.
@@ -35,13 +32,5 @@ class SesEmail:
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
-        try:
+        with sending("SES", THROTTLED, REJECTED):
             return str(self._ses.send_email(**request)["MessageId"])
-        except ClientError as e:
-            if error_code(e) in THROTTLED:
-                raise RetryLater(f"SES throttled: {e}") from None
-            if error_code(e) in REJECTED:
-                raise SendRejected(f"SES refused the message: {e.response.get('Error', {}).get('Message') or error_code(e)}") from None
-            raise StoreError(f"SES refused the message: {e}") from None
-        except BotoCoreError as e:
-            raise RetryLater(f"SES unreachable: {e}") from None

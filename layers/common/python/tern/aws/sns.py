@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from tern.aws import error_code
-from tern.errors import RetryLater, SendRejected, StoreError
+from tern.aws import sending
 
 THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "KMSThrottlingException"}
 # This text will never go (a number SNS will not take, one that opted out): not worth a retry.
@@ -23,13 +20,5 @@ class SnsSms:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Promotional"}}
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
-        try:
+        with sending("SNS", THROTTLED, REJECTED):
             return str(self._sns.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)["MessageId"])
-        except ClientError as e:
-            if error_code(e) in THROTTLED:
-                raise RetryLater(f"SNS throttled: {e}") from None
-            if error_code(e) in REJECTED:
-                raise SendRejected(f"SNS refused the message: {e.response.get('Error', {}).get('Message') or error_code(e)}") from None
-            raise StoreError(f"SNS refused the message: {e}") from None
-        except BotoCoreError as e:
-            raise RetryLater(f"SNS unreachable: {e}") from None
