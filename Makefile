@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The AWS SAM CLI lives in its own environment: its pins would fight ours.
+SAM_STAMP := .venv-sam/.installed
 
 .PHONY: demo test bench serve lint clean
 
@@ -12,10 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(SAM_STAMP):
+	test -x .venv-sam/bin/python || $(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/python -m pip install --quiet --upgrade pip
+	.venv-sam/bin/python -m pip install --quiet 'aws-sam-cli>=1.170'
+	touch $(SAM_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/python -m tern_local.demo
 
-test: $(STAMP)
+test: $(STAMP) $(SAM_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -29,11 +37,13 @@ serve: $(STAMP)
 	test -d $(DATA)/contacts || $(BIN)/tern data generate --out $(DATA) --contacts 20000 --org demo
 	$(BIN)/tern serve --data $(DATA)
 
-lint: $(STAMP)
+lint: $(STAMP) $(SAM_STAMP)
 	$(BIN)/ruff check layers local tests bench functions
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --region eu-central-1
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-sam/bin:$$PATH" .venv-sam/bin/sam build --build-dir .aws-sam/build
 
 clean:
-	rm -rf $(VENV) demo-lake bench-lake .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sam .aws-sam demo-lake bench-lake .pytest_cache .mypy_cache .ruff_cache

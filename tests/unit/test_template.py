@@ -17,14 +17,15 @@ def test_cfn_lint_passes() -> None:
 
 
 def test_the_layer_ships_what_the_functions_import() -> None:
-    """sam build puts the layer's ContentUri under python/: that folder must hold tern/ itself, and every
-    package the layer and the functions import must come from the runtime, requirements.txt or a layer."""
+    """The layer's Makefile builds python/ from tern/ and requirements.txt: every package the layer and the
+    functions import must come from the runtime, requirements.txt or a layer."""
     import ast
     import re
 
     from tern_local.template import properties
 
-    content = ROOT / properties("CommonLayer")["ContentUri"]
+    assert (ROOT / properties("CommonLayer")["ContentUri"] / "Makefile").is_file()
+    content = ROOT / properties("CommonLayer")["ContentUri"] / "python"
     assert (content / "tern" / "__init__.py").is_file() and (content / "requirements.txt").is_file()
     required = {
         re.split(r"[<>=\[ ]", line.strip())[0].replace("-", "_").lower()
