@@ -73,6 +73,16 @@ class MemoryTable:
     def all(self, pk: str, prefix: str | None = None) -> Iterator[dict[str, Any]]:
         yield from self.query(pk, prefix=prefix)[0]
 
+    def keys_present(self, pk: str, sks: list[str]) -> set[str]:
+        return {sk for sk in sks if (pk, sk) in self.items}
+
+    def add(self, pk: str, sk: str, counts: dict[str, int], expires_at: int | None = None) -> None:
+        item = self.items.setdefault((pk, sk), {"PK": pk, "SK": sk})
+        for name, value in counts.items():
+            item[name] = item.get(name, 0) + value
+        if expires_at is not None:
+            item["expires_at"] = expires_at
+
     def write_batch(self, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> int:
         written = 0
         for item in puts:
@@ -195,6 +205,9 @@ class RowsEngine:
 
     def release(self, name: str) -> None:
         self.released.append(name)
+
+    def result_location(self, query_id: str) -> tuple[str, str]:
+        raise AssertionError("the runner never reads a query's CSV result")
 
 
 @dataclass

@@ -73,7 +73,7 @@ class Roles:
 
         packaged = copy.deepcopy(template)
         for logical, resource in packaged["Resources"].items():  # code in S3, as `sam deploy` leaves it
-            for key in ("CodeUri", "ContentUri"):
+            for key in ("CodeUri", "ContentUri", "DefinitionUri"):
                 if key in resource.get("Properties", {}):
                     resource["Properties"][key] = f"s3://tern-artifacts/{logical}.zip"
         translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
@@ -120,9 +120,9 @@ class Roles:
                 (kind, body), = item.items()
                 yield from self.authorised(prefix, TRANSACT_ACTIONS[kind], body)
             return
-        if prefix == "dynamodb" and operation == "BatchWriteItem":
+        if prefix == "dynamodb" and operation in ("BatchWriteItem", "BatchGetItem"):  # on each table named
             for table in params.get("RequestItems", {}):
-                yield from self.authorised(prefix, "BatchWriteItem_", {"TableName": table})
+                yield from self.authorised(prefix, operation + "_", {"TableName": table})
             return
         if prefix == "s3" and operation == "DeleteObjects":  # authorised as DeleteObject on each key
             for item in (params.get("Delete") or {}).get("Objects", []):

@@ -189,6 +189,10 @@ def deploy(resolver: Resolver, endpoint: str) -> None:
         if kind == "AWS::SES::EmailIdentity":
             client("sesv2").create_email_identity(EmailIdentity=name)
             client("ses").verify_email_identity(EmailAddress=name)  # moto's SES sends only from verified addresses
+        elif kind == "AWS::Serverless::StateMachine":  # its definition as `sam deploy` leaves it: substituted
+            definition = resolver.substitute((ROOT / props["DefinitionUri"]).read_text(), props.get("DefinitionSubstitutions", {}))
+            role = client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            client("stepfunctions").create_state_machine(name=name, definition=definition, roleArn=role)
         elif kind == "AWS::Serverless::Function":
             # Registered so that Step Functions, EventBridge and the AWS CLI see it; invocations run in process.
             role = client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -438,7 +442,13 @@ class LocalStack:
             if not due:
                 continue
             self.fired[schedule["Name"]] = now
-            self.invoke_arn(schedule["Target"]["Arn"], json.loads(schedule["Target"]["Input"]))
+            target = schedule["Target"]
+            if ":states:" in target["Arn"]:  # Scheduler's StartExecution target
+                boto3.client("stepfunctions", endpoint_url=self.endpoint, region_name=REGION).start_execution(
+                    stateMachineArn=target["Arn"], input=target["Input"], name=str(uuid.uuid4())
+                )  # named as Step Functions names an unnamed one (moto would name it "None")
+            else:
+                self.invoke_arn(target["Arn"], json.loads(target["Input"]))
             if not expression.startswith("rate(") and schedule.get("ActionAfterCompletion") == "DELETE":
                 scheduler.delete_schedule(Name=schedule["Name"], GroupName=group)
 

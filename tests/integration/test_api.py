@@ -34,7 +34,7 @@ ENV = {
     "TERN_GLUE_DATABASE": "tern_dev", "TERN_ATHENA_WORKGROUP": "tern-dev", "TERN_SCHEDULE_GROUP": "tern",
     "TERN_EVALUATE_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:evaluate",
     "TERN_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler", "TERN_REGION": REGION,
-    "TERN_JOURNEY_RUN_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:journey-run",
+    "TERN_JOURNEY_RUN_MACHINE_ARN": f"arn:aws:states:{REGION}:123456789012:stateMachine:journey-runs",
     "TERN_JOURNEY_STEP_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:journey-step",
     "TERN_EXPORT_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:export",
     "TERN_STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/state-machine",

@@ -38,9 +38,10 @@ def test_completing_a_task_token_is_authorised_on_every_resource(roles: Roles) -
 
 
 def test_a_refresh_may_start_the_journeys_taking_joiners(roles: Roles) -> None:
-    run = {"FunctionName": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tern-journey-run-local"}
-    assert roles.check("EvaluateSegmentFunction", "lambda", "Invoke", run) is None
-    assert roles.check("JourneyStepFunction", "lambda", "Invoke", run) is not None
+    run = {"stateMachineArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:tern-journey-runs-local", "input": "{}"}
+    assert roles.check("EvaluateSegmentFunction", "states", "StartExecution", run) is None
+    assert roles.check("ApiFunction", "states", "StartExecution", run) is None
+    assert roles.check("JourneyStepFunction", "states", "StartExecution", run) is not None
 
 
 def test_athena_writes_results_with_the_callers_permissions(roles: Roles) -> None:
@@ -57,6 +58,8 @@ def test_what_a_role_does_not_grant_is_refused_with_aws_words(roles: Roles) -> N
     assert error.response["Error"]["Code"] == "AccessDeniedException" and "is not authorized to perform: s3:PutObject" in str(error)
     batch = {"RequestItems": {"tern-tern-table-local": [], "someone-elses-table": []}}
     assert roles.check("ApiFunction", "dynamodb", "BatchWriteItem", batch) is not None
+    assert roles.check("JourneyRunFunction", "dynamodb", "BatchGetItem", batch) is not None
+    assert roles.check("JourneyRunFunction", "dynamodb", "BatchGetItem", {"RequestItems": {"tern-tern-table-local": {}}}) is None
 
 
 def test_deleting_many_objects_is_authorised_key_by_key(roles: Roles) -> None:

@@ -70,7 +70,7 @@ def test_what_fails_for_good_waits_in_the_failures_queue_and_alarms_say_so() -> 
 
     resources = template()["Resources"]
     functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
-    asynchronous = {"EvaluateSegmentFunction", "ExportFunction", "JourneyRunFunction", "IngestEventsFunction"}
+    asynchronous = {"EvaluateSegmentFunction", "ExportFunction", "IngestEventsFunction"}
     for name in asynchronous:  # invoked by Scheduler, EventBridge or another function: Lambda retries, then the queue
         destination = functions[name]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
         assert destination == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["FailuresQueue", "Arn"]}}, name

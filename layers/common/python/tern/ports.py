@@ -18,7 +18,10 @@ class LakeFiles(Protocol):
 
 
 class ResultFiles(Protocol):
-    """Files Tern hands to people (exports) in the results bucket, fetched through signed URLs."""
+    """The results bucket: files Tern hands to people (exports, through signed URLs), Athena's results and
+    what a run works from."""
+
+    bucket: str
 
     def upload(self, path: str, key: str, content_type: str, filename: str) -> None:
         """Upload a local file, streamed from disk."""
@@ -27,6 +30,16 @@ class ResultFiles(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def url(self, key: str, expires_in: int) -> str: ...
+
+    def size(self, key: str) -> int: ...
+
+    def read(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a file (fewer at its end)."""
+        ...
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
 
 
 class Events(Protocol):

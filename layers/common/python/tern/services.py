@@ -137,6 +137,8 @@ def admin_services(settings: AdminSettings) -> Services:
     lake_files = world.lake_files(settings)
     lambdas, scheduler = world.aws.client("lambda"), world.aws.client("scheduler")
 
+    machines = StepFunctions(world.aws.client("stepfunctions"), settings.state_machine_role_arn)
+
     def schedules(target_arn: str) -> Scheduler:
         return EventBridgeScheduler(scheduler, settings.schedule_group, target_arn, settings.scheduler_role_arn, settings.failures_queue_arn)
 
@@ -152,8 +154,8 @@ def admin_services(settings: AdminSettings) -> Services:
         refresh_scheduler=schedules(settings.evaluate_function_arn),
         journey_repository=JourneyRepository(table),
         content=ContentRepository(table),
-        machines=StepFunctions(world.aws.client("stepfunctions"), settings.state_machine_role_arn),
-        journey_runs=JourneyRuns(LambdaTrigger(lambdas, settings.journey_run_function_arn), schedules(settings.journey_run_function_arn)),
+        machines=machines,
+        journey_runs=JourneyRuns(machines, settings.journey_run_machine_arn, schedules(settings.journey_run_machine_arn)),
         step_function_arn=settings.journey_step_function_arn,
         exports=ExportRepository(table),
         actions=ActionRepository(table),

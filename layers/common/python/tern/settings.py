@@ -35,7 +35,7 @@ class AdminSettings(QuerySettings):
     schedule_group: str
     scheduler_role_arn: str
     evaluate_function_arn: str
-    journey_run_function_arn: str
+    journey_run_machine_arn: str  # the run state machine (statemachines/journey_run.asl.json)
     journey_step_function_arn: str
     export_function_arn: str
     state_machine_role_arn: str

@@ -5,6 +5,7 @@ boto3's ClientError stops here: a failed condition is ConflictError, anything el
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +113,40 @@ class Table:
             yield from items
             if start is None:
                 return
+
+    def keys_present(self, pk: str, sks: list[str]) -> set[str]:
+        """Which of these sort keys have an item in partition `pk` (BatchGetItem, 100 keys a request, what
+        DynamoDB leaves unprocessed asked again)."""
+        client, name, found = self._table.meta.client, self._table.name, set()
+        for i in range(0, len(sks), 100):
+            keys: list[dict[str, Any]] = [{"PK": pk, "SK": sk} for sk in dict.fromkeys(sks[i : i + 100])]
+            for attempt in range(8):
+                try:
+                    answer = client.batch_get_item(RequestItems={name: {"Keys": keys, "ProjectionExpression": "SK", "ConsistentRead": True}})
+                except (ClientError, BotoCoreError) as e:
+                    raise StoreError(f"reading {pk}: {e}") from None
+                found |= {str(item["SK"]) for item in answer.get("Responses", {}).get(name, [])}
+                keys = answer.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
+                if not keys:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 2))
+            else:
+                raise StoreError(f"reading {pk}: DynamoDB left keys unprocessed 8 times")
+        return found
+
+    def add(self, pk: str, sk: str, counts: dict[str, int], expires_at: int | None = None) -> None:
+        """Add to numeric attributes of an item, creating it (UpdateItem ADD: concurrent adds all count)."""
+        names = {f"#a{i}": k for i, k in enumerate(counts)}
+        values: dict[str, Any] = {f":a{i}": v for i, v in enumerate(counts.values())}
+        expression = "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(counts)))
+        if expires_at is not None:
+            names["#expires"], values[":expires"] = "expires_at", expires_at
+            expression += " SET #expires = :expires"
+        try:
+            self._table.update_item(Key={"PK": pk, "SK": sk}, UpdateExpression=expression, ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            self.writes.requests += 1
+        except (ClientError, BotoCoreError) as e:
+            raise StoreError(f"writing {pk} {sk}: {e}") from None
 
     def write_batch(self, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> int:
         """Put and delete many items (25 a request, retried until none is left unprocessed); returns items written."""

@@ -49,6 +49,31 @@ class S3ResultFiles:
         except BotoCoreError as e:
             raise StoreError(f"reading s3://{self.bucket}/{key}: {e}") from None
 
+    def size(self, key: str) -> int:
+        with failing_as_store_error(f"reading s3://{self.bucket}/{key}"):
+            return int(self._s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+
+    def read(self, key: str, start: int, end: int) -> bytes:
+        if end <= start:
+            return b""
+        with failing_as_store_error(f"reading s3://{self.bucket}/{key}"):
+            try:
+                body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}")["Body"].read()
+            except ClientError as e:
+                if error_code(e) == "InvalidRange":  # from past the end: nothing there
+                    return b""
+                raise
+            return body
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        with failing_as_store_error(f"writing s3://{self.bucket}/{key}"):
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        with failing_as_store_error(f"reading s3://{self.bucket}/{key}"):
+            body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return body
+
     def url(self, key: str, expires_in: int) -> str:
         with failing_as_store_error(f"signing a URL for s3://{self.bucket}/{key}"):
             url: str = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)

@@ -44,3 +44,8 @@ class QueryEngine(Protocol):
     def release(self, name: str) -> None:
         """Delete what batches() kept under `name`."""
         ...
+
+    def result_location(self, query_id: str) -> tuple[str, str]:
+        """Where a query started outside the engine (a state machine's Athena task) wrote its CSV result:
+        (bucket, key). Only an engine whose results live in S3 has one."""
+        ...

@@ -117,6 +117,18 @@ class AthenaEngine:
         for i in range(0, len(keys), 1000):
             self._s3_call("delete_objects", Bucket=self.results_bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]]})
 
+    def result_location(self, query_id: str) -> tuple[str, str]:
+        """Where Athena wrote a query's CSV result: (bucket, key)."""
+        try:
+            execution = self._athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        except (ClientError, BotoCoreError) as e:
+            raise QueryError(f"Athena query {query_id}: cannot read its status: {e}") from None
+        location = execution.get("ResultConfiguration", {}).get("OutputLocation", "")
+        if not location.startswith("s3://") or "/" not in location[5:]:
+            raise QueryError(f"Athena query {query_id} has no result in S3 ({location or 'none given'})")
+        bucket, key = location[5:].split("/", 1)
+        return bucket, key
+
     def has_org(self, org_id: str) -> bool:
         escaped = org_id.replace("'", "''")
         return bool(self.run(f"SELECT 1 FROM {self.database}.contacts WHERE org_id = '{escaped}' LIMIT 1").rows)

@@ -133,6 +133,9 @@ class DuckDBEngine:
     def release(self, name: str) -> None:
         shutil.rmtree(self._scratch(name), ignore_errors=True)
 
+    def result_location(self, query_id: str) -> tuple[str, str]:
+        raise QueryError("the embedded engine keeps no query results in S3: a journey's run queries through Athena (the local stack's)")
+
     def _scratch(self, name: str) -> Path:
         if not name or "/" in name or name.startswith("."):
             raise ValueError(f"not a scratch name: {name!r}")

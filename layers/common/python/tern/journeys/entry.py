@@ -1,19 +1,27 @@
 """Running a journey: its audience at entry, when each contact's waits fall, and starting executions.
 
-A run reads the audience's stored membership (its latest manifest) minus the exclusion segments', fetches
-the entering contacts' rows once (the personalisation and consent snapshot each execution carries), and
-starts one execution per contact who has not entered this journey before. The execution's name is a
-digest of the contact id, so Step Functions itself refuses a second start on the same state machine;
-the `entered` item in the table keeps "at most once" beyond Step Functions' 90-day name memory.
+A run is a state machine (statemachines/journey_run.asl.json): its audience's statement (the audience
+segment's stored membership minus the exclusion segments', each member's snapshot as one JSON cell) runs in
+Athena; its CSV result is cut into byte ranges (`plan`), and a Distributed Map hands each range to the
+journey_run function, which reads just those lines (`rows_in`) and starts one execution per contact who
+has not entered this journey before. No function ever holds the whole audience.
 
-Starts go out in batches at a bounded rate (Step Functions' StartExecution bucket refills at 300 a second
-in the large regions, 150 in the others), and a throttled start is retried with backoff.
+The execution's name is a digest of the contact id, so Step Functions itself refuses a second start on the
+same state machine; the `entered` item in the table keeps "at most once" beyond Step Functions' 90-day
+name memory. Starts go out at a bounded rate: the Map runs ENTER_CONCURRENCY batches at once, each at
+STARTS_PER_SECOND / ENTER_CONCURRENCY (Step Functions' StartExecution bucket refills at 300 a second in the
+large regions, 150 in the others, shared with everything else in the account), and a throttled start is
+retried with backoff.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
+import itertools
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,7 +32,7 @@ from tern.engines import QueryEngine
 from tern.errors import RetryLater, StoreError
 from tern.journeys.model import BranchOnEvent, Journey, WaitFor, WaitUntil
 from tern.journeys.repository import JourneyRepository
-from tern.ports import StateMachines
+from tern.ports import ResultFiles, StateMachines
 from tern.segments.compiler import compile_segment
 from tern.segments.definition import SegmentDefinition, parse_definition
 
@@ -59,17 +67,55 @@ def audience_definition(journey: Journey) -> SegmentDefinition:
     return parse_definition({"name": "audience", "where": where})
 
 
-def audience_rows(journey: Journey, engine: QueryEngine, memberships: dict[str, str], now: dt.datetime) -> list[dict[str, Any]]:
-    """The contacts in the audience and in no exclusion segment, as stored by the evaluations `memberships` names."""
+def audience_sql(journey: Journey, engine: QueryEngine, memberships: dict[str, str], now: dt.datetime) -> str:
+    """The statement selecting who enters: (contact_id, contact) for the audience minus the exclusion segments,
+    as stored by the evaluations `memberships` names; `contact` is the SNAPSHOT columns as one JSON object."""
     compiled = compile_segment(audience_definition(journey), journey.org_id, now,
                                dialect=engine.dialect, database=engine.database, memberships=memberships)  # type: ignore[arg-type]  # fmt: skip
-    result = engine.run(compiled.contacts_sql(SNAPSHOT))
+    return compiled.contact_rows_sql(SNAPSHOT)
+
+
+# ----- the audience's CSV result, in byte ranges
+
+CHUNK_BYTES = 128 * 1024  # one Map item: some 300 contacts, started in about 30 s at the default rate
+ENTER_CONCURRENCY = 10  # the Map's MaxConcurrency in statemachines/journey_run.asl.json (a test holds them equal)
+STARTS_PER_SECOND = 100.0  # the run's StartExecution rate, all its batches together
+_MORE = 64 * 1024  # read past a range's end in steps this long, to finish its last line
+
+
+def plan(size: int, chunk: int = CHUNK_BYTES) -> list[dict[str, int]]:
+    """The byte ranges [start, end) of a file of `size` bytes, one per Map item."""
+    return [{"start": start, "end": min(start + chunk, size)} for start in range(0, size, chunk)]
+
+
+def rows_in(files: ResultFiles, key: str, start: int, end: int) -> list[dict[str, Any]]:
+    """The contacts whose line begins in bytes [start, end) of Athena's CSV result (header skipped).
+
+    A line belongs to the range its first byte falls in: a range skips the line it starts inside of and
+    finishes its own last line past its end, so the ranges of a plan cover every line exactly once. Each
+    line is `"contact_id","{json}"`; JSON has no raw newline, and contact ids are not allowed one."""
+    data = files.read(key, max(start - 1, 0), end)
+    cut = data.find(b"\n")
+    if cut < 0:
+        return []  # no line begins here (at 0: the header alone)
+    data = data[cut + 1 :]  # at 0: the header; else the end of the line the range starts inside of
+    if not data:
+        return []
+    at = end
+    while not data.endswith(b"\n"):
+        more = files.read(key, at, at + _MORE)
+        if not more:
+            break  # the file's last line, without a newline
+        newline = more.find(b"\n")
+        data += more if newline < 0 else more[: newline + 1]
+        at += len(more)
     rows = []
-    for values in result.rows:
-        row = dict(zip(result.columns, values, strict=True))
-        row["consents"] = list(row.get("consents") or [])  # JSON from the engine (contacts_sql), never Athena's "[a, b]"
+    for contact_id, contact in csv.reader(io.StringIO(data.decode("utf-8"))):
+        row = json.loads(contact)
+        row["contact_id"] = contact_id
+        row["consents"] = list(row.get("consents") or [])
         row["attributes"] = dict(row.get("attributes") or {})
-        rows.append({k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in row.items()})
+        rows.append(row)
     return rows
 
 
@@ -79,12 +125,11 @@ class RunReport:
     audience: int = 0
     started: int = 0
     already_entered: int = 0
+    failed: int = 0
     throttled_retries: int = 0
 
-
-def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
+    def counts(self) -> dict[str, int]:
+        return {"audience": self.audience, "started": self.started, "already_entered": self.already_entered, "failed": self.failed}
 
 
 @dataclass
@@ -92,30 +137,32 @@ class Starter:
     machines: StateMachines
     journeys: JourneyRepository
     clock: Clock = utc_now
-    rate_per_second: float = 100.0
+    rate_per_second: float = STARTS_PER_SECOND / ENTER_CONCURRENCY
     batch_size: int = 100
     sleep: Callable[[float], None] = time.sleep
 
     def start(self, journey: Journey, rows: Iterable[dict[str, Any]], run_id: str) -> RunReport:
+        """Start an execution for each contact of `rows` who has not entered, at `rate_per_second`; each batch
+        of `batch_size` asks the table which of its contacts entered before (never the whole journey's list)."""
         if journey.state_machine_arn is None:
             raise ValueError(f"journey {journey.id} is not published")
-        rows = list(rows)
-        report = RunReport(run_id=run_id, audience=len(rows))
-        entered = self.journeys.entered(journey.org_id, journey.id)
+        report = RunReport(run_id=run_id)
         plan = timing(journey, self.clock)
         ref = {"org_id": journey.org_id, "id": journey.id, "version": journey.published_version or 1}
-        newcomers = [r for r in rows if r["contact_id"] not in entered]
-        report.already_entered = len(rows) - len(newcomers)
-        for batch in _batches(newcomers, self.batch_size):
+        for batch in _batches(iter(rows), self.batch_size):
             began = time.monotonic()
-            for row in batch:
+            report.audience += len(batch)
+            entered = self.journeys.entered_among(journey.org_id, journey.id, [r["contact_id"] for r in batch])
+            newcomers = [r for r in batch if r["contact_id"] not in entered]
+            report.already_entered += len(batch) - len(newcomers)
+            for row in newcomers:
                 payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan}
                 if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"]), payload, report):
                     report.started += 1
                 else:
                     report.already_entered += 1
                 self.journeys.enter(journey.org_id, journey.id, row["contact_id"], naive_utc(self.clock()))
-            spare = len(batch) / self.rate_per_second - (time.monotonic() - began)
+            spare = len(newcomers) / self.rate_per_second - (time.monotonic() - began)
             if spare > 0:
                 self.sleep(spare)
         return report
@@ -130,3 +177,8 @@ class Starter:
                 self.sleep(delay)
                 delay = min(delay * 2, 5.0)
         raise StoreError(f"starting execution {name}: still throttled after 8 tries")
+
+
+def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while batch := list(itertools.islice(rows, size)):
+        yield batch

@@ -25,20 +25,23 @@ from tern.journeys.model import Journey, JourneyDefinition
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.steps import JourneyRef, StepRequest, journey_event
 from tern.journeys.validate import check_publishable, check_shape
-from tern.ports import Events, Scheduler, StateMachines, Trigger
+from tern.ports import Events, Scheduler, StateMachines
 from tern.segments.lifecycle import SegmentDraft, Segments, schedule_expression
 from tern.segments.segment import Segment
 
 
 @dataclass
 class JourneyRuns:
-    """Starts a journey's runs: the journey_run function invoked now, or by a schedule (at a time, or recurring)."""
+    """Starts a journey's runs: the run state machine (statemachines/journey_run.asl.json) started now, or by a
+    schedule (at a time, or recurring)."""
 
-    trigger: Trigger  # journey_run, invoked asynchronously with {org_id, journey_id}
-    scheduler: Scheduler  # schedules invoking journey_run
+    machines: StateMachines
+    run_machine_arn: str
+    scheduler: Scheduler  # schedules starting the run state machine
 
     def run_now(self, org_id: str, journey_id: str) -> None:
-        self.trigger.invoke({"org_id": org_id, "journey_id": journey_id}, f"a run of journey {journey_id}")
+        name = f"{journey_id}-{uuid.uuid4().hex[:12]}"  # the run's id: its execution's name
+        self.machines.start(self.run_machine_arn, name, {"org_id": org_id, "journey_id": journey_id})
 
     def schedule(self, journey: Journey, now: dt.datetime) -> None:
         if journey.mode == "recurring" and journey.every is not None:

@@ -3,6 +3,7 @@
     journey            ORG#<org>                              JOURNEY#<id>
     content            ORG#<org>                              CONTENT#<id>
     entered            ORG#<org>#ENTERED#<journey>            <contact id>           (each contact enters once)
+    a run's counts     ORG#<org>                              JOURNEYRUN#<journey>#<run>   (kept RUN_DAYS)
 
 The engagement state (messages sent, waiting tokens, events seen, suppression) is in tern.journeys.engagement.
 """
@@ -15,6 +16,8 @@ from tern.errors import ConflictError
 from tern.journeys.content import Content
 from tern.journeys.model import Journey
 from tern.store.records import Records
+
+RUN_DAYS = 90
 
 
 class JourneyRepository(Records[Journey]):
@@ -38,6 +41,20 @@ class JourneyRepository(Records[Journey]):
 
     def entered(self, org_id: str, journey_id: str) -> set[str]:
         return {str(i["SK"]) for i in self.table.all(f"ORG#{org_id}#ENTERED#{journey_id}")}
+
+    def entered_among(self, org_id: str, journey_id: str, contact_ids: list[str]) -> set[str]:
+        """Which of these contacts entered the journey before."""
+        return self.table.keys_present(f"ORG#{org_id}#ENTERED#{journey_id}", contact_ids)
+
+    # ----- a run's counts: each batch adds its own (kept RUN_DAYS)
+
+    def count_run(self, org_id: str, journey_id: str, run_id: str, counts: dict[str, int]) -> None:
+        expires = int((dt.datetime.now(dt.UTC) + dt.timedelta(days=RUN_DAYS)).timestamp())
+        self.table.add(f"ORG#{org_id}", f"JOURNEYRUN#{journey_id}#{run_id}", counts, expires_at=expires)
+
+    def run_counts(self, org_id: str, journey_id: str, run_id: str) -> dict[str, int]:
+        item = self.table.get(f"ORG#{org_id}", f"JOURNEYRUN#{journey_id}#{run_id}") or {}
+        return {k: int(item.get(k, 0)) for k in ("audience", "started", "already_entered", "failed")}
 
 
 class ContentRepository(Records[Content]):

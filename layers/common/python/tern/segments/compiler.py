@@ -239,6 +239,24 @@ class CompiledSegment:
         select = self._filtered(projected(columns[0])).select(*(projected(c) for c in columns[1:]))
         return select.order_by(exp.column("contact_id", table="c")).sql(dialect=self.dialect)
 
+    def contact_rows_sql(self, columns: list[str]) -> str:
+        """The members as (contact_id, contact): `contact` one JSON object of the named contacts columns,
+        typed (numbers, booleans, lists, maps; dates as ISO strings; null as null).
+
+        One JSON cell a row reads back exactly from anything that holds Athena's CSV result (a Distributed Map
+        reads it so: a journey's audience), where a column per value would blur a null into an empty string."""
+        if self._ranked:
+            raise ValueError("a ranked definition has no contact rows to project")
+        unknown = [c for c in columns if c not in lake.CONTACTS]
+        if unknown:
+            raise ValueError(f"not contacts columns: {unknown}")
+        row = exp.cast(
+            exp.Tuple(expressions=[exp.column(c, table="c") for c in columns]),
+            exp.DataType.build(f"ROW({', '.join(f'{c} {_ATHENA_TYPES[lake.CONTACTS[c]]}' for c in columns)})", dialect="athena"),
+        )
+        select = self._filtered(exp.column("contact_id", table="c")).select(exp.alias_(exp.cast(row, exp.DataType.build("JSON")), "contact"))
+        return select.sql(dialect=self.dialect)
+
     def count_sql(self, per_criterion: bool = True) -> str:
         """One row: total, then (if per_criterion) the count of each leaf alone as c0..cN, in one pass."""
         if not per_criterion:
@@ -247,6 +265,13 @@ class CompiledSegment:
         columns += [exp.alias_(exp.CountIf(this=exp.column(f"p{i}")), f"c{i}") for i in range(len(self.leaves))]
         select = self._with_events(exp.select(*columns).from_("base")).with_("base", as_=self._base())
         return select.sql(dialect=self.dialect)
+
+
+_ATHENA_TYPES = {
+    lake.ColumnType.STRING: "VARCHAR", lake.ColumnType.INT: "INTEGER", lake.ColumnType.DOUBLE: "DOUBLE",
+    lake.ColumnType.BOOL: "BOOLEAN", lake.ColumnType.DATE: "DATE", lake.ColumnType.TIMESTAMP: "TIMESTAMP",
+    lake.ColumnType.STRING_LIST: "ARRAY(VARCHAR)", lake.ColumnType.STRING_MAP: "MAP(VARCHAR, VARCHAR)",
+}  # fmt: skip
 
 
 def _combine(tree: Any, leaf: Any) -> exp.Expr:

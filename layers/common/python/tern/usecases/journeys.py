@@ -1,43 +1,139 @@
-"""Running a journey: one run (its start, a recurring run, or newcomers joining), and runs after a refresh."""
+"""Running a journey: the steps of one run (statemachines/journey_run.asl.json), and runs after a refresh.
+
+The run's state machine calls journey_run with a `stage`: `audience` (does it run, and the statement that
+selects who enters), `plan` (Athena's CSV result cut into byte ranges), `enter` (one range: its newcomers'
+executions started), `failed` (a range whose retries ran out: its contacts counted, never silently lost)
+and `report`. Each batch adds its counts to the run's item; the report reads them.
+"""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import asdict
-from typing import Any
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tern.errors import NotFoundError
-from tern.journeys.entry import audience_definition, audience_rows
+from tern.journeys.entry import audience_definition, audience_sql, plan, rows_in
 from tern.observability import logger
 from tern.services import Services
 
 
 class RunRequest(BaseModel):
-    """What journey_run is invoked with (by the API, a schedule, or a refresh of the audience)."""
+    """What starts a run (the API, a schedule, or a refresh of the audience): the run state machine's input."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     org_id: str
     journey_id: str
 
 
-def run_journey(request: RunRequest, services: Services) -> dict[str, Any]:
-    """Start an execution for every contact of the audience (minus exclusions) who has not entered before."""
+class _Stage(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    org_id: str
+    journey_id: str
+    run_id: str
+
+
+class Audience(_Stage):
+    stage: Literal["audience"]
+
+
+class Plan(_Stage):
+    stage: Literal["plan"]
+    query_id: str
+
+
+class Enter(_Stage):
+    stage: Literal["enter"]
+    csv: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Failed(Enter):
+    stage: Literal["failed"]  # type: ignore[assignment]
+    error: dict[str, Any] = {}
+
+
+class Report(_Stage):
+    stage: Literal["report"]
+
+
+Stage: TypeAdapter[Audience | Plan | Enter | Failed | Report] = TypeAdapter(
+    Annotated[Audience | Plan | Enter | Failed | Report, Field(discriminator="stage")]
+)
+
+
+def run_stage(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """One step of a journey's run, as its state machine asks for it."""
+    request = Stage.validate_python(event)
+    if isinstance(request, Audience):
+        return audience(request, services)
+    if isinstance(request, Plan):
+        return plan_run(request, services)
+    if isinstance(request, Failed):
+        return record_failed(request, services)
+    if isinstance(request, Enter):
+        return enter(request, services)
+    return report(request, services)
+
+
+def audience(request: Audience, services: Services) -> dict[str, Any]:
+    """Whether the journey runs now, and the statement selecting who enters (each evaluated segment's latest manifest)."""
+    base = request.model_dump(exclude={"stage"})
     try:
         journey = services.journey_repository.get(request.org_id, request.journey_id)
     except NotFoundError as e:
-        logger.warning("journey run skipped", extra={"reason": str(e), **request.model_dump()})
-        return {"skipped": str(e)}
+        logger.warning("journey run skipped", extra={"reason": str(e), **base})
+        return {**base, "skipped": str(e)}
     if journey.status != "running":
-        return {"skipped": f"journey {journey.id} is {journey.status}"}
-    now = services.clock()
-    segments = services.segments(request.org_id)
-    memberships = segments.memberships_for(audience_definition(journey))  # each evaluated: its latest manifest
-    rows = audience_rows(journey, services.engine, memberships, now)
-    report = services.starter().start(journey, rows, run_id=uuid.uuid4().hex[:12])
-    logger.info("journey run", extra={"org_id": journey.org_id, "journey_id": journey.id, **asdict(report)})
-    return asdict(report)
+        return {**base, "skipped": f"journey {journey.id} is {journey.status}"}
+    memberships = services.segments(request.org_id).memberships_for(audience_definition(journey))
+    return {**base, "query": audience_sql(journey, services.engine, memberships, services.clock())}
+
+
+def plan_run(request: Plan, services: Services) -> dict[str, Any]:
+    """Athena's CSV result of the audience query, cut into byte ranges; the ranges written beside it for the Map."""
+    bucket, csv_key = services.engine.result_location(request.query_id)
+    if bucket != services.results.bucket:
+        raise ValueError(f"the audience query wrote to s3://{bucket}, not the results bucket {services.results.bucket}")
+    ranges = plan(services.results.size(csv_key))
+    plan_key = f"journey-runs/{request.run_id}/plan.json"
+    services.results.put(plan_key, json.dumps(ranges).encode(), "application/json")
+    logger.info("journey run planned", extra={**request.model_dump(exclude={"stage"}), "ranges": len(ranges), "query_id": request.query_id})
+    return {"bucket": bucket, "key": plan_key, "csv": csv_key, "ranges": len(ranges)}
+
+
+def enter(request: Enter, services: Services) -> dict[str, Any]:
+    """One range of the audience: its contacts who have not entered start their executions."""
+    journey = services.journey_repository.get(request.org_id, request.journey_id)
+    if journey.status != "running":  # stopped while the run went on: nobody else enters
+        return {"started": 0}
+    rows = rows_in(services.results, request.csv, request.start, request.end)
+    report = services.starter().start(journey, rows, run_id=request.run_id)
+    services.journey_repository.count_run(request.org_id, request.journey_id, request.run_id, report.counts())
+    return {"started": report.started}
+
+
+def record_failed(request: Failed, services: Services) -> dict[str, Any]:
+    """A range whose retries ran out: its contacts who did not enter are counted failed, and named in the log."""
+    rows = rows_in(services.results, request.csv, request.start, request.end)
+    ids = [r["contact_id"] for r in rows]
+    entered = services.journey_repository.entered_among(request.org_id, request.journey_id, ids)
+    missed = [c for c in ids if c not in entered]
+    services.journey_repository.count_run(request.org_id, request.journey_id, request.run_id, {"failed": len(missed)})
+    logger.error("journey run: contacts not started", extra={
+        **request.model_dump(exclude={"stage", "error"}), "error": request.error.get("Error"),
+        "cause": str(request.error.get("Cause", ""))[:2000], "contacts": missed[:1000], "count": len(missed),
+    })  # fmt: skip
+    return {"failed": len(missed)}
+
+
+def report(request: Report, services: Services) -> dict[str, Any]:
+    counts = services.journey_repository.run_counts(request.org_id, request.journey_id, request.run_id)
+    answer = {**request.model_dump(exclude={"stage"}), **counts}
+    logger.info("journey run", extra=answer)
+    return answer
 
 
 def run_joiners(services: Services, org_id: str, segment_id: str) -> list[str]:
