@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/segments.py
 	$(BIN)/python bench/refresh.py
 	$(BIN)/python bench/journeys.py
+	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/exports.py
 
 DATA ?= demo-lake

@@ -130,6 +130,13 @@ def test_the_classic_journey(stack: LocalStack, contacts: dict[str, dict[str, An
     expected_texts = {contacts[c]["phone"]: f"{contacts[c]['first_name'] or 'Hi'}: it is out!" for c in wanted if c in sms_ready}
     assert texts == expected_texts  # the clickers with SMS consent, and only they, personalised
 
+    runs = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
+    run_machine = stack.resolver.arn("JourneyRunStateMachine")
+    (run,) = runs.list_executions(stateMachineArn=run_machine)["executions"]  # the run: a state machine of its own
+    report = json.loads(runs.describe_execution(executionArn=run["executionArn"])["output"])
+    assert report == {"org_id": "acme", "journey_id": journey["id"], "run_id": run["name"],
+                      "audience": len(members), "started": len(members), "already_entered": 0, "failed": 0}  # fmt: skip
+
     figures = steps(stack, journey["id"])
     assert figures["announce"]["processed"] == len(members)
     assert figures["announce"]["sent"] == len(eligible)

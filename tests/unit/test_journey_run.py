@@ -1,0 +1,118 @@
+"""A journey's run in parts: the audience's CSV result cut into byte ranges and read back range by range
+(every contact exactly once, whatever the values and the cut), entries checked per batch, and the run's
+state machine agreeing with the code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tern.journeys.entry import ENTER_CONCURRENCY, Starter, plan, rows_in
+from tern.journeys.model import Journey
+from tern.journeys.repository import JourneyRepository
+from tests.fakes import MemoryTable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Files:
+    """One file of the results bucket, read by byte ranges as S3 serves them."""
+
+    bucket = "results"
+
+    def __init__(self, body: bytes):
+        self.body = body
+        self.reads = 0
+
+    def size(self, key: str) -> int:
+        return len(self.body)
+
+    def read(self, key: str, start: int, end: int) -> bytes:
+        self.reads += 1
+        return self.body[start:end]
+
+
+def athena_csv(rows: list[tuple[str, dict[str, Any]]]) -> bytes:
+    """What Athena writes for (contact_id, contact): a header, every value quoted, quotes doubled, \\n after each line."""
+    def line(values: list[str]) -> str:
+        return ",".join('"' + v.replace('"', '""') + '"' for v in values) + "\n"
+
+    return (line(["contact_id", "contact"]) + "".join(line([c, json.dumps(v, separators=(",", ":"))]) for c, v in rows)).encode()
+
+
+nasty = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(['", "', "a=b, c=d", "[x]", "{k=v}", '"\n"', "\\n", "é😀"])
+contact = st.fixed_dictionaries({
+    "email": st.one_of(st.none(), nasty), "lead_score": st.one_of(st.none(), st.integers(-5, 10**6)),
+    "consents": st.lists(nasty, max_size=3), "attributes": st.dictionaries(nasty, nasty, max_size=3),
+})  # fmt: skip
+ids = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), min_size=1, max_size=10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(ids, contact), max_size=25, unique_by=lambda r: r[0]), st.integers(1, 300))
+def test_the_ranges_of_a_plan_read_every_contact_exactly_once(rows: list[tuple[str, dict[str, Any]]], chunk: int) -> None:
+    files = Files(athena_csv(rows))
+    ranges = plan(files.size("k"), chunk)
+    assert ranges[0]["start"] == 0 and ranges[-1]["end"] == len(files.body)
+    assert all(a["end"] == b["start"] for a, b in zip(ranges, ranges[1:], strict=False))
+    read = [r for one in ranges for r in rows_in(files, "k", one["start"], one["end"])]
+    expected = [{**v, "contact_id": c, "consents": list(v["consents"]), "attributes": dict(v["attributes"])} for c, v in rows]
+    assert read == expected
+
+
+def test_an_empty_audience_has_a_header_and_nothing_to_start() -> None:
+    files = Files(athena_csv([]))
+    assert [r for one in plan(files.size("k")) for r in rows_in(files, "k", one["start"], one["end"])] == []
+
+
+class Machines:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, arn: str, name: str, payload: dict[str, Any]) -> bool:
+        if name in self.started:
+            return False
+        self.started.append(name)
+        return True
+
+
+def _journey() -> Journey:
+    now = dt.datetime(2026, 11, 23, 12, 0)
+    definition = json.loads((ROOT / "examples" / "journeys" / "classic.json").read_text())
+    return Journey(**definition, id="j1", org_id="acme", created_at=now, updated_at=now, status="running",
+                   state_machine_arn="arn:aws:states:eu-central-1:1:stateMachine:tern-x-j1", published_version=1)  # fmt: skip
+
+
+def test_a_batch_asks_which_of_its_contacts_entered_and_starts_only_the_others() -> None:
+    table, machines = MemoryTable(), Machines()
+    journeys = JourneyRepository(table)
+    starter = Starter(machines, journeys, sleep=lambda s: None)  # type: ignore[arg-type]
+    rows = [{"contact_id": f"c{i}", "consents": [], "attributes": {}} for i in range(250)]
+    first = starter.start(_journey(), rows[:120], run_id="r1")
+    assert (first.audience, first.started, first.already_entered) == (120, 120, 0)
+    second = starter.start(_journey(), iter(rows), run_id="r2")  # a later run: only the newcomers start
+    assert (second.audience, second.started, second.already_entered) == (250, 130, 120)
+    assert len(machines.started) == len(set(machines.started)) == 250
+    journeys.count_run("acme", "j1", "r2", second.counts())
+    journeys.count_run("acme", "j1", "r2", {"failed": 3})  # another batch adds its own
+    assert journeys.run_counts("acme", "j1", "r2") == {"audience": 250, "started": 130, "already_entered": 120, "failed": 3}
+
+
+def test_the_run_state_machine_agrees_with_the_code() -> None:
+    from tern_local.template import properties
+
+    text = (ROOT / "statemachines" / "journey_run.asl.json").read_text()
+    definition = json.loads(text)
+    assert definition["States"]["Enter"]["MaxConcurrency"] == ENTER_CONCURRENCY
+    assert definition["States"]["Enter"]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    machine = properties("JourneyRunStateMachine")
+    assert machine["DefinitionUri"] == "statemachines/journey_run.asl.json"
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(machine["DefinitionSubstitutions"])
+    stages = set(re.findall(r'"stage": "(\w+)"', text))
+    assert stages == {"audience", "plan", "enter", "failed", "report"}
