@@ -114,5 +114,7 @@ def test_the_run_state_machine_agrees_with_the_code() -> None:
     machine = properties("JourneyRunStateMachine")
     assert machine["DefinitionUri"] == "statemachines/journey_run.asl.json"
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(machine["DefinitionSubstitutions"])
+    rules = {r["Prefix"]: r["ExpirationInDays"] for r in properties("ResultsBucket")["LifecycleConfiguration"]["Rules"]}
+    assert rules["athena/"] == rules["journey-runs/"] == 7  # the audience's snapshots and the plan go within a week
     stages = set(re.findall(r'"stage": "(\w+)"', text))
     assert stages == {"audience", "plan", "enter", "failed", "report"}
