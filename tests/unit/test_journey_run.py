@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from tern.journeys.entry import ENTER_CONCURRENCY, Starter, plan, rows_in
 from tern.journeys.model import Journey
 from tern.journeys.repository import JourneyRepository
-from tests.fakes import MemoryTable
+
+from fakes import MemoryTable
 
 ROOT = Path(__file__).resolve().parents[2]
 

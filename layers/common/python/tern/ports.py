@@ -39,8 +39,6 @@ class ResultFiles(Protocol):
 
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
-    def get(self, key: str) -> bytes: ...
-
 
 class Events(Protocol):
     """Where the event rows Tern produces go (journey steps, engagement): Firehose in the cloud, the lake locally."""

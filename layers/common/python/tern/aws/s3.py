@@ -26,7 +26,8 @@ class S3LakeFiles:
 
 
 class S3ResultFiles:
-    """Export files in the results bucket (a lifecycle rule in template.yaml deletes them after 7 days)."""
+    """The results bucket: exports, Athena's CSV results and journey runs' plans (lifecycle rules in template.yaml
+    delete each within 7 days)."""
 
     def __init__(self, s3_client: Any, bucket: str):
         self._s3 = s3_client
@@ -68,11 +69,6 @@ class S3ResultFiles:
     def put(self, key: str, body: bytes, content_type: str) -> None:
         with failing_as_store_error(f"writing s3://{self.bucket}/{key}"):
             self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
-
-    def get(self, key: str) -> bytes:
-        with failing_as_store_error(f"reading s3://{self.bucket}/{key}"):
-            body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            return body
 
     def url(self, key: str, expires_in: int) -> str:
         with failing_as_store_error(f"signing a URL for s3://{self.bucket}/{key}"):

@@ -219,26 +219,6 @@ class CompiledSegment:
             select = select.limit(limit)
         return select.sql(dialect=self.dialect)
 
-    def contacts_sql(self, columns: list[str]) -> str:
-        """The members' rows of the named contacts columns, by contact_id (a journey's audience at entry).
-
-        Lists and maps come as JSON (`CAST(x AS JSON)`): Athena renders them in its results as `[a, b]` and
-        `{k=v}` without quoting the strings inside, which no reader can split back; JSON it can."""
-        if self._ranked:
-            raise ValueError("a ranked definition has no contact rows to project")
-        unknown = [c for c in columns if c not in lake.CONTACTS]
-        if unknown:
-            raise ValueError(f"not contacts columns: {unknown}")
-
-        def projected(name: str) -> exp.Expr:
-            column = exp.column(name, table="c")
-            if lake.CONTACTS[name] in (lake.ColumnType.STRING_LIST, lake.ColumnType.STRING_MAP):
-                return exp.alias_(exp.cast(column, exp.DataType.build("JSON")), name)
-            return column
-
-        select = self._filtered(projected(columns[0])).select(*(projected(c) for c in columns[1:]))
-        return select.order_by(exp.column("contact_id", table="c")).sql(dialect=self.dialect)
-
     def contact_rows_sql(self, columns: list[str]) -> str:
         """The members as (contact_id, contact): `contact` one JSON object of the named contacts columns,
         typed (numbers, booleans, lists, maps; dates as ISO strings; null as null).

@@ -19,14 +19,6 @@ from tern.observability import logger
 from tern.services import Services
 
 
-class RunRequest(BaseModel):
-    """What starts a run (the API, a schedule, or a refresh of the audience): the run state machine's input."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    org_id: str
-    journey_id: str
-
-
 class _Stage(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     org_id: str
