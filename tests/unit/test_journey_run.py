@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tern.journeys.entry import ENTER_CONCURRENCY, Starter, plan, rows_in
+from tern.journeys.entry import ENTER_CONCURRENCY, SNAPSHOT, Starter, plan, rows_in
 from tern.journeys.model import Journey
 from tern.journeys.repository import JourneyRepository
 
@@ -65,6 +65,17 @@ def test_the_ranges_of_a_plan_read_every_contact_exactly_once(rows: list[tuple[s
     read = [r for one in ranges for r in rows_in(files, "k", one["start"], one["end"])]
     expected = [{**v, "contact_id": c, "consents": list(v["consents"]), "attributes": dict(v["attributes"])} for c, v in rows]
     assert read == expected
+
+
+def test_a_row_cast_to_a_json_array_reads_as_the_object_does() -> None:
+    """Presto casts a ROW to a JSON array of its values, Trino a named ROW to an object: either reads the same."""
+    values = {"contact_id": "c1", "email": "a@b", "phone": None, "first_name": "Zoë", "last_name": None, "city": None,
+              "country": "PL", "language": None, "lead_score": 7, "lead_stage": None, "owner": None,
+              "consents": ["email_marketing", "a, b"], "attributes": {"k=v": "{y}"}}  # fmt: skip
+    as_object = Files(athena_csv([("c1", values)]))
+    as_array = Files(athena_csv([]) + ('"c1","' + json.dumps([values[c] for c in SNAPSHOT]).replace('"', '""') + '"\n').encode())
+    read = [rows_in(f, "k", 0, f.size("k")) for f in (as_object, as_array)]
+    assert read[0] == read[1] == [values]
 
 
 def test_an_empty_audience_has_a_header_and_nothing_to_start() -> None:

@@ -93,7 +93,9 @@ def rows_in(files: ResultFiles, key: str, start: int, end: int) -> list[dict[str
 
     A line belongs to the range its first byte falls in: a range skips the line it starts inside of and
     finishes its own last line past its end, so the ranges of a plan cover every line exactly once. Each
-    line is `"contact_id","{json}"`; JSON has no raw newline, and contact ids are not allowed one."""
+    line is `"contact_id","{json}"`; JSON has no raw newline, and contact ids are not allowed one. The JSON
+    is the SNAPSHOT row: an object with its field names (Trino casts a named ROW so), or an array of its
+    values in SNAPSHOT's order (Presto's cast of a ROW to JSON): either reads the same."""
     data = files.read(key, max(start - 1, 0), end)
     cut = data.find(b"\n")
     if cut < 0:
@@ -111,7 +113,8 @@ def rows_in(files: ResultFiles, key: str, start: int, end: int) -> list[dict[str
         at += len(more)
     rows = []
     for contact_id, contact in csv.reader(io.StringIO(data.decode("utf-8"))):
-        row = json.loads(contact)
+        value = json.loads(contact)
+        row = dict(zip(SNAPSHOT, value, strict=True)) if isinstance(value, list) else value
         row["contact_id"] = contact_id
         row["consents"] = list(row.get("consents") or [])
         row["attributes"] = dict(row.get("attributes") or {})
