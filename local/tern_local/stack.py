@@ -5,8 +5,8 @@
   workgroup, schedule group, roles), with the names and ARNs the template's intrinsics resolve to;
 - the functions' environment is the template's (Globals + function), resolved the same way;
 - the api function serves HTTP on 127.0.0.1 (X-Tern-Org becomes the Cognito claim it reads);
-- schedules created in moto's EventBridge Scheduler are fired by a local loop that invokes the
-  evaluate_segment function in process;
+- schedules created in moto's EventBridge Scheduler are fired by a local loop that invokes their target:
+  the evaluate_segment function in process, or an execution of the journey run state machine;
 - Athena's API on the same port is answered by the local Athena (tern_local.athena): DuckDB over the lake
   folder, results rendered as Athena renders them; the functions use the Athena engine, as in the cloud;
 - the lake is a local folder; the clock may run compressed.
