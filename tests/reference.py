@@ -7,6 +7,7 @@ be checked against. Slow by design; small data only.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -46,6 +47,7 @@ class Lake:
         for raw in contacts:
             self.contacts[str(raw["org_id"])].append(_row(raw))
         self.events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self._tops: dict[tuple[str, str, dt.datetime], frozenset[str]] = {}
         if (root / "events").exists():
             for raw in ds.dataset(root / "events", format="parquet", partitioning="hive").to_table().to_pylist():
                 self.events[(str(raw["org_id"]), raw["contact_id"])].append(_row(raw))
@@ -105,15 +107,7 @@ class Lake:
             within = "op" not in node or _compare(change, node["op"], node["value"])
             if "top" not in node:
                 return within
-            ranked = sorted(
-                self.contacts[org],
-                key=lambda c: (
-                    not ("op" not in node or _compare(self.score_change(c, org, now, node["days"]), node["op"], node["value"])),
-                    -self.score_change(c, org, now, node["days"]),
-                    c["contact_id"],
-                ),
-            )
-            return within and contact["contact_id"] in {c["contact_id"] for c in ranked[: node["top"]]}
+            return within and contact["contact_id"] in self.top(node, org, now)
         if kind == "journey_outcome":
             return any(
                 e["event_type"] == "journey_step" and e.get("journey_id") == node["journey_id"]
@@ -122,6 +116,22 @@ class Lake:
                 for e in events
             )  # fmt: skip
         raise AssertionError(f"reference evaluator does not know {kind}")
+
+    def top(self, node: dict[str, Any], org: str, now: dt.datetime) -> frozenset[str]:
+        """The `top` contacts of a ranked score_change criterion: ranked once per (criterion, org, now), not
+        once per contact asked about."""
+        key = (json.dumps(node, sort_keys=True), org, now)
+        if key not in self._tops:
+            ranked = sorted(
+                self.contacts[org],
+                key=lambda c: (
+                    not ("op" not in node or _compare(self.score_change(c, org, now, node["days"]), node["op"], node["value"])),
+                    -self.score_change(c, org, now, node["days"]),
+                    c["contact_id"],
+                ),
+            )
+            self._tops[key] = frozenset(c["contact_id"] for c in ranked[: node["top"]])
+        return self._tops[key]
 
     def score_change(self, contact: dict[str, Any], org: str, now: dt.datetime, days: int) -> float:
         return sum(
