@@ -73,6 +73,18 @@ def all_members(stack: LocalStack, sid: str, org: str = "acme") -> list[str]:
             return ids
 
 
+def evaluate(stack: LocalStack, segment_id: str, org: str = "acme", timeout: float = 60) -> dict[str, Any]:
+    """POST .../evaluate (202) and poll the evaluation until it ends; its final status."""
+    started = ok(stack, "POST", f"/segments/{segment_id}/evaluate", org=org)
+    assert started["status"] == "running", started
+
+    def ended() -> Any:
+        status = ok(stack, "GET", started["poll"], org=org)
+        return status if status["status"] != "running" else None
+
+    return dict(wait_for(ended, timeout=timeout, every=0.1, what=f"evaluation {started['evaluation_id']}"))
+
+
 def wait_for(condition: Any, timeout: float = 60, every: float = 0.2, what: str = "the condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

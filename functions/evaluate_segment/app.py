@@ -1,4 +1,4 @@
-"""Segment refresh function: EventBridge Scheduler ({"org_id", "segment_id"}) -> tern.usecases.refresh."""
+"""Segment refresh function: one stage of a refresh, as statemachines/refresh_segment.asl.json asks for it -> tern.usecases.refresh."""
 
 from typing import Any
 
@@ -7,13 +7,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tern.observability import logger, metrics, tracer
 from tern.services import admin_services
 from tern.settings import EvaluateSegmentSettings
-from tern.usecases.refresh import ScheduledRefresh, refresh_scheduled
+from tern.usecases.refresh import refresh_stage
 
 services = admin_services(EvaluateSegmentSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
-@logger.inject_lambda_context(correlation_id_path="segment_id")
+@logger.inject_lambda_context(correlation_id_path="evaluation_id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return refresh_scheduled(ScheduledRefresh.model_validate(event), services)
+    return refresh_stage(event, services)

@@ -4,7 +4,8 @@ StopQueryExecution) on the local AWS port, answered by DuckDB over the lake fold
 What it keeps of Athena, so that code that passes here passes there:
 - statements arrive in Athena's dialect and are transpiled for DuckDB by sqlglot (the Glue database that
   qualifies the tables is the lake folder's views); `UNLOAD (SELECT ...) TO 's3://...' WITH (format =
-  'PARQUET')` writes Parquet to the local S3 and refuses a location that is not empty, as Athena does;
+  'PARQUET')` writes Parquet to the local S3 (into the lake folder when it names the lake's bucket, as a
+  refresh's manifest does) and refuses a location that is not empty, as Athena does;
 - a query runs apart from the call that starts it: QUEUED, RUNNING, then SUCCEEDED, FAILED (with Athena's
   error shape and DuckDB's reason) or CANCELLED;
 - results are rendered on the wire as Athena renders them: every value a VarCharValue string, a NULL a datum
@@ -27,6 +28,7 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -64,9 +66,10 @@ class Query:
 class LocalAthena:
     """Queries by id; each runs in a thread of its own, one at a time on the one DuckDB connection."""
 
-    def __init__(self, engine: DuckDBEngine, s3: Any, settle_seconds: float = 2.0):
+    def __init__(self, engine: DuckDBEngine, s3: Any, settle_seconds: float = 2.0, lake_bucket: str | None = None):
         self.engine = engine
         self.s3 = s3  # a boto3 S3 client of the local AWS
+        self.lake_bucket = lake_bucket  # the bucket the engine's lake folder stands for: UNLOAD there writes to the folder
         self.settle_seconds = settle_seconds  # how long StartQueryExecution lets a quick query finish first
         self.queries: dict[str, Query] = {}
         self.lock = threading.Lock()
@@ -145,7 +148,7 @@ class LocalAthena:
                 self._write_csv(query)
             if query.state == "RUNNING":
                 query.state = "SUCCEEDED"
-        except (duckdb.Error, sqlglot.errors.SqlglotError, ValueError) as e:
+        except (duckdb.Error, sqlglot.errors.SqlglotError, ValueError, OSError) as e:
             if query.state != "CANCELLED":
                 query.state, query.reason = "FAILED", _reason(e)
         finally:
@@ -166,17 +169,24 @@ class LocalAthena:
         if options.get("format", "").lower() != "parquet":
             raise ValueError(f"UNLOAD format {options.get('format')!r}: the local Athena writes PARQUET only")
         bucket, prefix = unload["bucket"], unload["prefix"]
-        if self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"):
+        folder = self.engine.data_dir / prefix if bucket == self.lake_bucket else None
+        exists = any(folder.iterdir()) if folder and folder.is_dir() else self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount")
+        if exists:
             raise ValueError(f"HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: s3://{bucket}/{prefix}")
         fd, path = tempfile.mkstemp(suffix=".parquet")
         os.close(fd)
         try:
             codec = options.get("compression", "snappy").upper()
             self.engine.con.execute(f"COPY ({self._duckdb(unload['select'], query.database)}) TO '{path}' (FORMAT PARQUET, COMPRESSION {codec})")
+            if folder is not None:  # the lake is this folder: DuckDB reads *.parquet there, as Glue reads any file
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, folder / f"{query.id}_00000.parquet")
+                return
             with open(path, "rb") as f:
                 self.s3.put_object(Bucket=bucket, Key=f"{prefix}{query.id}_00000", Body=f.read())
         finally:
-            os.unlink(path)
+            if os.path.exists(path):
+                os.unlink(path)
 
     def _write_csv(self, query: Query) -> None:
         assert query.output is not None

@@ -97,6 +97,20 @@ def first_evaluation(api: Client, segment: dict[str, Any]) -> dict[str, Any]:
     raise SystemExit(f"demo: segment {segment['name']!r} was not evaluated by its schedule within 5 minutes")
 
 
+def evaluate_now(api: Client, segment: dict[str, Any]) -> dict[str, Any]:
+    """POST .../evaluate starts the refresh workflow (202); poll the evaluation until it is done."""
+    started = api("POST", f"/segments/{segment['id']}/evaluate")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = api("GET", started["poll"])
+        if status["status"] == "done":
+            return dict(status)
+        if status["status"] != "running":
+            raise SystemExit(f"demo: evaluating {segment['name']!r} ended {status['status']}: {status.get('reason')}")
+        time.sleep(0.2)
+    raise SystemExit(f"demo: evaluating {segment['name']!r} took more than 5 minutes")
+
+
 def _history(api: Client, segment: dict[str, Any]) -> None:
     print(f"   {segment['name']}")
     print(f"     {'evaluated at':<21} {'members':>8} {'joined':>8} {'left':>8}")
@@ -144,8 +158,8 @@ def living_segments(lake: Path, org: str) -> list[str]:
         add_clicks(lake, org, movers, now)
         print(f"\n   The lake changes: {len(movers):,} of them click the launch link ({ADDED_EVENTS} under events/dt={now.date()})")
         for segment in (clicked, warm, to_nudge):  # "refresh now", in dependency order
-            evaluation = api("POST", f"/segments/{segment['id']}/evaluate")
-            print(f"   POST /segments/{segment['id']}/evaluate: {evaluation['members']:,} members, +{evaluation['joined']:,} -{evaluation['left']:,} in {evaluation['elapsed_ms']:.0f} ms")
+            evaluation = evaluate_now(api, segment)
+            print(f"   POST /segments/{segment['id']}/evaluate (202), polled: {evaluation['members']:,} members, +{evaluation['joined']:,} -{evaluation['left']:,} in {evaluation['elapsed_ms']:.0f} ms")
         print("\n   Each evaluation wrote only the difference to the stored membership (GET .../history):\n")
         for segment in (clicked, warm, to_nudge):
             _history(api, segment)

@@ -5,8 +5,8 @@
   workgroup, schedule group, roles), with the names and ARNs the template's intrinsics resolve to;
 - the functions' environment is the template's (Globals + function), resolved the same way;
 - the api function serves HTTP on 127.0.0.1 (X-Tern-Org becomes the Cognito claim it reads);
-- schedules created in moto's EventBridge Scheduler are fired by a local loop that invokes their target:
-  the evaluate_segment function in process, or an execution of the journey run state machine;
+- schedules created in moto's EventBridge Scheduler are fired by a local loop that starts their target: an
+  execution of the refresh or the journey run state machine (or a function, in process);
 - Athena's API on the same port is answered by the local Athena (tern_local.athena): DuckDB over the lake
   folder, results rendered as Athena renders them; the functions use the Athena engine, as in the cloud;
 - the lake is a local folder; the clock may run compressed.
@@ -40,6 +40,7 @@ from tern.services import use_runtime
 from tern_local import iam
 from tern_local.athena import LocalAthena, route_athena_to
 from tern_local.iam import Roles
+from tern_local.map_runs import enforce_tolerated_failures
 from tern_local.runtime import LocalRuntime
 from tern_local.template import TEMPLATE, create_table, template
 
@@ -350,6 +351,7 @@ class LocalStack:
         from moto.core.config import default_user_config
 
         default_user_config["stepfunctions"] = {"execute_state_machine": True}  # real ASL, run by moto's interpreter
+        enforce_tolerated_failures()  # ...whose Distributed Map would succeed whatever its items did
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self.moto.start()
         # moto keeps its state per process: a stack started after another in this process starts empty
@@ -372,13 +374,14 @@ class LocalStack:
         )  # fmt: skip
         use_runtime(LocalRuntime(self.data, self.clock, REGION, roles=self.roles))  # each function held to its own role
         # ...and their queries go to Athena, as in the cloud: moto's Athena API answered by the local Athena
-        self.athena = LocalAthena(self.engine, boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION))
+        self.athena = LocalAthena(
+            self.engine, boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION), lake_bucket=self.resolver.names["LakeBucket"]
+        )
         route_athena_to(self.athena)
         for logical in self.resolver.functions():
             self.functions[logical] = self._function(logical)
             self.locks[logical] = threading.Lock()
         self.api = self.functions["ApiFunction"]
-        self.evaluate = self.functions["EvaluateSegmentFunction"]
         _route_lambda_to(self)
         self.http = ThreadingHTTPServer((self.host, self.port), _handler(self))
         self.port = self.http.server_address[1]

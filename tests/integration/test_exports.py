@@ -25,7 +25,7 @@ import openpyxl
 import pyarrow.dataset as ds
 import pytest
 
-from stack_client import all_members, http, live, local_stack, ok, wait_for
+from stack_client import all_members, evaluate, http, live, local_stack, ok, wait_for
 from tern.aws.dynamodb import Table
 from tern.segments.repository import SegmentRepository
 from tern_local.generator import generate
@@ -290,9 +290,10 @@ def test_an_action_asked_for_during_an_evaluation_runs_after_it(stack: LocalStac
 
     time.sleep(1)
     assert ok(stack, "GET", f"/segments/{segment['id']}/actions")["actions"][0]["status"] == "planned"  # still waiting
-    evaluated = ok(stack, "POST", f"/segments/{segment['id']}/evaluate")  # the evaluation ends: the action runs
+    repository.save(repository.get("acme", segment["id"]).model_copy(update={"evaluating_since": None}))  # it ends...
+    evaluated = evaluate(stack, segment["id"])  # ...and the next one's commit starts the waiting action
     done = wait_for(lambda: (a := ok(stack, "GET", f"/segments/{segment['id']}/actions")["actions"][0])["status"] == "done" and a, timeout=60, what="the planned action")
-    assert done["evaluation_id"] == evaluated["id"] and done["changed"] == evaluated["members"]
+    assert done["evaluation_id"] == evaluated["evaluation_id"] and done["changed"] == evaluated["members"]
 
 
 def test_archived_segments_refuse_actions(stack: LocalStack) -> None:

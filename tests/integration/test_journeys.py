@@ -16,7 +16,7 @@ import boto3
 import pyarrow.dataset as ds
 import pytest
 
-from stack_client import live, local_stack, ok, wait_for
+from stack_client import evaluate, live, local_stack, ok, wait_for
 from tern.journeys.entry import execution_name
 from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
@@ -319,10 +319,10 @@ def test_a_contact_who_leaves_and_rejoins_enters_once_and_recurring_runs_take_ne
     wait_for(lambda: emails_to(contacts, a, since) == 2 and emails_to(contacts, b, since) == 2, timeout=60, what="both journeys' first e-mails")
 
     move_to(stack, "Elsewhere", [a])  # a leaves...
-    assert ok(stack, "POST", f"/segments/{audience['id']}/evaluate")["left"] == 1
-    move_to(stack, "Testville", [a, c])  # ...and comes back, with a newcomer: the audience's schedule refreshes it
-    refreshed = stack.invoke_arn(stack.resolver.arn("EvaluateSegmentFunction"), {"org_id": "acme", "segment_id": audience["id"]})
-    assert (refreshed["evaluation"]["joined"], refreshed["journeys_run"]) == (2, [joiners["id"]])
+    assert evaluate(stack, audience["id"])["left"] == 1
+    move_to(stack, "Testville", [a, c])  # ...and comes back, with a newcomer: a refresh (as its schedule starts it)
+    refreshed = evaluate(stack, audience["id"])
+    assert (refreshed["joined"], refreshed["journeys_run"]) == (2, [joiners["id"]])
     wait_for(lambda: emails_to(contacts, c, since) >= 1, timeout=60, what="the newcomer's welcome")
     # the recurring journey's next run (a day later: 12 seconds here) takes the newcomer in too
     wait_for(lambda: emails_to(contacts, c, since) == 2, timeout=60, what="the recurring journey's next run")

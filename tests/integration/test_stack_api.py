@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stack_client import all_members, http, live, local_stack
+from stack_client import all_members, evaluate, http, live, local_stack
 from tern.segments.repository import SegmentRepository
 from tern_local.demo_stack import LAUNCH_LINK, add_clicks
 from tern_local.generator import generate
@@ -42,7 +42,9 @@ def test_every_endpoint_answers_over_http(stack: LocalStack) -> None:
     sid = segment["id"]
     assert segment["latest"]["joined"] == segment["latest"]["members"] > 0
     assert sid in [s["id"] for s in http(stack, "GET", "/segments")[1]["segments"]]
-    assert http(stack, "POST", f"/segments/{sid}/evaluate")[1]["members"] == segment["latest"]["members"]
+    again = evaluate(stack, sid)
+    assert (again["status"], again["members"], again["joined"], again["left"]) == ("done", segment["latest"]["members"], 0, 0)
+    assert http(stack, "GET", f"/segments/{sid}")[1]["latest"]["id"] == again["evaluation_id"]
     assert len(all_members(stack, sid)) == segment["latest"]["members"]
     assert len(http(stack, "GET", f"/segments/{sid}/history")[1]["history"]) == 2
     status, copied = http(stack, "POST", f"/segments/{sid}/copy")
@@ -85,6 +87,7 @@ def test_org_b_never_sees_changes_or_evaluates_org_a(stack: LocalStack) -> None:
         ("POST", "/segments/{}/restore", None), ("POST", "/segments/{}/copy", None), ("POST", "/segments/{}/go-live", None),
         ("POST", "/segments/{}/archive", None), ("POST", "/segments/{}/evaluate", None), ("GET", "/segments/{}/members", None),
         ("GET", "/segments/{}/history", None),
+        ("GET", "/segments/{}/evaluations/" + a["latest"]["id"], None),
     ]  # fmt: skip
     for method, path, body in requests:
         got = http(stack, method, path.format(sid), body, org="globex")
@@ -106,7 +109,7 @@ def test_org_b_never_sees_changes_or_evaluates_org_a(stack: LocalStack) -> None:
     assert len(http(stack, "GET", f"/segments/{sid}/history")[1]["history"]) == 1
 
 
-def test_a_refresh_that_dies_after_its_manifest_leaves_the_membership_whole_and_the_next_converges(
+def test_a_refresh_whose_batches_fail_leaves_the_membership_whole_and_the_next_converges(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     segment = live(stack, CLICKED)
@@ -115,20 +118,21 @@ def test_a_refresh_that_dies_after_its_manifest_leaves_the_membership_whole_and_
     add_clicks(stack.data, "acme", others, stack.clock())
 
     def killed(*_: Any, **__: Any) -> int:
-        raise RuntimeError("Lambda timed out")  # the function dies before writing a single membership item
+        raise RuntimeError("Lambda timed out")  # every batch dies before writing a single membership item
 
     monkeypatch.setattr(SegmentRepository, "apply_membership", killed)
-    status, answer = http(stack, "POST", f"/segments/{sid}/evaluate")
-    assert status == 502 and answer == {"message": "Internal server error"}
-    manifests = list((stack.data / "memberships" / "org_id=acme" / f"segment_id={sid}").glob("evaluation_id=*/members.parquet"))
+    failed = evaluate(stack, sid, timeout=120)  # each batch's retries (2 s, 4 s, 8 s) run out: the Map fails
+    assert failed["status"] == "failed" and failed["reason"]
+    manifests = list((stack.data / "memberships" / "org_id=acme" / f"segment_id={sid}").glob("evaluation_id=*/*.parquet"))
     assert len(manifests) == 2  # the failed evaluation's manifest was written...
     assert set(all_members(stack, sid)) == before  # ...and the membership readers see is the old one, whole
-    assert http(stack, "GET", f"/segments/{sid}")[1]["latest"] == segment["latest"]
+    after = http(stack, "GET", f"/segments/{sid}")[1]
+    assert after["latest"] == segment["latest"] and after["evaluating_since"] is None  # no longer evaluating
     assert len(http(stack, "GET", f"/segments/{sid}/history")[1]["history"]) == 1
 
     monkeypatch.undo()
-    status, evaluation = http(stack, "POST", f"/segments/{sid}/evaluate")
-    assert status == 200, evaluation
+    evaluation = evaluate(stack, sid)
+    assert evaluation["status"] == "done", evaluation
     assert set(all_members(stack, sid)) == before | set(others)
     assert (evaluation["members"], evaluation["joined"], evaluation["left"]) == (len(before) + 25, 25, 0)
     assert [h["members"] for h in http(stack, "GET", f"/segments/{sid}/history")[1]["history"]] == [len(before) + 25, len(before)]

@@ -67,7 +67,7 @@ class Trigger(Protocol):
 
 
 class StateMachines(Protocol):
-    """Journeys' state machines and their executions (Step Functions)."""
+    """State machines and their executions (Step Functions): journeys', runs and refreshes."""
 
     def create(self, name: str, definition: dict[str, Any], org_id: str, description: str) -> str:
         """Create a state machine (published as version 1); returns its ARN."""
@@ -82,6 +82,10 @@ class StateMachines(Protocol):
         ...
 
     def stop(self, execution_arn: str, error: str, cause: str) -> None: ...
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """The execution's status, input and (once ended) output or error and cause; None if there is none."""
+        ...
 
 
 class TaskTokens(Protocol):

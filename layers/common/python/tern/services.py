@@ -38,7 +38,7 @@ from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps,
 from tern.lists.repository import ListRepository
 from tern.ports import Events, LakeFiles, ResultFiles, Scheduler, StateMachines, Trigger
 from tern.segments.lifecycle import Segments
-from tern.segments.manifests import Manifests
+from tern.segments.refreshes import SegmentRefreshes
 from tern.segments.repository import SegmentRepository
 from tern.settings import AdminSettings, FunctionSettings, IngestEventsSettings, JourneyStepSettings, QuerySettings
 from tern.store.events import LakeEvents
@@ -95,7 +95,8 @@ class Services:
     events: Events
     segment_repository: SegmentRepository
     lists: ListRepository
-    manifests: Manifests
+    lake_bucket: str  # where refreshes UNLOAD their manifests
+    refreshes: SegmentRefreshes
     overlay: ContactOverlay
     refresh_scheduler: Scheduler
     journey_repository: JourneyRepository
@@ -149,9 +150,10 @@ def admin_services(settings: AdminSettings) -> Services:
         events=world.events(settings),
         segment_repository=SegmentRepository(table),
         lists=ListRepository(table),
-        manifests=Manifests(lake_files),
+        lake_bucket=settings.lake_bucket,
+        refreshes=SegmentRefreshes(machines, settings.refresh_machine_arn),
         overlay=ContactOverlay(lake_files, table),
-        refresh_scheduler=schedules(settings.evaluate_function_arn),
+        refresh_scheduler=schedules(settings.refresh_machine_arn),
         journey_repository=JourneyRepository(table),
         content=ContentRepository(table),
         machines=machines,

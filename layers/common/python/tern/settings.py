@@ -34,7 +34,7 @@ class AdminSettings(QuerySettings):
 
     schedule_group: str
     scheduler_role_arn: str
-    evaluate_function_arn: str
+    refresh_machine_arn: str  # the refresh state machine (statemachines/refresh_segment.asl.json)
     journey_run_machine_arn: str  # the run state machine (statemachines/journey_run.asl.json)
     journey_step_function_arn: str
     export_function_arn: str
@@ -47,7 +47,7 @@ class ApiSettings(AdminSettings):
 
 
 class EvaluateSegmentSettings(AdminSettings):
-    """evaluate_segment: a refresh archives, starts planned jobs and runs journeys taking joiners."""
+    """evaluate_segment: the steps of a refresh (its membership, then planned jobs and journeys taking joiners)."""
 
 
 class JourneyRunSettings(AdminSettings):

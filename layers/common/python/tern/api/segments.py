@@ -12,7 +12,7 @@ from tern.api.responses import segment_json
 from tern.segments.definition import SegmentDefinition
 from tern.segments.lifecycle import SegmentDraft
 from tern.usecases.preview import preview
-from tern.usecases.refresh import refresh_segment
+from tern.usecases.refresh import start_refresh
 
 router = Router()
 
@@ -78,9 +78,17 @@ def archive_segment(segment_id: str) -> dict[str, Any]:
 
 
 @router.post("/segments/<segment_id>/evaluate")
-def evaluate_segment(segment_id: str) -> dict[str, Any]:
-    done = refresh_segment(services(router), org_id(router), segment_id)
-    return {**done.evaluation.model_dump(mode="json"), "write_requests": done.write_requests, "journeys_run": done.journeys_run}
+def evaluate_segment(segment_id: str) -> tuple[dict[str, Any], int]:
+    evaluation_id = start_refresh(services(router), org_id(router), segment_id)
+    poll = f"/segments/{segment_id}/evaluations/{evaluation_id}"
+    return {"evaluation_id": evaluation_id, "segment_id": segment_id, "status": "running", "poll": poll}, 202
+
+
+@router.get("/segments/<segment_id>/evaluations/<evaluation_id>")
+def evaluation_status(segment_id: str, evaluation_id: str) -> dict[str, Any]:
+    s = services(router)
+    s.segments(org_id(router)).get(segment_id, s.clock())  # not found for what the org cannot see
+    return s.refreshes.status(org_id(router), segment_id, evaluation_id)
 
 
 @router.get("/segments/<segment_id>/members")

@@ -55,6 +55,21 @@ class StepFunctions:
         with failing_as_store_error(f"stopping {execution_arn}"):
             self._sfn.stop_execution(executionArn=execution_arn, error=error, cause=cause)
 
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        try:
+            found = self._sfn.describe_execution(executionArn=execution_arn)
+        except ClientError as e:
+            if error_code(e) == "ExecutionDoesNotExist":
+                return None
+            raise StoreError(f"reading {execution_arn}: {e}") from None
+        except BotoCoreError as e:
+            raise StoreError(f"reading {execution_arn}: {e}") from None
+        return {
+            "status": found["status"], "input": json.loads(found.get("input") or "{}"),
+            "output": json.loads(found["output"]) if found.get("output") else None,
+            "error": found.get("error"), "cause": found.get("cause"),
+        }  # fmt: skip
+
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
         """Resume the waiting execution; False if it no longer waits (timed out or stopped meanwhile)."""
         try:

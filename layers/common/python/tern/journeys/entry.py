@@ -16,10 +16,8 @@ retried with backoff.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import itertools
 import json
 import time
@@ -35,6 +33,7 @@ from tern.journeys.repository import JourneyRepository
 from tern.ports import ResultFiles, StateMachines
 from tern.segments.compiler import compile_segment
 from tern.segments.definition import SegmentDefinition, parse_definition
+from tern.store import ranges
 
 # What an execution carries of its contact: what content may personalise with, and the consent snapshot.
 SNAPSHOT = [
@@ -75,44 +74,22 @@ def audience_sql(journey: Journey, engine: QueryEngine, memberships: dict[str, s
     return compiled.contact_rows_sql(SNAPSHOT)
 
 
-# ----- the audience's CSV result, in byte ranges
+# ----- the audience's CSV result, in byte ranges (tern.store.ranges)
 
-CHUNK_BYTES = 128 * 1024  # one Map item: some 300 contacts, started in about 30 s at the default rate
+CHUNK_BYTES = ranges.CHUNK_BYTES  # one Map item: some 300 contacts, started in about 30 s at the default rate
 ENTER_CONCURRENCY = 10  # the Map's MaxConcurrency in statemachines/journey_run.asl.json (a test holds them equal)
 STARTS_PER_SECOND = 100.0  # the run's StartExecution rate, all its batches together
-_MORE = 64 * 1024  # read past a range's end in steps this long, to finish its last line
-
-
-def plan(size: int, chunk: int = CHUNK_BYTES) -> list[dict[str, int]]:
-    """The byte ranges [start, end) of a file of `size` bytes, one per Map item."""
-    return [{"start": start, "end": min(start + chunk, size)} for start in range(0, size, chunk)]
+plan = ranges.byte_ranges
 
 
 def rows_in(files: ResultFiles, key: str, start: int, end: int) -> list[dict[str, Any]]:
-    """The contacts whose line begins in bytes [start, end) of Athena's CSV result (header skipped).
+    """The contacts whose line begins in bytes [start, end) of the audience's CSV result.
 
-    A line belongs to the range its first byte falls in: a range skips the line it starts inside of and
-    finishes its own last line past its end, so the ranges of a plan cover every line exactly once. Each
-    line is `"contact_id","{json}"`; JSON has no raw newline, and contact ids are not allowed one. The JSON
-    is the SNAPSHOT row: an object with its field names (Trino casts a named ROW so), or an array of its
-    values in SNAPSHOT's order (Presto's cast of a ROW to JSON): either reads the same."""
-    data = files.read(key, max(start - 1, 0), end)
-    cut = data.find(b"\n")
-    if cut < 0:
-        return []  # no line begins here (at 0: the header alone)
-    data = data[cut + 1 :]  # at 0: the header; else the end of the line the range starts inside of
-    if not data:
-        return []
-    at = end
-    while not data.endswith(b"\n"):
-        more = files.read(key, at, at + _MORE)
-        if not more:
-            break  # the file's last line, without a newline
-        newline = more.find(b"\n")
-        data += more if newline < 0 else more[: newline + 1]
-        at += len(more)
+    Each line is `"contact_id","{json}"`. The JSON is the SNAPSHOT row: an object with its field names (Trino
+    casts a named ROW so), or an array of its values in SNAPSHOT's order (Presto's cast of a ROW to JSON):
+    either reads the same."""
     rows = []
-    for contact_id, contact in csv.reader(io.StringIO(data.decode("utf-8"))):
+    for contact_id, contact in ranges.lines_in(files, key, start, end):
         value = json.loads(contact)
         row = dict(zip(SNAPSHOT, value, strict=True)) if isinstance(value, list) else value
         row["contact_id"] = contact_id

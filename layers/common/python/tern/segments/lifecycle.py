@@ -18,13 +18,11 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from tern.engines import QueryEngine
 from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem, TernError, UnresolvedReference
 from tern.lists.repository import ListRepository
 from tern.ports import Scheduler
 from tern.segments.definition import SegmentDefinition
-from tern.segments.manifests import Manifests
-from tern.segments.membership import Refreshed, refresh
+from tern.segments.membership import manifest_prefix
 from tern.segments.repository import SegmentRepository
 from tern.segments.segment import Evaluation, Every, Refresh, Segment, Status
 
@@ -43,7 +41,7 @@ class Segments:
 
     org_id: str
     repository: SegmentRepository
-    scheduler: Scheduler  # invokes evaluate_segment with {org_id, segment_id}
+    scheduler: Scheduler  # starts the refresh workflow with {org_id, segment_id}
     lists: ListRepository
 
     def create(self, draft: SegmentDraft, now: dt.datetime) -> Segment:
@@ -105,17 +103,37 @@ class Segments:
             self._schedule(restored, now)
         return restored
 
-    def evaluate(self, segment_id: str, engine: QueryEngine, manifests: Manifests, now: dt.datetime) -> Refreshed:
-        """Refresh the stored membership now (what a scheduled refresh does too)."""
-        segment = self.get(segment_id, now)
+    def begin_refresh(self, segment: Segment, evaluation_id: str, now: dt.datetime) -> Segment:
+        """Mark the segment evaluating and note evaluation `evaluation_id`'s manifest pending (tern.segments.membership).
+
+        ConflictError unless the segment is live and no other evaluation runs; a retried call for the same
+        evaluation answers as the first did."""
         self._require(segment, "live", "evaluate")
-        memberships = self.memberships_for(segment)
-        segment = self.repository.save(segment.model_copy(update={"evaluating_since": now}))  # jobs asked for meanwhile wait
-        try:
-            return refresh(segment, engine, self.repository, manifests, now, memberships=memberships)
-        except BaseException:
+        prefix = manifest_prefix(self.org_id, segment.id, evaluation_id)
+        if segment.evaluating(now) and prefix in segment.pending_manifests:
+            return segment  # a retry: this evaluation began already
+        if segment.evaluating(now):
+            raise ConflictError(f"segment {segment.id} is being evaluated (since {segment.evaluating_since:%Y-%m-%d %H:%M:%S} UTC)")
+        update = {"evaluating_since": now, "pending_manifests": [*segment.pending_manifests, prefix], "updated_at": now}
+        return self.repository.save(segment.model_copy(update=update))  # jobs asked for meanwhile wait
+
+    def commit_refresh(self, segment_id: str, evaluation: Evaluation) -> Segment:
+        """The evaluation's membership is stored: it becomes the latest, in the history, and nothing is pending."""
+        segment = self.repository.get(self.org_id, segment_id)
+        if segment.latest is not None and segment.latest.id == evaluation.id:
+            return segment  # a retry: committed already
+        update = {
+            "latest": evaluation, "pending_manifests": [], "evaluating_since": None, "updated_at": evaluation.at,
+            "ready_until": evaluation.at + dt.timedelta(hours=segment.readiness_hours),
+        }  # fmt: skip
+        return self.repository.commit(segment.model_copy(update=update), evaluation)
+
+    def abandon_refresh(self, segment_id: str, evaluation_id: str) -> None:
+        """An evaluation failed: it is no longer running (its manifest stays pending, for the next to converge).
+        One that failed before it began leaves alone the mark of another that runs."""
+        segment = self.repository.get(self.org_id, segment_id)
+        if manifest_prefix(self.org_id, segment_id, evaluation_id) in segment.pending_manifests:
             self._not_evaluating(segment_id)
-            raise
 
     def members(self, segment_id: str, now: dt.datetime, limit: int, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
         """A page of the current members (contact_id, joined_at) and the cursor of the next."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tern.segments.definition import SegmentDefinition
 
 Status = Literal["draft", "live", "archived", "deleted"]
-EVALUATION_LIMIT = dt.timedelta(minutes=15)  # Lambda's longest run: evaluate_segment's timeout
+EVALUATION_LIMIT = dt.timedelta(hours=6)  # the refresh state machine's TimeoutSeconds (a test holds them equal)
 
 
 class Every(BaseModel):
