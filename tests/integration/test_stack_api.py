@@ -136,3 +136,19 @@ def test_a_refresh_whose_batches_fail_leaves_the_membership_whole_and_the_next_c
     assert set(all_members(stack, sid)) == before | set(others)
     assert (evaluation["members"], evaluation["joined"], evaluation["left"]) == (len(before) + 25, 25, 0)
     assert [h["members"] for h in http(stack, "GET", f"/segments/{sid}/history")[1]["history"]] == [len(before) + 25, len(before)]
+
+
+def test_in_segment_reads_the_stored_membership(stack: LocalStack) -> None:
+    warsaw = live(stack, {**WARSAW, "name": "Warsaw, referred to"})
+    female = {"kind": "gender", "value": "female"}
+    inside = {"name": "in", "where": {"all": [{"kind": "in_segment", "segment_id": warsaw["id"]}, female]}}
+    outside = {"name": "out", "where": {"all": [{"kind": "not_in_segment", "segment_id": warsaw["id"]}, female]}}
+    direct = {"name": "direct", "where": {"all": [WARSAW["where"]["all"][0], female]}}  # type: ignore[index]
+    got_in = http(stack, "POST", "/segments/preview", inside)[1]
+    got_out = http(stack, "POST", "/segments/preview", outside)[1]
+    assert got_in["total"] == http(stack, "POST", "/segments/preview", direct)[1]["total"] > 0
+    assert got_in["criteria"][0]["count"] == warsaw["latest"]["members"]
+    assert got_in["total"] + got_out["total"] == got_in["criteria"][1]["count"]  # every woman is in or out
+    nested = live(stack, {**inside, "refresh": {"every": 365, "unit": "days"}})
+    assert nested["latest"]["members"] == got_in["total"]
+    assert evaluate(stack, nested["id"])["members"] == got_in["total"]

@@ -13,21 +13,21 @@ import pytest
 from moto import mock_aws
 
 from tern.aws.dynamodb import Table
-from tern.aws.s3 import S3LakeFiles
 from tern.aws.scheduler import EventBridgeScheduler
 from tern.engines.duckdb import DuckDBEngine
 from tern.errors import ConflictError, NotFoundError
 from tern.lists.repository import ListRepository
 from tern.segments.lifecycle import SegmentDraft, Segments, is_ready, schedule_name
-from tern.segments.manifests import Manifests
+from tern.segments.evaluate import members as evaluate_members
+from tern.segments.membership import manifest_prefix
 from tern.segments.repository import SegmentRepository
-from tern.segments.segment import Every
+from tern.segments.segment import Evaluation, Every, Segment
 from tern_local.generator import generate
 from tern_local.template import create_table
 
 NOW = dt.datetime(2026, 11, 22, 12)
 REGION = "eu-central-1"
-TARGET = f"arn:aws:lambda:{REGION}:123456789012:function:evaluate-segment"
+TARGET = f"arn:aws:states:{REGION}:123456789012:stateMachine:tern-segment-refreshes-dev"
 ROLE = "arn:aws:iam::123456789012:role/tern-scheduler"
 DEAD_LETTERS = "arn:aws:sqs:eu-central-1:123456789012:tern-failures-dev"
 DRAFT = SegmentDraft.model_validate({
@@ -59,9 +59,15 @@ def aws() -> Iterator[dict[str, Any]]:
             "acme": Segments("acme", repository, schedules, lists),
             "globex": Segments("globex", repository, schedules, lists),
             "scheduler": scheduler,
-            
-            "manifests": Manifests(S3LakeFiles(s3, "results")),
         }
+
+
+def evaluate(segments: Segments, segment_id: str, engine: DuckDBEngine, now: dt.datetime) -> Segment:
+    """What the refresh workflow does to the segment's record: begin (ConflictError unless live), commit."""
+    segment = segments.begin_refresh(segments.get(segment_id, now), "e1", now)
+    found = evaluate_members(segment.definition(), engine, segments.org_id, now)
+    evaluation = Evaluation(id="e1", at=now, members=len(found), joined=len(found), left=0, manifest=manifest_prefix(segments.org_id, segment_id, "e1"))
+    return segments.commit_refresh(segment_id, evaluation)
 
 
 def schedule_of(aws: dict[str, Any], segment: Any) -> dict[str, Any] | None:
@@ -92,8 +98,9 @@ def test_a_one_time_segment_is_scheduled_once_and_archives_after_its_readiness(a
     segment = acme.go_live(acme.create(DRAFT.model_copy(update={"refresh": "once"}), NOW).id, NOW)
     schedule = schedule_of(aws, segment)
     assert schedule is not None and schedule["ScheduleExpression"] == "at(2026-11-22T12:01:00)"
-    done = acme.evaluate(segment.id, engine, aws["manifests"], NOW)
-    assert is_ready(done.segment, NOW + dt.timedelta(hours=12))
+    done = evaluate(acme, segment.id, engine, NOW)
+    assert done.latest is not None and done.latest.members > 0 and done.evaluating_since is None and done.pending_manifests == []
+    assert is_ready(done, NOW + dt.timedelta(hours=12))
     assert acme.get(segment.id, NOW + dt.timedelta(hours=11)).status == "live"
     later = acme.get(segment.id, NOW + dt.timedelta(hours=13))
     assert later.status == "archived" and not is_ready(later, NOW + dt.timedelta(hours=13))
@@ -102,7 +109,7 @@ def test_a_one_time_segment_is_scheduled_once_and_archives_after_its_readiness(a
 def test_a_recurring_segment_waits_for_its_next_refresh(aws: dict[str, Any], engine: DuckDBEngine) -> None:
     acme: Segments = aws["acme"]
     segment = acme.go_live(acme.create(DRAFT, NOW).id, NOW)
-    acme.evaluate(segment.id, engine, aws["manifests"], NOW)
+    evaluate(acme, segment.id, engine, NOW)
     later = acme.get(segment.id, NOW + dt.timedelta(hours=13))
     assert later.status == "live" and not is_ready(later, NOW + dt.timedelta(hours=13))
 
@@ -113,7 +120,7 @@ def test_only_drafts_are_edited_and_only_live_segments_evaluated(aws: dict[str, 
     edited = acme.update(draft.id, DRAFT.model_copy(update={"name": "Warsaw, edited"}), NOW)
     assert edited.name == "Warsaw, edited" and edited.version == draft.version + 1
     with pytest.raises(ConflictError, match="it is draft, not live"):
-        acme.evaluate(draft.id, engine, aws["manifests"], NOW)
+        evaluate(acme, draft.id, engine, NOW)
     acme.go_live(draft.id, NOW)
     with pytest.raises(ConflictError, match="cannot edit segment .*: it is live, not draft"):
         acme.update(draft.id, DRAFT, NOW)
@@ -153,7 +160,7 @@ def test_another_org_finds_nothing(aws: dict[str, Any], engine: DuckDBEngine) ->
         lambda: globex.delete(segment.id, NOW),
         lambda: globex.restore(segment.id, NOW),
         lambda: globex.copy(segment.id, NOW),
-        lambda: globex.evaluate(segment.id, engine, aws["manifests"], NOW),
+        lambda: evaluate(globex, segment.id, engine, NOW),
     ):
         with pytest.raises(NotFoundError):
             act()

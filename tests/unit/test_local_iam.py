@@ -47,8 +47,11 @@ def test_a_refresh_may_start_the_journeys_taking_joiners(roles: Roles) -> None:
 def test_athena_writes_results_with_the_callers_permissions(roles: Roles) -> None:
     needed = [action for action, _ in roles.authorised("athena", "StartQueryExecution", {"WorkGroup": "tern-local", "QueryString": "SELECT 1"})]
     assert {"s3:ListBucketMultipartUploads", "s3:AbortMultipartUpload", "s3:PutObject"} <= set(needed)
-    for function in ("ApiFunction", "EvaluateSegmentFunction", "JourneyRunFunction", "ExportFunction"):
+    for function in ("ApiFunction", "JourneyRunFunction", "ExportFunction"):
         assert roles.check(function, "athena", "StartQueryExecution", {"WorkGroup": "tern-local", "QueryString": "SELECT 1"}) is None
+    # a refresh's queries run from its state machine: evaluate_segment only reads where the result went
+    assert roles.check("EvaluateSegmentFunction", "athena", "StartQueryExecution", {"WorkGroup": "tern-local", "QueryString": "SELECT 1"}) is not None
+    assert roles.check("EvaluateSegmentFunction", "athena", "GetQueryExecution", {"QueryExecutionId": "q"}) is None
 
 
 def test_what_a_role_does_not_grant_is_refused_with_aws_words(roles: Roles) -> None:

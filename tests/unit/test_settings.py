@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {
     "TERN_TABLE_NAME": "tern", "TERN_LAKE_BUCKET": "lake", "TERN_RESULTS_BUCKET": "results", "TERN_GLUE_DATABASE": "tern",
     "TERN_ATHENA_WORKGROUP": "tern", "TERN_SCHEDULE_GROUP": "tern", "TERN_SCHEDULER_ROLE_ARN": "arn:role/s",
-    "TERN_EVALUATE_FUNCTION_ARN": "arn:fn/e", "TERN_JOURNEY_RUN_MACHINE_ARN": "arn:sm/r", "TERN_JOURNEY_STEP_FUNCTION_ARN": "arn:fn/s",
+    "TERN_REFRESH_MACHINE_ARN": "arn:sm/e", "TERN_JOURNEY_RUN_MACHINE_ARN": "arn:sm/r", "TERN_JOURNEY_STEP_FUNCTION_ARN": "arn:fn/s",
     "TERN_EXPORT_FUNCTION_ARN": "arn:fn/x", "TERN_STATE_MACHINE_ROLE_ARN": "arn:role/m", "TERN_FAILURES_QUEUE_ARN": "arn:sqs/f",
 }  # fmt: skip
 

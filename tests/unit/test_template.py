@@ -70,7 +70,7 @@ def test_what_fails_for_good_waits_in_the_failures_queue_and_alarms_say_so() -> 
 
     resources = template()["Resources"]
     functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
-    asynchronous = {"EvaluateSegmentFunction", "ExportFunction", "IngestEventsFunction"}
+    asynchronous = {"ExportFunction", "IngestEventsFunction"}  # evaluate_segment and journey_run: their state machines retry and catch
     for name in asynchronous:  # invoked by Scheduler, EventBridge or another function: Lambda retries, then the queue
         destination = functions[name]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
         assert destination == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["FailuresQueue", "Arn"]}}, name
@@ -87,4 +87,16 @@ def test_what_fails_for_good_waits_in_the_failures_queue_and_alarms_say_so() -> 
     alarms = {k: r for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert {f"{f}Errors" for f in functions} | {"FailuresWaiting", "EventsNotConverted", "JourneyExecutionsFailed"} == set(alarms)
     assert all(a["Condition"] == "HasAlarmTopic" and a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}] for a in alarms.values())
-    assert "Default" not in template()["Parameters"]["SenderAddress"]  # an example.com sender can never be verified
+    assert "Default" not in template()["Parameters"]["SenderAddress"]
+
+
+def test_a_refresh_mark_outlives_no_refresh() -> None:
+    """A segment counts as evaluating while its refresh may still run: as long as the state machine's timeout."""
+    import json
+
+    from tern.segments.segment import EVALUATION_LIMIT
+    from tern_local.template import template
+
+    machine = template()["Resources"]["RefreshSegmentStateMachine"]["Properties"]
+    definition = json.loads((Path(__file__).resolve().parents[2] / machine["DefinitionUri"]).read_text())
+    assert definition["TimeoutSeconds"] == EVALUATION_LIMIT.total_seconds()  # an example.com sender can never be verified
