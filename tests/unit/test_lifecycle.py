@@ -17,8 +17,8 @@ from tern.aws.scheduler import EventBridgeScheduler
 from tern.engines.duckdb import DuckDBEngine
 from tern.errors import ConflictError, NotFoundError
 from tern.lists.repository import ListRepository
-from tern.segments.lifecycle import SegmentDraft, Segments, is_ready, schedule_name
 from tern.segments.evaluate import members as evaluate_members
+from tern.segments.lifecycle import SegmentDraft, Segments, is_ready, schedule_name
 from tern.segments.membership import manifest_prefix
 from tern.segments.repository import SegmentRepository
 from tern.segments.segment import Evaluation, Every, Segment
