@@ -51,7 +51,9 @@ class Call:
 
 @dataclass
 class Roles:
-    """Each function's expanded role policy (its Allow statements), by the function's logical id."""
+    """Each function's and each workflow's (SAM state machine's) expanded role policy (its Allow statements), by
+    logical id. Functions are held to theirs as they call (tern_local.runtime); the workflows' calls are made by
+    moto's interpreter, so a test reads each Task of the ASL and checks its role grants it."""
 
     statements: dict[str, list[dict[str, Any]]]
     region: str
@@ -68,6 +70,7 @@ class Roles:
         athena_output: str = "", lake_bucket: str = "", glue_database: str = "",
     ) -> Roles:  # fmt: skip
         import boto3
+        from samtranslator.metrics.metrics import Metrics
         from samtranslator.parser.parser import Parser
         from samtranslator.translator.translator import Translator
 
@@ -76,16 +79,21 @@ class Roles:
             for key in ("CodeUri", "ContentUri", "DefinitionUri"):
                 if key in resource.get("Properties", {}):
                     resource["Properties"][key] = f"s3://tern-artifacts/{logical}.zip"
-        translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+        metrics = Metrics()  # the transform counts what it did; published to nowhere, so it does not warn at exit
+        translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region), metrics=metrics)
         expanded = translator.translate(
             packaged, parameter_values=dict(resolver.parameters), get_managed_policy_map=lambda: {}
         )  # the SAM transform, as CloudFormation runs it (AWS managed policies are left as their ARNs)
+        metrics.publish()
         resources = expanded["Resources"]
         statements: dict[str, list[dict[str, Any]]] = {}
-        for logical, resource in resources.items():
-            if resource["Type"] != "AWS::Lambda::Function":
+        for logical, resource in resources.items():  # each function's role, and each SAM state machine's
+            if resource["Type"] == "AWS::Lambda::Function":
+                role = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+            elif resource["Type"] == "AWS::StepFunctions::StateMachine" and "Fn::GetAtt" in resource["Properties"].get("RoleArn", {}):
+                role = resource["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+            else:
                 continue
-            role = resource["Properties"]["Role"]["Fn::GetAtt"][0]
             found = []
             for policy in resources[role]["Properties"].get("Policies", []):
                 for statement in _listed(policy["PolicyDocument"]["Statement"]):
