@@ -42,7 +42,7 @@ def enforce_tolerated_failures() -> None:
             error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
             raise FailureEventException(FailureEvent(
                 env=env, error_name=error, event_type=HistoryEventType.MapRunFailed,
-                event_details=EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(error=error.error_name, cause=CAUSE)),
+                event_details=EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(error=error.error_name, cause=CAUSE)),  # type: ignore[typeddict-item]
             ))  # fmt: skip
 
     _map_run.__enforced_by_tern__ = True  # type: ignore[attr-defined]
