@@ -18,7 +18,9 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -46,7 +48,17 @@ def main() -> None:
             os.environ.update(environment)
 
 
-def run(stack: LocalStack) -> None:
+@dataclass
+class Outcome:
+    journey_id: str
+    arn: str
+    executions: list[dict[str, Any]]
+    all_sent: float | None  # seconds from start to everyone e-mailed (or blocked) and waiting at the branch
+    elapsed: float  # seconds from start to every execution finished
+
+
+def drive(stack: LocalStack, contacts: int = CONTACTS) -> Outcome:
+    """The classic journey for every contact of the lake, every fifth recipient clicking; until all finished."""
     from moto.ses.models import ses_backends
 
     api = Client(f"http://127.0.0.1:{stack.port}", "bench")
@@ -79,13 +91,20 @@ def run(stack: LocalStack) -> None:
                 ses_click(events, message.id, LINK)
         if all_sent is None:
             announce, branch = api("GET", f"/journeys/{journey['id']}/analytics")["steps"][:2]
-        if all_sent is None and branch["processed"] + announce["blocked"] >= CONTACTS:
+        if all_sent is None and branch["processed"] + announce["blocked"] >= contacts:
             all_sent = time.perf_counter() - started  # everyone has had the e-mail (or was blocked) and waits at the branch
         executions = [e for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn) for e in page["executions"]]
-        if len(executions) == CONTACTS and all(e["status"] != "RUNNING" for e in executions):
+        if len(executions) == contacts and all(e["status"] != "RUNNING" for e in executions):
             break
         time.sleep(0.2)
-    elapsed = time.perf_counter() - started
+    return Outcome(journey["id"], arn, executions, all_sent, time.perf_counter() - started)
+
+
+def run(stack: LocalStack) -> None:
+    api = Client(f"http://127.0.0.1:{stack.port}", "bench")
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
+    outcome = drive(stack)
+    journey, executions, all_sent, elapsed = {"id": outcome.journey_id}, outcome.executions, outcome.all_sent, outcome.elapsed
     transitions: collections.Counter[int] = collections.Counter()
     for execution in executions:
         history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]

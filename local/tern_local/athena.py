@@ -11,7 +11,7 @@ What it keeps of Athena, so that code that passes here passes there:
 - results are rendered on the wire as Athena renders them: every value a VarCharValue string, a NULL a datum
   with no value, booleans `true`/`false`, doubles as Java prints them (`1.0E7`), timestamps with
   milliseconds (`2026-11-22 10:00:00.000`), arrays `[a, b]`, maps `{k=v}`, rows `{f=v}`, json as its text;
-  ColumnInfo types named as Athena names them; the first row of a SELECT's first page repeats the column
+  ColumnInfo types named as Athena names them; DataScannedInBytes the size of the tables read (an upper bound); the first row of a SELECT's first page repeats the column
   names; pages of at most 1,000 rows (MaxResults) joined by NextToken;
 - the result set is also written as CSV to the workgroup's output location, `<query id>.csv`, quoted as
   Athena quotes it.
@@ -60,6 +60,7 @@ class Query:
     columns: list[tuple[str, str]] = field(default_factory=list)  # (name, Athena type)
     rows: list[list[str | None]] = field(default_factory=list)  # rendered
     statement_type: str = "DML"
+    scanned: int = 0  # bytes: every file of every table it reads (an upper bound: no column or partition pruning)
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -104,7 +105,7 @@ class LocalAthena:
             "ResultConfiguration": {"OutputLocation": f"{query.output}{query.id}.csv"} if query.output else {},
             "QueryExecutionContext": {"Database": query.database} if query.database else {},
             "Status": status, "WorkGroup": query.workgroup,
-            "Statistics": {"EngineExecutionTimeInMillis": elapsed, "TotalExecutionTimeInMillis": elapsed, "DataScannedInBytes": 0},
+            "Statistics": {"EngineExecutionTimeInMillis": elapsed, "TotalExecutionTimeInMillis": elapsed, "DataScannedInBytes": query.scanned},
             "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3", "EffectiveEngineVersion": "Athena engine version 3"},
         }  # fmt: skip
 
@@ -136,6 +137,7 @@ class LocalAthena:
                 if query.state == "CANCELLED":
                     return
                 query.state = "RUNNING"
+                query.scanned = self._scanned(query.sql)
                 unload = _UNLOAD.match(query.sql)
                 if unload:
                     self._unload(query, unload)
@@ -154,6 +156,11 @@ class LocalAthena:
         finally:
             query.completed = query.completed or time.time()
             query.done.set()
+
+    def _scanned(self, sql: str) -> int:
+        """What Athena would bill the query for, at most: the size of every Parquet file of the tables it names."""
+        names = {t.name for t in sqlglot.parse_one(_UNLOAD.sub(lambda m: m["select"], sql), read="athena").find_all(exp.Table)}
+        return sum(f.stat().st_size for name in names for f in (self.engine.data_dir / name).glob("**/*.parquet"))
 
     def _duckdb(self, sql: str, database: str | None) -> str:
         """The Athena statement in DuckDB's dialect, its Glue database's tables as the lake folder's views."""

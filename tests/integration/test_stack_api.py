@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from stack_client import all_members, evaluate, http, live, local_stack
+from stack_client import all_members, evaluate, http, live, local_stack, wait_for
 from tern.segments.repository import SegmentRepository
+from tern.usecases import preview as preview_module
 from tern_local.demo_stack import LAUNCH_LINK, add_clicks
 from tern_local.generator import generate
 from tern_local.stack import LocalStack
@@ -152,3 +153,16 @@ def test_in_segment_reads_the_stored_membership(stack: LocalStack) -> None:
     nested = live(stack, {**inside, "refresh": {"every": 365, "unit": "days"}})
     assert nested["latest"]["members"] == got_in["total"]
     assert evaluate(stack, nested["id"])["members"] == got_in["total"]
+
+
+def test_a_slow_preview_answers_202_and_is_polled(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    definition = {"name": "p", "where": {"all": [WARSAW["where"]["all"][0], {"kind": "gender", "value": "female"}]}}  # type: ignore[index]
+    quick = http(stack, "POST", "/segments/preview", definition)
+    assert quick[0] == 200 and quick[1]["total"] > 0
+    monkeypatch.setattr(preview_module, "WAIT_SECONDS", 0.0)  # as if the lake were so large the count took longer
+    status, started = http(stack, "POST", "/segments/preview", definition)
+    assert status == 202 and started["status"] == "running" and started["poll"] == f"/previews/{started['preview_id']}"
+    assert http(stack, "GET", started["poll"], org="globex")[0] == 404  # another org's preview is nobody's
+    assert http(stack, "GET", "/previews/not-an-id")[0] == 404
+    done = wait_for(lambda: (p := http(stack, "GET", started["poll"])[1])["status"] == "done" and p, timeout=30, what="the preview")
+    assert {k: done[k] for k in ("total", "criteria", "sample")} == quick[1]

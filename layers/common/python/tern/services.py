@@ -38,6 +38,7 @@ from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps,
 from tern.lists.repository import ListRepository
 from tern.ports import Events, LakeFiles, ResultFiles, Scheduler, StateMachines, Trigger
 from tern.segments.lifecycle import Segments
+from tern.segments.previews import PreviewRepository
 from tern.segments.refreshes import SegmentRefreshes
 from tern.segments.repository import SegmentRepository
 from tern.settings import AdminSettings, FunctionSettings, IngestEventsSettings, JourneyStepSettings, QuerySettings
@@ -97,6 +98,7 @@ class Services:
     lists: ListRepository
     lake_bucket: str  # where refreshes UNLOAD their manifests
     refreshes: SegmentRefreshes
+    previews: PreviewRepository
     overlay: ContactOverlay
     refresh_scheduler: Scheduler
     journey_repository: JourneyRepository
@@ -152,6 +154,7 @@ def admin_services(settings: AdminSettings) -> Services:
         lists=ListRepository(table),
         lake_bucket=settings.lake_bucket,
         refreshes=SegmentRefreshes(machines, settings.refresh_machine_arn),
+        previews=PreviewRepository(table),
         overlay=ContactOverlay(lake_files, table),
         refresh_scheduler=schedules(settings.refresh_machine_arn),
         journey_repository=JourneyRepository(table),

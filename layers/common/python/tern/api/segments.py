@@ -11,7 +11,7 @@ from tern.api.context import org_id, services
 from tern.api.responses import segment_json
 from tern.segments.definition import SegmentDefinition
 from tern.segments.lifecycle import SegmentDraft
-from tern.usecases.preview import preview
+from tern.usecases.preview import preview, preview_status
 from tern.usecases.refresh import start_refresh
 
 router = Router()
@@ -31,8 +31,14 @@ def list_segments(include_deleted: Annotated[bool, Query()] = False) -> dict[str
 
 
 @router.post("/segments/preview")
-def preview_segment(definition: Annotated[SegmentDefinition, Body()]) -> dict[str, Any]:
-    return preview(services(router), org_id(router), definition)
+def preview_segment(definition: Annotated[SegmentDefinition, Body()]) -> tuple[dict[str, Any], int]:
+    answer, done = preview(services(router), org_id(router), definition)
+    return answer, 200 if done else 202
+
+
+@router.get("/previews/<preview_id>")
+def get_preview(preview_id: str) -> dict[str, Any]:
+    return preview_status(services(router), org_id(router), preview_id)
 
 
 @router.get("/segments/<segment_id>")

@@ -30,6 +30,14 @@ class QueryEngine(Protocol):
         """Run one statement and return every row; raises tern.errors.QueryError on failure."""
         ...
 
+    def start(self, sql: str) -> str:
+        """Start one statement and return its query id, without waiting for it."""
+        ...
+
+    def poll(self, query_id: str) -> Result | None:
+        """The rows of a started statement, or None while it runs; QueryError if it failed."""
+        ...
+
     def has_org(self, org_id: str) -> bool:
         """Whether the lake holds any contacts for the org."""
         ...

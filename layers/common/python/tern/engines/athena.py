@@ -72,6 +72,21 @@ class AthenaEngine:
         self._wait(query_id)
         return self._rows(query_id)
 
+    def start(self, sql: str) -> str:
+        return self._start(sql)
+
+    def poll(self, query_id: str) -> Result | None:
+        try:
+            status = self._athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+        except (ClientError, BotoCoreError) as e:
+            raise QueryError(f"Athena query {query_id}: cannot read its status: {e}") from None
+        if status["State"] in ("QUEUED", "RUNNING"):
+            return None
+        if status["State"] != "SUCCEEDED":
+            reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage") or "no reason given"
+            raise QueryError(f"Athena query {query_id} {status['State'].lower()}: {reason}")
+        return self._rows(query_id)
+
     def batches(self, sql: str, name: str, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
         if self._s3 is None or not self.results_bucket:
             raise QueryError("this Athena engine has no results bucket to unload to")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class DuckDBEngine:
 
     def __init__(self, data_dir: str | os.PathLike[str], threads: int | None = None):
         self.data_dir = Path(data_dir)
+        self._finished: dict[str, Result] = {}
         if not (self.data_dir / "contacts").is_dir():
             raise DataError(f"no contacts dataset at {self.data_dir / 'contacts'}")
         self.con = duckdb.connect(":memory:")
@@ -120,6 +122,18 @@ class DuckDBEngine:
         if json_columns:  # a JSON column comes back parsed, as the Athena engine gives it
             rows = [tuple(json.loads(v) if i in json_columns and v is not None else v for i, v in enumerate(row)) for row in rows]
         return Result(columns=[d[0] for d in description], rows=rows)
+
+    def start(self, sql: str) -> str:
+        """Embedded, a statement runs as it starts; its rows wait here for poll() (this process only)."""
+        query_id = uuid.uuid4().hex
+        self._finished[query_id] = self.run(sql)
+        return query_id
+
+    def poll(self, query_id: str) -> Result | None:
+        try:
+            return self._finished.pop(query_id)
+        except KeyError:
+            raise QueryError(f"no query {query_id} in this process") from None
 
     def batches(self, sql: str, name: str, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
         path = self._scratch(name) / "rows.parquet"

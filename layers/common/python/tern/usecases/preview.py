@@ -1,22 +1,63 @@
-"""Previewing a definition while a marketer edits it: the total, a count per criterion, and the first members."""
+"""Previewing a definition while a marketer edits it: the total, a count per criterion, and the first members.
+
+The count and the sample start together; a preview answers at once when both finish within WAIT_SECONDS
+(a small lake, or the embedded engine). Otherwise it answers 202 with an id and the client polls
+GET /previews/{id}: API Gateway gives a request 29 seconds, and a count over a large lake may take longer.
+"""
 
 from __future__ import annotations
 
+import re
+import time
+import uuid
 from dataclasses import asdict
 from typing import Any
 
+from tern.errors import NotFoundError
 from tern.segments.definition import SegmentDefinition
-from tern.segments.evaluate import count, members
+from tern.segments.evaluate import counts_from, statements
+from tern.segments.previews import PendingPreview
 from tern.services import Services
 
 SAMPLE = 50
+WAIT_SECONDS = 5.0  # how long a preview waits for its queries before it answers with an id to poll
+_POLL_SECONDS = 0.2
+_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def preview(services: Services, org_id: str, definition: SegmentDefinition) -> dict[str, Any]:
+def preview(services: Services, org_id: str, definition: SegmentDefinition) -> tuple[dict[str, Any], bool]:
+    """The preview, and whether it is done (else the id to poll, and the preview kept until then)."""
     now = services.clock()
     segments = services.segments(org_id)
     segments.check_references(definition)  # 400 naming the criterion that refers to nothing
     memberships = segments.memberships_for(definition)  # 409 if a referred segment has no membership yet
-    counts = count(definition, services.engine, org_id, now, memberships=memberships)
-    sample = members(definition, services.engine, org_id, now, limit=SAMPLE, memberships=memberships)
-    return {"total": counts.total, "criteria": [asdict(c) for c in counts.criteria], "sample": sample}
+    count_sql, sample_sql, leaves = statements(definition, services.engine, org_id, now, SAMPLE, memberships)
+    pending = PendingPreview(uuid.uuid4().hex, services.engine.start(count_sql), services.engine.start(sample_sql), leaves)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        done = _answer(services, pending)
+        if done is not None:
+            return done, True
+        time.sleep(_POLL_SECONDS)
+    services.previews.put(org_id, pending, int(time.time()))
+    return {"preview_id": pending.id, "status": "running", "poll": f"/previews/{pending.id}"}, False
+
+
+def preview_status(services: Services, org_id: str, preview_id: str) -> dict[str, Any]:
+    """A preview that was still counting: running, or done with its counts and sample (NotFoundError for another org's)."""
+    if not _ID.fullmatch(preview_id):
+        raise NotFoundError(f"preview {preview_id} not found")
+    pending = services.previews.get(org_id, preview_id)
+    done = _answer(services, pending)
+    return {"preview_id": preview_id, "status": "running"} if done is None else {"preview_id": preview_id, "status": "done", **done}
+
+
+def _answer(services: Services, pending: PendingPreview) -> dict[str, Any] | None:
+    counted = services.engine.poll(pending.count_query)
+    if counted is None:
+        return None
+    sample = services.engine.poll(pending.sample_query)
+    if sample is None:
+        return None
+    counts = counts_from(counted.rows[0], pending.leaves)
+    return {"total": counts.total, "criteria": [asdict(c) for c in counts.criteria], "sample": [str(r[0]) for r in sample.rows]}
