@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/journeys.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/exports.py
+	$(BIN)/python bench/cost.py
 
 DATA ?= demo-lake
 serve: $(STAMP)

@@ -61,6 +61,8 @@ PRICES = {
     "X-Ray traces recorded": 5.0 / 1_000_000,
     "EventBridge Scheduler invocations": 1.0 / 1_000_000,
 }
+# Paid once a run, not per contact: the refresh's and the run's queries (billed 10 MB at least), the schedule.
+PER_RUN = {"Athena TB scanned", "EventBridge Scheduler invocations"}
 # Amazon Pinpoint (until 2026-10-30): each endpoint a journey targets in a month, and each event it records.
 PINPOINT_PER_ENDPOINT = 0.0012
 PINPOINT_PER_EVENT = 0.000001
@@ -85,7 +87,7 @@ class Wire:
             wire.count(environ, body, answer)
             return [answer]
 
-        DomainDispatcherApplication.__call__ = counted  # type: ignore[method-assign]
+        DomainDispatcherApplication.__call__ = counted  # type: ignore[method-assign,assignment]
 
     def count(self, environ: dict[str, Any], body: bytes, answer: bytes) -> None:
         scope = environ.get("HTTP_AUTHORIZATION", "").split("Credential=")[-1].split("/")
@@ -133,18 +135,19 @@ class Bytes(io.TextIOBase):
 
 
 def count_invocations(stack: LocalStack, units: collections.Counter[str]) -> None:
-    original = stack.invoke
-    memory = {logical: int(stack.resolver.resources[logical]["Properties"].get("MemorySize", 1024)) for logical in stack.functions}
+    """Each function's handler timed as Lambda bills it: from its start to its answer, in whole milliseconds."""
+    for logical, module in stack.functions.items():
+        memory = int(stack.resolver.resources[logical]["Properties"].get("MemorySize", 1024))
 
-    def invoke(module: Any, logical_id: str, event: dict[str, Any]) -> Any:
-        began = time.perf_counter()
-        try:
-            return original(module, logical_id, event)
-        finally:
-            units["Lambda requests"] += 1
-            units["Lambda GB-seconds (arm64)"] += math.ceil((time.perf_counter() - began) * 1000) / 1000 * memory[logical_id] / 1024  # type: ignore[assignment]
+        def handler(event: Any, context: Any, _original: Any = module.lambda_handler, _gb: float = memory / 1024) -> Any:
+            began = time.perf_counter()
+            try:
+                return _original(event, context)
+            finally:
+                units["Lambda requests"] += 1
+                units["Lambda GB-seconds (arm64)"] += math.ceil((time.perf_counter() - began) * 1000) / 1000 * _gb  # type: ignore[assignment]
 
-    stack.invoke = invoke  # type: ignore[method-assign]
+        setattr(module, "lambda_handler", handler)  # noqa: B010 - the function module, as the stack loaded it
 
 
 def events_in(lake: Path) -> int:
@@ -185,12 +188,12 @@ def main() -> None:
             wire.units.clear()
             wire.requests.clear()
             count_invocations(stack, wire.units)
-            history = events_in(lake)
-            outcome = drive(stack, CONTACTS)
+            history, began = events_in(lake), time.time()
+            outcome = drive(stack, CONTACTS, watch=False)  # no analytics polling: only what the journey does
             time.sleep(1)  # the last engagement events land
             units = wire.units
             units["Step Functions state transitions (Standard)"] = transitions(stack)
-            scanned = [max(q.scanned, 10 * 2**20) for q in stack.athena.queries.values() if q.statement_type == "DML"]
+            scanned = [max(q.scanned, 10 * 2**20) for q in stack.athena.queries.values() if q.statement_type == "DML" and q.submitted > began]
             units["Athena TB scanned"] = sum(scanned) / 2**40  # type: ignore[assignment]
             events = events_in(lake) - history  # each a Firehose record in the cloud, billed as 5 KB at least
             units["Firehose GB ingested (5 KB records)"] = units["Firehose GB converted to Parquet"] = events * 5 * 1024 / 2**30  # type: ignore[assignment]
@@ -208,16 +211,18 @@ def main() -> None:
     total = 0.0
     for name, price in PRICES.items():
         amount = float(units.get(name, 0))
-        dollars = amount * price * per_thousand
+        scale = 1.0 if name in PER_RUN else per_thousand
+        dollars = amount * price * scale
         total += dollars
-        print(f"{name:<46} {amount:>14,.4f} {amount * per_thousand:>20,.4f} {dollars:>12.5f}")
+        print(f"{name:<46} {amount:>14,.4f} {amount * scale:>20,.4f} {dollars:>12.5f}" + ("   (once a run, whatever its size)" if name in PER_RUN else ""))
     print(f"{'Tern, channel fees aside':<46} {'':>14} {'':>20} {total:>12.4f}   (goal: at most {GOAL:.2f})")
     pinpoint = 1000 * PINPOINT_PER_ENDPOINT + events * per_thousand * PINPOINT_PER_EVENT
     print(f"{'Amazon Pinpoint, channel fees aside':<46} {'':>14} {'':>20} {pinpoint:>12.4f}   (1,000 targeted endpoints at $0.0012, and the events)")
     print(f"\nTern costs {total / pinpoint:.1%} of Pinpoint for this journey. Requests on the wire: "
           + ", ".join(f"{k} {v:,}" for k, v in wire.requests.most_common(8)) + ".")  # fmt: skip
     print("Lambda GB-seconds and Athena bytes are upper bounds (local wall time against moto; whole tables, no pruning);")
-    print(f"{events:,} events recorded ({events * per_thousand:,.0f} per 1,000 contacts); the refresh of the audience is included.")
+    print(f"{events:,} events recorded ({events * per_thousand:,.0f} per 1,000 contacts), {logs.size:,} bytes of log lines at INFO;")
+    print("the audience's refresh and the marketer's setup calls are included.")
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ def run(members: int, churn: bool) -> None:
                 "id": "big", "org_id": ORG, "name": "lead score 1", "status": "live", "created_at": NOW, "updated_at": NOW,
                 "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "eq", "value": 1}]},
             }))  # fmt: skip
-            steps = [("first evaluation: everyone joins", None)]
+            steps: list[tuple[str, range | None]] = [("first evaluation: everyone joins", None)]
             if churn:
                 steps += [(f"1% churn: {extra:,} leave, {extra:,} join", range(extra, members + extra)), ("nothing changed", None)]
             for n, (label, moved) in enumerate(steps):
