@@ -197,7 +197,8 @@ def main() -> None:
             units["Athena TB scanned"] = sum(scanned) / 2**40  # type: ignore[assignment]
             events = events_in(lake) - history  # each a Firehose record in the cloud, billed as 5 KB at least
             units["Firehose GB ingested (5 KB records)"] = units["Firehose GB converted to Parquet"] = events * 5 * 1024 / 2**30  # type: ignore[assignment]
-            units["CloudWatch Logs GB ingested"] = logs.size / 2**30  # type: ignore[assignment]
+            # the functions' lines, and Lambda's own START, END and REPORT lines (about 400 bytes an invocation)
+            units["CloudWatch Logs GB ingested"] = (logs.size + 400 * units["Lambda requests"]) / 2**30  # type: ignore[assignment]
             units["X-Ray traces recorded"] = units["Lambda requests"] * 0.05  # type: ignore[assignment]
             units["EventBridge Scheduler invocations"] = len(stack.fired)  # the audience's first refresh
         finally:
@@ -221,7 +222,8 @@ def main() -> None:
     print(f"\nTern costs {total / pinpoint:.1%} of Pinpoint for this journey. Requests on the wire: "
           + ", ".join(f"{k} {v:,}" for k, v in wire.requests.most_common(8)) + ".")  # fmt: skip
     print("Lambda GB-seconds and Athena bytes are upper bounds (local wall time against moto; whole tables, no pruning);")
-    print(f"{events:,} events recorded ({events * per_thousand:,.0f} per 1,000 contacts), {logs.size:,} bytes of log lines at INFO;")
+    print(f"{events:,} events recorded ({events * per_thousand:,.0f} per 1,000 contacts), {logs.size:,} bytes of the functions' log lines at INFO")
+    print("(and Lambda's own, about 400 bytes an invocation);")
     print("the audience's refresh and the marketer's setup calls are included.")
 
 
