@@ -11,7 +11,7 @@ What it keeps of Athena, so that code that passes here passes there:
 - results are rendered on the wire as Athena renders them: every value a VarCharValue string, a NULL a datum
   with no value, booleans `true`/`false`, doubles as Java prints them (`1.0E7`), timestamps with
   milliseconds (`2026-11-22 10:00:00.000`), arrays `[a, b]`, maps `{k=v}`, rows `{f=v}`, json as its text;
-  ColumnInfo types named as Athena names them; DataScannedInBytes the size of the tables read (an upper bound); the first row of a SELECT's first page repeats the column
+  ColumnInfo types named as Athena names them; DataScannedInBytes the size of the tables read (an upper bound), a query over the workgroup's BytesScannedCutoffPerQuery CANCELLED; the first row of a SELECT's first page repeats the column
   names; pages of at most 1,000 rows (MaxResults) joined by NextToken;
 - the result set is also written as CSV to the workgroup's output location, `<query id>.csv`, quoted as
   Athena quotes it.
@@ -61,6 +61,7 @@ class Query:
     rows: list[list[str | None]] = field(default_factory=list)  # rendered
     statement_type: str = "DML"
     scanned: int = 0  # bytes: every file of every table it reads (an upper bound: no column or partition pruning)
+    cutoff: int | None = None  # the workgroup's BytesScannedCutoffPerQuery
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -77,8 +78,8 @@ class LocalAthena:
 
     # ----- the API
 
-    def start(self, sql: str, database: str | None, workgroup: str, output: str | None) -> str:
-        query = Query(id=str(uuid.uuid4()), sql=sql, database=database, workgroup=workgroup, output=output)
+    def start(self, sql: str, database: str | None, workgroup: str, output: str | None, cutoff: int | None = None) -> str:
+        query = Query(id=str(uuid.uuid4()), sql=sql, database=database, workgroup=workgroup, output=output, cutoff=cutoff)
         query.statement_type = "DDL" if sql.lstrip().upper().startswith(("ALTER", "CREATE", "DESCRIBE", "DROP", "MSCK", "SHOW")) else "DML"
         self.queries[query.id] = query
         threading.Thread(target=self._run, args=(query,), daemon=True, name=f"athena-{query.id[:8]}").start()
@@ -96,8 +97,9 @@ class LocalAthena:
         status: dict[str, Any] = {"State": query.state, "SubmissionDateTime": query.submitted}
         if query.completed:
             status["CompletionDateTime"] = query.completed
-        if query.state == "FAILED":
+        if query.reason:
             status["StateChangeReason"] = query.reason
+        if query.state == "FAILED":
             status["AthenaError"] = {"ErrorCategory": 2, "ErrorType": 1006, "Retryable": False, "ErrorMessage": query.reason}
         elapsed = int(((query.completed or time.time()) - query.submitted) * 1000)
         return {
@@ -138,6 +140,9 @@ class LocalAthena:
                     return
                 query.state = "RUNNING"
                 query.scanned = self._scanned(query.sql)
+                if query.cutoff is not None and query.scanned > query.cutoff:  # the workgroup's data usage control
+                    query.state, query.reason = "CANCELLED", f"Query cancelled! : Bytes scanned limit was exceeded (BytesScannedCutoffPerQuery {query.cutoff:,})"
+                    return
                 unload = _UNLOAD.match(query.sql)
                 if unload:
                     self._unload(query, unload)
@@ -330,7 +335,8 @@ def route_athena_to(athena: LocalAthena | None) -> None:
         if output and not output.endswith("/"):
             output += "/"
         database = (self._get_param("QueryExecutionContext") or {}).get("Database")
-        return json.dumps({"QueryExecutionId": _active.start(self._get_param("QueryString"), database, workgroup, output)})
+        cutoff = configuration.get("BytesScannedCutoffPerQuery")
+        return json.dumps({"QueryExecutionId": _active.start(self._get_param("QueryString"), database, workgroup, output, int(cutoff) if cutoff else None)})
 
     def get_query_execution(self: Any) -> Any:
         query_id = self._get_param("QueryExecutionId")

@@ -157,3 +157,22 @@ def test_doubles_and_nested_values_render_as_java_and_trino_print_them() -> None
     assert render([["a", None], []], "array") == "[[a, null], []]"
     assert render({"a": 1}, "json") == '{"a":1}' and render('["x"]', "json") == '["x"]'
     assert json.loads(render('{"k": "v=1"}', "json") or "") == {"k": "v=1"}
+
+
+def test_a_query_over_the_workgroups_bytes_cutoff_is_cancelled(athena: Any, lake: Path) -> None:
+    size = sum(f.stat().st_size for f in (lake / "contacts").glob("**/*.parquet"))
+    from moto.athena.models import athena_backends
+
+    for name, cutoff in (("tern-roomy", size), ("tern-capped", size - 1)):
+        athena.create_work_group(Name=name, Configuration={
+            "EnforceWorkGroupConfiguration": True, "ResultConfiguration": {"OutputLocation": "s3://results/athena/"},
+            "BytesScannedCutoffPerQuery": 10_000_000,  # the least AWS takes: set below to fit this tiny lake
+        })  # fmt: skip
+        athena_backends["123456789012"][REGION].work_groups[name].configuration["BytesScannedCutoffPerQuery"] = cutoff
+    roomy = AthenaEngine(athena, "tern-roomy", "tern", first_poll_s=0.01)
+    assert roomy.run("SELECT count(*) FROM tern.contacts").rows == [(2,)]
+    with pytest.raises(QueryError, match="Bytes scanned limit was exceeded"):
+        AthenaEngine(athena, "tern-capped", "tern", first_poll_s=0.01).run("SELECT count(*) FROM tern.contacts")
+    query_id = athena.start_query_execution(QueryString="SELECT count(*) FROM tern.contacts", WorkGroup="tern-capped")["QueryExecutionId"]
+    execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    assert execution["Status"]["State"] == "CANCELLED" and execution["Statistics"]["DataScannedInBytes"] == size
