@@ -30,6 +30,7 @@ from typing import Any
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
+from botocore.config import Config
 from moto import mock_aws
 
 from tern.engines.duckdb import DuckDBEngine
@@ -158,6 +159,9 @@ def run(members: int, churn: bool) -> None:
         })  # fmt: skip
         route_athena_to(LocalAthena(DuckDBEngine(lake), s3, settle_seconds=0.0, lake_bucket="lake"))
         runtime = LocalRuntime(lake, lambda: NOW, REGION)
+        # moto's TransactWriteItems copies the whole table to be able to roll back: at a million members the
+        # commit outlasts botocore's 60 s read timeout here (DynamoDB's own takes milliseconds)
+        runtime.aws.session._session.set_default_client_config(Config(read_timeout=900, retries={"max_attempts": 1}))
         wire = Wire(runtime.aws.session)
         use_runtime(runtime)
         try:
