@@ -108,14 +108,18 @@ class Segments:
 
         ConflictError unless the segment is live and no other evaluation runs; a retried call for the same
         evaluation answers as the first did."""
-        self._require(segment, "live", "evaluate")
         prefix = manifest_prefix(self.org_id, segment.id, evaluation_id)
-        if segment.evaluating(now) and prefix in segment.pending_manifests:
+        if segment.status == "live" and segment.evaluating(now) and prefix in segment.pending_manifests:
             return segment  # a retry: this evaluation began already
-        if segment.evaluating(now):
-            raise ConflictError(f"segment {segment.id} is being evaluated (since {segment.evaluating_since:%Y-%m-%d %H:%M:%S} UTC)")
+        self.require_refreshable(segment, now)
         update = {"evaluating_since": now, "pending_manifests": [*segment.pending_manifests, prefix], "updated_at": now}
         return self.repository.save(segment.model_copy(update=update))  # jobs asked for meanwhile wait
+
+    def require_refreshable(self, segment: Segment, now: dt.datetime) -> None:
+        """ConflictError unless the segment is live and no evaluation of it runs."""
+        self._require(segment, "live", "evaluate")
+        if segment.evaluating(now):
+            raise ConflictError(f"segment {segment.id} is being evaluated (since {segment.evaluating_since:%Y-%m-%d %H:%M:%S} UTC)")
 
     def commit_refresh(self, segment_id: str, evaluation: Evaluation) -> Segment:
         """The evaluation's membership is stored: it becomes the latest, in the history, and nothing is pending."""

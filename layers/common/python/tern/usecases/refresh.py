@@ -87,11 +87,8 @@ def refresh_stage(event: dict[str, Any], services: Services) -> dict[str, Any]:
 
 def start_refresh(services: Services, org_id: str, segment_id: str) -> str:
     """Start refreshing a live segment now (ConflictError if it is not live or is being evaluated); the evaluation's id."""
-    segment = services.segments(org_id).get(segment_id, services.clock())
-    if segment.status != "live":
-        raise ConflictError(f"cannot evaluate segment {segment_id}: it is {segment.status}, not live")
-    if segment.evaluating(services.clock()):
-        raise ConflictError(f"segment {segment_id} is being evaluated (since {segment.evaluating_since:%Y-%m-%d %H:%M:%S} UTC)")
+    segments, now = services.segments(org_id), services.clock()
+    segments.require_refreshable(segments.get(segment_id, now), now)
     return services.refreshes.start(org_id, segment_id)
 
 
