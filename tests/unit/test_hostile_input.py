@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def test_hostile_values_stay_literals_and_match_exactly(tmp_path: Path, city: st
         {"kind": "activity", "event_type": event_type, "filters": {"link": link}},
     ]}}  # fmt: skip
     texts = (city, key, value, event_type, link)
-    refusable = any("\x00" in t for t in texts) or "" in (key, event_type, value)  # NUL, or a name or tag left empty
+    # a control character (NUL, tab, line break...), or a name or tag left empty
+    refusable = any(unicodedata.category(c) == "Cc" for t in texts for c in t) or "" in (key, event_type, value)
     try:
         model = parse_definition(definition)
     except DefinitionError as e:

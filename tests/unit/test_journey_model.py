@@ -54,13 +54,13 @@ def segment(segment_id: str) -> Segment:
 
 def problems(body: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(DefinitionError) as caught:
-        check_publishable(JourneyDefinition.model_validate(body), content, segment)
+        check_publishable(JourneyDefinition.model_validate(body), content, segment, NOW)
     return {p.path: p.message for p in caught.value.problems}
 
 
 def test_the_classic_journey_compiles_to_parseable_asl_with_one_state_a_step() -> None:
     definition = JourneyDefinition.model_validate(classic())
-    check_publishable(definition, content, segment)
+    check_publishable(definition, content, segment, NOW)
     asl = compile_journey(definition, FN)
     AmazonStateLanguageParser.parse(json.dumps(asl))  # the interpreter accepts it
     states = asl["States"]

@@ -66,7 +66,7 @@ def test_the_format_example_parses_and_lists_its_criteria() -> None:
         (where({"kind": "activity", "event_type": "x", "colour": "red"}), "where.all[0].colour: unknown field"),
         (where({"kind": "recency", "op": "lately", "days": 3}), "where.all[0].op: Input should be 'within', 'not_within' or 'days_ago'"),
         (where({"kind": "score_change", "days": 30}), "where.all[0]: score_change needs op and value, or top"),
-        (where({"kind": "attribute", "field": "city", "op": "eq", "value": "a\x00b"}), "where.all[0].value: must not contain a NUL character"),
+        (where({"kind": "attribute", "field": "city", "op": "eq", "value": "a\x00b"}), "where.all[0].value: must not contain control characters"),
         ({"name": "t", "where": {"any": [{"not": {"all": [{"kind": "lead_time"}]}}]}}, "where.any[0].not.all[0].max_days: Field required"),
         ({"name": "t", "where": {"all": [], "any": []}}, 'where: expected a criterion with a "kind", or one group'),
         ({"name": "t", "where": {"all": []}, "owner": "me"}, "owner: unknown field"),

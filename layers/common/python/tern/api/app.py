@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
 from tern import __version__
 from tern.api import content, destinations, exports, journeys, lists, segments
@@ -27,7 +27,7 @@ from tern.errors import (
     StoreError,
     TernError,
 )
-from tern.segments.definition import format_loc
+from tern.segments.definition import TooLarge, problems_from
 from tern.services import Services
 
 logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level is the function logger's
@@ -59,21 +59,42 @@ def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str,
 
 @app.exception_handler(RequestValidationError)
 def bad_request(error: RequestValidationError) -> Response[dict[str, Any]]:
-    problems: dict[str, Problem] = {}
+    items = []
     for item in error.errors():
         loc = tuple(item.get("loc", ()))
-        where, rest = (loc[0], loc[1:]) if loc and loc[0] in ("body", "query", "path") else ("body", loc)
-        path = format_loc(rest) if rest else str(where)
-        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-        if item.get("type") == "union_tag_invalid":
-            what = "step" if "steps" in loc else "criterion"
-            message = f"unknown {what} kind {item.get('ctx', {}).get('tag')!r}"
-        elif item.get("type") == "extra_forbidden":
-            message = "unknown field"
-        elif item.get("type") == "json_invalid":
-            path, message = "body", "the body is not valid JSON"
-        problems.setdefault(path, Problem(path, message))
-    return problem(400, "invalid request: " + "; ".join(str(p) for p in problems.values()), list(problems.values()))
+        if item.get("type") == "json_invalid":
+            return problem(400, "invalid request: body: the body is not valid JSON", [Problem("body", "the body is not valid JSON")])
+        if loc and loc[0] == "body":
+            loc = loc[1:]  # a field path inside the body reads as the user wrote it: where.all[0].value
+        items.append({**item, "loc": loc})
+    what = "step" if any("steps" in item["loc"] for item in items) else "criterion"
+    problems = [Problem(p.path or "body", p.message) for p in problems_from(items, what=what)]
+    return problem(400, "invalid request: " + "; ".join(str(p) for p in problems), problems)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_type(error: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
+    return problem(415, "send the body as application/json (POST /lists takes text/csv)")
+
+
+@app.exception_handler(RecursionError)
+def too_deep(error: RecursionError) -> Response[dict[str, Any]]:
+    return problem(400, "invalid request: the body nests too deeply", [Problem("body", "nests too deeply")])
+
+
+@app.exception_handler(TooLarge)
+def too_large(error: TooLarge) -> Response[dict[str, Any]]:
+    return problem(413, f"too large: {error}", error.problems)
+
+
+@app.not_found
+def no_route(error: Exception) -> Response[dict[str, Any]]:
+    event = app.current_event
+    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public list of them
+    allowed = sorted({route.method for route in routes if route.rule.match(event.path)})
+    if allowed:
+        return problem(405, f"{event.http_method} is not allowed on {event.path}; use {', '.join(allowed)}")
+    return problem(404, f"there is no route {event.http_method} {event.path}")
 
 
 @app.exception_handler(DefinitionError)

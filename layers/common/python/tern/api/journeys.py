@@ -12,6 +12,7 @@ from tern.api.context import org_id, services
 from tern.api.responses import journey_json, segment_json
 from tern.journeys.analytics import analytics
 from tern.journeys.model import JourneyDefinition
+from tern.text import OneLine
 
 router = Router()
 
@@ -65,7 +66,7 @@ def journey_analytics(journey_id: str) -> dict[str, Any]:
 class SaveAsSegment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     outcome: str
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200), OneLine] | None = None
 
 
 @router.post("/journeys/<journey_id>/steps/<step_id>/segments")

@@ -9,12 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from tern.api.context import org_id, services
 from tern.lists.importing import import_list
+from tern.text import OneLine
 
 router = Router()
 
 
 @router.post("/lists")
-def create_list(name: Annotated[str, Query(min_length=1, max_length=200)] = "imported list") -> tuple[dict[str, Any], int]:
+def create_list(name: Annotated[str, Query(min_length=1, max_length=200), OneLine] = "imported list") -> tuple[dict[str, Any], int]:
     """The body is CSV (text/csv) whose first row names a contact_id or email column."""
     s = services(router)
     body = router.current_event.decoded_body or ""

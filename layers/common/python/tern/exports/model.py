@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tern.text import OneLine
+
 Format = Literal["csv", "xlsx", "audience", "webhook"]
 Columns = Literal["summary", "full"]
 JobStatus = Literal["planned", "queued", "running", "done", "failed"]
@@ -37,7 +39,7 @@ class ActionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Kind
-    value: Annotated[str, Field(min_length=1, max_length=200)]
+    value: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     action: Change
 
 
@@ -82,9 +84,9 @@ class DestinationRequest(BaseModel):
     """POST /destinations: where webhook exports deliver."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     url: Annotated[str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000)]
-    secret: Annotated[str, Field(min_length=16, max_length=256)]
+    secret: Annotated[str, Field(min_length=16, max_length=256), OneLine]
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10
 

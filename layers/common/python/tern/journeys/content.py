@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tern import lake
+from tern.text import MultiLine, OneLine
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
 PERSONAL_FIELDS = frozenset(name for name in lake.CONTACTS if name not in lake.LIST_COLUMNS and name != "attributes")
@@ -30,11 +31,11 @@ def _check_placeholders(text: str, where: str) -> None:
 class ContentDraft(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     channel: Literal["email", "sms"]
-    subject: Annotated[str, Field(max_length=500)] | None = None
-    body: Annotated[str, Field(max_length=200_000)] | None = None  # e-mail: HTML
-    text: Annotated[str, Field(max_length=1600)] | None = None  # SMS, or the e-mail's plain-text part
+    subject: Annotated[str, Field(max_length=500), OneLine] | None = None
+    body: Annotated[str, Field(max_length=200_000), MultiLine] | None = None  # e-mail: HTML
+    text: Annotated[str, Field(max_length=1600), MultiLine] | None = None  # SMS, or the e-mail's plain-text part
     status: Literal["draft", "ready"] = "draft"
 
     @model_validator(mode="after")

@@ -110,7 +110,7 @@ class Journeys:
         journey = self.get(journey_id)
         if journey.status != "draft":
             raise ConflictError(f"journey {journey_id} is already {journey.status}")
-        check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()))
+        check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()), self.clock())
         asl = compile_journey(journey.definition(), self.step_function_arn)
         name = f"tern-{hashlib.sha256(self.org_id.encode()).hexdigest()[:8]}-{journey.id}"
         arn = self.machines.create(name, asl, self.org_id, f"journey {journey.id}")

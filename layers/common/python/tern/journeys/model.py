@@ -22,21 +22,36 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from tern.segments.definition import EARLIEST, LATEST
 from tern.segments.segment import Every
+from tern.text import MultiLine, OneLine
 
 StepId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Text = Annotated[str, Field(min_length=1, max_length=500), OneLine]
+
+
+# A contact's path is one Standard Step Functions execution, which lasts at most a year (a Wait at most
+# 99,999,999 s): no single wait or timeout may be longer than that year, and publishing checks whole paths.
+EXECUTION_LIMIT = dt.timedelta(days=365)
 
 
 def _positive(value: dt.timedelta) -> dt.timedelta:
     if value <= dt.timedelta(0):
         raise ValueError("must be a positive duration")
+    if value > EXECUTION_LIMIT:
+        raise ValueError("must be at most 365 days (P365D): a journey's path runs at most a year")
     return value
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("needs a timezone offset, e.g. 2026-12-08T10:00:00+01:00")
+    if not EARLIEST <= value.date() <= LATEST:
+        raise ValueError(f"dates must lie between {EARLIEST} and {LATEST}")
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"dates must lie between {EARLIEST} and {LATEST}") from None
     return value
 
 
@@ -69,7 +84,7 @@ class BranchOnEvent(_Step):
     kind: Literal["branch_on_event"]
     message_step: StepId
     event: Literal["clicked", "opened", "bounced"]
-    link: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    link: Annotated[str, Field(min_length=1, max_length=2000), OneLine] | None = None
     timeout: Duration
     yes: StepId | None = None
     no: StepId | None = None
@@ -93,7 +108,7 @@ class UpdateContact(_Step):
     kind: Literal["update_contact"]
     field: Literal["tags", "categories", "consents"]
     action: Literal["add", "remove"]
-    value: Annotated[str, Field(min_length=1, max_length=200)]
+    value: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     next: StepId | None = None
 
 
@@ -120,8 +135,8 @@ class JourneyDefinition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    description: Annotated[str, Field(max_length=2000)] = ""
+    name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
+    description: Annotated[str, Field(max_length=2000), MultiLine] = ""
     audience: Text
     exclusions: list[Text] = Field(default_factory=list, max_length=20)
     mode: Mode = "one_time"
@@ -165,4 +180,3 @@ class Journey(JourneyDefinition):
 
     def definition(self) -> JourneyDefinition:
         return JourneyDefinition.model_validate(self.model_dump(include=set(JourneyDefinition.model_fields)))
-

@@ -8,11 +8,22 @@ audience, exclusions that exist, and a schedule exactly when the mode is recurri
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
+from tern.clock import naive_utc
 from tern.errors import DefinitionError, NotFoundError, Problem
 from tern.journeys.content import Content
-from tern.journeys.model import BranchOnEvent, JourneyDefinition, SendEmail, SendSms, successors
+from tern.journeys.model import (
+    EXECUTION_LIMIT,
+    BranchOnEvent,
+    JourneyDefinition,
+    SendEmail,
+    SendSms,
+    WaitFor,
+    WaitUntil,
+    successors,
+)
 from tern.segments.segment import Segment
 
 
@@ -47,8 +58,10 @@ def check_publishable(
     definition: JourneyDefinition,
     content: Callable[[str], Content],
     segment: Callable[[str], Segment],
+    now: dt.datetime,
 ) -> None:
-    """Everything publishing needs; `content` and `segment` look an id up for the org (NotFoundError if absent)."""
+    """Everything publishing needs; `content` and `segment` look an id up for the org (NotFoundError if absent);
+    `now` (naive UTC) is when the first contacts could enter."""
     check_shape(definition)
     problems: list[Problem] = []
     index = _index(definition)
@@ -100,6 +113,8 @@ def check_publishable(
             elif found.status != "ready":
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is not ready to send"))
 
+    problems += _longest_paths(definition, now)
+
     for path, segment_id in [("audience", definition.audience), *((f"exclusions[{i}]", s) for i, s in enumerate(definition.exclusions))]:
         try:
             found_segment = segment(segment_id)
@@ -110,6 +125,49 @@ def check_publishable(
             problems.append(Problem(path, f"segment {segment_id!r} is {found_segment.status}, not live"))
     if problems:
         raise DefinitionError(problems)
+
+
+def _longest_paths(definition: JourneyDefinition, now: dt.datetime) -> list[Problem]:
+    """Problems for steps a contact could reach more than a year after entering (one execution lasts at most a
+    year): waits and branch timeouts add up along each path, a wait_until holds until its time."""
+    index = _index(definition)
+    start = max(now, naive_utc(definition.start_at)) if definition.start_at else now
+    latest: dict[str, dt.datetime] = {}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(step_id: str) -> None:  # post-order over the (loop-free, checked above) graph
+        if step_id in seen or step_id not in index:
+            return
+        seen.add(step_id)
+        for _, target in successors(definition.step(step_id)):
+            visit(target)
+        order.append(step_id)
+
+    visit(definition.start)
+    latest[definition.start] = start
+    problems: list[Problem] = []
+    for step_id in reversed(order):  # topological: every predecessor before its successors
+        if step_id not in latest:
+            continue
+        step = definition.step(step_id)
+        leaves = latest[step_id]
+        if isinstance(step, WaitFor):
+            leaves += step.duration
+        elif isinstance(step, BranchOnEvent):
+            leaves += step.timeout
+        elif isinstance(step, WaitUntil):
+            leaves = max(leaves, naive_utc(step.at))
+        if leaves - start > EXECUTION_LIMIT:
+            problems.append(Problem(
+                f"steps[{index[step_id]}]",
+                f"a contact could still be on its way here {(leaves - start).days} days after entering; a journey's "
+                "path runs at most 365 days",
+            ))  # fmt: skip
+            continue
+        for _, target in successors(step):
+            latest[target] = max(latest.get(target, leaves), leaves)
+    return problems
 
 
 def _path_avoiding(definition: JourneyDefinition, avoid: str, target: str) -> bool:

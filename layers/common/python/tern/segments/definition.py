@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -26,20 +27,66 @@ from pydantic import (
 
 from tern import lake
 from tern.errors import DefinitionError, Problem
+from tern.text import MultiLine, OneLine, one_line
+
+# Limits checked at the door (docs/SEGMENT-FORMAT.md, "Limits"): what Tern accepts it can store, read back,
+# list, evaluate and delete, and no definition runs an unbounded query.
+MAX_DEPTH = 10  # groups inside groups; `where` itself is level 1
+MAX_CRITERIA = 200
+MAX_VALUES = 1000  # per criterion (values, filter values)
+MAX_TEXT = 1000  # characters in a value, a field name, an event type
+MAX_DEFINITION_BYTES = 64 * 1024  # the definition as compact JSON; DynamoDB holds 400 KB per item
+EARLIEST = dt.date(1800, 1, 1)
+LATEST = dt.date(2199, 12, 31)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
-def _no_nul(text: str) -> str:
-    if "\x00" in text:
-        raise ValueError("must not contain a NUL character")
+def _in_range(day: dt.date) -> None:
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"dates must lie between {EARLIEST} and {LATEST}")
+
+
+def parse_day(value: Any) -> dt.date:
+    """A date written YYYY-MM-DD within the supported range, or ValueError saying what was expected."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        day = value
+    elif isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{json.dumps(value)} is not a calendar date") from None
+    else:
+        raise ValueError(f"expected a date YYYY-MM-DD, got {_shown(value)}")
+    _in_range(day)
+    return day
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO date-time as a naive UTC datetime (a zone-less time is UTC), within the supported range."""
+    if not _ISO_TIME.fullmatch(text):
+        raise ValueError(f"expected an ISO date-time, e.g. 2026-11-22T09:30:00Z, got {json.dumps(text)}")
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    _in_range(value.date())  # before any offset is applied: year 1 minus an hour does not exist
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    _in_range(value.date())
+    return value
+
+
+def _shown(value: Any) -> str:
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
-    return text
+        shown = json.dumps(value)
+    except (TypeError, ValueError):
+        shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
-Text = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_no_nul)]
-Scalar = Union[Annotated[str, Field(max_length=1000), AfterValidator(_no_nul)], bool, int, float]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), OneLine]
+Scalar = Union[Annotated[str, Field(max_length=MAX_TEXT), OneLine], bool, int, float]
+Day = Annotated[dt.date, BeforeValidator(parse_day)]
+Days = Annotated[int, Field(strict=True, ge=0, le=36500)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Comparison = Literal["eq", "ne", "gt", "gte", "lt", "lte"]
 
 
@@ -81,15 +128,11 @@ def _typed(value: Any, column_type: lake.ColumnType, op: str) -> Any:
             raise ValueError(f"operator {op} does not apply to a true/false field")
         return value
     if column_type is T.DATE:
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(f"expected a date YYYY-MM-DD, got {json.dumps(value)}") from None
+        return parse_day(value)
     if column_type is T.TIMESTAMP:
-        try:
-            return parse_time(str(value))
-        except ValueError:
-            raise ValueError(f"expected an ISO date-time, got {json.dumps(value)}") from None
+        if not isinstance(value, str):
+            raise ValueError(f"expected an ISO date-time, e.g. 2026-11-22T09:30:00Z, got {_shown(value)}")
+        return parse_time(value)
     raise ValueError(f"values of type {column_type.value} cannot be compared")
 
 
@@ -114,7 +157,7 @@ class AttributeCriterion(_Strict):
     field: Text
     op: AttributeOp
     value: Scalar | None = None
-    values: list[Scalar] | None = None
+    values: Annotated[list[Scalar], Field(max_length=MAX_VALUES)] | None = None
 
     @field_validator("field")
     @classmethod
@@ -190,13 +233,13 @@ class ListCriterion(_Strict):
 
     kind: Literal["tags", "categories", "consents"]
     op: Literal["has_any", "has_all", "has_none"]
-    values: Annotated[list[Text], Field(min_length=1)]
+    values: Annotated[list[Text], Field(min_length=1, max_length=MAX_VALUES)]
 
 
 class AgeCriterion(_Strict):
     kind: Literal["age"]
-    min: Annotated[int, Field(ge=0, le=200)] | None = None
-    max: Annotated[int, Field(ge=0, le=200)] | None = None
+    min: Annotated[int, Field(strict=True, ge=0, le=200)] | None = None
+    max: Annotated[int, Field(strict=True, ge=0, le=200)] | None = None
     include_unknown: bool = True
 
     @model_validator(mode="after")
@@ -215,18 +258,18 @@ class GenderCriterion(_Strict):
 
 class DistanceCriterion(_Strict):
     kind: Literal["distance"]
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
-    within_km: Annotated[float, Field(ge=0, le=20038)]
+    lat: Annotated[float, Field(strict=True, ge=-90, le=90)]
+    lon: Annotated[float, Field(strict=True, ge=-180, le=180)]
+    within_km: Annotated[float, Field(strict=True, ge=0, le=20038)]
 
 
 class Window(_Strict):
     """Which events count, by time. Exactly one of last_days, days_ago, between, days_back."""
 
-    last_days: Annotated[int, Field(ge=0, le=36500)] | None = None
-    days_ago: Annotated[int, Field(ge=0, le=36500)] | None = None
-    between: tuple[dt.date, dt.date] | None = None
-    days_back: Annotated[int, Field(ge=0, le=36500)] | None = None
+    last_days: Days | None = None
+    days_ago: Days | None = None
+    between: tuple[Day, Day] | None = None
+    days_back: Days | None = None
     field: Literal["ts", "event_start"] = "ts"
 
     @model_validator(mode="after")
@@ -244,7 +287,7 @@ Measure = Literal["count", "sum:amount", "sum:quantity", "distinct:order_id", "d
 
 def event_filter_column(name: str) -> str:
     """The events column a filter key names, or ValueError."""
-    _no_nul(name)
+    one_line(name)
     if name.startswith("properties."):
         if not name[len("properties.") :]:
             raise ValueError("a property filter needs a key: properties.KEY")
@@ -256,17 +299,17 @@ def event_filter_column(name: str) -> str:
     return column
 
 
-FilterValue = Union[Scalar, Annotated[list[Scalar], Field(min_length=1)]]
+FilterValue = Union[Scalar, Annotated[list[Scalar], Field(min_length=1, max_length=MAX_VALUES)]]
 
 
 class ActivityCriterion(_Strict):
     kind: Literal["activity"]
     event_type: Text
-    filters: dict[str, FilterValue] = Field(default_factory=dict)
+    filters: dict[str, FilterValue] = Field(default_factory=dict, max_length=50)
     window: Window | None = None
     measure: Measure = "count"
     op: Comparison = "gte"
-    value: float = 1
+    value: Number = 1
 
     @field_validator("filters")
     @classmethod
@@ -293,14 +336,14 @@ class ActivityCriterion(_Strict):
 
 class RecencyCriterion(_Strict):
     kind: Literal["recency"]
-    event_types: Annotated[list[Text], Field(min_length=1)] | None = None
+    event_types: Annotated[list[Text], Field(min_length=1, max_length=MAX_VALUES)] | None = None
     op: Literal["within", "not_within", "days_ago"]
-    days: Annotated[int, Field(ge=0, le=36500)]
+    days: Days
 
 
 class LeadTimeCriterion(_Strict):
     kind: Literal["lead_time"]
-    max_days: Annotated[int, Field(ge=0, le=36500)]
+    max_days: Days
     event_type: Text = "purchase"
     window: Window | None = None
 
@@ -309,10 +352,10 @@ class ScoreChangeCriterion(_Strict):
     """Sum of score_delta over the last `days` days against a bound; `top` keeps the K biggest risers."""
 
     kind: Literal["score_change"]
-    days: Annotated[int, Field(ge=1, le=36500)]
+    days: Annotated[int, Field(strict=True, ge=1, le=36500)]
     op: Comparison | None = None
-    value: float | None = None
-    top: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    value: Number | None = None
+    top: Annotated[int, Field(strict=True, ge=1, le=10_000_000)] | None = None
 
     @model_validator(mode="after")
     def _bound_or_top(self) -> ScoreChangeCriterion:
@@ -430,9 +473,16 @@ NotGroup.model_rebuild()
 
 
 class SegmentDefinition(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
-    description: Annotated[str, Field(max_length=5000), AfterValidator(_no_nul)] = ""
+    name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
+    description: Annotated[str, Field(max_length=5000), MultiLine] = ""
     where: Node
+
+    @model_validator(mode="before")
+    @classmethod
+    def _within_limits(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            check_limits(data)
+        return data
 
     def criteria(self) -> list[tuple[str, Criterion]]:
         """Every criterion leaf with its path (`where.all[0]`), in document order."""
@@ -444,6 +494,42 @@ class SegmentDefinition(_Strict):
 
     def lists_referenced(self) -> list[tuple[str, str]]:
         return [(path, c.list_id) for path, c in self.criteria() if isinstance(c, ListMembershipCriterion)]
+
+
+class TooLarge(DefinitionError):
+    """A definition over a size limit: it would never fit, however often it is sent again."""
+
+
+def check_limits(data: dict[str, Any]) -> None:
+    """DefinitionError (TooLarge for size) when raw definition JSON passes a limit; looks no deeper than MAX_DEPTH."""
+    try:
+        size = len(
+            json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+        )
+    except (TypeError, ValueError, RecursionError):
+        size = 0  # not JSON-shaped: validation says what is wrong
+    if size > MAX_DEFINITION_BYTES:
+        raise TooLarge([Problem("", f"the definition is {size:,} bytes; the limit is {MAX_DEFINITION_BYTES:,} bytes")])
+    criteria = 0
+    pending: list[tuple[Any, str, int]] = [(data.get("where"), "where", 1)]
+    while pending:
+        node, path, depth = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        groups = [key for key in GROUP_KEYS if key in node and "kind" not in node]
+        if not groups:
+            criteria += 1
+            continue
+        if depth > MAX_DEPTH:
+            raise DefinitionError([Problem(path, f"groups nest at most {MAX_DEPTH} deep")])
+        for key in groups:
+            children = node[key]
+            if key == "not":
+                pending.append((children, f"{path}.not", depth + 1))
+            elif isinstance(children, list):
+                pending.extend((child, f"{path}.{key}[{i}]", depth + 1) for i, child in enumerate(children))
+    if criteria > MAX_CRITERIA:
+        raise DefinitionError([Problem("where", f"{criteria} criteria; a definition holds at most {MAX_CRITERIA}")])
 
 
 def walk_criteria(node: Any, path: str) -> Iterator[tuple[str, Criterion]]:
@@ -462,15 +548,11 @@ def walk_criteria(node: Any, path: str) -> Iterator[tuple[str, Criterion]]:
 # ------------------------------------------------------------------------------------------ parsing
 
 
-def parse_time(text: str) -> dt.datetime:
-    """An ISO date-time as a naive UTC datetime; a zone-less time is taken as UTC."""
-    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
 _UNION_MEMBERS = frozenset({"str", "bool", "int", "float", "constrained-str", "list"})
+
+
+def _is_union_member(part: int | str) -> bool:
+    return isinstance(part, str) and (part in _UNION_MEMBERS or (part.endswith("]") and "[" in part))
 
 
 def format_loc(loc: tuple[int | str, ...]) -> str:
@@ -479,7 +561,7 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
     expect_tag = False
     previous: int | str | None = None
     for position, part in enumerate(loc):
-        if isinstance(part, str) and (part in _UNION_MEMBERS or (part.endswith("]") and "[" in part)):
+        if _is_union_member(part):
             continue  # which member of a scalar union failed is noise to the user
         if expect_tag and isinstance(part, str) and part in NODE_TAGS:
             expect_tag = False
@@ -495,30 +577,53 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _message(error: Any) -> str:
+_EXPECTED = {
+    "float_type": "a number", "float_parsing": "a number", "int_type": "a whole number",
+    "int_parsing": "a whole number", "int_from_float": "a whole number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "string_type": "text", "list_type": "a list [...]",
+    "tuple_type": "a list [...]", "dict_type": "an object {...}", "model_type": "an object {...}",
+    "model_attributes_type": "an object {...}", "date_type": "a date YYYY-MM-DD",
+    "finite_number": "a finite number",
+}  # fmt: skip
+
+
+def problem_message(error: Any, what: str = "criterion") -> str:
+    """The plain message for one pydantic error item; `what` names the tagged things (criterion, step)."""
     kind = error["type"]
     if kind == "union_tag_invalid":
         tag = error.get("ctx", {}).get("tag")
-        return f"unknown criterion kind {tag!r}; known kinds: {', '.join(CRITERION_KINDS)}"
+        if what == "criterion":
+            return f"unknown criterion kind {tag!r}; known kinds: {', '.join(CRITERION_KINDS)}"
+        return f"unknown {what} kind {tag!r}; known kinds: {error.get('ctx', {}).get('expected_tags', '')}"
     if kind == "union_tag_not_found":
-        return 'expected a criterion with a "kind", or one group: {"all": [...]}, {"any": [...]} or {"not": ...}'
+        if what == "criterion":
+            return 'expected a criterion with a "kind", or one group: {"all": [...]}, {"any": [...]} or {"not": ...}'
+        return f'expected a {what} with a "kind"'
     if kind == "extra_forbidden":
         return "unknown field"
     if "unable to parse raw data as a unicode string" in error["msg"]:
         return "must be valid Unicode text (no lone surrogates)"
+    if kind in _EXPECTED and any(_is_union_member(part) for part in error.get("loc", ())):
+        return f"expected text, a number or true/false, got {_shown(error.get('input'))}"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_shown(error.get('input'))}"
     message: str = error["msg"]
     return message.removeprefix("Value error, ")
 
 
-def problems_of(error: ValidationError, prefix: str = "") -> list[Problem]:
+def problems_from(errors: Iterable[Any], prefix: str = "", what: str = "criterion") -> list[Problem]:
+    """One problem per field path (a scalar that fits no member of its union fails once per member)."""
     problems: dict[str, Problem] = {}
-    for item in error.errors():
-        path = format_loc(item["loc"])
+    for item in errors:
+        path = format_loc(tuple(item["loc"]))
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
-        # A scalar that fits no member of its union fails once per member; the first says most.
-        problems.setdefault(path, Problem(path, _message(item)))
+        problems.setdefault(path, Problem(path, problem_message(item, what)))
     return list(problems.values())
+
+
+def problems_of(error: ValidationError, prefix: str = "") -> list[Problem]:
+    return problems_from(error.errors(), prefix)
 
 
 def parse_definition(data: Any) -> SegmentDefinition:

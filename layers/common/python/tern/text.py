@@ -1,0 +1,46 @@
+"""The text a user may store: valid Unicode, no control characters.
+
+A control character (NUL, ESC, DEL, the C1 range...) in a name, a tag or a value is never what a marketer
+meant, can never be matched by a segment, and breaks CSV and terminal output, so it is refused at the door
+rather than stored. One-line text (names, tags, values, ids, subjects) allows none; multi-line text
+(descriptions, message bodies) allows tab, line feed and carriage return.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from pydantic import AfterValidator
+
+_MULTI_LINE_ALLOWED = frozenset("\t\n\r")
+
+
+def _problem(text: str, allowed: frozenset[str]) -> str | None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (no lone surrogates)"
+    for character in text:
+        if character not in allowed and unicodedata.category(character) == "Cc":
+            return f"must not contain control characters (found U+{ord(character):04X})"
+    return None
+
+
+def one_line(text: str) -> str:
+    """`text` unchanged, or ValueError when it holds a control character (tab and line breaks included)."""
+    problem = _problem(text, frozenset())
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def multi_line(text: str) -> str:
+    """`text` unchanged, or ValueError when it holds a control character other than tab and line breaks."""
+    problem = _problem(text, _MULTI_LINE_ALLOWED)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+OneLine = AfterValidator(one_line)  # Annotated[str, Field(max_length=200), OneLine]
+MultiLine = AfterValidator(multi_line)
