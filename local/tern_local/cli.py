@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -182,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stderr.close()
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except Exception as e:  # a bug in Tern, not the user's doing: one line, the traceback only when asked for
+        if os.environ.get("TERN_DEBUG"):
+            raise
+        fail(f"internal error: {type(e).__name__}: {e} (set TERN_DEBUG=1 for the traceback)", RUN_ERROR)
 
 
 if __name__ == "__main__":

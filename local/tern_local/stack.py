@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import importlib.util
 import json
@@ -28,6 +29,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -478,15 +480,33 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             except Exception:  # noqa: BLE001 - the function failed: API Gateway answers 502, the log has why
                 traceback.print_exc()
                 response = {"statusCode": 502, "headers": {"Content-Type": "application/json"}, "body": '{"message": "Internal server error"}'}
-            payload = (response.get("body") or "").encode()
+            payload = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else (response.get("body") or "").encode()
             self.send_response(int(response["statusCode"]))
-            for name, value in (response.get("headers") or {}).items():
-                self.send_header(name, value)
+            # API Gateway answers with both of a proxy response's header maps, multi-value ones as repeated headers
+            headers = [(name, str(value)) for name, value in (response.get("headers") or {}).items()]
+            for name, values in (response.get("multiValueHeaders") or {}).items():
+                headers += [(name, str(value)) for value in values if (name, str(value)) not in headers]
+            for name, value in headers:
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if self.command != "HEAD":
+                self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+        # The API's one route is ANY /{proxy+}: every method API Gateway knows reaches the function
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """A request API Gateway would refuse before the function (an unknown method, a bad request line)."""
+            payload = json.dumps({"message": message or HTTPStatus(code).phrase}).encode()
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200:
+                self.wfile.write(payload)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

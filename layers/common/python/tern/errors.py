@@ -26,6 +26,10 @@ class DefinitionError(TernError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
+class TooLarge(DefinitionError):
+    """Input over a size limit: it will never fit, however often it is sent again (HTTP 413)."""
+
+
 class DataError(TernError):
     """The lake cannot answer: a dataset is missing or unreadable."""
 

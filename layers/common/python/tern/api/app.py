@@ -5,6 +5,7 @@ and the one place domain errors become HTTP answers:
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -26,8 +27,9 @@ from tern.errors import (
     QueryError,
     StoreError,
     TernError,
+    TooLarge,
 )
-from tern.segments.definition import TooLarge, problems_from
+from tern.segments.definition import problems_from
 from tern.services import Services
 
 logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level is the function logger's
@@ -48,8 +50,18 @@ app.include_router(exports.router)
 app.include_router(destinations.router)
 
 
+MAX_BODY_BYTES = 1024 * 1024  # a JSON body; the largest valid one (an e-mail's content) is about 300 KB
+MAX_CSV_BYTES = 5 * 1024 * 1024  # POST /lists; Lambda takes at most 6 MB per request
+
+
 def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str, Any]:
     """Answer one API Gateway request with `services`."""
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+    limit = MAX_CSV_BYTES if event.get("path") == "/lists" else MAX_BODY_BYTES
+    if size > limit:  # refused before it is parsed
+        message = f"too large: the body is {size:,} bytes; the limit is {limit:,} bytes"
+        return {"statusCode": 413, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": json.dumps({"message": message}), "isBase64Encoded": False}
     app.append_context(services=services)  # the resolver clears its context after each request
     return app.resolve(event, context)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tern.errors import ConflictError, StoreError
+from tern.errors import ConflictError, Problem, StoreError, TooLarge
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Table:
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise ConflictError("the item changed since it was read") from None
+            _refuse_oversized(e)
             raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
         except BotoCoreError as e:
             raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
@@ -80,9 +81,11 @@ class Table:
             reasons = [r.get("Code") for r in e.response.get("CancellationReasons", [])]
             if "ConditionalCheckFailed" in reasons or e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise ConflictError("the item changed since it was read") from None
+            _refuse_oversized(e)
             raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
         except BotoCoreError as e:
             raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
+
 
     def query(
         self, pk: str, limit: int | None = None, start: str | None = None, forward: bool = True, prefix: str | None = None
@@ -163,3 +166,10 @@ class Table:
             raise StoreError(f"batch write: {e}") from None
         self.writes.requests += written
         return written
+
+
+def _refuse_oversized(error: ClientError) -> None:
+    """TooLarge when DynamoDB refused an item over its 400 KB limit: a retry would never succeed."""
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    if "item size" in message.lower() or "item size" in str(error).lower():
+        raise TooLarge([Problem("", "this is over DynamoDB's 400 KB item limit; make it smaller")]) from None

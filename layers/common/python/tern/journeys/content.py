@@ -15,8 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tern import lake
+from tern.errors import Problem, TooLarge
 from tern.text import MultiLine, OneLine
 
+MAX_CONTENT_BYTES = 300 * 1024  # what a DynamoDB item (400 KB) holds beside the rest of the record
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
 PERSONAL_FIELDS = frozenset(name for name in lake.CONTACTS if name not in lake.LIST_COLUMNS and name != "attributes")
 
@@ -48,6 +50,9 @@ class ContentDraft(BaseModel):
             value = getattr(self, where)
             if value:
                 _check_placeholders(value, where)
+        size = sum(len((getattr(self, f) or "").encode("utf-8")) for f in ("name", "subject", "body", "text"))
+        if size > MAX_CONTENT_BYTES:  # characters are up to 4 bytes each: 200,000 of them may not fit an item
+            raise TooLarge([Problem("body", f"the content is {size:,} bytes; the limit is {MAX_CONTENT_BYTES:,} bytes")])
         return self
 
 

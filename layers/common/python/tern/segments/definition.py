@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from tern import lake
-from tern.errors import DefinitionError, Problem
+from tern.errors import DefinitionError, Problem, TooLarge
 from tern.text import MultiLine, OneLine, one_line
 
 # Limits checked at the door (docs/SEGMENT-FORMAT.md, "Limits"): what Tern accepts it can store, read back,
@@ -496,10 +496,6 @@ class SegmentDefinition(_Strict):
         return [(path, c.list_id) for path, c in self.criteria() if isinstance(c, ListMembershipCriterion)]
 
 
-class TooLarge(DefinitionError):
-    """A definition over a size limit: it would never fit, however often it is sent again."""
-
-
 def check_limits(data: dict[str, Any]) -> None:
     """DefinitionError (TooLarge for size) when raw definition JSON passes a limit; looks no deeper than MAX_DEPTH."""
     try:
@@ -641,6 +637,8 @@ def parse_definition_json(text: str | bytes) -> SegmentDefinition:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise DefinitionError([Problem("", f"not valid JSON: {e}")]) from None
+    except RecursionError:
+        raise DefinitionError([Problem("", "the JSON nests too deeply")]) from None
     return parse_definition(data)
 
 
