@@ -392,6 +392,8 @@ class LocalStack:
 
     def _function(self, logical_id: str) -> ModuleType:
         os.environ.update(function_environment(self.resolver, logical_id))
+        # Receivers on a laptop listen on 127.0.0.1; a deployed stack never delivers to loopback (no such setting)
+        os.environ["TERN_WEBHOOKS_ALLOW_LOOPBACK"] = "true"
         if self.log_level:
             os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
         return load_function(logical_id)

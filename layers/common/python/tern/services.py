@@ -112,6 +112,7 @@ class Services:
     planned: Planned
     results: ResultFiles
     job_trigger: Trigger
+    webhooks_allow_loopback: bool = False
 
     def segments(self, org_id: str) -> Segments:
         return Segments(org_id, self.segment_repository, self.refresh_scheduler, self.lists)
@@ -124,8 +125,9 @@ class Services:
 
     def jobs(self, org_id: str) -> Jobs:
         return Jobs(
-            org_id, self.segments(org_id), self.exports, self.actions, self.destinations, self.planned, self.results, self.job_trigger
-        )
+            org_id, self.segments(org_id), self.exports, self.actions, self.destinations, self.planned, self.results, self.job_trigger,
+            self.webhooks_allow_loopback,
+        )  # fmt: skip
 
     def job_runner(self, org_id: str) -> JobRunner:
         return JobRunner(self.jobs(org_id), self.engine, self.overlay, self.clock)
@@ -168,6 +170,7 @@ def admin_services(settings: AdminSettings) -> Services:
         planned=Planned(table),
         results=S3ResultFiles(world.aws.client("s3"), settings.results_bucket),
         job_trigger=LambdaTrigger(lambdas, settings.export_function_arn),
+        webhooks_allow_loopback=settings.webhooks_allow_loopback,
     )
 
 

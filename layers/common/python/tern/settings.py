@@ -40,6 +40,7 @@ class AdminSettings(QuerySettings):
     export_function_arn: str
     state_machine_role_arn: str
     failures_queue_arn: str  # where a schedule's event goes when its target keeps failing
+    webhooks_allow_loopback: bool = False  # webhooks to 127.0.0.1: the local stack and tests only
 
 
 class ApiSettings(AdminSettings):

@@ -28,8 +28,9 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from tern import lake
-from tern.errors import ConflictError, DeliveryFailed, GoneError, TernError
+from tern.errors import ConflictError, DefinitionError, DeliveryFailed, GoneError, Problem, TernError
 from tern.exports import files, query
+from tern.exports.addresses import RefusedAddress, check_url
 from tern.exports.model import Action, ActionRequest, Destination, DestinationRequest, Export, ExportRequest
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
 from tern.exports.webhook import Webhook
@@ -77,6 +78,7 @@ class Jobs:
     planned: Planned
     results: ResultFiles
     trigger: Trigger  # the export function, invoked asynchronously with a JobRequest
+    allow_loopback: bool = False  # webhook destinations on 127.0.0.1 (the local stack and tests only)
 
     # ----- asking
 
@@ -151,6 +153,10 @@ class Jobs:
     # ----- destinations
 
     def add_destination(self, request: DestinationRequest, now: dt.datetime) -> Destination:
+        try:
+            check_url(request.url, self.allow_loopback)
+        except RefusedAddress as e:
+            raise DefinitionError([Problem("url", str(e))]) from None
         return self.destinations.create(Destination(id=uuid.uuid4().hex[:12], org_id=self.org_id, created_at=now, **request.model_dump()))
 
     def list_destinations(self) -> list[Destination]:
@@ -168,7 +174,12 @@ class JobRunner:
     engine: Any  # tern.engines.QueryEngine
     overlay: ContactOverlay
     clock: Callable[[], dt.datetime]
-    webhook: Callable[[Destination], Webhook] = lambda d: Webhook(d.url, d.secret, d.timeout_seconds)
+    webhook: Callable[[Destination], Webhook] | None = None  # unset: a signed Webhook to the destination's URL
+
+    def _webhook(self, destination: Destination) -> Webhook:
+        if self.webhook:
+            return self.webhook(destination)
+        return Webhook(destination.url, destination.secret, destination.timeout_seconds, allow_loopback=self.jobs.allow_loopback)
 
     def run(self, request: JobRequest) -> dict[str, Any]:
         repository, key = self.jobs.stored(request.kind, request.segment_id, request.id)
@@ -227,7 +238,7 @@ class JobRunner:
         })  # fmt: skip
 
     def _deliver(self, export: Export, destination: Destination, sql: str, name: str) -> Export:
-        hook = self.webhook(destination)
+        hook = self._webhook(destination)
         delivered = export.rows  # after a crash: the batches recorded as delivered are not sent again
         seen = 0
         for members in _chunks(self.engine.batches(sql, name), destination.batch_size):

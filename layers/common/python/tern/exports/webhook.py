@@ -3,8 +3,9 @@
 Each body is signed with HMAC-SHA256 under the destination's secret, hex in `X-Tern-Signature:
 sha256=<hex>` (the receiver recomputes it over the raw body). `Idempotency-Key` names the batch
 (<export id>:<batch number>), the same on every retry. 5xx, 408, 429, timeouts and refused connections
-are retried with exponential backoff and jitter; any other answer, or a batch still failing after the
-last attempt, ends the delivery with the reason.
+are retried with exponential backoff and jitter; any other answer (a redirect too), a host that resolves to
+an internal address (tern.exports.addresses), or a batch still failing after the last attempt, ends the
+delivery with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from tern import __version__
 from tern.errors import DeliveryFailed
+from tern.exports.addresses import RefusedAddress, opener
 
 RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 
@@ -38,6 +40,7 @@ class Webhook:
     max_delay: float = 30
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = field(default=random.random)
+    allow_loopback: bool = False  # the local stack and tests only (tern.exports.addresses)
 
     def post(self, body: bytes, batch_key: str) -> int:
         """Deliver one batch; returns the attempts it took, or raises DeliveryFailed with the reason."""
@@ -46,10 +49,13 @@ class Webhook:
             "X-Tern-Signature": signature(self.secret, body), "Idempotency-Key": batch_key,
         }  # fmt: skip
         delay = self.first_delay
+        connections = opener(self.allow_loopback)
         for attempt in range(1, self.max_attempts + 1):
             try:
-                with urllib.request.urlopen(urllib.request.Request(self.url, data=body, headers=headers, method="POST"), timeout=self.timeout_seconds):
+                with connections.open(urllib.request.Request(self.url, data=body, headers=headers, method="POST"), timeout=self.timeout_seconds):
                     return attempt
+            except RefusedAddress as e:  # the name resolves somewhere internal now: never retried
+                raise DeliveryFailed(f"batch {batch_key}: {e}", attempt) from None
             except urllib.error.HTTPError as e:
                 reason = f"the destination answered {e.code} {e.reason}"
                 if e.code not in RETRIED_STATUSES:
