@@ -199,3 +199,29 @@ def test_errors_answer_in_one_shape_with_a_content_type(stack: LocalStack, metho
 def test_successful_answers_carry_their_content_type(stack: LocalStack) -> None:
     status, headers, body = _raw(stack, "GET", "/segments")
     assert status == 200 and headers["Content-Type"].startswith("application/json") and "segments" in json.loads(body)
+
+
+def _known_emails(lake: Path, n: int) -> list[str]:
+    import pyarrow.dataset as ds
+
+    contacts = ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["email"]).to_pylist()
+    return [c["email"] for c in contacts if c["email"]][:n]
+
+
+@pytest.mark.parametrize(
+    ("separator", "bom", "newline"),
+    [(";", True, "\r\n"), (",", True, "\r\n"), ("\t", False, "\n"), (";", False, "\n")],
+    ids=["excel-europe", "excel-csv-utf8", "tab", "semicolons"],
+)
+def test_lists_read_excels_csv_files(stack: LocalStack, lake: Path, separator: str, bom: bool, newline: str) -> None:
+    emails = _known_emails(lake, 3)
+    rows = [["Name", "E-mail notes", "Email"], ['"Nowak; Anna"', "x", emails[0]], ["Kowalski", '"a ""quoted"" note"', emails[1].upper()], ["B", "", emails[2]], ["C", "", "nobody@example.com"]]
+    text = ("\ufeff" if bom else "") + newline.join(separator.join(row) for row in rows) + newline
+    status, report = http(stack, "POST", "/lists?name=Excel", raw=text)
+    assert status == 201, report
+    assert (report["rows"], report["matched"], report["unknown"], report["bad_rows"]) == (4, 3, 1, 0), report
+    assert (report["separator"], report["bom"]) == (separator, bom)
+
+
+def test_a_list_without_a_key_column_says_what_it_read(stack: LocalStack) -> None:
+    _refused(stack, "POST", "/lists", None, 400, "it reads 'Name|Phone'", raw="Name|Phone\nAnna|123\n")

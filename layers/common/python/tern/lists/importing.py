@@ -20,6 +20,7 @@ from tern.errors import DefinitionError, Problem
 from tern.lists.repository import ListRecord, ListRepository
 from tern.parquet import parquet_bytes
 from tern.ports import LakeFiles
+from tern.text import one_line
 
 REPORTED = 100
 LOOKUP_BATCH = 1000  # values per lookup statement: Athena caps a statement at 256 KB
@@ -52,15 +53,42 @@ def _lookup(engine: QueryEngine, org_id: str, key: str, values: list[str]) -> di
     return found
 
 
+SEPARATORS = (",", ";", "\t")  # Excel writes ";" where the decimal mark is a comma (much of Europe)
+
+
+def _header(csv_text: str) -> tuple[str, list[str]]:
+    """The separator and the header's column names: the first separator whose header names a key column, else
+    the one the header line holds most of."""
+    first = csv_text.split("\n", 1)[0]
+    headers = {sep: [h.strip().lower() for h in next(csv.reader([first], delimiter=sep), [])] for sep in SEPARATORS}
+    for sep, header in headers.items():
+        if "contact_id" in header or "email" in header:
+            return sep, header
+    sep = max(SEPARATORS, key=first.count)
+    return sep, headers[sep]
+
+
+def _control(value: str) -> bool:
+    try:
+        one_line(value)
+    except ValueError:
+        return True
+    return False
+
+
 def import_list(
     csv_text: str, name: str, org_id: str, engine: QueryEngine, files: LakeFiles, lists: ListRepository, now: dt.datetime
 ) -> ImportReport:
     """Read the CSV (a header naming contact_id or email), match it to the org's contacts, store the list."""
-    reader = csv.reader(io.StringIO(csv_text))
-    header = [h.strip().lower() for h in next(reader, [])]
+    bom = csv_text.startswith("\ufeff")  # Excel's "CSV UTF-8" starts with one
+    csv_text = csv_text.removeprefix("\ufeff")
+    separator, header = _header(csv_text)
     keys = [k for k in ("contact_id", "email") if k in header]
     if not keys:
-        raise DefinitionError([Problem("body", "the first CSV row must name a contact_id or email column")])
+        first = csv_text.split("\n", 1)[0].strip()[:100]
+        raise DefinitionError([Problem("body", f"the first CSV row must name a contact_id or email column; it reads {first!r}")])
+    reader = csv.reader(io.StringIO(csv_text), delimiter=separator)
+    next(reader)
     key = keys[0]
     position = header.index(key)
     wanted: dict[str, int] = {}  # value -> first line
@@ -77,8 +105,8 @@ def import_list(
             bad.append({"line": line, "reason": f"no {key}"})
         elif key == "email" and ("@" not in value or " " in value):
             bad.append({"line": line, "reason": f"not an e-mail address: {value[:100]}"})
-        elif "\x00" in value:
-            bad.append({"line": line, "reason": "contains a NUL character"})
+        elif _control(value):
+            bad.append({"line": line, "reason": f"contains a control character: {value[:100]!r}"})
         elif value in wanted:
             duplicates += 1
         else:
@@ -94,7 +122,7 @@ def import_list(
     files.put(location, parquet_bytes(pa.table({"contact_id": pa.array(matched, pa.string())})))
     record = ListRecord(
         id=list_id, org_id=org_id, name=name, key=key, rows=rows, matched=len(matched), unknown=len(unknown),
-        duplicates=duplicates, bad_rows=len(bad), location=location, created_at=now,
+        duplicates=duplicates, bad_rows=len(bad), location=location, created_at=now, separator=separator, bom=bom,
     )  # fmt: skip
     lists.create(record)
     return ImportReport(record=record, unknown=unknown[:REPORTED], bad_rows=bad[:REPORTED])

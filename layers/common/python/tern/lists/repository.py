@@ -22,6 +22,8 @@ class ListRecord(BaseModel):
     bad_rows: int
     location: str
     created_at: dt.datetime
+    separator: str = ","  # as detected: "," ";" or a tab
+    bom: bool = False  # the file began with a byte-order mark (Excel's "CSV UTF-8")
     version: int = 0
 
 
