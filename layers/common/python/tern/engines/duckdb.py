@@ -5,7 +5,13 @@
 
 Views named `contacts`, `events`, `memberships` and `lists` present every contract column with its contract type, whatever the
 files hold: a missing optional column reads as NULL, an extra one is not seen, a timestamp with a UTC
-zone annotation reads as the plain UTC timestamp.
+zone annotation reads as the plain UTC timestamp, a column stored with Parquet's null type (an all-null
+column, as pyarrow writes it) reads as NULL of the contract type.
+
+Real lakes change while Tern runs: files arrive, and their shapes differ (new columns, null-typed ones).
+A view is rebuilt whenever its dataset's files changed since it was built (names, and the folders'
+modification times, which an atomic replace also moves), so each statement reads the lake as it is then,
+as Athena does, which reads every file by column name against the table's schema.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,19 +71,26 @@ class DuckDBEngine:
         self.con.execute("SET parquet_metadata_cache = true")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
-        self._stubs: set[str] = set()
-        for name, (columns, partitions) in DATASETS.items():
-            self._view(name, columns, partitions)
+        self._built: dict[str, tuple[object, ...]] = {}  # dataset -> the files its view was built over
+        self._lock = threading.Lock()
+        self.refresh_views()
 
-    def _view(self, name: str, columns: dict[str, lake.ColumnType], partitions: tuple[str, ...]) -> None:
-        files = [p for p in (self.data_dir / name).glob("**/*.parquet")] if (self.data_dir / name).is_dir() else []
+    def _files(self, name: str) -> tuple[object, ...]:
+        """What a dataset's view depends on: each folder holding Parquet files, its modification time, its files."""
+        found = []
+        for root, folders, files in os.walk(self.data_dir / name):
+            folders[:] = [f for f in folders if not f.startswith(".")]
+            parquet = tuple(sorted(f for f in files if f.endswith(".parquet")))
+            if parquet:
+                found.append((root, os.stat(root).st_mtime_ns, parquet))
+        return tuple(sorted(found))
+
+    def _view(self, name: str, columns: dict[str, lake.ColumnType], partitions: tuple[str, ...], files: tuple[object, ...]) -> None:
         if not files:
             typed = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[t]}) AS {c}" for c, t in columns.items())
             parts = ", ".join(f"CAST(NULL AS VARCHAR) AS {p}" for p in partitions)
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {typed}, {parts} WHERE FALSE")
-            self._stubs.add(name)
             return
-        self._stubs.discard(name)
         pattern = _quote(str(self.data_dir / name) + "/**/*.parquet")
         hive_types = "{" + ", ".join(f"{_quote(p)}: 'VARCHAR'" for p in partitions) + "}"
         try:
@@ -95,7 +109,7 @@ class DuckDBEngine:
         for column, column_type in columns.items():
             wanted = _DUCKDB_TYPES[column_type]
             have = found.get(column)
-            if have is None:
+            if have is None or have == '"NULL"' or have == "NULL":
                 select.append(f"CAST(NULL AS {wanted}) AS {column}")
             elif have.replace(" ", "") == wanted.replace(" ", ""):
                 select.append(column)
@@ -105,10 +119,13 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(select)} FROM {source}")
 
     def refresh_views(self) -> None:
-        """Read the datasets that were empty again: they may have files now (a new list, a manifest)."""
-        for name in list(self._stubs):
-            if next((self.data_dir / name).glob("**/*.parquet"), None) is not None:
-                self._view(name, *DATASETS[name])
+        """Rebuild the view of every dataset whose files changed since it was built (new, replaced, removed)."""
+        with self._lock:
+            for name, (columns, partitions) in DATASETS.items():
+                files = self._files(name)
+                if self._built.get(name) != files:
+                    self._view(name, columns, partitions, files)
+                    self._built[name] = files
 
     def run(self, sql: str) -> Result:
         self.refresh_views()
