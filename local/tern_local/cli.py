@@ -61,7 +61,10 @@ def cmd_segment_count(args: argparse.Namespace) -> None:
     definition = _definition(args.definition)
     counts = count(definition, _engine(args.data, args.org), args.org, _now(args.now))
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    print(json.dumps({"total": counts.total, "criteria": [asdict(c) for c in counts.criteria], "elapsed_ms": elapsed_ms}))
+    print(json.dumps({
+        "total": counts.total, "criteria": [asdict(c) for c in counts.criteria], "nodes": [asdict(n) for n in counts.nodes],
+        "elapsed_ms": elapsed_ms,
+    }))  # fmt: skip
 
 
 def cmd_segment_members(args: argparse.Namespace) -> None:

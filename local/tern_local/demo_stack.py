@@ -57,16 +57,6 @@ def ses_click(events_client: Any, message_id: str, link: str) -> None:
     events_client.put_events(Entries=[{"Source": "aws.ses", "DetailType": "Email Clicked", "Detail": json.dumps(detail)}])
 
 
-def forget_earlier_runs(lake: Path, org: str) -> None:
-    """The local stack's store lives in memory: drop what an earlier demo left in the lake folder."""
-    for added in (lake / "events" / f"org_id={org}").glob(f"dt=*/{ADDED_EVENTS}"):
-        added.unlink()
-    for manifest in (lake / "memberships" / f"org_id={org}").glob("**/*.parquet"):
-        manifest.unlink()
-    for change in (lake / "overlay" / f"org_id={org}").glob("*.parquet"):  # the tags an earlier demo added
-        change.unlink()
-
-
 def add_clicks(lake: Path, org: str, contact_ids: list[str], now: dt.datetime) -> None:
     """New events land in the lake, as the event pipeline would write them: clicks on the launch link."""
     n = len(contact_ids)
@@ -118,10 +108,9 @@ def _history(api: Client, segment: dict[str, Any]) -> None:
         print(f"     {row['at'][:19]:<21} {row['members']:>8,} {row['joined']:>8,} {row['left']:>8,}")
 
 
-def living_segments(lake: Path, org: str) -> list[str]:
+def living_segments(lake: Path, org: str, now: dt.datetime) -> list[str]:
     """The segments story; returns some members of the last segment, the VIPs of the journey that follows."""
-    forget_earlier_runs(lake, org)
-    stack = LocalStack(lake, port=free_port(), aws_port=free_port(), log_level="WARNING")
+    stack = LocalStack(lake, port=free_port(), aws_port=free_port(), log_level="WARNING", start=now)
     stack.start()
     try:
         print(f"\n== Living segments, through the admin API of the local stack at http://127.0.0.1:{stack.port}")
@@ -172,9 +161,9 @@ def living_segments(lake: Path, org: str) -> list[str]:
         stack.stop()
 
 
-def classic_journey(lake: Path, org: str, vips: list[str]) -> None:
-    """The classic journey, on a stack whose clock runs DEMO_SCALE times faster than the wall."""
-    stack = LocalStack(lake, port=free_port(), aws_port=free_port(), time_scale=DEMO_SCALE, log_level="WARNING")
+def classic_journey(lake: Path, org: str, vips: list[str], now: dt.datetime) -> None:
+    """The classic journey, on a stack whose clock runs DEMO_SCALE times faster than the wall from `now`."""
+    stack = LocalStack(lake, port=free_port(), aws_port=free_port(), time_scale=DEMO_SCALE, log_level="WARNING", start=now)
     stack.start()
     try:
         _classic_journey(stack, Client(f"http://127.0.0.1:{stack.port}", org), vips)
@@ -238,7 +227,7 @@ def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
         time.sleep(0.5)
     analytics = api("GET", f"/journeys/{journey['id']}/analytics")
     print(f"\n   GET /journeys/{journey['id']}/analytics ({len(ses.sent_messages)} e-mails and {len(sns_backends[ACCOUNT][REGION].sms_messages)} SMS in moto):\n")
-    columns = ["processed", "sent", "clicked", "bounced", "stopped", "blocked", "exited", "waiting"]
+    columns = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "waiting"]
     print(f"     {'step':<10} {'kind':<16}" + "".join(f"{c:>10}" for c in columns))
     for step in analytics["steps"]:
         print(f"     {step['step_id']:<10} {step['kind']:<16}" + "".join(f"{step[c]:>10,}" for c in columns))

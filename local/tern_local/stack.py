@@ -317,7 +317,8 @@ class ScaledClock:
 
 class LocalStack:
     def __init__(
-        self, data: Path, port: int = 8000, aws_port: int = 5000, time_scale: float = 1.0, host: str = "127.0.0.1", log_level: str | None = None
+        self, data: Path, port: int = 8000, aws_port: int = 5000, time_scale: float = 1.0, host: str = "127.0.0.1", log_level: str | None = None,
+        start: dt.datetime | None = None,
     ):
         from tern.engines.duckdb import DuckDBEngine
 
@@ -325,7 +326,7 @@ class LocalStack:
         self.host = host
         self.port = port
         self.aws_port = aws_port
-        self.clock = ScaledClock(time_scale)
+        self.clock = ScaledClock(time_scale, start)  # `start` pins the library clock's now (the demo's lake time)
         self.engine = DuckDBEngine(data)
         declared = template().get("Parameters", {})
         missing = [name for name, p in declared.items() if "Default" not in p and name not in LOCAL_PARAMETERS]
@@ -496,8 +497,12 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        # The API's one route is ANY /{proxy+}: every method API Gateway knows reaches the function
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+        def __getattr__(self, name: str) -> Any:
+            # The API's one route is ANY /{proxy+}: every method reaches the function, which answers 405 for the
+            # ones a path has no route for (do_GET, do_POST, ... do_QUERY: http.server looks each up by name)
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
             """A request API Gateway would refuse before the function (an unknown method, a bad request line)."""

@@ -119,7 +119,9 @@ JOURNEY = {
     ("step", "fragment"),
     [
         ({"id": "wait", "kind": "wait_for", "duration": "P400D", "next": "end"}, "at most 365 days"),
-        ({"id": "wait", "kind": "wait_for", "duration": 99_999_999_999, "next": "end"}, "at most 365 days"),
+        ({"id": "wait", "kind": "wait_for", "duration": "PT99999999999S", "next": "end"}, "at most 365 days"),
+        ({"id": "wait", "kind": "wait_for", "duration": 86400, "next": "end"}, "expected ISO 8601 text"),
+        ({"id": "wait", "kind": "wait_until", "at": 0, "next": "end"}, "expected ISO 8601 text"),
         ({"id": "wait", "kind": "wait_until", "at": "9999-12-31T23:00:00-05:00", "next": "end"}, "2199-12-31"),
         ({"id": "wait", "kind": "wait_until", "at": "0001-01-01T00:30:00+01:00", "next": "end"}, "1800-01-01"),
         ({"id": "wait", "kind": "update_contact", "field": "tags", "action": "add", "value": "vip\u001b[31m", "next": "end"}, "control characters"),
@@ -167,7 +169,7 @@ def test_control_characters_are_refused_in_list_names_and_bulk_actions(stack: Lo
 
 
 def test_a_body_over_the_limit_is_413_before_it_is_read(stack: LocalStack) -> None:
-    _refused(stack, "POST", "/segments", None, 413, "the limit is 1,048,576 bytes", raw=" " * (1024 * 1024 + 1))
+    _refused(stack, "POST", "/segments", None, 413, "the limit is 6,000,000 bytes", raw=" " * 6_000_001)
 
 
 def _raw(stack: LocalStack, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -185,7 +187,9 @@ def _raw(stack: LocalStack, method: str, path: str, body: bytes | None = None, h
         ("GET", "/nowhere", {}, 404, "there is no route GET /nowhere"),
         ("PATCH", "/segments", {}, 405, "use GET, POST"),
         ("POST", "/segments", {"Content-Type": "text/plain"}, 415, "application/json"),
-        ("BREW", "/segments", {}, 501, "Unsupported method"),
+        ("POST", "/content", {"Content-Type": "multipart/form-data"}, 415, "application/json"),
+        ("PUT", "/segments/x", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "application/json"),
+        ("BREW", "/segments", {}, 405, "use GET, POST"),
     ],
 )
 def test_errors_answer_in_one_shape_with_a_content_type(stack: LocalStack, method: str, path: str, headers: dict[str, str], status: int, fragment: str) -> None:

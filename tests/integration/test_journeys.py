@@ -148,6 +148,8 @@ def test_the_classic_journey(stack: LocalStack, contacts: dict[str, dict[str, An
     assert figures["text"]["sent"] == len(expected_texts)
     assert figures["text"]["blocked"] == len(wanted) - len(expected_texts)  # clicked, but no SMS consent
     assert all(s["waiting"] == 0 for s in figures.values())
+    assert figures["launch"]["processed"] == len(wanted)  # a wait records nothing: its figure follows from the branch
+    assert figures["end"]["processed"] == len(eligible) - len(wanted) + len(expected_texts)  # the timed out, and the texted
 
     saved = ok(stack, "POST", f"/journeys/{journey['id']}/steps/clicked/segments", {"outcome": "clicked"})
     assert saved["status"] == "draft"

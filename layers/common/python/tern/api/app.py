@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from tern import __version__
 from tern.api import content, destinations, exports, journeys, lists, segments
 from tern.api.context import NoOrgError
+from tern.api.contract import document
 from tern.api.responses import problem
 from tern.errors import (
     ConflictError,
@@ -39,9 +40,15 @@ app.include_router(segments.router)
 app.include_router(lists.router)
 
 
-@app.get("/openapi.json")
+@app.get("/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
-    return Response(200, content_types.APPLICATION_JSON, app.get_openapi_json_schema())
+    return Response(200, content_types.APPLICATION_JSON, json.dumps(openapi_document()))
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the admin API, every status of every route in it (tern.api.contract)."""
+    generated = json.loads(app.get_openapi_json_schema())
+    return document(generated)
 
 
 app.include_router(journeys.router)
@@ -50,18 +57,27 @@ app.include_router(exports.router)
 app.include_router(destinations.router)
 
 
-MAX_BODY_BYTES = 1024 * 1024  # a JSON body; the largest valid one (an e-mail's content) is about 300 KB
-MAX_CSV_BYTES = 5 * 1024 * 1024  # POST /lists; Lambda takes at most 6 MB per request
+MAX_BODY_BYTES = 6 * 1000 * 1000  # Lambda's limit for a synchronous request; what is valid is far smaller
+JSON_TYPES = ("application/json", "")  # a body without a Content-Type is read as JSON, as Powertools does
+
+
+def _refused(status: int, message: str) -> dict[str, Any]:
+    """An answer given before the resolver reads the request (API Gateway's proxy response shape)."""
+    body = json.dumps({"message": message})
+    return {"statusCode": status, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": body, "isBase64Encoded": False}
 
 
 def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str, Any]:
     """Answer one API Gateway request with `services`."""
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
-    limit = MAX_CSV_BYTES if event.get("path") == "/lists" else MAX_BODY_BYTES
-    if size > limit:  # refused before it is parsed
-        message = f"too large: the body is {size:,} bytes; the limit is {limit:,} bytes"
-        return {"statusCode": 413, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": json.dumps({"message": message}), "isBase64Encoded": False}
+    if size > MAX_BODY_BYTES:  # refused before it is parsed
+        return _refused(413, f"too large: the body is {size:,} bytes; the limit is {MAX_BODY_BYTES:,} bytes")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    reads_csv = event.get("path") == "/lists" and event.get("httpMethod") == "POST"
+    if body and not reads_csv and media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        return _refused(415, f"send the body as application/json, not {media_type} (POST /lists takes text/csv)")
     app.append_context(services=services)  # the resolver clears its context after each request
     return app.resolve(event, context)
 
@@ -102,10 +118,13 @@ def too_large(error: TooLarge) -> Response[dict[str, Any]]:
 @app.not_found
 def no_route(error: Exception) -> Response[dict[str, Any]]:
     event = app.current_event
-    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public list of them
-    allowed = sorted({route.method for route in routes if route.rule.match(event.path)})
+    # a static route wins over a dynamic one of the same shape (/segments/preview before /segments/{id})
+    static = [route for route in app._static_routes if route.rule.match(event.path)]  # Powertools has no public list
+    allowed = sorted({route.method for route in static or [r for r in app._dynamic_routes if r.rule.match(event.path)]})
     if allowed:
-        return problem(405, f"{event.http_method} is not allowed on {event.path}; use {', '.join(allowed)}")
+        answer = problem(405, f"{event.http_method} is not allowed on {event.path}; use {', '.join(allowed)}")
+        answer.headers["Allow"] = ", ".join(allowed)
+        return answer
     return problem(404, f"there is no route {event.http_method} {event.path}")
 
 

@@ -8,31 +8,32 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from tern.api.context import org_id, services
+from tern.api.contract import answers, array_of, ref
 from tern.journeys.content import ContentDraft
 
 router = Router()
 
 
-@router.post("/content")
+@router.post("/content", responses=answers(201, ref("Content"), 409))
 def create_content(draft: Annotated[ContentDraft, Body()]) -> tuple[dict[str, Any], int]:
     return services(router).journeys(org_id(router)).create_content(draft).model_dump(mode="json"), 201
 
 
-@router.get("/content")
+@router.get("/content", responses=answers(200, array_of("content", ref("Content"))))
 def list_content() -> dict[str, Any]:
     return {"content": [c.model_dump(mode="json") for c in services(router).journeys(org_id(router)).list_content()]}
 
 
-@router.get("/content/<content_id>")
+@router.get("/content/<content_id>", responses=answers(200, ref("Content")))
 def get_content(content_id: str) -> dict[str, Any]:
     return services(router).journeys(org_id(router)).get_content(content_id).model_dump(mode="json")
 
 
-@router.put("/content/<content_id>")
+@router.put("/content/<content_id>", responses=answers(200, ref("Content"), 409))
 def update_content(content_id: str, draft: Annotated[ContentDraft, Body()]) -> dict[str, Any]:
     return services(router).journeys(org_id(router)).update_content(content_id, draft).model_dump(mode="json")
 
 
-@router.delete("/content/<content_id>")
+@router.delete("/content/<content_id>", responses=answers(200, ref("Content"), 409))
 def delete_content(content_id: str) -> dict[str, Any]:
     return services(router).journeys(org_id(router)).delete_content(content_id).model_dump(mode="json")

@@ -8,13 +8,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from tern.api.context import org_id, services
+from tern.api.contract import answers, obj, ref
 from tern.lists.importing import import_list
 from tern.text import OneLine
 
 router = Router()
+LIST_REPORT = obj("id", "matched", "unknown_rows", "bad_row_details")
 
 
-@router.post("/lists")
+@router.post("/lists", responses=answers(201, LIST_REPORT, 502, description="Imported: the list and its report"))
 def create_list(name: Annotated[str, Query(min_length=1, max_length=200), OneLine] = "imported list") -> tuple[dict[str, Any], int]:
     """The body is CSV (text/csv) whose first row names a contact_id or email column."""
     s = services(router)
@@ -23,6 +25,6 @@ def create_list(name: Annotated[str, Query(min_length=1, max_length=200), OneLin
     return {**report.record.model_dump(mode="json", exclude={"version"}), "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201
 
 
-@router.get("/lists/<list_id>")
+@router.get("/lists/<list_id>", responses=answers(200, ref("List")))
 def get_list(list_id: str) -> dict[str, Any]:
     return services(router).lists.get(org_id(router), list_id).model_dump(mode="json", exclude={"version"})

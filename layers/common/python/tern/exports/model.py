@@ -87,8 +87,8 @@ class DestinationRequest(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     url: Annotated[str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000)]
     secret: Annotated[str, Field(min_length=16, max_length=256), OneLine]
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
-    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10
+    batch_size: Annotated[int, Field(strict=True, ge=1, le=10_000)] = 500
+    timeout_seconds: Annotated[float, Field(strict=True, gt=0, le=60)] = 10
 
 
 class Destination(DestinationRequest):

@@ -5,6 +5,10 @@ exited there, and how many are waiting there now. Where a contact is now follows
 position event (processed, sent, blocked, exited, stopped, and a branch's answer) and the journey's graph:
 after a send, at the next step if that is a wait; after "processed" at a branch, at the branch.
 Engagement recorded at a send step (a click on that message) counts for the step but moves nobody.
+
+Waits and `end` run no Lambda and so record no event: a contact has passed one when the step before it let
+it through (a send that sent, a branch's answer or timeout, a wait it left), so their `processed` follows
+from the graph, in its order.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from tern.engines import QueryEngine
-from tern.journeys.model import BranchOnEvent, End, Journey, SendEmail, SendSms, WaitFor, WaitUntil
+from tern.journeys.model import BranchOnEvent, End, Journey, SendEmail, SendSms, Step, WaitFor, WaitUntil, successors
 
 OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed"]
 ANSWERS = ("opened", "clicked", "bounced")
@@ -76,11 +80,52 @@ def analytics(journey: Journey, engine: QueryEngine) -> dict[str, Any]:
         at = _position(journey, str(step_id or ""), str(outcome))
         if at is not None:
             waiting[at] += int(contacts)
+    _passed_silently(journey, counts, waiting)
     steps = [
         {"step_id": s.id, "kind": s.kind, **counts[s.id], "waiting": waiting[s.id]}
         for s in journey.steps
     ]
     return {"journey_id": journey.id, "status": journey.status, "steps": steps, "stopped_by_journey_stop": stopped_anywhere}
+
+
+def _passed_silently(journey: Journey, counts: dict[str, dict[str, int]], waiting: dict[str, int]) -> None:
+    """Fill `processed` of the steps that record no event (waits, end) from what the steps before them let through."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(step_id: str) -> None:  # post-order: reversed, every step comes after all the steps leading to it
+        if step_id in seen:
+            return
+        seen.add(step_id)
+        for _, target in successors(journey.step(step_id)):
+            visit(target)
+        order.append(step_id)
+
+    visit(journey.start)
+    for step_id in reversed(order):
+        step = journey.step(step_id)
+        figures = counts[step_id]
+        if isinstance(step, (WaitUntil, WaitFor, End)) and step_id != journey.start:
+            figures["processed"] = sum(_let_through(journey.step(p), step_id, counts[p], waiting[p]) for p in counts if p != step_id)
+        elif isinstance(step, (WaitUntil, WaitFor, End)):  # a journey that starts with a wait: who entered it
+            figures["processed"] = max(figures["processed"], waiting[step_id])
+
+
+def _let_through(step: Step, target: str, figures: dict[str, int], waiting: int) -> int:
+    """How many contacts `step` sent on to `target`."""
+    through = 0
+    for edge, to in successors(step):
+        if to != target:
+            continue
+        if isinstance(step, BranchOnEvent):
+            through += sum(figures[a] for a in ANSWERS) if edge == "yes" else figures["exited"]
+        elif isinstance(step, (WaitUntil, WaitFor)):
+            through += max(0, figures["processed"] - waiting)
+        elif isinstance(step, (SendEmail, SendSms)):
+            through += figures["sent"] + figures["failed"]
+        else:
+            through += figures["processed"]
+    return through
 
 
 def _position(journey: Journey, step_id: str, outcome: str) -> str | None:

@@ -20,7 +20,7 @@ import datetime as dt
 import zoneinfo
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from tern.segments.definition import EARLIEST, LATEST
 from tern.segments.segment import Every
@@ -55,8 +55,14 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value
 
 
-Duration = Annotated[dt.timedelta, AfterValidator(_positive)]
-Moment = Annotated[dt.datetime, AfterValidator(_aware)]
+def _iso_text(value: object) -> object:
+    if not isinstance(value, (str, dt.datetime, dt.timedelta)):  # not a number of seconds, nor a Unix time
+        raise ValueError("expected ISO 8601 text, e.g. P1D or 2026-12-08T10:00:00+01:00")
+    return value
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(_iso_text), AfterValidator(_positive)]
+Moment = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
 
 
 class _Step(BaseModel):

@@ -190,6 +190,7 @@ class CompiledSegment:
     definition: SegmentDefinition
     dialect: Dialect
     leaves: list[tuple[str, str]]  # (path, kind) of every criterion, in the order of p0..pN
+    outline: list[tuple[str, str, Any]]  # (path, kind, subtree) of every node, groups too, in document order
     _events: exp.Select | None  # the shared pass over events (conditional aggregates), if any
     _contacts: exp.Select  # FROM contacts [LEFT JOIN e] WHERE <the org>, nothing projected yet
     _predicates: list[exp.Expr]  # each criterion alone, two-valued
@@ -238,11 +239,14 @@ class CompiledSegment:
         return select.sql(dialect=self.dialect)
 
     def count_sql(self, per_criterion: bool = True) -> str:
-        """One row: total, then (if per_criterion) the count of each leaf alone as c0..cN, in one pass."""
+        """One row: total, then (if per_criterion) the count of every node of the outline alone as n0..nK (a
+        criterion: who meets it; a group: who meets the group, so a `not` counts who it keeps), in one pass."""
         if not per_criterion:
             return self._filtered(exp.alias_(exp.Count(this=exp.Star()), "total")).sql(dialect=self.dialect)
         columns: list[exp.Expr] = [exp.alias_(exp.CountIf(this=_combine(self._tree, lambda i: exp.column(f"p{i}"))), "total")]
-        columns += [exp.alias_(exp.CountIf(this=exp.column(f"p{i}")), f"c{i}") for i in range(len(self.leaves))]
+        columns += [
+            exp.alias_(exp.CountIf(this=_combine(tree, lambda i: exp.column(f"p{i}"))), f"n{n}") for n, (_, _, tree) in enumerate(self.outline)
+        ]
         select = self._with_events(exp.select(*columns).from_("base")).with_("base", as_=self._base())
         return select.sql(dialect=self.dialect)
 
@@ -600,6 +604,20 @@ class _Compiler:
 
     # ----- assembly
 
+    def outline(self, node: Any, tree: Any, path: str, out: list[tuple[str, str, Any]]) -> list[tuple[str, str, Any]]:
+        """Every node with its path, kind and subtree, in document order (a group before its members)."""
+        if isinstance(node, (AllGroup, AnyGroup)):
+            key = "all" if isinstance(node, AllGroup) else "any"
+            out.append((path, key, tree))
+            for i, (child, child_tree) in enumerate(zip(getattr(node, key), tree[1], strict=True)):
+                self.outline(child, child_tree, f"{path}.{key}[{i}]", out)
+        elif isinstance(node, NotGroup):
+            out.append((path, "not", tree))
+            self.outline(node.not_, tree[1], f"{path}.not", out)
+        else:
+            out.append((path, node.kind, tree))
+        return out
+
     def tree(self, node: Any, counter: list[int]) -> Any:
         """The where-tree with each criterion replaced by its index in document order."""
         if isinstance(node, AllGroup):
@@ -633,14 +651,16 @@ class _Compiler:
                 on=exp.EQ(this=exp.column("contact_id", table="e"), expression=exp.column("contact_id", table="c")),
                 join_type="left",
             )
+        tree = self.tree(definition.where, [0])
         return CompiledSegment(
             definition=definition,
             dialect=self.dialect,
             leaves=[(path, c.kind) for path, c in leaves],
+            outline=self.outline(definition.where, tree, "where", []),
             _events=events_select,
             _contacts=contacts,
             _predicates=predicates,
-            _tree=self.tree(definition.where, [0]),
+            _tree=tree,
             _ranked=self.windowed,
         )
 

@@ -240,7 +240,7 @@ class AgeCriterion(_Strict):
     kind: Literal["age"]
     min: Annotated[int, Field(strict=True, ge=0, le=200)] | None = None
     max: Annotated[int, Field(strict=True, ge=0, le=200)] | None = None
-    include_unknown: bool = True
+    include_unknown: Annotated[bool, Field(strict=True)] = True
 
     @model_validator(mode="after")
     def _bounds(self) -> AgeCriterion:
@@ -484,6 +484,13 @@ class SegmentDefinition(_Strict):
             check_limits(data)
         return data
 
+    @model_validator(mode="after")
+    def _fits(self) -> SegmentDefinition:
+        size = len(self.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=True).encode("utf-8"))
+        if size > MAX_DEFINITION_BYTES:  # after the fields: a bad field says what is wrong before the size does
+            raise TooLarge([Problem("", f"the definition is {size:,} bytes; the limit is {MAX_DEFINITION_BYTES:,} bytes")])
+        return self
+
     def criteria(self) -> list[tuple[str, Criterion]]:
         """Every criterion leaf with its path (`where.all[0]`), in document order."""
         return list(walk_criteria(self.where, "where"))
@@ -497,15 +504,8 @@ class SegmentDefinition(_Strict):
 
 
 def check_limits(data: dict[str, Any]) -> None:
-    """DefinitionError (TooLarge for size) when raw definition JSON passes a limit; looks no deeper than MAX_DEPTH."""
-    try:
-        size = len(
-            json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
-        )
-    except (TypeError, ValueError, RecursionError):
-        size = 0  # not JSON-shaped: validation says what is wrong
-    if size > MAX_DEFINITION_BYTES:
-        raise TooLarge([Problem("", f"the definition is {size:,} bytes; the limit is {MAX_DEFINITION_BYTES:,} bytes")])
+    """DefinitionError when a raw definition nests deeper than MAX_DEPTH or holds more than MAX_CRITERIA criteria
+    (checked before validation, which would recurse that deep); looks no deeper than MAX_DEPTH."""
     criteria = 0
     pending: list[tuple[Any, str, int]] = [(data.get("where"), "where", 1)]
     while pending:

@@ -8,7 +8,7 @@ from typing import Any
 
 from tern.engines import QueryEngine
 from tern.segments.compiler import CompiledSegment, compile_segment
-from tern.segments.definition import SegmentDefinition
+from tern.segments.definition import GROUP_KEYS, SegmentDefinition
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class CriterionCount:
 @dataclass(frozen=True)
 class Counts:
     total: int
-    criteria: list[CriterionCount]
+    criteria: list[CriterionCount]  # each criterion alone
+    nodes: list[CriterionCount]  # every node as written, groups too (kind all / any / not), in document order
 
 
 def _compiled(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, memberships: dict[str, str] | None) -> CompiledSegment:
@@ -32,23 +33,29 @@ def count(
     definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, per_criterion: bool = True,
     memberships: dict[str, str] | None = None,
 ) -> Counts:
-    """The segment's size and, in the same pass, how many contacts each criterion alone matches."""
+    """The segment's size and, in the same pass, how many contacts each node alone matches (each criterion, and
+    each group: a `not` counts the contacts it keeps)."""
     compiled = _compiled(definition, engine, org_id, now, memberships)
-    return counts_from(engine.run(compiled.count_sql(per_criterion)).rows[0], compiled.leaves if per_criterion else [])
+    return counts_from(engine.run(compiled.count_sql(per_criterion)).rows[0], outline(compiled) if per_criterion else [])
 
 
-def counts_from(row: tuple[Any, ...], leaves: list[tuple[str, str]]) -> Counts:
-    """The counts of a count statement's one row: the total, then each leaf (path, kind) alone."""
-    criteria = [CriterionCount(path, kind, int(row[i + 1] or 0)) for i, (path, kind) in enumerate(leaves)]
-    return Counts(total=int(row[0] or 0), criteria=criteria)
+def outline(compiled: CompiledSegment) -> list[tuple[str, str]]:
+    return [(path, kind) for path, kind, _ in compiled.outline]
+
+
+def counts_from(row: tuple[Any, ...], nodes: list[tuple[str, str]]) -> Counts:
+    """The counts of a count statement's one row: the total, then each node (path, kind) of the outline alone."""
+    counted = [CriterionCount(path, kind, int(row[i + 1] or 0)) for i, (path, kind) in enumerate(nodes)]
+    criteria = [c for c in counted if c.kind not in GROUP_KEYS]
+    return Counts(total=int(row[0] or 0), criteria=criteria, nodes=counted)
 
 
 def statements(
     definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, limit: int, memberships: dict[str, str] | None = None
 ) -> tuple[str, str, list[tuple[str, str]]]:
-    """What a preview runs: the count statement (total and every leaf), the first `limit` members, the leaves."""
+    """What a preview runs: the count statement (total and every node), the first `limit` members, the outline."""
     compiled = _compiled(definition, engine, org_id, now, memberships)
-    return compiled.count_sql(True), compiled.members_sql(limit), list(compiled.leaves)
+    return compiled.count_sql(True), compiled.members_sql(limit), outline(compiled)
 
 
 def members(

@@ -32,7 +32,7 @@ class SegmentDraft(SegmentDefinition):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     refresh: Refresh = "once"
-    readiness_hours: Annotated[int, Field(ge=1, le=8760)] = 24
+    readiness_hours: Annotated[int, Field(strict=True, ge=1, le=8760)] = 24
 
 
 @dataclass

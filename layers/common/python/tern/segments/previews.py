@@ -19,7 +19,7 @@ class PendingPreview:
     id: str
     count_query: str  # the engine's query ids
     sample_query: str
-    leaves: list[tuple[str, str]]  # (path, kind) of each criterion, in the count's column order
+    leaves: list[tuple[str, str]]  # (path, kind) of each node of the outline, in the count's column order
 
 
 class PreviewRepository:

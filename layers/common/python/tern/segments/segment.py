@@ -15,7 +15,7 @@ EVALUATION_LIMIT = dt.timedelta(hours=6)  # the refresh state machine's TimeoutS
 
 class Every(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    every: Annotated[int, Field(ge=1, le=8760)]
+    every: Annotated[int, Field(strict=True, ge=1, le=8760)]
     unit: Literal["hours", "days"] = "hours"
 
     def interval(self) -> dt.timedelta:

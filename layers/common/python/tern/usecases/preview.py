@@ -60,4 +60,7 @@ def _answer(services: Services, pending: PendingPreview) -> dict[str, Any] | Non
     if sample is None:
         return None
     counts = counts_from(counted.rows[0], pending.leaves)
-    return {"total": counts.total, "criteria": [asdict(c) for c in counts.criteria], "sample": [str(r[0]) for r in sample.rows]}
+    return {
+        "total": counts.total, "criteria": [asdict(c) for c in counts.criteria], "nodes": [asdict(n) for n in counts.nodes],
+        "sample": [str(r[0]) for r in sample.rows],
+    }  # fmt: skip
