@@ -34,6 +34,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/cost.py
 
+contract: $(STAMP)  # the contract test with Schemathesis' coverage phase too: some 60,000 requests, an hour or more
+	TERN_CONTRACT_FULL=1 $(BIN)/python -m pytest tests/integration/test_contract.py
+
 DATA ?= demo-lake
 serve: $(STAMP)
 	test -d $(DATA)/contacts || $(BIN)/tern data generate --out $(DATA) --contacts 20000 --org demo

@@ -196,6 +196,14 @@ def test_openapi_document(api: Any) -> None:
     status, document = call(api, "GET", "/openapi.json")
     assert status == 200 and document["info"]["title"] == "Tern admin API"
     assert {"/segments", "/segments/preview", "/segments/{segment_id}/members"} <= set(document["paths"])
+    operations = [(m, p, o) for p, ops in document["paths"].items() for m, o in ops.items()]
+    assert all("422" not in o["responses"] for _, _, o in operations)  # Tern answers 400, never 422
+    assert all({"403", "503"} <= set(o["responses"]) for _, _, o in operations)
+    answers = document["paths"]["/segments/preview"]["post"]["responses"]
+    assert {"200", "202", "400", "413", "415", "502"} <= set(answers)
+    assert answers["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert "text/csv" in document["paths"]["/lists"]["post"]["requestBody"]["content"]
+    assert "410" in document["paths"]["/exports/{export_id}"]["get"]["responses"]
 
 
 def test_references_must_exist_be_evaluated_and_not_cycle(api: Any) -> None:

@@ -229,3 +229,14 @@ def test_lists_read_excels_csv_files(stack: LocalStack, lake: Path, separator: s
 
 def test_a_list_without_a_key_column_says_what_it_read(stack: LocalStack) -> None:
     _refused(stack, "POST", "/lists", None, 400, "it reads 'Name|Phone'", raw="Name|Phone\nAnna|123\n")
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "fragment"),
+    [("contact_id\rc0000001\r", None), ('contact_id\n"c0000001\n', None), ("a\rb", "it reads 'a'"), ("contact_id\nc00\x0000001\n", None)],
+)
+def test_odd_csv_bodies_are_read_or_refused_with_a_reason(stack: LocalStack, csv_text: str, fragment: str | None) -> None:
+    status, answer = http(stack, "POST", "/lists?name=odd", raw=csv_text)
+    assert status in (201, 400), answer
+    if fragment:
+        assert fragment in answer["message"]

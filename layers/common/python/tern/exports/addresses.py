@@ -59,14 +59,15 @@ def vetted_addresses(host: str, port: int, allow_loopback: bool = False) -> list
 
 def check_url(url: str, allow_loopback: bool = False) -> None:
     """RefusedAddress when the URL's host is not a public address (checked when a destination is created)."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise RefusedAddress("the URL names no host")
     try:
+        parts = urlsplit(url)
+        host = parts.hostname
         port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise RefusedAddress("the URL's port is not a number from 1 to 65535") from None
-    vetted_addresses(parts.hostname, port, allow_loopback)
+    except ValueError as e:  # an unbalanced [ or ], a port out of range
+        raise RefusedAddress(f"not a usable URL: {e}") from None
+    if not host:
+        raise RefusedAddress("the URL names no host")
+    vetted_addresses(host, port, allow_loopback)
 
 
 def _guarded(allow_loopback: bool) -> Any:

@@ -96,7 +96,8 @@ class Journeys:
         if journey.status != "draft":
             raise ConflictError(f"journey {journey_id} is {journey.status}: a published journey is frozen; copy it to change it")
         check_shape(definition)
-        return self.repository.save(journey.model_copy(update={**definition.model_dump(), "updated_at": self.clock()}))
+        fields = {name: getattr(definition, name) for name in JourneyDefinition.model_fields}  # models, not dicts
+        return self.repository.save(journey.model_copy(update={**fields, "updated_at": self.clock()}))
 
     def copy(self, journey_id: str) -> Journey:
         journey = self.get(journey_id)

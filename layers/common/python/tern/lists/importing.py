@@ -59,13 +59,20 @@ SEPARATORS = (",", ";", "\t")  # Excel writes ";" where the decimal mark is a co
 def _header(csv_text: str) -> tuple[str, list[str]]:
     """The separator and the header's column names: the first separator whose header names a key column, else
     the one the header line holds most of."""
-    first = csv_text.split("\n", 1)[0]
-    headers = {sep: [h.strip().lower() for h in next(csv.reader([first], delimiter=sep), [])] for sep in SEPARATORS}
+    first = next(iter(csv_text.splitlines()), "")
+    headers = {sep: _cells(first, sep) for sep in SEPARATORS}
     for sep, header in headers.items():
         if "contact_id" in header or "email" in header:
             return sep, header
     sep = max(SEPARATORS, key=first.count)
     return sep, headers[sep]
+
+
+def _cells(line: str, separator: str) -> list[str]:
+    try:
+        return [h.strip().lower() for h in next(csv.reader([line], delimiter=separator), [])]
+    except csv.Error:
+        return []
 
 
 def _control(value: str) -> bool:
@@ -85,32 +92,35 @@ def import_list(
     separator, header = _header(csv_text)
     keys = [k for k in ("contact_id", "email") if k in header]
     if not keys:
-        first = csv_text.split("\n", 1)[0].strip()[:100]
+        first = next(iter(csv_text.splitlines()), "").strip()[:100]
         raise DefinitionError([Problem("body", f"the first CSV row must name a contact_id or email column; it reads {first!r}")])
-    reader = csv.reader(io.StringIO(csv_text), delimiter=separator)
-    next(reader)
     key = keys[0]
     position = header.index(key)
+    reader = csv.reader(io.StringIO(csv_text, newline=""), delimiter=separator)
     wanted: dict[str, int] = {}  # value -> first line
     bad: list[dict[str, object]] = []
     duplicates = rows = 0
-    for line, row in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        rows += 1
-        value = row[position].strip() if position < len(row) else ""
-        if key == "email":
-            value = value.lower()
-        if not value:
-            bad.append({"line": line, "reason": f"no {key}"})
-        elif key == "email" and ("@" not in value or " " in value):
-            bad.append({"line": line, "reason": f"not an e-mail address: {value[:100]}"})
-        elif _control(value):
-            bad.append({"line": line, "reason": f"contains a control character: {value[:100]!r}"})
-        elif value in wanted:
-            duplicates += 1
-        else:
-            wanted[value] = line
+    try:  # a stray quote or a NUL stops the reader: say where
+        next(reader)
+        for line, row in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in row):
+                continue
+            rows += 1
+            value = row[position].strip() if position < len(row) else ""
+            if key == "email":
+                value = value.lower()
+            if not value:
+                bad.append({"line": line, "reason": f"no {key}"})
+            elif key == "email" and ("@" not in value or " " in value):
+                bad.append({"line": line, "reason": f"not an e-mail address: {value[:100]}"})
+            elif _control(value):
+                bad.append({"line": line, "reason": f"contains a control character: {value[:100]!r}"})
+            elif value in wanted:
+                duplicates += 1
+            else:
+                wanted[value] = line
+    except csv.Error as e:
+        raise DefinitionError([Problem("body", f"the CSV cannot be read at line {reader.line_num}: {e}")]) from None
     if not wanted:
         raise DefinitionError([Problem("body", f"no usable rows: {rows} rows, {len(bad)} bad")])
 
