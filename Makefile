@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The AWS SAM CLI lives in its own environment: its pins would fight ours.
 SAM_STAMP := .venv-sam/.installed
 
-.PHONY: demo test bench serve lint clean
+.PHONY: demo test bench serve lint clean contract
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,4 +51,4 @@ lint: $(STAMP) $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-sam/bin:$$PATH" .venv-sam/bin/sam build --build-dir .aws-sam/build
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam demo-lake bench-lake .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sam .aws-sam demo-lake demo-lake-run bench-lake .pytest_cache .mypy_cache .ruff_cache

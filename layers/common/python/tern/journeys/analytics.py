@@ -19,7 +19,18 @@ from typing import Any
 from sqlglot import exp
 
 from tern.engines import QueryEngine
-from tern.journeys.model import BranchOnEvent, End, Journey, SendEmail, SendSms, Step, WaitFor, WaitUntil, successors
+from tern.journeys.model import (
+    BranchOnEvent,
+    End,
+    Journey,
+    SendEmail,
+    SendSms,
+    Step,
+    WaitFor,
+    WaitUntil,
+    flow_order,
+    successors,
+)
 
 OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed"]
 ANSWERS = ("opened", "clicked", "bounced")
@@ -90,19 +101,7 @@ def analytics(journey: Journey, engine: QueryEngine) -> dict[str, Any]:
 
 def _passed_silently(journey: Journey, counts: dict[str, dict[str, int]], waiting: dict[str, int]) -> None:
     """Fill `processed` of the steps that record no event (waits, end) from what the steps before them let through."""
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(step_id: str) -> None:  # post-order: reversed, every step comes after all the steps leading to it
-        if step_id in seen:
-            return
-        seen.add(step_id)
-        for _, target in successors(journey.step(step_id)):
-            visit(target)
-        order.append(step_id)
-
-    visit(journey.start)
-    for step_id in reversed(order):
+    for step_id in flow_order(journey):
         step = journey.step(step_id)
         figures = counts[step_id]
         if isinstance(step, (WaitUntil, WaitFor, End)) and step_id != journey.start:

@@ -136,6 +136,25 @@ def successors(step: Step) -> list[tuple[str, StepId]]:
     return [("next", step.next)] if step.next else []
 
 
+def flow_order(definition: JourneyDefinition) -> list[str]:
+    """The ids of the steps reachable from the start, each after every step that leads to it (for a graph without
+    loops, which publishing checks; with one, an order that visits each step once). Names of no step are skipped."""
+    known = {s.id for s in definition.steps}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(step_id: str) -> None:  # post-order, reversed at the end
+        if step_id in seen or step_id not in known:
+            return
+        seen.add(step_id)
+        for _, target in successors(definition.step(step_id)):
+            visit(target)
+        order.append(step_id)
+
+    visit(definition.start)
+    return order[::-1]
+
+
 class JourneyDefinition(BaseModel):
     """What a marketer sends to create or edit a journey."""
 

@@ -22,6 +22,7 @@ from tern.journeys.model import (
     SendSms,
     WaitFor,
     WaitUntil,
+    flow_order,
     successors,
 )
 from tern.segments.segment import Segment
@@ -133,21 +134,9 @@ def _longest_paths(definition: JourneyDefinition, now: dt.datetime) -> list[Prob
     index = _index(definition)
     start = max(now, naive_utc(definition.start_at)) if definition.start_at else now
     latest: dict[str, dt.datetime] = {}
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(step_id: str) -> None:  # post-order over the (loop-free, checked above) graph
-        if step_id in seen or step_id not in index:
-            return
-        seen.add(step_id)
-        for _, target in successors(definition.step(step_id)):
-            visit(target)
-        order.append(step_id)
-
-    visit(definition.start)
     latest[definition.start] = start
     problems: list[Problem] = []
-    for step_id in reversed(order):  # topological: every predecessor before its successors
+    for step_id in flow_order(definition):
         if step_id not in latest:
             continue
         step = definition.step(step_id)
