@@ -66,7 +66,8 @@ class Query:
 
 
 class LocalAthena:
-    """Queries by id; each runs in a thread of its own, one at a time on the one DuckDB connection."""
+    """Queries by id; each runs in a thread of its own on a cursor of its own, so they run side by side, as
+    Athena's do (a long UNLOAD of one org's evaluation holds up no other query)."""
 
     def __init__(self, engine: DuckDBEngine, s3: Any, settle_seconds: float = 2.0, lake_bucket: str | None = None):
         self.engine = engine
@@ -74,7 +75,7 @@ class LocalAthena:
         self.lake_bucket = lake_bucket  # the bucket the engine's lake folder stands for: UNLOAD there writes to the folder
         self.settle_seconds = settle_seconds  # how long StartQueryExecution lets a quick query finish first
         self.queries: dict[str, Query] = {}
-        self.lock = threading.Lock()
+        self.cursors: dict[str, Any] = {}  # running queries' DuckDB cursors, to interrupt
 
     # ----- the API
 
@@ -90,7 +91,9 @@ class LocalAthena:
         query = self.queries[query_id]
         if query.state in ("QUEUED", "RUNNING"):
             query.state, query.completed = "CANCELLED", time.time()
-            self.engine.con.interrupt()
+            cursor = self.cursors.get(query_id)
+            if cursor is not None:
+                cursor.interrupt()
 
     def execution(self, query_id: str) -> dict[str, Any]:
         query = self.queries[query_id]
@@ -134,23 +137,23 @@ class LocalAthena:
     # ----- running
 
     def _run(self, query: Query) -> None:
+        cursor = self.cursors[query.id] = self.engine.cursor()
         try:
-            with self.lock:
-                if query.state == "CANCELLED":
-                    return
-                query.state = "RUNNING"
-                query.scanned = self._scanned(query.sql)
-                if query.cutoff is not None and query.scanned > query.cutoff:  # the workgroup's data usage control
-                    query.state, query.reason = "CANCELLED", f"Query cancelled! : Bytes scanned limit was exceeded (BytesScannedCutoffPerQuery {query.cutoff:,})"
-                    return
-                unload = _UNLOAD.match(query.sql)
-                if unload:
-                    self._unload(query, unload)
-                else:
-                    result = self.engine.con.execute(self._duckdb(query.sql, query.database))
-                    kinds = [_athena_type(str(d[1])) for d in result.description or []]
-                    query.columns = [(d[0], kind) for d, kind in zip(result.description or [], kinds, strict=True)]
-                    query.rows = [[render(v, kind) for v, kind in zip(row, kinds, strict=True)] for row in result.fetchall()]
+            if query.state == "CANCELLED":
+                return
+            query.state = "RUNNING"
+            query.scanned = self._scanned(query.sql)
+            if query.cutoff is not None and query.scanned > query.cutoff:  # the workgroup's data usage control
+                query.state, query.reason = "CANCELLED", f"Query cancelled! : Bytes scanned limit was exceeded (BytesScannedCutoffPerQuery {query.cutoff:,})"
+                return
+            unload = _UNLOAD.match(query.sql)
+            if unload:
+                self._unload(query, unload, cursor)
+            else:
+                result = cursor.execute(self._duckdb(query.sql, query.database))
+                kinds = [_athena_type(str(d[1])) for d in result.description or []]
+                query.columns = [(d[0], kind) for d, kind in zip(result.description or [], kinds, strict=True)]
+                query.rows = [[render(v, kind) for v, kind in zip(row, kinds, strict=True)] for row in result.fetchall()]
             if query.output:
                 self._write_csv(query)
             if query.state == "RUNNING":
@@ -159,6 +162,8 @@ class LocalAthena:
             if query.state != "CANCELLED":
                 query.state, query.reason = "FAILED", _reason(e)
         finally:
+            self.cursors.pop(query.id, None)
+            cursor.close()
             query.completed = query.completed or time.time()
             query.done.set()
 
@@ -176,7 +181,7 @@ class LocalAthena:
                 table.set("db", None)
         return tree.sql(dialect="duckdb")
 
-    def _unload(self, query: Query, unload: re.Match[str]) -> None:
+    def _unload(self, query: Query, unload: re.Match[str], cursor: Any) -> None:
         options = {k.strip().lower(): v.strip().strip("'").lower() for k, _, v in (o.partition("=") for o in unload["options"].split(","))}
         if options.get("format", "").lower() != "parquet":
             raise ValueError(f"UNLOAD format {options.get('format')!r}: the local Athena writes PARQUET only")
@@ -189,7 +194,7 @@ class LocalAthena:
         os.close(fd)
         try:
             codec = options.get("compression", "snappy").upper()
-            self.engine.con.execute(f"COPY ({self._duckdb(unload['select'], query.database)}) TO '{path}' (FORMAT PARQUET, COMPRESSION {codec})")
+            cursor.execute(f"COPY ({self._duckdb(unload['select'], query.database)}) TO '{path}' (FORMAT PARQUET, COMPRESSION {codec})")
             if folder is not None:  # the lake is this folder: DuckDB reads *.parquet there, as Glue reads any file
                 folder.mkdir(parents=True, exist_ok=True)
                 shutil.move(path, folder / f"{query.id}_00000.parquet")

@@ -6,6 +6,7 @@ crashes between its manifest and its diff.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,29 @@ def test_a_slow_preview_answers_202_and_is_polled(stack: LocalStack, monkeypatch
     assert http(stack, "GET", "/previews/not-an-id")[0] == 404
     done = wait_for(lambda: (p := http(stack, "GET", started["poll"])[1])["status"] == "done" and p, timeout=30, what="the preview")
     assert {k: done[k] for k in ("total", "criteria", "sample")} == quick[1]
+
+
+def test_an_evaluation_in_one_org_holds_up_no_query_of_another(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Athena runs queries side by side: while acme's evaluation is held inside its UNLOAD, globex's preview is
+    counted at once (a preview held up for WAIT_SECONDS would answer 202 instead)."""
+    segment = live(stack, {**WARSAW, "name": "Warsaw, held"})
+    unloading, release = threading.Event(), threading.Event()
+    original = stack.athena._unload
+
+    def held(*args: Any) -> None:
+        unloading.set()
+        release.wait(60)
+        original(*args)
+
+    monkeypatch.setattr(stack.athena, "_unload", held)
+    started = http(stack, "POST", f"/segments/{segment['id']}/evaluate")[1]
+    try:
+        assert unloading.wait(30), "the evaluation never reached its UNLOAD"
+        status, counted = http(stack, "POST", "/segments/preview", {k: v for k, v in WARSAW.items() if k != "refresh"}, org="globex")
+        assert status == 200 and counted["total"] > 0, counted
+        assert http(stack, "GET", "/segments", org="globex")[0] == 200
+        assert http(stack, "GET", started["poll"])[1]["status"] == "running"  # acme's is still held
+    finally:
+        release.set()
+    done = wait_for(lambda: (e := http(stack, "GET", started["poll"])[1])["status"] != "running" and e, timeout=60, what="the evaluation")
+    assert done["status"] == "done", done

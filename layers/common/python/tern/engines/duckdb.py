@@ -127,6 +127,12 @@ class DuckDBEngine:
                     self._view(name, columns, partitions, files)
                     self._built[name] = files
 
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the same database (the same views), for a statement on another thread."""
+        cursor = self.con.cursor()
+        cursor.execute("SET TimeZone = 'UTC'")
+        return cursor
+
     def run(self, sql: str) -> Result:
         self.refresh_views()
         try:
