@@ -42,7 +42,7 @@ def test_count_prints_total_and_every_criterion(lake: Path) -> None:
     done = tern("segment", "count", str(HOT_LEADS), "--data", str(lake), "--org", "acme", "--now", NOW)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert set(result) == {"total", "criteria", "elapsed_ms"}
+    assert set(result) == {"total", "criteria", "nodes", "elapsed_ms"}
     assert [(c["path"], c["kind"]) for c in result["criteria"]] == [
         ("where.all[0]", "attribute"), ("where.all[1]", "attribute"),
         ("where.all[2]", "activity"), ("where.all[3].not", "activity"),

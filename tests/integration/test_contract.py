@@ -8,7 +8,9 @@ take, as moto's DynamoDB slows with every item the run stores) runs with `make c
 
 One check is left out: positive_data_acceptance expects every schema-valid request to succeed, but Tern's
 rules that JSON Schema cannot state (a referenced segment must exist, a CSV must name a key column, a journey
-must be publishable) answer 400 with the field path, which is what they should do.
+must be publishable) answer 400 with the field path, which is what they should do. And use_after_free: DELETE
+of a segment or a content is a soft delete that POST .../restore undoes, so the object stays readable (with
+status deleted), by design.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def test_the_api_holds_to_its_openapi_document(stack: LocalStack) -> None:
     done = subprocess.run(
         [
             *ST, "--no-color", "run", f"http://127.0.0.1:{stack.port}/openapi.json", "--header", "X-Tern-Org: acme",
-            "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+            "--checks", "all", "--exclude-checks", "positive_data_acceptance,use_after_free",
             "--phases", phases, "--max-examples", "20", "--workers", "1", "--seed", "20261123",
         ],
         capture_output=True, text=True, timeout=7200,

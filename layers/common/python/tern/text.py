@@ -9,11 +9,10 @@ rather than stored. One-line text (names, tags, values, ids, subjects) allows no
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
-from pydantic_core import core_schema
+from pydantic import AfterValidator, GetJsonSchemaHandler
 
 _MULTI_LINE_ALLOWED = frozenset("\t\n\r")
 
@@ -45,17 +44,14 @@ def multi_line(text: str) -> str:
     return text
 
 
-class _Checked:
-    """Validates with `check`, and says so in the JSON Schema with `pattern` (so clients, and Schemathesis,
+@dataclass(frozen=True)
+class _Checked(AfterValidator):
+    """Validates with its function, and says so in the JSON Schema with `pattern` (so clients, and Schemathesis,
     know which strings are refused before sending them)."""
 
-    def __init__(self, check: Callable[[str], str], pattern: str):
-        self.check, self.pattern = check, pattern
+    pattern: str = ""
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
-
-    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
         found: dict[str, Any] = handler(schema)
         found["pattern"] = self.pattern
         return found
@@ -63,5 +59,5 @@ class _Checked:
 
 # C0 and C1 controls and DEL (lone surrogates are refused too, but no pattern says so: JavaScript's regular
 # expressions see an emoji as two surrogates)
-OneLine = _Checked(one_line, "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")  # Annotated[str, Field(...), OneLine]
-MultiLine = _Checked(multi_line, "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$")
+OneLine = _Checked(one_line, pattern="^[^\\u0000-\\u001f\\u007f-\\u009f]*$")  # Annotated[str, Field(...), OneLine]
+MultiLine = _Checked(multi_line, pattern="^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$")

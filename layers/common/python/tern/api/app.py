@@ -67,6 +67,15 @@ def _refused(status: int, message: str) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": body, "isBase64Encoded": False}
 
 
+def _takes_json(event: dict[str, Any]) -> bool:
+    """Does the route this request goes to read a JSON body? (POST /lists reads CSV; an unknown route answers 404.)"""
+    method, path = str(event.get("httpMethod", "")).upper(), str(event.get("path", ""))
+    for route in app._static_routes + app._dynamic_routes:  # the order Powertools matches them in
+        if route.method == method and route.rule.match(path):
+            return bool(route.dependant.body_params)
+    return False
+
+
 def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str, Any]:
     """Answer one API Gateway request with `services`."""
     body = event.get("body") or ""
@@ -75,8 +84,7 @@ def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str,
         return _refused(413, f"too large: the body is {size:,} bytes; the limit is {MAX_BODY_BYTES:,} bytes")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    reads_csv = event.get("path") == "/lists" and event.get("httpMethod") == "POST"
-    if body and not reads_csv and media_type not in JSON_TYPES and not media_type.endswith("+json"):
+    if body and media_type not in JSON_TYPES and not media_type.endswith("+json") and _takes_json(event):
         return _refused(415, f"send the body as application/json, not {media_type} (POST /lists takes text/csv)")
     app.append_context(services=services)  # the resolver clears its context after each request
     return app.resolve(event, context)
