@@ -23,6 +23,7 @@ from tern.journeys.model import (
     BranchOnEvent,
     End,
     Journey,
+    RandomSplit,
     SendEmail,
     SendSms,
     Step,
@@ -139,7 +140,7 @@ def _position(journey: Journey, step_id: str, outcome: str) -> str | None:
         if outcome == "processed":
             return step.id
         target = step.yes if outcome in ANSWERS else step.no if outcome == "exited" else None
-    elif isinstance(step, End):
+    elif isinstance(step, (End, RandomSplit)):
         return None
     else:
         target = step.next if outcome in ("sent", "processed", "failed") else None

@@ -18,6 +18,10 @@ Steps map to states one to one, so a contact costs one state transition per step
 - wait_until: a Wait on `$.waits.<step>` (a timestamp; one already past proceeds at once).
 - wait_for: a Wait on `$.waits.<step>` (seconds).
 - end: a Succeed state; a step with no next ends the execution itself (no extra transition).
+- random_split: a Choice on `$.buckets.<step>` (the contact's bucket 0..99, a digest computed at entry, so a
+  retry never moves a contact): one transition, no Lambda; branches take consecutive runs of buckets.
+- holdout: a Choice on the bucket: below `percent` to `<step>:held_out`, a Task recording held_out that ends
+  the path; the others go on.
 
 The shared pieces (the Task's retry and catch policy, the payload) are here rather than in a file under
 statemachines/ because they must ship in the Lambda layer with the compiler that uses them.
@@ -31,7 +35,9 @@ from tern.errors import ContactStopped, RetryLater
 from tern.journeys.model import (
     BranchOnEvent,
     End,
+    Holdout,
     JourneyDefinition,
+    RandomSplit,
     SendEmail,
     SendSms,
     Step,
@@ -43,6 +49,7 @@ from tern.journeys.model import (
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 TRANSIENT = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", RetryLater.__name__]
 STOPPED = "tern:stopped"  # ":" is not allowed in step ids, so no step can collide with it
+END = "tern:end"  # where a Choice sends a branch with no next step (a Choice cannot end an execution itself)
 RETRY = [{"ErrorEquals": TRANSIENT, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0}]
 
 
@@ -112,7 +119,24 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
             states[step.id] = _then({"Type": "Wait", "SecondsPath": f"$.waits.{step.id}"}, step.next)
         elif isinstance(step, End):
             states[step.id] = {"Type": "Succeed"}
+        elif isinstance(step, RandomSplit):
+            choices, upper = [], 0
+            for branch in step.branches[:-1]:
+                upper += branch.percent
+                choices.append({"Variable": f"$.buckets.{step.id}", "NumericLessThan": upper, "Next": branch.next or END})
+            states[step.id] = {"Type": "Choice", "Choices": choices, "Default": step.branches[-1].next or END}
+        elif isinstance(step, Holdout):
+            held = task(step)
+            held["Parameters"]["Payload"] = _payload(step, phase="held_out")
+            states[f"{step.id}:held_out"] = _then(held, None)
+            states[step.id] = {
+                "Type": "Choice",
+                "Choices": [{"Variable": f"$.buckets.{step.id}", "NumericLessThan": step.percent, "Next": f"{step.id}:held_out"}],
+                "Default": step.next or END,
+            }
     states[STOPPED] = {"Type": "Succeed", "Comment": "the contact was stopped or blocked at a step, which recorded why"}
+    if any(isinstance(s, (RandomSplit, Holdout)) for s in definition.steps):
+        states[END] = {"Type": "Succeed", "Comment": "a split branch or holdout with no next step ends the path"}
     return {
         "Comment": f"Tern journey: {definition.name}"[:200],
         "StartAt": definition.start,

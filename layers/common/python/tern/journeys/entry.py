@@ -28,7 +28,7 @@ from typing import Any
 from tern.clock import Clock, naive_utc, utc_now, wall_seconds, wall_time
 from tern.engines import QueryEngine
 from tern.errors import RetryLater, StoreError
-from tern.journeys.model import BranchOnEvent, Journey, WaitFor, WaitUntil
+from tern.journeys.model import BranchOnEvent, Holdout, Journey, RandomSplit, WaitFor, WaitUntil, bucket
 from tern.journeys.repository import JourneyRepository
 from tern.ports import ResultFiles, StateMachines
 from tern.segments.compiler import compile_segment
@@ -44,6 +44,11 @@ SNAPSHOT = [
 
 def execution_name(contact_id: str) -> str:
     return "c-" + hashlib.sha256(contact_id.encode()).hexdigest()[:48]
+
+
+def buckets(journey: Journey, contact_id: str) -> dict[str, int]:
+    """The contact's bucket at each random split and holdout (the ASL's Choice states read them)."""
+    return {s.id: bucket(journey.id, s.id, contact_id) for s in journey.steps if isinstance(s, (RandomSplit, Holdout))}
 
 
 def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
@@ -136,7 +141,8 @@ class Starter:
             newcomers = [r for r in batch if r["contact_id"] not in entered]
             report.already_entered += len(batch) - len(newcomers)
             for row in newcomers:
-                payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan}
+                payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan,
+                           "buckets": buckets(journey, row["contact_id"])}  # fmt: skip
                 if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"]), payload, report):
                     report.started += 1
                 else:

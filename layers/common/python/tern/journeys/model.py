@@ -17,6 +17,7 @@ A journey is a graph of steps, each with an id; `start` names the first. Steps l
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import zoneinfo
 from typing import Annotated, Literal, Union
 
@@ -122,7 +123,38 @@ class End(_Step):
     kind: Literal["end"]
 
 
-Step = Annotated[Union[SendEmail, SendSms, BranchOnEvent, WaitUntil, WaitFor, UpdateContact, End], Field(discriminator="kind")]
+class SplitBranch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    percent: Annotated[int, Field(strict=True, ge=1, le=99)]
+    next: StepId | None = None
+
+
+class RandomSplit(_Step):
+    """Contacts divided among up to 5 branches by percent; which branch is a hash of (journey, step, contact), so
+    a retry, a re-run or a copy of the execution never moves a contact (see `bucket`)."""
+
+    kind: Literal["random_split"]
+    branches: Annotated[list[SplitBranch], Field(min_length=2, max_length=5)]
+
+    @field_validator("branches")
+    @classmethod
+    def _whole(cls, branches: list[SplitBranch]) -> list[SplitBranch]:
+        if sum(b.percent for b in branches) != 100:
+            raise ValueError(f"the branches' percents add up to {sum(b.percent for b in branches)}, not 100")
+        return branches
+
+
+class Holdout(_Step):
+    """`percent` of the contacts leave here, recorded as held_out (the control group); the others go on."""
+
+    kind: Literal["holdout"]
+    percent: Annotated[int, Field(strict=True, ge=1, le=99)]
+    next: StepId | None = None
+
+
+Step = Annotated[
+    Union[SendEmail, SendSms, BranchOnEvent, WaitUntil, WaitFor, UpdateContact, End, RandomSplit, Holdout], Field(discriminator="kind")
+]
 SendStep = (SendEmail, SendSms)
 Mode = Literal["one_time", "one_time_with_joiners", "recurring"]
 
@@ -133,7 +165,26 @@ def successors(step: Step) -> list[tuple[str, StepId]]:
         return [(edge, target) for edge, target in (("yes", step.yes), ("no", step.no)) if target]
     if isinstance(step, End):
         return []
+    if isinstance(step, RandomSplit):
+        return [(f"branches[{i}]", b.next) for i, b in enumerate(step.branches) if b.next]
     return [("next", step.next)] if step.next else []
+
+
+def bucket(journey_id: str, step_id: str, contact_id: str) -> int:
+    """The contact's bucket 0..99 at a split or holdout: the same for the same journey, step and contact, always
+    (a digest, not a random draw), and independent between steps."""
+    digest = hashlib.sha256(f"{journey_id}\n{step_id}\n{contact_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def branch_of(step: RandomSplit, bucket_number: int) -> int:
+    """Which branch (index) a bucket falls in: branches take consecutive runs of buckets in their order."""
+    upper = 0
+    for index, branch in enumerate(step.branches):
+        upper += branch.percent
+        if bucket_number < upper:
+            return index
+    raise ValueError("a bucket is 0..99")
 
 
 def flow_order(definition: JourneyDefinition) -> list[str]:

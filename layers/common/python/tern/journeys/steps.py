@@ -53,7 +53,7 @@ class StepRequest(BaseModel):
     """The payload a journey's Task state sends (tern.journeys.asl)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    phase: Literal["step", "timeout"] = "step"
+    phase: Literal["step", "timeout", "held_out"] = "step"
     step: str
     journey: JourneyRef
     contact_id: str
@@ -100,6 +100,9 @@ class JourneySteps:
         if request.phase == "timeout":
             self.events.write(journey.org_id, [journey_event(request, step.id, "exited", now, reason="timeout")])
             return {"outcome": "exited", "reason": "timeout"}
+        if request.phase == "held_out":  # the control group of a holdout step: recorded, and the path ends
+            self.events.write(journey.org_id, [journey_event(request, step.id, "held_out", now)])
+            return {"outcome": "held_out"}
         if isinstance(step, (SendEmail, SendSms)):
             return self._send(journey, step, request, now)
         if isinstance(step, BranchOnEvent):
