@@ -374,3 +374,39 @@ def test_a_consent_removed_in_bulk_stops_the_next_send(stack: LocalStack, contac
     assert not [m for m in ses_sent()[sent_before:] if m.destinations["ToAddresses"][0] in {contacts[c]["email"] for c in members}]
     figures = steps(stack, journey["id"])
     assert figures["hello"]["blocked"] == len(members) and figures["hello"]["sent"] == 0
+
+
+def test_a_holdout_and_a_random_split_run_in_step_functions(stack: LocalStack, content: dict[str, str]) -> None:
+    """The Choice states on each contact's bucket, in moto's interpreter: the held-out contacts are exactly those
+    whose bucket falls under the percent, recorded held_out; the others take the branch their bucket names."""
+    from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
+
+    audience = live(stack, {**AUDIENCE, "name": "Kraków, split"})
+    members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
+    body = {
+        "name": "Split", "audience": audience["id"], "start": "hold", "steps": [
+            {"id": "hold", "kind": "holdout", "percent": 20, "next": "ab"},
+            {"id": "ab", "kind": "random_split", "branches": [{"percent": 50, "next": "tag_a"}, {"percent": 50, "next": "tag_b"}]},
+            {"id": "tag_a", "kind": "update_contact", "field": "tags", "action": "add", "value": "variant-a"},
+            {"id": "tag_b", "kind": "update_contact", "field": "tags", "action": "add", "value": "variant-b"},
+        ]}  # fmt: skip
+    journey = ok(stack, "POST", "/journeys", body)
+    published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    wait_for(lambda: finished(stack, published) and len(ok(stack, "GET", f"/journeys/{journey['id']}/analytics")["steps"]) == 4,
+             timeout=120, every=0.5, what="every execution to finish")  # fmt: skip
+
+    def recorded() -> bool:
+        figures = steps(stack, journey["id"])
+        return figures["hold"]["held_out"] + figures["tag_a"]["processed"] + figures["tag_b"]["processed"] >= len(members)
+
+    wait_for(recorded, timeout=60, every=0.5, what="every contact's record")
+    split = JourneyDefinition.model_validate(body).step("ab")
+    assert isinstance(split, RandomSplit)
+    held = {c for c in members if bucket(journey["id"], "hold", c) < 20}
+    variant_a = {c for c in members if c not in held and branch_of(split, bucket(journey["id"], "ab", c)) == 0}
+    figures = steps(stack, journey["id"])
+    assert figures["hold"]["held_out"] == len(held)
+    assert figures["tag_a"]["processed"] == len(variant_a)
+    assert figures["tag_b"]["processed"] == len(members) - len(held) - len(variant_a)
+    assert 0 < len(held) < len(members)

@@ -33,7 +33,7 @@ from tern.journeys.model import (
     successors,
 )
 
-OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed"]
+OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out"]
 ANSWERS = ("opened", "clicked", "bounced")
 
 

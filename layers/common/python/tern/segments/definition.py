@@ -372,7 +372,7 @@ class JourneyOutcomeCriterion(_Strict):
     kind: Literal["journey_outcome"]
     journey_id: Text
     step_id: Text | None = None
-    outcome: Literal["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed"]
+    outcome: Literal["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out"]
     window: Window | None = None
 
 
