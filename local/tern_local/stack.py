@@ -485,10 +485,11 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 response = {"statusCode": 502, "headers": {"Content-Type": "application/json"}, "body": '{"message": "Internal server error"}'}
             payload = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else (response.get("body") or "").encode()
             self.send_response(int(response["statusCode"]))
-            # API Gateway answers with both of a proxy response's header maps, multi-value ones as repeated headers
-            headers = [(name, str(value)) for name, value in (response.get("headers") or {}).items()]
-            for name, values in (response.get("multiValueHeaders") or {}).items():
-                headers += [(name, str(value)) for value in values if (name, str(value)) not in headers]
+            # API Gateway merges a proxy response's two header maps; for a name in both, multiValueHeaders' values win
+            multi = response.get("multiValueHeaders") or {}
+            named = {name.lower() for name in multi}
+            headers = [(name, str(value)) for name, value in (response.get("headers") or {}).items() if name.lower() not in named]
+            headers += [(name, str(value)) for name, values in multi.items() for value in values]
             for name, value in headers:
                 if name.lower() != "content-length":
                     self.send_header(name, value)

@@ -28,9 +28,14 @@ def _problem(text: str, allowed: frozenset[str]) -> str | None:
     return None
 
 
+def one_line_problem(text: str) -> str | None:
+    """Why `text` cannot be one-line user text, or None when it can."""
+    return _problem(text, frozenset())
+
+
 def one_line(text: str) -> str:
     """`text` unchanged, or ValueError when it holds a control character (tab and line breaks included)."""
-    problem = _problem(text, frozenset())
+    problem = one_line_problem(text)
     if problem:
         raise ValueError(problem)
     return text

@@ -109,7 +109,7 @@ class DuckDBEngine:
         for column, column_type in columns.items():
             wanted = _DUCKDB_TYPES[column_type]
             have = found.get(column)
-            if have is None or have == '"NULL"' or have == "NULL":
+            if have in (None, "NULL", '"NULL"'):  # absent, or Parquet's null type (an all-null column)
                 select.append(f"CAST(NULL AS {wanted}) AS {column}")
             elif have.replace(" ", "") == wanted.replace(" ", ""):
                 select.append(column)

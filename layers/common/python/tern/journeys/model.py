@@ -23,7 +23,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from tern.segments.definition import EARLIEST, LATEST
+from tern.segments.definition import EARLIEST, LATEST, check_date_range
 from tern.segments.segment import Every
 from tern.text import MultiLine, OneLine
 
@@ -47,8 +47,7 @@ def _positive(value: dt.timedelta) -> dt.timedelta:
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("needs a timezone offset, e.g. 2026-12-08T10:00:00+01:00")
-    if not EARLIEST <= value.date() <= LATEST:
-        raise ValueError(f"dates must lie between {EARLIEST} and {LATEST}")
+    check_date_range(value.date())
     try:
         value.astimezone(dt.UTC)
     except OverflowError:

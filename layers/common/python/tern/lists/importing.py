@@ -20,7 +20,7 @@ from tern.errors import DefinitionError, Problem
 from tern.lists.repository import ListRecord, ListRepository
 from tern.parquet import parquet_bytes
 from tern.ports import LakeFiles
-from tern.text import one_line
+from tern.text import one_line_problem
 
 REPORTED = 100
 LOOKUP_BATCH = 1000  # values per lookup statement: Athena caps a statement at 256 KB
@@ -75,14 +75,6 @@ def _cells(line: str, separator: str) -> list[str]:
         return []
 
 
-def _control(value: str) -> bool:
-    try:
-        one_line(value)
-    except ValueError:
-        return True
-    return False
-
-
 def import_list(
     csv_text: str, name: str, org_id: str, engine: QueryEngine, files: LakeFiles, lists: ListRepository, now: dt.datetime
 ) -> ImportReport:
@@ -113,7 +105,7 @@ def import_list(
                 bad.append({"line": line, "reason": f"no {key}"})
             elif key == "email" and ("@" not in value or " " in value):
                 bad.append({"line": line, "reason": f"not an e-mail address: {value[:100]}"})
-            elif _control(value):
+            elif one_line_problem(value):
                 bad.append({"line": line, "reason": f"contains a control character: {value[:100]!r}"})
             elif value in wanted:
                 duplicates += 1

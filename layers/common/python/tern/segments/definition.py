@@ -42,7 +42,8 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
-def _in_range(day: dt.date) -> None:
+def check_date_range(day: dt.date) -> None:
+    """ValueError unless `day` lies between EARLIEST and LATEST (what every date Tern takes must)."""
     if not EARLIEST <= day <= LATEST:
         raise ValueError(f"dates must lie between {EARLIEST} and {LATEST}")
 
@@ -58,7 +59,7 @@ def parse_day(value: Any) -> dt.date:
             raise ValueError(f"{json.dumps(value)} is not a calendar date") from None
     else:
         raise ValueError(f"expected a date YYYY-MM-DD, got {_shown(value)}")
-    _in_range(day)
+    check_date_range(day)
     return day
 
 
@@ -67,10 +68,10 @@ def parse_time(text: str) -> dt.datetime:
     if not _ISO_TIME.fullmatch(text):
         raise ValueError(f"expected an ISO date-time, e.g. 2026-11-22T09:30:00Z, got {json.dumps(text)}")
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    _in_range(value.date())  # before any offset is applied: year 1 minus an hour does not exist
+    check_date_range(value.date())  # before any offset is applied: year 1 minus an hour does not exist
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    _in_range(value.date())
+    check_date_range(value.date())
     return value
 
 
