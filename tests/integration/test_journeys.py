@@ -410,3 +410,42 @@ def test_a_holdout_and_a_random_split_run_in_step_functions(stack: LocalStack, c
     assert figures["tag_a"]["processed"] == len(variant_a)
     assert figures["tag_b"]["processed"] == len(members) - len(held) - len(variant_a)
     assert 0 < len(held) < len(members)
+    ab = ok(stack, "GET", f"/journeys/{journey['id']}/analytics")["steps"][1]
+    assert {w["way"]: (w["next"], w["contacts"]) for w in ab["ways"]} == {
+        "branches[0]": ("tag_a", len(variant_a)), "branches[1]": ("tag_b", len(members) - len(held) - len(variant_a))}
+    assert figures["ab"]["processed"] == figures["hold"]["processed"] - len(held) == len(members) - len(held)
+
+
+def test_a_split_evaluates_its_condition_for_each_contact_when_it_gets_there(stack: LocalStack, contacts: dict[str, dict[str, Any]]) -> None:
+    """A split after a wait on a tag given in bulk (Tern's overlay, read from the table), then a multi_split on
+    another segment's stored membership and the snapshot's gender: each contact takes exactly the way its
+    facts give, first match first."""
+    audience = live(stack, {**AUDIENCE, "name": "Kraków, conditions"})
+    members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
+    scored = live(stack, {"name": "Kraków scored", "where": {"all": [AUDIENCE["where"], {"kind": "attribute", "field": "lead_score", "op": "gte", "value": 50}]}})
+    high = {m["contact_id"] for m in ok(stack, "GET", f"/segments/{scored['id']}/members?limit=1000")["members"]}
+    action = ok(stack, "POST", f"/segments/{scored['id']}/actions", {"kind": "tag", "value": "split-vip", "action": "add"})
+    wait_for(lambda: any(a["id"] == action["id"] and a["status"] == "done" for a in ok(stack, "GET", f"/segments/{scored['id']}/actions")["actions"]),
+             timeout=30, what="the tag action")  # fmt: skip
+    body = {
+        "name": "Conditions", "audience": audience["id"], "start": "vip", "steps": [
+            {"id": "vip", "kind": "split", "after": "PT1H", "condition": {"kind": "tags", "op": "has_any", "values": ["split-vip"]}, "yes": "tag_vip", "no": "tier"},
+            {"id": "tier", "kind": "multi_split", "branches": [
+                {"condition": {"kind": "in_segment", "segment_id": scored["id"]}, "next": "tag_never"},
+                {"condition": {"kind": "gender", "value": "female"}, "next": "tag_female"}], "else": "tag_other"},
+            {"id": "tag_vip", "kind": "update_contact", "field": "tags", "action": "add", "value": "took-vip"},
+            {"id": "tag_never", "kind": "update_contact", "field": "tags", "action": "add", "value": "took-never"},
+            {"id": "tag_female", "kind": "update_contact", "field": "tags", "action": "add", "value": "took-female"},
+            {"id": "tag_other", "kind": "update_contact", "field": "tags", "action": "add", "value": "took-other"},
+        ]}  # fmt: skip
+    journey = ok(stack, "POST", "/journeys", body)
+    published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    wait_for(lambda: finished(stack, published), timeout=120, every=0.5, what="every execution to finish")
+    female = {c for c in members if contacts[c]["gender"] == "female"} - high
+    expected = {"tag_vip": len(high), "tag_never": 0, "tag_female": len(female), "tag_other": len(members) - len(high) - len(female)}
+    wait_for(lambda: {s: steps(stack, journey["id"])[s]["processed"] for s in expected} == expected, timeout=60, every=0.5, what="every way recorded")
+    analytics = {s["step_id"]: s for s in ok(stack, "GET", f"/journeys/{journey['id']}/analytics")["steps"]}
+    assert {w["way"]: w["contacts"] for w in analytics["vip"]["ways"]} == {"yes": len(high), "no": len(members) - len(high)}
+    assert {w["way"]: w["contacts"] for w in analytics["tier"]["ways"]} == {"branches[0]": 0, "branches[1]": len(female), "else": expected["tag_other"]}
+    assert 0 < len(high) < len(members) and female

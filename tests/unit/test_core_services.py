@@ -85,7 +85,7 @@ class World:
         self.journey = self.journeys.create(Journey.model_validate({
             **CLASSIC, "id": "j1", "org_id": "acme", "status": "running", "published_version": 1, "created_at": NOW, "updated_at": NOW,
         }))  # fmt: skip
-        self.steps = JourneySteps(self.journeys, content, self.engagement, self.email, self.sms, self.events, self.tokens, self.overlay, lambda: NOW)
+        self.steps = JourneySteps(self.journeys, content, self.engagement, self.email, self.sms, self.events, self.tokens, self.overlay, SegmentRepository(self.table), lambda: NOW)
         self.ingest = Ingest(self.engagement, self.events, self.tokens, lambda: NOW)
 
     def request(self, step: str, contact: dict[str, Any] = ANNA, token: str | None = None) -> StepRequest:

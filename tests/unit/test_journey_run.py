@@ -63,15 +63,15 @@ def test_the_ranges_of_a_plan_read_every_contact_exactly_once(rows: list[tuple[s
     assert ranges[0]["start"] == 0 and ranges[-1]["end"] == len(files.body)
     assert all(a["end"] == b["start"] for a, b in zip(ranges, ranges[1:], strict=False))
     read = [r for one in ranges for r in rows_in(files, "k", one["start"], one["end"])]
-    expected = [{**v, "contact_id": c, "consents": list(v["consents"]), "attributes": dict(v["attributes"])} for c, v in rows]
+    expected = [{**v, "contact_id": c, "consents": list(v["consents"]), "attributes": dict(v["attributes"]), "tags": [], "categories": []} for c, v in rows]
     assert read == expected
 
 
 def test_a_row_cast_to_a_json_array_reads_as_the_object_does() -> None:
     """Presto casts a ROW to a JSON array of its values, Trino a named ROW to an object: either reads the same."""
-    values = {"contact_id": "c1", "email": "a@b", "phone": None, "first_name": "Zoë", "last_name": None, "city": None,
-              "country": "PL", "language": None, "lead_score": 7, "lead_stage": None, "owner": None,
-              "consents": ["email_marketing", "a, b"], "attributes": {"k=v": "{y}"}}  # fmt: skip
+    values: dict[str, Any] = dict.fromkeys(SNAPSHOT)
+    values.update({"contact_id": "c1", "email": "a@b", "first_name": "Zoë", "country": "PL", "lead_score": 7, "birth_date": "1990-05-01",
+                   "subscriber": True, "tags": ["vip"], "categories": [], "consents": ["email_marketing", "a, b"], "attributes": {"k=v": "{y}"}})  # fmt: skip
     as_object = Files(athena_csv([("c1", values)]))
     as_array = Files(athena_csv([]) + ('"c1","' + json.dumps([values[c] for c in SNAPSHOT]).replace('"', '""') + '"\n').encode())
     read = [rows_in(f, "k", 0, f.size("k")) for f in (as_object, as_array)]

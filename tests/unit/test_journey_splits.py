@@ -50,11 +50,25 @@ def test_percents_must_add_up_to_100() -> None:
         JourneyDefinition.model_validate(bad)
 
 
-def test_splits_and_holdouts_compile_to_choice_states_on_the_bucket() -> None:
+def test_decisions_compile_to_a_task_and_a_choice_on_its_answer() -> None:
     asl = compile_journey(JourneyDefinition.model_validate(SPLIT), "arn:aws:lambda:eu-central-1:123456789012:function:step")
     states = asl["States"]
-    assert states["hold"]["Type"] == "Choice" and states["hold"]["Default"] == "ab"
-    assert states["hold"]["Choices"] == [{"Variable": "$.buckets.hold", "NumericLessThan": 10, "Next": "hold:held_out"}]
-    assert states["hold:held_out"]["Parameters"]["Payload"]["phase"] == "held_out" and states["hold:held_out"]["End"] is True
-    assert [(c["NumericLessThan"], c["Next"]) for c in states["ab"]["Choices"]] == [(50, "a"), (80, "b")]
-    assert states["ab"]["Default"] == END and states[END]["Type"] == "Succeed"
+    assert states["hold"]["Type"] == "Task" and states["hold"]["Next"] == "hold:route"
+    assert states["hold"]["ResultSelector"] == {"edge.$": "$.Payload.way"} and states["hold"]["ResultPath"] == "$.decided"
+    assert states["hold:route"] == {"Type": "Choice", "Choices": [{"Variable": "$.decided.edge", "StringEquals": "next", "Next": "ab"}], "Default": END}
+    assert [(c["StringEquals"], c["Next"]) for c in states["ab:route"]["Choices"]] == [("branches[0]", "a"), ("branches[1]", "b")]
+    assert states["ab:route"]["Default"] == END and states[END]["Type"] == "Succeed"
+
+
+def test_a_split_after_a_wait_compiles_to_wait_task_choice() -> None:
+    definition = JourneyDefinition.model_validate({
+        "name": "Split", "audience": "s1", "start": "vip", "steps": [
+            {"id": "vip", "kind": "split", "after": "PT6H", "condition": {"kind": "tags", "op": "has_any", "values": ["vip"]}, "yes": "a"},
+            {"id": "tier", "kind": "multi_split", "branches": [{"condition": {"kind": "gender", "value": "female"}, "next": "a"}], "else": "a"},
+            {"id": "a", "kind": "end"}]})  # fmt: skip
+    states = compile_journey(definition, "arn:aws:lambda:eu-central-1:123456789012:function:step")["States"]
+    assert states["vip"] == {"Type": "Wait", "SecondsPath": "$.waits.vip", "Next": "vip:decide"}
+    assert states["vip:decide"]["Next"] == "vip:route"
+    assert states["vip:route"]["Choices"] == [{"Variable": "$.decided.edge", "StringEquals": "yes", "Next": "a"}]
+    assert [c["StringEquals"] for c in states["tier:route"]["Choices"]] == ["branches[0]", "else"]
+    assert states["tier"]["Type"] == "Task"

@@ -187,6 +187,7 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
         events=world.events(settings),
         tokens=StepFunctions(world.aws.client("stepfunctions")),
         overlay=ContactOverlay(world.lake_files(settings), table),
+        segments=SegmentRepository(table),
         clock=world.clock,
     )
     run: Callable[[dict[str, Any]], dict[str, Any]] = lambda request: steps.run(StepRequest.model_validate(request))  # noqa: E731

@@ -18,10 +18,12 @@ Steps map to states one to one, so a contact costs one state transition per step
 - wait_until: a Wait on `$.waits.<step>` (a timestamp; one already past proceeds at once).
 - wait_for: a Wait on `$.waits.<step>` (seconds).
 - end: a Succeed state; a step with no next ends the execution itself (no extra transition).
-- random_split: a Choice on `$.buckets.<step>` (the contact's bucket 0..99, a digest computed at entry, so a
-  retry never moves a contact): one transition, no Lambda; branches take consecutive runs of buckets.
-- holdout: a Choice on the bucket: below `percent` to `<step>:held_out`, a Task recording held_out that ends
-  the path; the others go on.
+- random_split, holdout, split, multi_split (decisions): a Task invoking journey_step, which decides the way
+  (a random split by the contact's bucket, a digest of journey, step and contact; a split by evaluating its
+  condition then), records it and answers `{"way": EDGE}` (yes, no, branches[i], else, next, held_out), then
+  `<step>:route`, a Choice on that answer: two transitions. A split's `after` adds a Wait on
+  `$.waits.<step>` before the Task (the Task is then `<step>:decide`): three. The held-out and the ways
+  with no next step go to the shared `tern:end`.
 
 The shared pieces (the Task's retry and catch policy, the payload) are here rather than in a file under
 statemachines/ because they must ship in the Lambda layer with the compiler that uses them.
@@ -33,17 +35,19 @@ from typing import Any
 
 from tern.errors import ContactStopped, RetryLater
 from tern.journeys.model import (
+    DECISIONS,
     BranchOnEvent,
     End,
-    Holdout,
     JourneyDefinition,
-    RandomSplit,
+    MultiSplit,
     SendEmail,
     SendSms,
+    Split,
     Step,
     UpdateContact,
     WaitFor,
     WaitUntil,
+    successors,
 )
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -74,6 +78,18 @@ def _then(state: dict[str, Any], target: str | None) -> dict[str, Any]:
     else:
         state["End"] = True
     return state
+
+
+def _decision(step: Step, task: dict[str, Any], states: dict[str, Any]) -> None:
+    """A decision step's states: [a Wait for `after`,] the Task answering the way, the Choice taking it."""
+    name = step.id
+    if isinstance(step, (Split, MultiSplit)) and step.after is not None:
+        name = f"{step.id}:decide"
+        states[step.id] = {"Type": "Wait", "SecondsPath": f"$.waits.{step.id}", "Next": name}
+    ways = [{"Variable": "$.decided.edge", "StringEquals": edge, "Next": target} for edge, target in successors(step)]
+    states[name] = {**task, "ResultSelector": {"edge.$": "$.Payload.way"}, "ResultPath": "$.decided", "Next": f"{step.id}:route" if ways else END}
+    if ways:
+        states[f"{step.id}:route"] = {"Type": "Choice", "Choices": ways, "Default": END}
 
 
 def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> dict[str, Any]:
@@ -119,24 +135,11 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
             states[step.id] = _then({"Type": "Wait", "SecondsPath": f"$.waits.{step.id}"}, step.next)
         elif isinstance(step, End):
             states[step.id] = {"Type": "Succeed"}
-        elif isinstance(step, RandomSplit):
-            choices, upper = [], 0
-            for branch in step.branches[:-1]:
-                upper += branch.percent
-                choices.append({"Variable": f"$.buckets.{step.id}", "NumericLessThan": upper, "Next": branch.next or END})
-            states[step.id] = {"Type": "Choice", "Choices": choices, "Default": step.branches[-1].next or END}
-        elif isinstance(step, Holdout):
-            held = task(step)
-            held["Parameters"]["Payload"] = _payload(step, phase="held_out")
-            states[f"{step.id}:held_out"] = _then(held, None)
-            states[step.id] = {
-                "Type": "Choice",
-                "Choices": [{"Variable": f"$.buckets.{step.id}", "NumericLessThan": step.percent, "Next": f"{step.id}:held_out"}],
-                "Default": step.next or END,
-            }
+        elif isinstance(step, DECISIONS):
+            _decision(step, task(step), states)
     states[STOPPED] = {"Type": "Succeed", "Comment": "the contact was stopped or blocked at a step, which recorded why"}
-    if any(isinstance(s, (RandomSplit, Holdout)) for s in definition.steps):
-        states[END] = {"Type": "Succeed", "Comment": "a split branch or holdout with no next step ends the path"}
+    if any(isinstance(s, DECISIONS) for s in definition.steps):
+        states[END] = {"Type": "Succeed", "Comment": "a decision's way with no next step (and the held-out) ends the path"}
     return {
         "Comment": f"Tern journey: {definition.name}"[:200],
         "StartAt": definition.start,

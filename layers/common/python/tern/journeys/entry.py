@@ -25,10 +25,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tern import lake
 from tern.clock import Clock, naive_utc, utc_now, wall_seconds, wall_time
 from tern.engines import QueryEngine
 from tern.errors import RetryLater, StoreError
-from tern.journeys.model import BranchOnEvent, Holdout, Journey, RandomSplit, WaitFor, WaitUntil, bucket
+from tern.journeys.model import BranchOnEvent, Journey, MultiSplit, Split, WaitFor, WaitUntil
 from tern.journeys.repository import JourneyRepository
 from tern.ports import ResultFiles, StateMachines
 from tern.segments.compiler import compile_segment
@@ -36,19 +37,12 @@ from tern.segments.definition import SegmentDefinition, parse_definition
 from tern.store import ranges
 
 # What an execution carries of its contact: what content may personalise with, and the consent snapshot.
-SNAPSHOT = [
-    "contact_id", "email", "phone", "first_name", "last_name", "city", "country", "language", "lead_score",
-    "lead_stage", "owner", "consents", "attributes",
-]  # fmt: skip
+# Every contacts column: a split's condition may test any of them (tern.journeys.conditions).
+SNAPSHOT = list(lake.CONTACTS)
 
 
 def execution_name(contact_id: str) -> str:
     return "c-" + hashlib.sha256(contact_id.encode()).hexdigest()[:48]
-
-
-def buckets(journey: Journey, contact_id: str) -> dict[str, int]:
-    """The contact's bucket at each random split and holdout (the ASL's Choice states read them)."""
-    return {s.id: bucket(journey.id, s.id, contact_id) for s in journey.steps if isinstance(s, (RandomSplit, Holdout))}
 
 
 def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
@@ -62,6 +56,8 @@ def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
             waits[step.id] = wall_time(clock, step.at).strftime("%Y-%m-%dT%H:%M:%SZ")
         elif isinstance(step, WaitFor):
             waits[step.id] = wall_seconds(clock, step.duration.total_seconds())
+        elif isinstance(step, (Split, MultiSplit)) and step.after is not None:
+            waits[step.id] = wall_seconds(clock, step.after.total_seconds())
     return {"timeouts": timeouts, "waits": waits}
 
 
@@ -98,7 +94,8 @@ def rows_in(files: ResultFiles, key: str, start: int, end: int) -> list[dict[str
         value = json.loads(contact)
         row = dict(zip(SNAPSHOT, value, strict=True)) if isinstance(value, list) else value
         row["contact_id"] = contact_id
-        row["consents"] = list(row.get("consents") or [])
+        for column in lake.LIST_COLUMNS:
+            row[column] = list(row.get(column) or [])
         row["attributes"] = dict(row.get("attributes") or {})
         rows.append(row)
     return rows
@@ -141,8 +138,7 @@ class Starter:
             newcomers = [r for r in batch if r["contact_id"] not in entered]
             report.already_entered += len(batch) - len(newcomers)
             for row in newcomers:
-                payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan,
-                           "buckets": buckets(journey, row["contact_id"])}  # fmt: skip
+                payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan}
                 if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"]), payload, report):
                     report.started += 1
                 else:

@@ -23,6 +23,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from tern.journeys.conditions import Condition
 from tern.segments.definition import EARLIEST, LATEST, check_date_range
 from tern.segments.segment import Every
 from tern.text import MultiLine, OneLine
@@ -151,9 +152,37 @@ class Holdout(_Step):
     next: StepId | None = None
 
 
+class Split(_Step):
+    """Evaluate `condition` for the contact (after waiting `after`, if given): `yes` when it holds, else `no`."""
+
+    kind: Literal["split"]
+    condition: Condition
+    after: Duration | None = None
+    yes: StepId | None = None
+    no: StepId | None = None
+
+
+class ConditionBranch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    condition: Condition
+    next: StepId | None = None
+
+
+class MultiSplit(_Step):
+    """The first branch whose condition holds (in their order), else `else` (after waiting `after`, if given)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    kind: Literal["multi_split"]
+    branches: Annotated[list[ConditionBranch], Field(min_length=1, max_length=5)]
+    else_: StepId | None = Field(default=None, alias="else")
+    after: Duration | None = None
+
+
 Step = Annotated[
-    Union[SendEmail, SendSms, BranchOnEvent, WaitUntil, WaitFor, UpdateContact, End, RandomSplit, Holdout], Field(discriminator="kind")
+    Union[SendEmail, SendSms, BranchOnEvent, WaitUntil, WaitFor, UpdateContact, End, RandomSplit, Holdout, Split, MultiSplit],
+    Field(discriminator="kind"),
 ]
+DECISIONS = (RandomSplit, Holdout, Split, MultiSplit)  # steps whose Task answers which way the contact goes
 SendStep = (SendEmail, SendSms)
 Mode = Literal["one_time", "one_time_with_joiners", "recurring"]
 
@@ -166,6 +195,11 @@ def successors(step: Step) -> list[tuple[str, StepId]]:
         return []
     if isinstance(step, RandomSplit):
         return [(f"branches[{i}]", b.next) for i, b in enumerate(step.branches) if b.next]
+    if isinstance(step, Split):
+        return [(edge, target) for edge, target in (("yes", step.yes), ("no", step.no)) if target]
+    if isinstance(step, MultiSplit):
+        edges = [(f"branches[{i}]", b.next) for i, b in enumerate(step.branches)] + [("else", step.else_)]
+        return [(edge, target) for edge, target in edges if target]
     return [("next", step.next)] if step.next else []
 
 

@@ -7,6 +7,10 @@
   timeout), then look whether that event already arrived; if so, complete the token at once.
 - the branch's timeout: record that the contact left the branch on the no path.
 - update_contact: record the change in Tern's overlay of contact changes (tern.store.overlay).
+- random_split, holdout, split, multi_split: decide the contact's way, record it (`branched` with the way as
+  the reason; `held_out` for a holdout's control group) and answer `{"way": EDGE}` for the Choice after the
+  Task. A random split's way is the contact's bucket (a digest of journey, step and contact), a split's the
+  first condition that holds now (tern.journeys.conditions), so a retry answers the same.
 - consent: the snapshot taken at entry, overridden by any overlay change of that consent since.
 
 Every step writes journey_step events to the lake (processed, then sent / blocked / ...), which analytics
@@ -27,12 +31,30 @@ from pydantic import BaseModel, ConfigDict, Field
 from tern import lake
 from tern.clock import Clock, utc_now
 from tern.errors import ContactStopped, SendRejected
+from tern.journeys.conditions import Evaluator, Facts
 from tern.journeys.content import render
 from tern.journeys.engagement import Engagement, SentMessage
-from tern.journeys.model import BranchOnEvent, Journey, SendEmail, SendSms, Step, UpdateContact
+from tern.journeys.model import (
+    DECISIONS,
+    BranchOnEvent,
+    Holdout,
+    Journey,
+    MultiSplit,
+    RandomSplit,
+    SendEmail,
+    SendSms,
+    Split,
+    Step,
+    UpdateContact,
+    branch_of,
+    bucket,
+)
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.ports import Email, Events, Sms, TaskTokens
+from tern.segments.repository import SegmentRepository
 from tern.store.overlay import ContactOverlay
+
+Decision = RandomSplit | Holdout | Split | MultiSplit
 
 CONSENT = {"email": "email_marketing", "sms": "sms_marketing"}
 # One answer per (journey version, contact, step, phase): what makes a retried invocation send nothing more.
@@ -53,7 +75,7 @@ class StepRequest(BaseModel):
     """The payload a journey's Task state sends (tern.journeys.asl)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    phase: Literal["step", "timeout", "held_out"] = "step"
+    phase: Literal["step", "timeout"] = "step"
     step: str
     journey: JourneyRef
     contact_id: str
@@ -83,6 +105,7 @@ class JourneySteps:
     events: Events
     tokens: TaskTokens
     overlay: ContactOverlay
+    segments: SegmentRepository
     clock: Clock = utc_now
     _published: dict[tuple[str, str, int], Journey] = field(default_factory=dict)
 
@@ -100,9 +123,8 @@ class JourneySteps:
         if request.phase == "timeout":
             self.events.write(journey.org_id, [journey_event(request, step.id, "exited", now, reason="timeout")])
             return {"outcome": "exited", "reason": "timeout"}
-        if request.phase == "held_out":  # the control group of a holdout step: recorded, and the path ends
-            self.events.write(journey.org_id, [journey_event(request, step.id, "held_out", now)])
-            return {"outcome": "held_out"}
+        if isinstance(step, DECISIONS):
+            return self._decide(journey, step, request, now)
         if isinstance(step, (SendEmail, SendSms)):
             return self._send(journey, step, request, now)
         if isinstance(step, BranchOnEvent):
@@ -161,6 +183,40 @@ class JourneySteps:
             journey_event(request, step.id, "sent", now, channel=channel, message_id=message_id),
         ])  # fmt: skip
         return {"outcome": "sent", "message_id": message_id}
+
+    # ----- decisions: which way the contact goes
+
+    def _decide(self, journey: Journey, step: Decision, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+        if isinstance(step, RandomSplit):
+            way = f"branches[{branch_of(step, bucket(journey.id, step.id, request.contact_id))}]"
+        elif isinstance(step, Holdout):
+            way = "held_out" if bucket(journey.id, step.id, request.contact_id) < step.percent else "next"
+        else:
+            evaluator = Evaluator(self.facts(journey, request, now))
+            conditions = [step.condition] if isinstance(step, Split) else [b.condition for b in step.branches]
+            held = next((i for i, c in enumerate(conditions) if evaluator.holds(c)), None)
+            if isinstance(step, Split):
+                way = "no" if held is None else "yes"
+            else:
+                way = "else" if held is None else f"branches[{held}]"
+        outcome = "held_out" if way == "held_out" else "branched"
+        self.events.write(journey.org_id, [
+            journey_event(request, step.id, "processed", now), journey_event(request, step.id, outcome, now, reason=way),
+        ])  # fmt: skip
+        return {"outcome": outcome, "way": way}
+
+    def facts(self, journey: Journey, request: StepRequest, now: dt.datetime) -> Facts:
+        """What a condition may look at for this contact, now (each lookup made only if a condition needs it)."""
+        org, contact = journey.org_id, request.contact_id
+
+        def engaged(message_step: str, noted_as: tuple[str, ...], link: str | None) -> bool:
+            message_id = self.engagement.sent_by(org, journey.id, contact, message_step)
+            return message_id is not None and any(self.engagement.was_seen(message_id, e, link) for e in noted_as)
+
+        return Facts(
+            contact=request.contact, today=now.date(), changes=lambda: self.overlay.changes(org, contact),
+            member=lambda segment_id: self.segments.is_member(org, segment_id, contact), engaged=engaged,
+        )  # fmt: skip
 
     # ----- branch on an engagement event
 

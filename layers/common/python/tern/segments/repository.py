@@ -75,6 +75,10 @@ class SegmentRepository:
         items, last = self.table.query(_members_pk(org_id, segment_id), limit=limit, start=cursor)
         return [{"contact_id": str(i["SK"]), "joined_at": str(i["joined_at"])} for i in items], last
 
+    def is_member(self, org_id: str, segment_id: str, contact_id: str) -> bool:
+        """Whether the contact is in the segment's stored membership now (one read)."""
+        return self.table.get(_members_pk(org_id, segment_id), contact_id) is not None
+
     # ----- history
 
     def commit(self, segment: Segment, evaluation: Evaluation) -> Segment:

@@ -8,10 +8,14 @@ the latest change of a (contact, kind, value) winning (tern.segments.compiler.ef
 written whole under a name fixed by its source (a bulk action's id, a journey step's execution), so a
 retried writer replaces its own file and never adds a second copy.
 
-Consent changes are mirrored in the table, one item per contact and consent, because a journey reads them
-at send time, contact by contact, where a query over the lake would be far too slow:
+Every change is mirrored in the table, one item per contact and value, because a journey reads them contact
+by contact (a send its consent, a split's condition the tags, categories and consents), where a query over
+the lake would be far too slow:
 
-    ORG#<org>#CONSENT#<contact>     <consent>       action, at
+    ORG#<org>#CHANGES#<contact>     <column>#<value>       action, at     (column: tags, categories, consents)
+
+A later write of the same value replaces the item (batch writes take no condition): changes are written
+as they happen, so the last written is the latest, as the lake's "latest change wins" reads them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tern.aws.dynamodb import Table
+from tern.lake import OVERLAY_KINDS
 from tern.parquet import OVERLAY_SCHEMA
 from tern.ports import LakeFiles
 
@@ -35,8 +40,8 @@ BATCH = 100_000
 T = TypeVar("T")
 
 
-def _consent_pk(org_id: str, contact_id: str) -> str:
-    return f"ORG#{org_id}#CONSENT#{contact_id}"
+def _changes_pk(org_id: str, contact_id: str) -> str:
+    return f"ORG#{org_id}#CHANGES#{contact_id}"
 
 
 class ContactOverlay:
@@ -63,11 +68,10 @@ class ContactOverlay:
                         "value": pa.array([value] * n, pa.string()), "action": pa.array([action] * n, pa.string()),
                         "changed_at": pa.array([at] * n, pa.timestamp("us")), "source": pa.array([source] * n, pa.string()),
                     }, schema=OVERLAY_SCHEMA))  # fmt: skip
-                    if kind == "consent":
-                        stamp = at.isoformat()
-                        self.table.write_batch(
-                            puts=({"PK": _consent_pk(org_id, c), "SK": value, "action": action, "at": stamp, "source": source} for c in batch)
-                        )
+                    stamp, column = at.isoformat(), OVERLAY_KINDS[kind]
+                    self.table.write_batch(
+                        puts=({"PK": _changes_pk(org_id, c), "SK": f"{column}#{value}", "action": action, "at": stamp, "source": source} for c in batch)
+                    )
                     written += n
             with open(path, "rb") as f:
                 self.files.put(self.key(org_id, source), f.read())
@@ -77,8 +81,16 @@ class ContactOverlay:
 
     def consent(self, org_id: str, contact_id: str, consent: str) -> Change | None:
         """The latest overlay change of the contact's consent, if any: it overrides what the contact had."""
-        item = self.table.get(_consent_pk(org_id, contact_id), consent)
+        item = self.table.get(_changes_pk(org_id, contact_id), f"consents#{consent}")
         return None if item is None else item["action"]  # type: ignore[return-value]
+
+    def changes(self, org_id: str, contact_id: str) -> dict[tuple[str, str], Change]:
+        """Every overlay change of the contact: (column, value) -> its latest action (one query)."""
+        found: dict[tuple[str, str], Change] = {}
+        for item in self.table.all(_changes_pk(org_id, contact_id)):
+            column, _, value = str(item["SK"]).partition("#")
+            found[(column, value)] = item["action"]
+        return found
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
