@@ -112,7 +112,8 @@ class Lake:
             return any(
                 e["event_type"] == "journey_step" and e.get("journey_id") == node["journey_id"]
                 and ("step_id" not in node or e.get("step_id") == node["step_id"])
-                and e.get("outcome") == node["outcome"] and _in_window(node.get("window"), e, now)
+                and e.get("outcome") == node["outcome"] and ("way" not in node or e.get("reason") == node["way"])
+                and _in_window(node.get("window"), e, now)
                 for e in events
             )  # fmt: skip
         raise AssertionError(f"reference evaluator does not know {kind}")

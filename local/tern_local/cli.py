@@ -85,6 +85,12 @@ def cmd_segment_schema(args: argparse.Namespace) -> None:
     print(json.dumps(definition_schema(), indent=2))
 
 
+def cmd_journey_schema(args: argparse.Namespace) -> None:
+    from tern.journeys.model import JourneyDefinition
+
+    print(json.dumps(JourneyDefinition.model_json_schema(by_alias=True), indent=2))
+
+
 def cmd_data_generate(args: argparse.Namespace) -> None:
     from tern_local.generator import generate, print_progress
 
@@ -114,7 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tern", description="Tern: audience segments over a customer data lake.")
-    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,data,serve}")
+    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,journey,data,serve}")
 
     segment = groups.add_parser("segment", help="count, list or compile a segment definition")
     commands = segment.add_subparsers(dest="command", required=True, metavar="{count,members,sql,schema}")
@@ -142,6 +148,10 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_segment_sql)
 
     commands.add_parser("schema", help="print the JSON Schema of a definition").set_defaults(run=cmd_segment_schema)
+
+    journey = groups.add_parser("journey", help="journey definitions")
+    journey_commands = journey.add_subparsers(dest="command", required=True, metavar="{schema}")
+    journey_commands.add_parser("schema", help="print the JSON Schema of a journey definition").set_defaults(run=cmd_journey_schema)
 
     data = groups.add_parser("data", help="demo data")
     data_commands = data.add_subparsers(dest="command", required=True, metavar="{generate}")

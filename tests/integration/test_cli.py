@@ -77,6 +77,9 @@ def test_sql_prints_athena_and_duckdb_statements() -> None:
 def test_schema_is_json_schema() -> None:
     schema = json.loads(tern("segment", "schema").stdout)
     assert schema["title"] == "SegmentDefinition" and "where" in schema["properties"]
+    journey = json.loads(tern("journey", "schema").stdout)
+    assert journey["title"] == "JourneyDefinition" and "steps" in journey["properties"]
+    assert {"split", "multi_split", "random_split", "holdout"} <= {d["properties"]["kind"]["const"] for d in journey["$defs"].values() if "kind" in d.get("properties", {}) and "const" in d["properties"]["kind"]}
 
 
 @pytest.mark.parametrize(

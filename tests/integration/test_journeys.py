@@ -16,7 +16,7 @@ import boto3
 import pyarrow.dataset as ds
 import pytest
 
-from stack_client import evaluate, live, local_stack, ok, wait_for
+from stack_client import evaluate, http, live, local_stack, ok, wait_for
 from tern.journeys.entry import execution_name
 from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
@@ -449,3 +449,8 @@ def test_a_split_evaluates_its_condition_for_each_contact_when_it_gets_there(sta
     assert {w["way"]: w["contacts"] for w in analytics["vip"]["ways"]} == {"yes": len(high), "no": len(members) - len(high)}
     assert {w["way"]: w["contacts"] for w in analytics["tier"]["ways"]} == {"branches[0]": 0, "branches[1]": len(female), "else": expected["tag_other"]}
     assert 0 < len(high) < len(members) and female
+    saved = ok(stack, "POST", f"/journeys/{journey['id']}/steps/tier/segments", {"outcome": "branched", "way": "branches[1]"})
+    assert saved["where"]["all"][0] == {"kind": "journey_outcome", "journey_id": journey["id"], "step_id": "tier", "outcome": "branched", "way": "branches[1]"}
+    assert ok(stack, "POST", "/segments/preview", {"name": "female way", "where": saved["where"]})["total"] == len(female)
+    status, refused = http(stack, "POST", f"/journeys/{journey['id']}/steps/tier/segments", {"outcome": "sent", "way": "yes"})
+    assert status == 400 and refused["problems"][0]["path"] == "way"

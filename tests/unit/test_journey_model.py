@@ -149,3 +149,32 @@ def test_personalisation_and_content_checks() -> None:
         ContentDraft(name="x", channel="email", subject="Hi {{frist_name}}")
     with pytest.raises(ValidationError, match="needs text"):
         ContentDraft(name="x", channel="sms", status="ready")
+
+
+def test_a_splits_conditions_name_send_steps_and_segments_that_exist() -> None:
+    body = classic()
+    body["steps"][2] = {"id": "launch", "kind": "split", "after": "PT6H", "yes": "text", "no": "end", "condition": {"any": [
+        {"kind": "engagement", "message_step": "clicked", "event": "opened"},
+        {"not": {"kind": "in_segment", "segment_id": "zz"}},
+        {"kind": "engagement", "message_step": "announce", "event": "clicked"}]}}  # fmt: skip
+    found = problems(body)
+    assert "sends nothing" in found["steps[2].condition.any[0].message_step"]
+    assert "there is no segment 'zz'" in found["steps[2].condition.any[1].not.segment_id"]
+    assert len(found) == 2
+    body["steps"][2]["condition"] = {"kind": "engagement", "message_step": "ghost", "event": "opened"}
+    with pytest.raises(DefinitionError) as caught:
+        check_shape(JourneyDefinition.model_validate(body))
+    assert caught.value.problems[0].path == "steps[2].condition.message_step"
+    AmazonStateLanguageParser.parse(json.dumps(compile_journey(JourneyDefinition.model_validate(classic()), FN)))
+
+
+def test_every_decision_compiles_to_asl_the_parser_takes() -> None:
+    body = classic(start="hold", steps=[
+        {"id": "hold", "kind": "holdout", "percent": 10, "next": "ab"},
+        {"id": "ab", "kind": "random_split", "branches": [{"percent": 50, "next": "vip"}, {"percent": 50}]},
+        {"id": "vip", "kind": "split", "condition": {"kind": "tags", "op": "has_any", "values": ["vip"]}, "after": "P1D", "yes": "tier"},
+        {"id": "tier", "kind": "multi_split", "branches": [{"condition": {"kind": "gender", "value": "male"}}], "else": "end"},
+        {"id": "end", "kind": "end"}])  # fmt: skip
+    asl = compile_journey(JourneyDefinition.model_validate(body), FN)
+    AmazonStateLanguageParser.parse(json.dumps(asl))
+    assert asl["States"]["tier:route"]["Choices"] == [{"Variable": "$.decided.edge", "StringEquals": "else", "Next": "end"}]

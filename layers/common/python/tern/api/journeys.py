@@ -67,6 +67,7 @@ def journey_analytics(journey_id: str) -> dict[str, Any]:
 class SaveAsSegment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     outcome: str
+    way: Annotated[str, Field(min_length=1, max_length=40), OneLine] | None = None
     name: Annotated[str, Field(min_length=1, max_length=200), OneLine] | None = None
 
 
@@ -74,5 +75,5 @@ class SaveAsSegment(BaseModel):
 def save_as_segment(journey_id: str, step_id: str, request: Annotated[SaveAsSegment, Body()]) -> tuple[dict[str, Any], int]:
     """A draft dynamic segment of the contacts with this outcome at this step (`any` for any step)."""
     journeys = services(router).journeys(org_id(router))
-    segment = journeys.save_as_segment(journey_id, None if step_id == "any" else step_id, request.outcome, request.name)
+    segment = journeys.save_as_segment(journey_id, None if step_id == "any" else step_id, request.outcome, request.name, request.way)
     return segment_json(segment), 201

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
@@ -115,16 +115,6 @@ Condition = Annotated[
 AllOf.model_rebuild()
 AnyOf.model_rebuild()
 NoneOf.model_rebuild()
-
-
-def walk(condition: Any) -> Iterator[Any]:
-    """Every criterion and group of a condition, depth first."""
-    yield condition
-    if isinstance(condition, (AllOf, AnyOf)):
-        for part in condition.all if isinstance(condition, AllOf) else condition.any:
-            yield from walk(part)
-    elif isinstance(condition, NoneOf):
-        yield from walk(condition.not_)
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ class Journeys:
 
     # ----- save as segment
 
-    def save_as_segment(self, journey_id: str, step_id: str | None, outcome: str, name: str | None) -> Segment:
+    def save_as_segment(self, journey_id: str, step_id: str | None, outcome: str, name: str | None, way: str | None = None) -> Segment:
         journey = self.get(journey_id)
         if step_id is not None:
             try:
@@ -171,7 +171,11 @@ class Journeys:
         criterion: dict[str, Any] = {"kind": "journey_outcome", "journey_id": journey.id, "outcome": outcome}
         if step_id is not None:
             criterion["step_id"] = step_id
-        where = f" at {step_id}" if step_id else ""
+        if way is not None:
+            if outcome not in ("branched", "held_out"):
+                raise DefinitionError([Problem("way", "only a decision's outcome (branched, held_out) has a way")])
+            criterion["way"] = way
+        where = (f" at {step_id}" if step_id else "") + (f" ({way})" if way else "")
         draft = SegmentDraft.model_validate({
             "name": name or f"{journey.name}: {outcome}{where}"[:200],
             "description": f"contacts {outcome}{where} in journey {journey.name}"[:2000],

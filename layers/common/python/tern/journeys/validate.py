@@ -13,18 +13,23 @@ from collections.abc import Callable
 
 from tern.clock import naive_utc
 from tern.errors import DefinitionError, NotFoundError, Problem
+from tern.journeys.conditions import AllOf, AnyOf, EngagementCriterion, NoneOf
 from tern.journeys.content import Content
 from tern.journeys.model import (
     EXECUTION_LIMIT,
     BranchOnEvent,
     JourneyDefinition,
+    MultiSplit,
     SendEmail,
     SendSms,
+    Split,
+    Step,
     WaitFor,
     WaitUntil,
     flow_order,
     successors,
 )
+from tern.segments.definition import SegmentMembershipCriterion
 from tern.segments.segment import Segment
 
 
@@ -47,6 +52,9 @@ def check_shape(definition: JourneyDefinition) -> None:
                 problems.append(Problem(f"steps[{i}].{edge}", f"there is no step {target!r}"))
         if isinstance(step, BranchOnEvent) and step.message_step not in seen:
             problems.append(Problem(f"steps[{i}].message_step", f"there is no step {step.message_step!r}"))
+        for path, criterion in criteria(step):
+            if isinstance(criterion, EngagementCriterion) and criterion.message_step not in seen:
+                problems.append(Problem(f"steps[{i}].{path}.message_step", f"there is no step {criterion.message_step!r}"))
     if definition.mode == "recurring" and definition.every is None:
         problems.append(Problem("every", "a recurring journey needs a schedule, e.g. {\"every\": 7, \"unit\": \"days\"}"))
     if definition.mode != "recurring" and definition.every is not None:
@@ -101,6 +109,18 @@ def check_publishable(
         elif isinstance(watched, SendSms):
             problems.append(Problem(f"steps[{i}].message_step", "an SMS reports no opens, clicks or bounces to wait for"))
 
+    # a condition's engagement names a send step; its in_segment / not_in_segment a segment that exists
+    for i, step in enumerate(definition.steps):
+        for path, criterion in criteria(step):
+            if isinstance(criterion, EngagementCriterion) and criterion.message_step in index:
+                if not isinstance(definition.step(criterion.message_step), (SendEmail, SendSms)):
+                    problems.append(Problem(f"steps[{i}].{path}.message_step", f"step {criterion.message_step!r} sends nothing"))
+            elif isinstance(criterion, SegmentMembershipCriterion):
+                try:
+                    segment(criterion.segment_id)
+                except NotFoundError:
+                    problems.append(Problem(f"steps[{i}].{path}.segment_id", f"there is no segment {criterion.segment_id!r}"))
+
     for i, step in enumerate(definition.steps):
         if isinstance(step, (SendEmail, SendSms)):
             channel = "email" if isinstance(step, SendEmail) else "sms"
@@ -143,6 +163,8 @@ def _longest_paths(definition: JourneyDefinition, now: dt.datetime) -> list[Prob
         leaves = latest[step_id]
         if isinstance(step, WaitFor):
             leaves += step.duration
+        elif isinstance(step, (Split, MultiSplit)) and step.after is not None:
+            leaves += step.after
         elif isinstance(step, BranchOnEvent):
             leaves += step.timeout
         elif isinstance(step, WaitUntil):
@@ -157,6 +179,29 @@ def _longest_paths(definition: JourneyDefinition, now: dt.datetime) -> list[Prob
         for _, target in successors(step):
             latest[target] = max(latest.get(target, leaves), leaves)
     return problems
+
+
+def criteria(step: Step) -> list[tuple[str, object]]:
+    """(path, criterion or group) of every part of a split's conditions, the path as problems name it."""
+    found: list[tuple[str, object]] = []
+
+    def visit(node: object, path: str) -> None:
+        found.append((path, node))
+        if isinstance(node, AllOf):
+            for j, part in enumerate(node.all):
+                visit(part, f"{path}.all[{j}]")
+        elif isinstance(node, AnyOf):
+            for j, part in enumerate(node.any):
+                visit(part, f"{path}.any[{j}]")
+        elif isinstance(node, NoneOf):
+            visit(node.not_, f"{path}.not")
+
+    if isinstance(step, Split):
+        visit(step.condition, "condition")
+    elif isinstance(step, MultiSplit):
+        for j, branch in enumerate(step.branches):
+            visit(branch.condition, f"branches[{j}].condition")
+    return found
 
 
 def _path_avoiding(definition: JourneyDefinition, avoid: str, target: str) -> bool:

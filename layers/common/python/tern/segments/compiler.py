@@ -560,6 +560,8 @@ class _Compiler:
         filters: dict[str, Any] = {"journey_id": c.journey_id, "outcome": c.outcome}
         if c.step_id is not None:
             filters["step_id"] = c.step_id
+        if c.way is not None:
+            filters["reason"] = c.way
         return self.activity(ActivityCriterion(kind="activity", event_type="journey_step", filters=filters, window=c.window))
 
     def segment_membership(self, c: SegmentMembershipCriterion) -> exp.Expr:
