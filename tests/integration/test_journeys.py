@@ -454,3 +454,57 @@ def test_a_split_evaluates_its_condition_for_each_contact_when_it_gets_there(sta
     assert ok(stack, "POST", "/segments/preview", {"name": "female way", "where": saved["where"]})["total"] == len(female)
     status, refused = http(stack, "POST", f"/journeys/{journey['id']}/steps/tier/segments", {"outcome": "sent", "way": "yes"})
     assert status == 400 and refused["problems"][0]["path"] == "way"
+
+
+def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_converters_exit(stack: LocalStack) -> None:
+    """A 20% holdout, a 50/50 split (a: a day's wait, then a tag; b: a tag at once), a purchase goal with exit.
+    Purchases posted to POST /events convert their buyers (held-out ones too), buyers waiting on branch a leave
+    at its next step, and the analytics give each group's conversion and the lift over the holdout."""
+    from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
+
+    audience = live(stack, {**AUDIENCE, "name": "Kraków, A/B"})
+    members = sorted(m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"])
+    body = {
+        "name": "A/B with a goal", "audience": audience["id"], "start": "hold",
+        "goal": {"event_type": "purchase", "filters": {"sales_channel": "online"}, "within": "P14D", "exit": True},
+        "steps": [
+            {"id": "hold", "kind": "holdout", "percent": 20, "next": "ab"},
+            {"id": "ab", "kind": "random_split", "branches": [{"percent": 50, "next": "later"}, {"percent": 50, "next": "tag_b"}]},
+            {"id": "later", "kind": "wait_for", "duration": "P1D", "next": "tag_a"},
+            {"id": "tag_a", "kind": "update_contact", "field": "tags", "action": "add", "value": "ab-a"},
+            {"id": "tag_b", "kind": "update_contact", "field": "tags", "action": "add", "value": "ab-b"},
+        ]}  # fmt: skip
+    journey = ok(stack, "POST", "/journeys", body)
+    ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    split = JourneyDefinition.model_validate(body).step("ab")
+    assert isinstance(split, RandomSplit)
+    held = {c for c in members if bucket(journey["id"], "hold", c) < 20}
+    a = {c for c in members if c not in held and branch_of(split, bucket(journey["id"], "ab", c)) == 0}
+    b = set(members) - held - a
+    wait_for(lambda: steps(stack, journey["id"])["hold"]["processed"] == len(members) and steps(stack, journey["id"])["tag_b"]["processed"] == len(b),
+             timeout=60, every=0.5, what="everyone past the split")  # fmt: skip
+    buyers = sorted(held | a)[::2]
+    events = [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "amount": 50.0} for c in buyers]
+    events += [{"contact_id": c, "event_type": "purchase", "sales_channel": "boxoffice"} for c in sorted(b)[:3]]  # not the goal
+    assert ok(stack, "POST", "/events", {"events": events}) == {"accepted": len(events), "converted": len(buyers), "exits": 0}
+    status, problem = http(stack, "POST", "/events", {"events": [{"contact_id": "c1", "event_type": "email_clicked"}]})
+    assert status == 400 and problem["problems"][0]["path"] == "events[0].event_type"
+
+    wait_for(lambda: steps(stack, journey["id"])["tag_a"]["processed"] + steps(stack, journey["id"])["tag_a"]["exits"].get("goal", 0) == len(a),
+             timeout=60, every=0.5, what="branch a past its day's wait")  # fmt: skip
+    report = ok(stack, "GET", f"/journeys/{journey['id']}/analytics")
+    figures = {s["step_id"]: s for s in report["steps"]}
+    assert report["converted"] == len(buyers)
+    assert figures["tag_a"]["exits"] == {"goal": len(a & set(buyers))} and figures["tag_a"]["processed"] == len(a - set(buyers))
+    experiment = report["experiment"]
+    assert experiment["control"] == {"step_id": "hold", "contacts": len(held), "converted": len(held & set(buyers)),
+                                     "conversion_rate": len(held & set(buyers)) / len(held)}  # fmt: skip
+    variants = {(v["step_id"], v["way"]): v for v in experiment["variants"]}
+    assert (variants[("ab", "branches[0]")]["contacts"], variants[("ab", "branches[0]")]["converted"]) == (len(a), len(a & set(buyers)))
+    assert variants[("ab", "branches[1]")]["converted"] == 0 and variants[("ab", "branches[1]")]["lift"] is None
+    first = variants[("ab", "branches[0]")]
+    expected = (len(a & set(buyers)) / len(a)) / (len(held & set(buyers)) / len(held)) - 1
+    assert abs(first["lift"] - expected) < 1e-9 and first["lift_low"] < first["lift"] < first["lift_high"]
+    saved = ok(stack, "POST", f"/journeys/{journey['id']}/steps/any/segments", {"outcome": "converted"})
+    assert ok(stack, "POST", "/segments/preview", {"name": "buyers", "where": saved["where"]})["total"] == len(buyers)

@@ -36,6 +36,7 @@ from tern.journeys.ingest import Ingest
 from tern.journeys.lifecycle import JourneyRuns, Journeys
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps, StepRequest
+from tern.journeys.triggers import Triggers
 from tern.lists.repository import ListRepository
 from tern.ports import Events, LakeFiles, ResultFiles, Scheduler, StateMachines, Trigger
 from tern.segments.lifecycle import Segments
@@ -125,6 +126,9 @@ class Services:
             self.step_function_arn, self.clock,
         )  # fmt: skip
 
+    def triggers(self) -> Triggers:
+        return Triggers(self.journey_repository, self.events, self.clock)
+
     def jobs(self, org_id: str) -> Jobs:
         return Jobs(
             org_id, self.segments(org_id), self.exports, self.actions, self.destinations, self.planned, self.results, self.job_trigger,
@@ -204,4 +208,6 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
 def ingest_events(settings: IngestEventsSettings) -> Ingest:
     world = runtime(settings)
     table = Table(world.aws.table(settings.table_name))
-    return Ingest(Engagement(table), world.events(settings), StepFunctions(world.aws.client("stepfunctions")), world.clock)
+    events = world.events(settings)
+    return Ingest(Engagement(table), events, StepFunctions(world.aws.client("stepfunctions")), world.clock,
+                  Triggers(JourneyRepository(table), events, world.clock))  # fmt: skip

@@ -17,6 +17,7 @@ from the graph, in its order.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,21 +71,26 @@ class StepFigures:
 
 
 def analytics(journey: Journey, engine: QueryEngine) -> dict[str, Any]:
-    way = exp.Case().when(exp.column("outcome").isin(exp.Literal.string("branched"), exp.Literal.string("held_out")), exp.column("reason"))
+    way = exp.Case().when(exp.column("outcome").isin(*(exp.Literal.string(o) for o in ("branched", "held_out", "exited"))), exp.column("reason"))
     counts_sql = (
         exp.select("step_id", "outcome", exp.alias_(way, "way"), exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column("contact_id")])), "contacts"))
         .from_(_events(engine)).where(_scope(journey)).group_by("step_id", "outcome", way)
     )  # fmt: skip
     counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(OUTCOMES, 0) for s in journey.steps}
     ways: dict[str, dict[str, int]] = {s.id: {edge: 0 for edge in edges(s)} for s in journey.steps if isinstance(s, DECISIONS)}
-    stopped_anywhere = 0
+    exits: dict[str, dict[str, int]] = {s.id: {} for s in journey.steps}
+    stopped_anywhere = converted = 0
     for step_id, outcome, taken, contacts in engine.run(counts_sql.sql(dialect=engine.dialect)).rows:
         if step_id in counts and outcome in counts[step_id]:
             counts[step_id][outcome] += int(contacts)
             if outcome in ("branched", "held_out") and step_id in ways:
                 ways[step_id][str(taken)] = ways[step_id].get(str(taken), 0) + int(contacts)
+            if outcome == "exited":
+                exits[step_id][str(taken or "timeout")] = exits[step_id].get(str(taken or "timeout"), 0) + int(contacts)
         elif not step_id and outcome == "stopped":
             stopped_anywhere = int(contacts)
+        elif not step_id and outcome == "converted":
+            converted += int(contacts)
 
     # where each contact is now: its latest position event
     sends = [s.id for s in journey.steps if isinstance(s, (SendEmail, SendSms))]
@@ -109,13 +115,64 @@ def analytics(journey: Journey, engine: QueryEngine) -> dict[str, Any]:
         at = _position(journey, str(step_id or ""), str(outcome), str(taken or ""))
         if at is not None:
             waiting[at] += int(contacts)
-    _passed_silently(journey, counts, waiting, ways)
+    _passed_silently(journey, counts, waiting, ways, exits)
     steps = [
         {"step_id": s.id, "kind": s.kind, **counts[s.id], "waiting": waiting[s.id],
+         "exits": exits[s.id],
          **({"ways": [{"way": edge, "next": dict(successors(s)).get(edge), "contacts": n} for edge, n in ways[s.id].items()]} if s.id in ways else {})}
         for s in journey.steps
     ]  # fmt: skip
-    return {"journey_id": journey.id, "status": journey.status, "steps": steps, "stopped_by_journey_stop": stopped_anywhere}
+    result = {"journey_id": journey.id, "status": journey.status, "steps": steps, "stopped_by_journey_stop": stopped_anywhere, "converted": converted}
+    if journey.goal is not None and ways:
+        result["experiment"] = experiment(journey, engine, steps)
+    return result
+
+
+def experiment(journey: Journey, engine: QueryEngine, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each decision way's conversion (contacts who took it and met the goal), and for a random split's
+    branches and a holdout's treated contacts, the lift over the holdout's control group with a 95% interval."""
+    converted_ids = exp.select("contact_id").from_(_events(engine)).where(exp.and_(_scope(journey), exp.column("outcome").eq(exp.Literal.string("converted"))))
+    converted = exp.Case().when(exp.column("contact_id").isin(query=converted_ids), exp.column("contact_id"))
+    taken = exp.column("outcome").isin(exp.Literal.string("branched"), exp.Literal.string("held_out"))
+    sql = (
+        exp.select("step_id", "reason", exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column("contact_id")])), "contacts"),
+                   exp.alias_(exp.Count(this=exp.Distinct(expressions=[converted])), "converted"))
+        .from_(_events(engine)).where(exp.and_(_scope(journey), taken)).group_by("step_id", "reason")
+    )  # fmt: skip
+    found = {(str(s), str(r)): (int(n), int(c)) for s, r, n, c in engine.run(sql.sql(dialect=engine.dialect)).rows}
+    for figures in steps:
+        for way in figures.get("ways", []):
+            n, c = found.get((figures["step_id"], way["way"]), (0, 0))
+            way["converted"], way["conversion_rate"] = c, (c / n if n else None)
+    holdout = next((journey.step(s) for s in flow_order(journey) if isinstance(journey.step(s), Holdout)), None)
+    control = found.get((holdout.id, "held_out"), (0, 0)) if holdout else None
+    variants = []
+    for step_id in flow_order(journey):
+        step = journey.step(step_id)
+        if isinstance(step, (RandomSplit, Holdout)):
+            for edge in edges(step):
+                if edge == "held_out":
+                    continue
+                n, c = found.get((step.id, edge), (0, 0))
+                variants.append({"step_id": step.id, "way": edge, "next": dict(successors(step)).get(edge), "contacts": n, "converted": c,
+                                 "conversion_rate": c / n if n else None, **(lift(c, n, control[1], control[0]) if control else {})})  # fmt: skip
+    return {
+        "goal": journey.goal.event_type if journey.goal else None,
+        "control": {"step_id": holdout.id, "contacts": control[0], "converted": control[1], "conversion_rate": control[1] / control[0] if control[0] else None}
+        if holdout and control else None,
+        "variants": variants,
+    }  # fmt: skip
+
+
+def lift(converted: int, contacts: int, control_converted: int, control_contacts: int) -> dict[str, float | None]:
+    """The relative lift of a group's conversion rate over the control's, (p1 - p0) / p0, and its 95% interval from
+    the log of the rate ratio (Katz): exp(ln(p1/p0) ± 1.96 √(1/x1 - 1/n1 + 1/x0 - 1/n0)) - 1. None where a
+    group has no conversions (the ratio is then 0 or undefined)."""
+    if not (converted and contacts and control_converted and control_contacts):
+        return {"lift": None, "lift_low": None, "lift_high": None}
+    ratio = (converted / contacts) / (control_converted / control_contacts)
+    spread = 1.959964 * math.sqrt(1 / converted - 1 / contacts + 1 / control_converted - 1 / control_contacts)
+    return {"lift": ratio - 1, "lift_low": math.exp(math.log(ratio) - spread) - 1, "lift_high": math.exp(math.log(ratio) + spread) - 1}
 
 
 def edges(step: Step) -> list[str]:
@@ -131,18 +188,22 @@ def edges(step: Step) -> list[str]:
     return []
 
 
-def _passed_silently(journey: Journey, counts: dict[str, dict[str, int]], waiting: dict[str, int], ways: dict[str, dict[str, int]]) -> None:
+def _passed_silently(
+    journey: Journey, counts: dict[str, dict[str, int]], waiting: dict[str, int], ways: dict[str, dict[str, int]], exits: dict[str, dict[str, int]]
+) -> None:
     """Fill `processed` of the steps that record no event (waits, end) from what the steps before them let through."""
     for step_id in flow_order(journey):
         step = journey.step(step_id)
         figures = counts[step_id]
         if isinstance(step, (WaitUntil, WaitFor, End)) and step_id != journey.start:
-            figures["processed"] = sum(_let_through(journey.step(p), step_id, counts[p], waiting[p], ways.get(p, {})) for p in counts if p != step_id)
+            figures["processed"] = sum(
+                _let_through(journey.step(p), step_id, counts[p], waiting[p], ways.get(p, {}), exits[p].get("timeout", 0)) for p in counts if p != step_id
+            )
         elif isinstance(step, (WaitUntil, WaitFor, End)):  # a journey that starts with a wait: who entered it
             figures["processed"] = max(figures["processed"], waiting[step_id])
 
 
-def _let_through(step: Step, target: str, figures: dict[str, int], waiting: int, ways: dict[str, int]) -> int:
+def _let_through(step: Step, target: str, figures: dict[str, int], waiting: int, ways: dict[str, int], timeouts: int) -> int:
     """How many contacts `step` sent on to `target`."""
     through = 0
     for edge, to in successors(step):
@@ -151,7 +212,7 @@ def _let_through(step: Step, target: str, figures: dict[str, int], waiting: int,
         if isinstance(step, DECISIONS):
             through += ways.get(edge, 0)
         elif isinstance(step, BranchOnEvent):
-            through += sum(figures[a] for a in ANSWERS) if edge == "yes" else figures["exited"]
+            through += sum(figures[a] for a in ANSWERS) if edge == "yes" else timeouts
         elif isinstance(step, (WaitUntil, WaitFor)):
             through += max(0, figures["processed"] - waiting)
         elif isinstance(step, (SendEmail, SendSms)):
@@ -172,7 +233,7 @@ def _position(journey: Journey, step_id: str, outcome: str, way: str = "") -> st
     if isinstance(step, BranchOnEvent):
         if outcome == "processed":
             return step.id
-        target = step.yes if outcome in ANSWERS else step.no if outcome == "exited" else None
+        target = step.yes if outcome in ANSWERS else step.no if outcome == "exited" and way in ("", "timeout") else None
     elif isinstance(step, DECISIONS):
         target = dict(successors(step)).get(way) if outcome == "branched" else None
     elif isinstance(step, End):

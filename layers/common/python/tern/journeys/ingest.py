@@ -18,10 +18,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from tern.clock import Clock, naive_utc, utc_now
 from tern.journeys.engagement import Engagement
+from tern.journeys.matching import ContactEvent
 from tern.journeys.steps import JourneyRef, StepRequest, complete, journey_event
+from tern.journeys.triggers import Triggers
 from tern.ports import Events, TaskTokens
+from tern.segments.definition import problems_of
 
 # SES eventType -> (events dataset event_type, journey outcome at the sending step, branch event it answers)
 SES_EVENTS: dict[str, tuple[str, str | None, str | None]] = {
@@ -77,11 +82,21 @@ def parse(event: dict[str, Any]) -> Engaged | None:
     return None
 
 
+def _org(detail: dict[str, Any]) -> str:
+    org_id = detail.get("org_id")
+    if not isinstance(org_id, str) or not org_id or len(org_id) > 200:
+        raise ValueError("org_id: the org the contact belongs to is required")
+    return org_id
+
+
 def _time(stamp: str) -> dt.datetime:
     try:
         return naive_utc(dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")))
     except ValueError:
         return utc_now()
+
+
+CONTACT_EVENTS = "tern.contact-events"  # the EventBridge source of customers' own contact events
 
 
 @dataclass
@@ -90,8 +105,11 @@ class Ingest:
     events: Events
     tokens: TaskTokens
     clock: Clock = utc_now
+    triggers: Triggers | None = None
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        if event.get("source") == CONTACT_EVENTS and self.triggers is not None:
+            return self.contact_event(event.get("detail"))
         engaged = parse(event)
         if engaged is None or not engaged.message_id:
             return {"ignored": True}
@@ -127,3 +145,17 @@ class Ingest:
                     complete(self.tokens, self.events, json.loads(str(waiting["context"])), engaged.answers, str(waiting["token"]), self.clock())
                     resumed += 1
         return {"event_type": engaged.event_type, "contact_id": message.contact_id, "resumed": resumed}
+
+    def contact_event(self, detail: Any) -> dict[str, Any]:
+        """One contact event from the customer's apps (detail: org_id and the event's fields, as POST /events takes
+        them). A malformed one is refused here, named in the answer and the log, never retried."""
+        assert self.triggers is not None
+        try:
+            if not isinstance(detail, dict):
+                raise ValueError("detail: expected an object")
+            org_id = _org(detail)
+            event = ContactEvent.model_validate({k: v for k, v in detail.items() if k != "org_id"})
+        except (ValueError, ValidationError) as e:
+            problem = "; ".join(f"{p.path}: {p.message}" for p in problems_of(e)) if isinstance(e, ValidationError) else str(e)
+            return {"ignored": True, "problem": problem}
+        return self.triggers.take(org_id, [event])

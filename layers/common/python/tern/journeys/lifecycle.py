@@ -166,8 +166,9 @@ class Journeys:
                 journey.step(step_id)
             except KeyError:
                 raise DefinitionError([Problem("step", f"journey {journey_id} has no step {step_id!r}")]) from None
-        if outcome not in OUTCOMES:
-            raise DefinitionError([Problem("outcome", f"expected one of {', '.join(OUTCOMES)}")])
+        known = (*OUTCOMES, "converted")  # converted: anywhere in the journey (its goal)
+        if outcome not in known:
+            raise DefinitionError([Problem("outcome", f"expected one of {', '.join(known)}")])
         criterion: dict[str, Any] = {"kind": "journey_outcome", "journey_id": journey.id, "outcome": outcome}
         if step_id is not None:
             criterion["step_id"] = step_id

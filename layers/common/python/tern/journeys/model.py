@@ -21,12 +21,14 @@ import hashlib
 import zoneinfo
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tern.journeys.caps import Limits
 from tern.journeys.conditions import Condition
+from tern.journeys.matching import Exits, Goal
+from tern.journeys.times import Duration, Moment
 from tern.journeys.windows import SendWindow
-from tern.segments.definition import EARLIEST, LATEST, Day, check_date_range
+from tern.segments.definition import Day
 from tern.segments.segment import Every
 from tern.text import MultiLine, OneLine
 
@@ -34,38 +36,6 @@ StepId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9
 Text = Annotated[str, Field(min_length=1, max_length=500), OneLine]
 
 
-# A contact's path is one Standard Step Functions execution, which lasts at most a year (a Wait at most
-# 99,999,999 s): no single wait or timeout may be longer than that year, and publishing checks whole paths.
-EXECUTION_LIMIT = dt.timedelta(days=365)
-
-
-def _positive(value: dt.timedelta) -> dt.timedelta:
-    if value <= dt.timedelta(0):
-        raise ValueError("must be a positive duration")
-    if value > EXECUTION_LIMIT:
-        raise ValueError("must be at most 365 days (P365D): a journey's path runs at most a year")
-    return value
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError("needs a timezone offset, e.g. 2026-12-08T10:00:00+01:00")
-    check_date_range(value.date())
-    try:
-        value.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError(f"dates must lie between {EARLIEST} and {LATEST}") from None
-    return value
-
-
-def _iso_text(value: object) -> object:
-    if not isinstance(value, (str, dt.datetime, dt.timedelta)):  # not a number of seconds, nor a Unix time
-        raise ValueError("expected ISO 8601 text, e.g. P1D or 2026-12-08T10:00:00+01:00")
-    return value
-
-
-Duration = Annotated[dt.timedelta, BeforeValidator(_iso_text), AfterValidator(_positive)]
-Moment = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
 
 
 class _Step(BaseModel):
@@ -257,6 +227,8 @@ class JourneyDefinition(BaseModel):
     send_window: SendWindow | None = None
     closed_dates: Annotated[list[Day], Field(max_length=366)] = Field(default_factory=list)
     limits: Limits | None = None
+    goal: Goal | None = None
+    exit: Exits | None = None
     start: StepId
     steps: Annotated[list[Step], Field(min_length=1, max_length=100)]
 

@@ -46,6 +46,37 @@ class JourneyRepository(Records[Journey]):
         """Which of these contacts entered the journey before."""
         return self.table.keys_present(f"ORG#{org_id}#ENTERED#{journey_id}", contact_ids)
 
+    def entered_at(self, org_id: str, journey_id: str, contact_id: str) -> dt.datetime | None:
+        """When the contact entered the journey (naive UTC), if it did."""
+        item = self.table.get(f"ORG#{org_id}#ENTERED#{journey_id}", contact_id)
+        if item is None:
+            return None
+        at = dt.datetime.fromisoformat(str(item["at"]))
+        return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
+
+    # ----- goals and exits (tern.journeys.triggers marks them; journey_step reads the marks)
+
+    def convert(self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime) -> bool:
+        """Record the contact's conversion; False if it converted before (a goal counts once)."""
+        try:
+            self.table.put({"PK": f"ORG#{org_id}#CONVERTED#{journey_id}", "SK": contact_id, "at": at.isoformat()}, condition="attribute_not_exists(PK)")
+        except ConflictError:
+            return False
+        return True
+
+    def mark_exit(self, org_id: str, journey_id: str, contact_id: str, reason: str, at: dt.datetime) -> int:
+        """Mark the contact to leave at its next step (1), unless marked already (0: the first reason stays)."""
+        try:
+            self.table.put({"PK": f"ORG#{org_id}#EXIT#{journey_id}", "SK": contact_id, "reason": reason, "at": at.isoformat()},
+                           condition="attribute_not_exists(PK)")  # fmt: skip
+        except ConflictError:
+            return 0
+        return 1
+
+    def exit_reason(self, org_id: str, journey_id: str, contact_id: str) -> str | None:
+        item = self.table.get(f"ORG#{org_id}#EXIT#{journey_id}", contact_id)
+        return str(item["reason"]) if item else None
+
     def admit(self, org_id: str, journey_id: str, day: dt.date, limit: int) -> bool:
         """Count one more entry on `day` unless `limit` entered that day already (exact under concurrent batches)."""
         expires = int(dt.datetime.combine(day + dt.timedelta(days=3), dt.time(), tzinfo=dt.UTC).timestamp())

@@ -11,6 +11,9 @@
 - branch_on_event: register the task token under the watched message and event (with a TTL after the
   timeout), then look whether that event already arrived; if so, complete the token at once.
 - the branch's timeout: record that the contact left the branch on the no path.
+- before any step (a branch's timeout aside): a contact marked to leave (its goal met with `exit`, an exit
+  event; tern.journeys.triggers) or, with `exit.when_not_in_audience`, no longer in the audience's stored
+  membership, is recorded `exited` with the reason and its path ends.
 - update_contact: record the change in Tern's overlay of contact changes (tern.store.overlay).
 - random_split, holdout, split, multi_split: decide the contact's way, record it (`branched` with the way as
   the reason; `held_out` for a holdout's control group) and answer `{"way": EDGE}` for the Choice after the
@@ -42,7 +45,6 @@ from tern.journeys.content import render
 from tern.journeys.engagement import Engagement, SentMessage
 from tern.journeys.model import (
     DECISIONS,
-    EXECUTION_LIMIT,
     BranchOnEvent,
     Holdout,
     Journey,
@@ -57,6 +59,7 @@ from tern.journeys.model import (
     bucket,
 )
 from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.journeys.times import EXECUTION_LIMIT
 from tern.journeys.windows import next_opening, zone_of
 from tern.ports import Email, Events, Sms, TaskTokens
 from tern.segments.repository import SegmentRepository
@@ -131,6 +134,9 @@ class JourneySteps:
         journey = self.journey(request.journey)
         step = journey.step(request.step)
         now = self.clock()
+        if request.phase != "timeout" and (leaving := self._leaving(journey, request)):
+            self.events.write(journey.org_id, [journey_event(request, step.id, "exited", now, reason=leaving)])
+            raise ContactStopped(f"{request.contact_id} left journey {journey.id} at {step.id}: {leaving}")
         if request.phase == "timeout":
             self.events.write(journey.org_id, [journey_event(request, step.id, "exited", now, reason="timeout")])
             return {"outcome": "exited", "reason": "timeout"}
@@ -147,6 +153,16 @@ class JourneySteps:
             self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now)])
             return {"outcome": "processed"}
         raise ValueError(f"step {step.id} is not a Task step")
+
+    def _leaving(self, journey: Journey, request: StepRequest) -> str | None:
+        """Why the contact leaves at this step, if it does: its goal (with exit), an exit event, or the audience."""
+        if (journey.goal and journey.goal.exit) or (journey.exit and journey.exit.on_event):
+            reason = self.journeys.exit_reason(journey.org_id, journey.id, request.contact_id)
+            if reason:
+                return reason
+        if journey.exit and journey.exit.when_not_in_audience and not self.segments.is_member(journey.org_id, journey.audience, request.contact_id):
+            return "left the audience"
+        return None
 
     # ----- sends
 

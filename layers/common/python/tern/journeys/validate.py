@@ -16,7 +16,6 @@ from tern.errors import DefinitionError, NotFoundError, Problem
 from tern.journeys.conditions import AllOf, AnyOf, EngagementCriterion, NoneOf
 from tern.journeys.content import Content
 from tern.journeys.model import (
-    EXECUTION_LIMIT,
     BranchOnEvent,
     JourneyDefinition,
     MultiSplit,
@@ -29,6 +28,7 @@ from tern.journeys.model import (
     flow_order,
     successors,
 )
+from tern.journeys.times import EXECUTION_LIMIT
 from tern.segments.definition import SegmentMembershipCriterion
 from tern.segments.segment import Segment
 
