@@ -83,6 +83,15 @@ class MemoryTable:
         if expires_at is not None:
             item["expires_at"] = expires_at
 
+    def add_below(self, pk: str, sk: str, name: str, limit: int, expires_at: int | None = None) -> bool:
+        item = self.items.setdefault((pk, sk), {"PK": pk, "SK": sk})
+        if item.get(name, 0) >= limit:
+            return False
+        item[name] = item.get(name, 0) + 1
+        if expires_at is not None:
+            item["expires_at"] = expires_at
+        return True
+
     def write_batch(self, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> int:
         written = 0
         for item in puts:

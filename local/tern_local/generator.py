@@ -38,6 +38,7 @@ CITIES = [  # name, postal prefix, country, language, lat, lon, weight
     ("Wien", "10", "AT", "de", 48.2082, 16.3738, 0.05),
     ("London", "EC", "GB", "en", 51.5072, -0.1276, 0.09),
 ]
+ZONES = {"PL": "Europe/Warsaw", "DE": "Europe/Berlin", "CZ": "Europe/Prague", "AT": "Europe/Vienna", "GB": "Europe/London"}
 FEMALE_NAMES = ["Anna", "Maria", "Katarzyna", "Zofia", "Julia", "Hanna", "Emma", "Olivia", "Lena", "Eva"]
 MALE_NAMES = ["Piotr", "Jan", "Tomasz", "Paweł", "Jakub", "Adam", "Lukas", "Oliver", "Max", "Marek"]
 LAST_NAMES = ["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Müller", "Schmidt", "Novák", "Smith", "O'Brien", "Kamińska"]
@@ -157,7 +158,7 @@ def generate_contacts(rng: np.random.Generator, n: int, now: dt.datetime) -> tup
     table = pa.Table.from_arrays(
         [ids, email, phone, first, last, gender, birth, city, postal, country, latitude, longitude, language,
          lead_score, lead_stage, opportunity, owner, subscriber, tags, categories, consents, attributes,
-         _timestamps(created), _timestamps(updated)],  # fmt: skip
+         _timestamps(created), _timestamps(updated), pa.array([ZONES.get(c) for c in country.to_pylist()], pa.string())],  # fmt: skip
         schema=CONTACTS_SCHEMA,
     )
 

@@ -41,6 +41,7 @@ import boto3
 from tern.services import use_runtime
 from tern_local import iam
 from tern_local.athena import LocalAthena, route_athena_to
+from tern_local.fidelity import as_aws_does
 from tern_local.iam import Roles
 from tern_local.map_runs import enforce_tolerated_failures
 from tern_local.runtime import LocalRuntime
@@ -355,6 +356,7 @@ class LocalStack:
 
         default_user_config["stepfunctions"] = {"execute_state_machine": True}  # real ASL, run by moto's interpreter
         enforce_tolerated_failures()  # ...whose Distributed Map would succeed whatever its items did
+        as_aws_does()  # where moto differs from AWS in what Tern relies on: atomic conditional writes, waits on time
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self.moto.start()
         # moto keeps its state per process: a stack started after another in this process starts empty

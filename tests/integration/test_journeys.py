@@ -135,7 +135,7 @@ def test_the_classic_journey(stack: LocalStack, contacts: dict[str, dict[str, An
     (run,) = runs.list_executions(stateMachineArn=run_machine)["executions"]  # the run: a state machine of its own
     report = json.loads(runs.describe_execution(executionArn=run["executionArn"])["output"])
     assert report == {"org_id": "acme", "journey_id": journey["id"], "run_id": run["name"],
-                      "audience": len(members), "started": len(members), "already_entered": 0, "failed": 0}  # fmt: skip
+                      "audience": len(members), "started": len(members), "already_entered": 0, "failed": 0, "over_daily_limit": 0}  # fmt: skip
 
     figures = steps(stack, journey["id"])
     assert figures["announce"]["processed"] == len(members)

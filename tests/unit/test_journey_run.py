@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tern.journeys.caps import Limits
 from tern.journeys.entry import ENTER_CONCURRENCY, SNAPSHOT, Starter, plan, rows_in
 from tern.journeys.model import Journey
 from tern.journeys.repository import JourneyRepository
@@ -113,7 +114,22 @@ def test_a_batch_asks_which_of_its_contacts_entered_and_starts_only_the_others()
     assert len(machines.started) == len(set(machines.started)) == 250
     journeys.count_run("acme", "j1", "r2", second.counts())
     journeys.count_run("acme", "j1", "r2", {"failed": 3})  # another batch adds its own
-    assert journeys.run_counts("acme", "j1", "r2") == {"audience": 250, "started": 130, "already_entered": 120, "failed": 3}
+    assert journeys.run_counts("acme", "j1", "r2") == {"audience": 250, "started": 130, "already_entered": 120, "failed": 3, "over_daily_limit": 0}
+
+
+def test_entries_per_day_admits_that_many_a_day_and_leaves_the_rest_for_a_later_run() -> None:
+    table, machines = MemoryTable(), Machines()
+    journeys = JourneyRepository(table)
+    day = [dt.datetime(2026, 11, 23, 22, 30)]  # 23:30 in Warsaw: the journey's day is the 23rd until 23:00 UTC
+    limited = _journey().model_copy(update={"limits": Limits(entries_per_day=100), "timezone": "Europe/Warsaw"})
+    starter = Starter(machines, journeys, clock=lambda: day[0], sleep=lambda s: None)  # type: ignore[arg-type]
+    rows = [{"contact_id": f"c{i}", "consents": [], "attributes": {}} for i in range(250)]
+    first = starter.start(limited, rows, run_id="r1")
+    assert (first.started, first.over_daily_limit) == (100, 150)
+    day[0] = dt.datetime(2026, 11, 23, 23, 30)  # past midnight in Warsaw: a new day
+    second = starter.start(limited, rows, run_id="r2")
+    assert (second.already_entered, second.started, second.over_daily_limit) == (100, 100, 50)
+    assert len(set(machines.started)) == 200
 
 
 def test_the_run_state_machine_agrees_with_the_code() -> None:

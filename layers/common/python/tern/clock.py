@@ -28,6 +28,14 @@ def wall_seconds(clock: Clock, seconds: float) -> int:
     return max(1, math.ceil(seconds / scale))
 
 
+def wall_timestamp(clock: Clock, at: dt.datetime) -> str:
+    """`wall_time` as a Wait state's Timestamp, rounded up to the second (never wakes before `at`)."""
+    wall = wall_time(clock, at)
+    if wall.microsecond:
+        wall = wall.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return wall.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def wall_time(clock: Clock, at: dt.datetime) -> dt.datetime:
     """The wall-clock moment (naive UTC) when Tern time reaches `at`."""
     to_wall = getattr(clock, "to_wall", None)

@@ -54,6 +54,7 @@ CONTACTS: dict[str, ColumnType] = {
     "attributes": ColumnType.STRING_MAP,
     "created_at": T,
     "updated_at": T,
+    "timezone": S,  # IANA name (Europe/Warsaw): journeys' send windows in the contact's own time; optional
 }
 
 EVENTS: dict[str, ColumnType] = {

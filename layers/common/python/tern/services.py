@@ -29,6 +29,7 @@ from tern.engines import QueryEngine
 from tern.engines.athena import AthenaEngine
 from tern.exports.jobs import JobRunner, Jobs
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
+from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.engagement import Engagement
 from tern.journeys.entry import Starter
 from tern.journeys.ingest import Ingest
@@ -112,6 +113,7 @@ class Services:
     planned: Planned
     results: ResultFiles
     job_trigger: Trigger
+    org_settings: OrgSettings
     webhooks_allow_loopback: bool = False
 
     def segments(self, org_id: str) -> Segments:
@@ -170,6 +172,7 @@ def admin_services(settings: AdminSettings) -> Services:
         planned=Planned(table),
         results=S3ResultFiles(world.aws.client("s3"), settings.results_bucket),
         job_trigger=LambdaTrigger(lambdas, settings.export_function_arn),
+        org_settings=OrgSettings(table),
         webhooks_allow_loopback=settings.webhooks_allow_loopback,
     )
 
@@ -188,6 +191,9 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
         tokens=StepFunctions(world.aws.client("stepfunctions")),
         overlay=ContactOverlay(world.lake_files(settings), table),
         segments=SegmentRepository(table),
+        ledger=Ledger(table),
+        settings=OrgSettings(table),
+        throttle=Throttle(table),
         clock=world.clock,
     )
     run: Callable[[dict[str, Any]], dict[str, Any]] = lambda request: steps.run(StepRequest.model_validate(request))  # noqa: E731

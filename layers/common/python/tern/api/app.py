@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
 from tern import __version__
-from tern.api import content, destinations, exports, journeys, lists, segments
+from tern.api import content, destinations, exports, journeys, lists, segments, settings
 from tern.api.context import NoOrgError
 from tern.api.contract import document
 from tern.api.responses import problem
@@ -55,6 +55,7 @@ app.include_router(journeys.router)
 app.include_router(content.router)
 app.include_router(exports.router)
 app.include_router(destinations.router)
+app.include_router(settings.router)
 
 
 MAX_BODY_BYTES = 6 * 1000 * 1000  # Lambda's limit for a synchronous request; what is valid is far smaller

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tern.exports.model import Action, Destination, Export
+from tern.journeys.caps import FrequencyCap
 from tern.journeys.content import Content
 from tern.journeys.model import Journey
 from tern.lists.repository import ListRecord
@@ -55,6 +56,7 @@ _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "Export": (Export, {"version", "key"}),
     "Action": (Action, {"version", "key"}),
     "List": (ListRecord, {"version"}),
+    "FrequencyCap": (FrequencyCap, set()),
 }
 
 

@@ -151,6 +151,26 @@ class Table:
         except (ClientError, BotoCoreError) as e:
             raise StoreError(f"writing {pk} {sk}: {e}") from None
 
+    def add_below(self, pk: str, sk: str, name: str, limit: int, expires_at: int | None = None) -> bool:
+        """Add 1 to a counter only while it is below `limit` (UpdateItem ADD with a condition): False when it is
+        full. Of concurrent adders, exactly `limit` succeed."""
+        expression = "ADD #n :one" + (" SET #expires = :expires" if expires_at is not None else "")
+        names = {"#n": name, **({"#expires": "expires_at"} if expires_at is not None else {})}
+        values: dict[str, Any] = {":one": 1, ":limit": limit, **({":expires": expires_at} if expires_at is not None else {})}
+        try:
+            self._table.update_item(
+                Key={"PK": pk, "SK": sk}, UpdateExpression=expression, ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            )  # fmt: skip
+            self.writes.requests += 1
+            return True
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"writing {pk} {sk}: {e}") from None
+        except BotoCoreError as e:
+            raise StoreError(f"writing {pk} {sk}: {e}") from None
+
     def write_batch(self, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> int:
         """Put and delete many items (25 a request, retried until none is left unprocessed); returns items written."""
         written = 0

@@ -41,7 +41,11 @@ from tern.journeys.model import (
     successors,
 )
 
-OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched"]
+OUTCOMES = [
+    "deferred", "processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched",
+    "capped", "outside_window",
+]  # fmt: skip
+PASSED = ("sent", "failed", "capped", "outside_window")  # a send's outcomes that let the contact go on
 ANSWERS = ("opened", "clicked", "bounced")
 
 
@@ -151,7 +155,7 @@ def _let_through(step: Step, target: str, figures: dict[str, int], waiting: int,
         elif isinstance(step, (WaitUntil, WaitFor)):
             through += max(0, figures["processed"] - waiting)
         elif isinstance(step, (SendEmail, SendSms)):
-            through += figures["sent"] + figures["failed"]
+            through += sum(figures[o] for o in PASSED)
         else:
             through += figures["processed"]
     return through
@@ -173,8 +177,10 @@ def _position(journey: Journey, step_id: str, outcome: str, way: str = "") -> st
         target = dict(successors(step)).get(way) if outcome == "branched" else None
     elif isinstance(step, End):
         return None
+    elif isinstance(step, (SendEmail, SendSms)) and outcome == "deferred":  # waiting for the send window to open
+        return step.id
     else:
-        target = step.next if outcome in ("sent", "processed", "failed") else None
+        target = step.next if outcome in ("processed", *PASSED) else None
     if target is None:
         return None
     following = journey.step(target)

@@ -25,6 +25,10 @@ Steps map to states one to one, so a contact costs one state transition per step
   `$.waits.<step>` before the Task (the Task is then `<step>:decide`): three. The held-out and the ways
   with no next step go to the shared `tern:end`.
 
+- send_email, send_sms in a journey with a send window or closed dates: the Task answers
+  `{"way": "next" | "wait", "until"}`, then `<step>:route`, a Choice: on to the next step (two transitions),
+  or through `<step>:window`, a Wait until the opening, to `<step>:open`, the Task that sends then (four).
+
 The shared pieces (the Task's retry and catch policy, the payload) are here rather than in a file under
 statemachines/ because they must ship in the Lambda layer with the compiler that uses them.
 """
@@ -92,9 +96,20 @@ def _decision(step: Step, task: dict[str, Any], states: dict[str, Any]) -> None:
         states[f"{step.id}:route"] = {"Type": "Choice", "Choices": ways, "Default": END}
 
 
+def _windowed_send(step: SendEmail | SendSms, task: dict[str, Any], opened: dict[str, Any], states: dict[str, Any]) -> None:
+    states[step.id] = {**task, "ResultSelector": {"edge.$": "$.Payload.way", "until.$": "$.Payload.until"}, "ResultPath": "$.decided",
+                       "Next": f"{step.id}:route"}  # fmt: skip
+    states[f"{step.id}:route"] = {"Type": "Choice", "Choices": [{"Variable": "$.decided.edge", "StringEquals": "wait", "Next": f"{step.id}:window"}],
+                                  "Default": step.next or END}  # fmt: skip
+    states[f"{step.id}:window"] = {"Type": "Wait", "TimestampPath": "$.decided.until", "Next": f"{step.id}:open"}
+    opened["Parameters"]["Payload"] = _payload(step, phase="opened")
+    states[f"{step.id}:open"] = _then(opened, step.next)
+
+
 def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> dict[str, Any]:
     """The ASL document (a dict; json.dumps it for CreateStateMachine)."""
     states: dict[str, Any] = {}
+    windowed = definition.send_window is not None or bool(definition.closed_dates)
 
     def task(step: Step, **extra: Any) -> dict[str, Any]:
         return {
@@ -108,7 +123,9 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
         }
 
     for step in definition.steps:
-        if isinstance(step, (SendEmail, SendSms, UpdateContact)):
+        if isinstance(step, (SendEmail, SendSms)) and windowed:
+            _windowed_send(step, task(step), task(step), states)
+        elif isinstance(step, (SendEmail, SendSms, UpdateContact)):
             states[step.id] = _then(task(step), step.next)
         elif isinstance(step, BranchOnEvent):
             states[step.id] = _then(
@@ -138,7 +155,7 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
         elif isinstance(step, DECISIONS):
             _decision(step, task(step), states)
     states[STOPPED] = {"Type": "Succeed", "Comment": "the contact was stopped or blocked at a step, which recorded why"}
-    if any(isinstance(s, DECISIONS) for s in definition.steps):
+    if windowed or any(isinstance(s, DECISIONS) for s in definition.steps):
         states[END] = {"Type": "Succeed", "Comment": "a decision's way with no next step (and the held-out) ends the path"}
     return {
         "Comment": f"Tern journey: {definition.name}"[:200],

@@ -21,12 +21,13 @@ import hashlib
 import itertools
 import json
 import time
+import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tern import lake
-from tern.clock import Clock, naive_utc, utc_now, wall_seconds, wall_time
+from tern.clock import Clock, naive_utc, utc_now, wall_seconds, wall_timestamp
 from tern.engines import QueryEngine
 from tern.errors import RetryLater, StoreError
 from tern.journeys.model import BranchOnEvent, Journey, MultiSplit, Split, WaitFor, WaitUntil
@@ -53,7 +54,7 @@ def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
         if isinstance(step, BranchOnEvent):
             timeouts[step.id] = wall_seconds(clock, step.timeout.total_seconds())
         elif isinstance(step, WaitUntil):
-            waits[step.id] = wall_time(clock, step.at).strftime("%Y-%m-%dT%H:%M:%SZ")
+            waits[step.id] = wall_timestamp(clock, step.at)
         elif isinstance(step, WaitFor):
             waits[step.id] = wall_seconds(clock, step.duration.total_seconds())
         elif isinstance(step, (Split, MultiSplit)) and step.after is not None:
@@ -108,10 +109,12 @@ class RunReport:
     started: int = 0
     already_entered: int = 0
     failed: int = 0
+    over_daily_limit: int = 0  # not entered: the journey's entries_per_day were taken (they may enter on a later run)
     throttled_retries: int = 0
 
     def counts(self) -> dict[str, int]:
-        return {"audience": self.audience, "started": self.started, "already_entered": self.already_entered, "failed": self.failed}
+        return {"audience": self.audience, "started": self.started, "already_entered": self.already_entered, "failed": self.failed,
+                "over_daily_limit": self.over_daily_limit}  # fmt: skip
 
 
 @dataclass
@@ -131,6 +134,8 @@ class Starter:
         report = RunReport(run_id=run_id)
         plan = timing(journey, self.clock)
         ref = {"org_id": journey.org_id, "id": journey.id, "version": journey.published_version or 1}
+        limit = journey.limits.entries_per_day if journey.limits else None
+        today = self.clock().replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(journey.timezone)).date()
         for batch in _batches(iter(rows), self.batch_size):
             began = time.monotonic()
             report.audience += len(batch)
@@ -138,6 +143,9 @@ class Starter:
             newcomers = [r for r in batch if r["contact_id"] not in entered]
             report.already_entered += len(batch) - len(newcomers)
             for row in newcomers:
+                if limit is not None and not self.journeys.admit(journey.org_id, journey.id, today, limit):
+                    report.over_daily_limit += 1
+                    continue
                 payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan}
                 if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"]), payload, report):
                     report.started += 1

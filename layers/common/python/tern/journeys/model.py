@@ -23,8 +23,10 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from tern.journeys.caps import Limits
 from tern.journeys.conditions import Condition
-from tern.segments.definition import EARLIEST, LATEST, check_date_range
+from tern.journeys.windows import SendWindow
+from tern.segments.definition import EARLIEST, LATEST, Day, check_date_range
 from tern.segments.segment import Every
 from tern.text import MultiLine, OneLine
 
@@ -252,6 +254,9 @@ class JourneyDefinition(BaseModel):
     every: Every | None = None
     start_at: Moment | None = None
     timezone: str = "UTC"
+    send_window: SendWindow | None = None
+    closed_dates: Annotated[list[Day], Field(max_length=366)] = Field(default_factory=list)
+    limits: Limits | None = None
     start: StepId
     steps: Annotated[list[Step], Field(min_length=1, max_length=100)]
 

@@ -46,6 +46,11 @@ class JourneyRepository(Records[Journey]):
         """Which of these contacts entered the journey before."""
         return self.table.keys_present(f"ORG#{org_id}#ENTERED#{journey_id}", contact_ids)
 
+    def admit(self, org_id: str, journey_id: str, day: dt.date, limit: int) -> bool:
+        """Count one more entry on `day` unless `limit` entered that day already (exact under concurrent batches)."""
+        expires = int(dt.datetime.combine(day + dt.timedelta(days=3), dt.time(), tzinfo=dt.UTC).timestamp())
+        return self.table.add_below(f"ORG#{org_id}#ENTRIES#{journey_id}", day.isoformat(), "entered", limit, expires_at=expires)
+
     # ----- a run's counts: each batch adds its own (kept RUN_DAYS)
 
     def count_run(self, org_id: str, journey_id: str, run_id: str, counts: dict[str, int]) -> None:
@@ -54,7 +59,7 @@ class JourneyRepository(Records[Journey]):
 
     def run_counts(self, org_id: str, journey_id: str, run_id: str) -> dict[str, int]:
         item = self.table.get(f"ORG#{org_id}", f"JOURNEYRUN#{journey_id}#{run_id}") or {}
-        return {k: int(item.get(k, 0)) for k in ("audience", "started", "already_entered", "failed")}
+        return {k: int(item.get(k, 0)) for k in ("audience", "started", "already_entered", "failed", "over_daily_limit")}
 
 
 class ContentRepository(Records[Content]):

@@ -2,7 +2,12 @@
 
 - send_email / send_sms: check the contact has the channel's consent, an address, and that the address is
   not suppressed (hard bounce, complaint, unsubscribe); then personalise the content and send. A blocked
-  contact is recorded (outcome blocked, with the reason) and its path ends (ContactStopped).
+  contact is recorded (outcome blocked, with the reason) and its path ends (ContactStopped). Outside the
+  journey's send window or on a closed date (in the contact's time zone, tern.journeys.windows) the send is
+  `deferred`: the answer `{"way": "wait", "until": T}` sends the contact through a Wait to the opening, and
+  the send's `opened` phase sends then (or, with `outside: skip`, it is recorded `outside_window` and the path
+  goes on). Over a cap (the org's frequency cap, the journey's limits; tern.journeys.caps) nothing is sent:
+  recorded `capped` with the cap, and the path goes on.
 - branch_on_event: register the task token under the watched message and event (with a TTL after the
   timeout), then look whether that event already arrived; if so, complete the token at once.
 - the branch's timeout: record that the contact left the branch on the no path.
@@ -29,13 +34,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tern import lake
-from tern.clock import Clock, utc_now
+from tern.clock import Clock, naive_utc, utc_now, wall_timestamp
 from tern.errors import ContactStopped, SendRejected
+from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.conditions import Evaluator, Facts
 from tern.journeys.content import render
 from tern.journeys.engagement import Engagement, SentMessage
 from tern.journeys.model import (
     DECISIONS,
+    EXECUTION_LIMIT,
     BranchOnEvent,
     Holdout,
     Journey,
@@ -50,6 +57,7 @@ from tern.journeys.model import (
     bucket,
 )
 from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.journeys.windows import next_opening, zone_of
 from tern.ports import Email, Events, Sms, TaskTokens
 from tern.segments.repository import SegmentRepository
 from tern.store.overlay import ContactOverlay
@@ -75,7 +83,7 @@ class StepRequest(BaseModel):
     """The payload a journey's Task state sends (tern.journeys.asl)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    phase: Literal["step", "timeout"] = "step"
+    phase: Literal["step", "timeout", "opened"] = "step"
     step: str
     journey: JourneyRef
     contact_id: str
@@ -106,6 +114,9 @@ class JourneySteps:
     tokens: TaskTokens
     overlay: ContactOverlay
     segments: SegmentRepository
+    ledger: Ledger
+    settings: OrgSettings
+    throttle: Throttle
     clock: Clock = utc_now
     _published: dict[tuple[str, str, int], Journey] = field(default_factory=dict)
 
@@ -143,6 +154,23 @@ class JourneySteps:
         self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now), journey_event(request, step.id, "blocked", now, reason=reason)])
         raise ContactStopped(f"{request.contact_id} at {step.id}: {reason}")
 
+    def _window(self, journey: Journey, step: SendEmail | SendSms, request: StepRequest, now: dt.datetime) -> dict[str, Any] | None:
+        """The answer for a send that may not go now (deferred to the opening, or skipped); None if it may."""
+        if journey.send_window is None and not journey.closed_dates:
+            return None
+        aware = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+        opening = next_opening(aware, zone_of(request.contact.get("timezone"), journey.timezone), journey.send_window, frozenset(journey.closed_dates))
+        if opening is None:
+            return None
+        if (journey.send_window and journey.send_window.outside == "skip") or opening - aware > EXECUTION_LIMIT:
+            reason = f"outside the send window (opens {opening.isoformat()})"
+            self.events.write(journey.org_id, [
+                journey_event(request, step.id, "processed", now), journey_event(request, step.id, "outside_window", now, reason=reason),
+            ])  # fmt: skip
+            return {"outcome": "outside_window", "way": "next", "until": None}
+        self.events.write(journey.org_id, [journey_event(request, step.id, "deferred", now, reason=opening.isoformat())])
+        return {"outcome": "deferred", "way": "wait", "until": wall_timestamp(self.clock, opening)}
+
     def _send(self, journey: Journey, step: SendEmail | SendSms, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
         channel = "email" if isinstance(step, SendEmail) else "sms"
         contact = request.contact
@@ -156,6 +184,19 @@ class JourneySteps:
         suppressed = self.engagement.suppressed(journey.org_id, channel, address)
         if suppressed:
             self._blocked(journey, step, request, now, f"suppressed: {suppressed}")
+        if request.phase != "opened" and (deferred := self._window(journey, step, request, now)):
+            return deferred
+        limits = journey.limits
+        if limits is not None and limits.messages_per_second is not None:
+            self.throttle.take(journey.org_id, journey.id, limits.messages_per_second, now)  # RetryLater: the Task backs off
+        key = f"{journey.id}#{request.journey.version}#{step.id}#{request.execution or request.contact_id}"
+        refused = self.ledger.reserve(journey.org_id, request.contact_id, key, channel, journey.id, naive_utc(now),
+                                      self.settings.frequency_cap(journey.org_id), limits)  # fmt: skip
+        if refused:
+            self.events.write(journey.org_id, [
+                journey_event(request, step.id, "processed", now), journey_event(request, step.id, "capped", now, reason=refused),
+            ])  # fmt: skip
+            return {"outcome": "capped", "reason": refused, "way": "next", "until": None}
         content = self.content.get(journey.org_id, step.content_id)
         try:
             if channel == "email":
@@ -170,10 +211,11 @@ class JourneySteps:
             else:
                 message_id = self.sms.send(address, render(content.text or "", contact))
         except SendRejected as e:  # this message will never go; the contact's path goes on without it
+            self.ledger.release(journey.org_id, request.contact_id, key)
             self.events.write(journey.org_id, [
                 journey_event(request, step.id, "processed", now), journey_event(request, step.id, "failed", now, reason=str(e)[:500]),
             ])  # fmt: skip
-            return {"outcome": "failed", "reason": str(e)}
+            return {"outcome": "failed", "reason": str(e), "way": "next", "until": None}
         self.engagement.sent(SentMessage(
             message_id=message_id, org_id=journey.org_id, journey_id=journey.id, journey_version=request.journey.version,
             step_id=step.id, contact_id=request.contact_id, channel=channel, address=address, at=now,
@@ -182,7 +224,7 @@ class JourneySteps:
             journey_event(request, step.id, "processed", now),
             journey_event(request, step.id, "sent", now, channel=channel, message_id=message_id),
         ])  # fmt: skip
-        return {"outcome": "sent", "message_id": message_id}
+        return {"outcome": "sent", "message_id": message_id, "way": "next", "until": None}
 
     # ----- decisions: which way the contact goes
 
