@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from stack_client import http, live, local_stack, ok, wait_for
@@ -43,8 +44,8 @@ def email(stack: LocalStack) -> str:
 
 
 def journey_events(stack: LocalStack, journey_id: str) -> list[dict[str, Any]]:
-    folder = stack.data / "events" / "org_id=acme"
-    rows = ds.dataset(folder, format="parquet", partitioning="hive").to_table().to_pylist()
+    files = sorted((stack.data / "events" / "org_id=acme").rglob("*.parquet"))  # whole files only: never a .partial being written
+    rows = [row for f in files for row in pq.read_table(f).to_pylist()]
     return [r for r in rows if r["event_type"] == "journey_step" and r["journey_id"] == journey_id]
 
 

@@ -65,6 +65,7 @@ FROM (
     c.attributes,
     c.created_at,
     c.updated_at,
+    c.timezone,
     c.org_id
   FROM tern.contacts AS c
   LEFT JOIN (

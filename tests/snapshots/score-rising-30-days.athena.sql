@@ -95,6 +95,7 @@ WITH e AS (
       c.attributes,
       c.created_at,
       c.updated_at,
+      c.timezone,
       c.org_id
     FROM tern.contacts AS c
     LEFT JOIN (
