@@ -487,7 +487,7 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     buyers = sorted(held | a)[::2]
     events = [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "amount": 50.0} for c in buyers]
     events += [{"contact_id": c, "event_type": "purchase", "sales_channel": "boxoffice"} for c in sorted(b)[:3]]  # not the goal
-    assert ok(stack, "POST", "/events", {"events": events}) == {"accepted": len(events), "converted": len(buyers), "exits": 0}
+    assert ok(stack, "POST", "/events", {"events": events}) == {"accepted": len(events), "entering": 0, "converted": len(buyers), "exits": 0}
     status, problem = http(stack, "POST", "/events", {"events": [{"contact_id": "c1", "event_type": "email_clicked"}]})
     assert status == 400 and problem["problems"][0]["path"] == "events[0].event_type"
 
@@ -508,3 +508,55 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     assert abs(first["lift"] - expected) < 1e-9 and first["lift_low"] < first["lift"] < first["lift_high"]
     saved = ok(stack, "POST", f"/journeys/{journey['id']}/steps/any/segments", {"outcome": "converted"})
     assert ok(stack, "POST", "/segments/preview", {"name": "buyers", "where": saved["where"]})["total"] == len(buyers)
+
+
+def test_an_event_triggered_journey_reminds_before_the_show_and_asks_for_feedback_after(
+    stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]
+) -> None:
+    """A purchase (POST /events) enters its buyer if in the audience; thanks at once (personalised from the entry
+    event), a reminder a day before the show (wait_until from entry_event.event_start), feedback three hours
+    after it, and a branch on its click. A purchase without a show time skips the reminder and ends (no_date);
+    a second purchase does not enter the buyer again (reentry: once)."""
+    audience = live(stack, {**AUDIENCE, "name": "Gdańsk", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Gdańsk"}]}})
+    members = sorted(m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"])
+    buyers = sorted(email_eligible(contacts, members))[:3]
+    no_show, outsider = sorted(email_eligible(contacts, members))[3], next(c for c in contacts if c not in members)
+    thanks = ok(stack, "POST", "/content", {"name": "thanks", "channel": "email", "subject": "Thanks for {{entry_event.production_ref|your tickets}}",
+                                            "body": "<p>See you on {{entry_event.event_start}}</p>", "status": "ready"})  # fmt: skip
+    feedback = ok(stack, "POST", "/content", {"name": "feedback", "channel": "email", "subject": "How was it?", "body": f"<a href='{LINK}'>Tell us</a>", "status": "ready"})
+    body = {
+        "name": "After a purchase", "entry": {"kind": "event", "event_type": "purchase", "filters": {"sales_channel": "online"}, "audience": audience["id"]},
+        "start": "thanks", "steps": [
+            {"id": "thanks", "kind": "send_email", "content_id": thanks["id"], "next": "before"},
+            {"id": "before", "kind": "wait_until", "from": "entry_event.event_start", "offset": "-P1D", "no_value": "after", "next": "reminder"},
+            {"id": "reminder", "kind": "send_email", "content_id": content["email"], "next": "after"},
+            {"id": "after", "kind": "wait_until", "from": "entry_event.event_start", "offset": "PT3H", "next": "feedback"},
+            {"id": "feedback", "kind": "send_email", "content_id": feedback["id"], "next": "clicked"},
+            {"id": "clicked", "kind": "branch_on_event", "message_step": "feedback", "event": "clicked", "timeout": "PT6H", "yes": "fan"},
+            {"id": "fan", "kind": "update_contact", "field": "tags", "action": "add", "value": "happy-fan"},
+        ]}  # fmt: skip
+    status, problem = http(stack, "POST", "/journeys", {**body, "audience": audience["id"]})
+    assert status == 400 and "entry.audience" in problem["message"]
+    journey = ok(stack, "POST", "/journeys", body)
+    published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    show = (stack.clock() + dt.timedelta(days=1, hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sent_before = len(ses_sent())
+    purchases = [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "production_ref": "Hamlet", "event_start": show} for c in [*buyers, outsider]]
+    purchases.append({"contact_id": no_show, "event_type": "purchase", "sales_channel": "online"})
+    assert ok(stack, "POST", "/events", {"events": purchases})["entering"] == 4  # the outsider is not in the audience
+    wait_for(lambda: steps(stack, journey["id"])["thanks"]["sent"] == 4, timeout=60, every=0.5, what="the thanks e-mails")
+    assert ok(stack, "POST", "/events", {"events": purchases[:1]})["entering"] == 0  # entered once already
+    first = next(m for m in ses_sent()[sent_before:] if m.destinations["ToAddresses"][0] == contacts[buyers[0]]["email"])
+    assert first.subject == "Thanks for Hamlet" and show[:10] in first.body
+
+    wait_for(lambda: steps(stack, journey["id"])["feedback"]["sent"] == 3, timeout=90, every=0.5, what="the feedback e-mails")
+    click(stack, message_of(contacts, buyers[0], sent_before).id)
+    wait_for(lambda: finished(stack, published), timeout=90, every=0.5, what="every execution to finish")
+    figures = steps(stack, journey["id"])
+    assert figures["reminder"]["sent"] == 3 and figures["after"]["no_date"] == 1 and figures["feedback"]["sent"] == 3
+    assert figures["fan"]["processed"] == 1 and figures["clicked"]["exits"] == {"timeout": 2}
+    received = collections.Counter(m.destinations["ToAddresses"][0] for m in ses_sent()[sent_before:])
+    assert {received[contacts[c]["email"]] for c in buyers} == {3} and received[contacts[no_show]["email"]] == 1
+    assert contacts[outsider]["email"] not in received
+    ok(stack, "POST", f"/journeys/{journey['id']}/stop")  # its entry schedule ends with it

@@ -16,6 +16,7 @@ from tern.journeys.matching import ContactEvent, EventMatch, filters_hold
 from tern.journeys.model import Journey
 from tern.journeys.repository import JourneyRepository
 from tern.journeys.triggers import Triggers
+from tern.segments.repository import SegmentRepository
 
 from fakes import MemoryEvents, MemoryTable
 
@@ -69,7 +70,7 @@ def test_a_goal_converts_once_within_its_window_after_entry_and_marks_the_exit()
     journeys.create(journey())
     for contact in ("c1", "c2", "c3"):
         journeys.enter("acme", "j1", contact, dt.datetime(2026, 11, 20, 12))
-    triggers = Triggers(journeys, events, lambda: NOW)  # type: ignore[arg-type]
+    triggers = Triggers(journeys, SegmentRepository(table), events, lambda: NOW)  # type: ignore[arg-type]
     batch = [
         ContactEvent(contact_id="c1", event_type="purchase", ts="2026-11-22T10:00:00Z", sales_channel="online"),
         ContactEvent(contact_id="c1", event_type="purchase", ts="2026-11-22T11:00:00Z", sales_channel="online"),  # again: counted once
@@ -78,7 +79,7 @@ def test_a_goal_converts_once_within_its_window_after_entry_and_marks_the_exit()
         ContactEvent(contact_id="c3", event_type="purchase", ts="2026-11-22T10:00:00Z", sales_channel="boxoffice"),  # not the goal
         ContactEvent(contact_id="c9", event_type="purchase", ts="2026-11-22T10:00:00Z", sales_channel="online"),  # never entered
     ]
-    assert triggers.take("acme", batch) == {"accepted": 6, "converted": 1, "exits": 0}
+    assert triggers.take("acme", batch) == {"accepted": 6, "entering": 0, "converted": 1, "exits": 0}
     conversions = [r for r in events.rows if r["event_type"] == "journey_step"]
     assert [(r["contact_id"], r["outcome"], r["reason"]) for r in conversions] == [("c1", "converted", "purchase")]
     assert len([r for r in events.rows if r["event_type"] == "purchase"]) == 6  # every event recorded for segments
@@ -90,7 +91,7 @@ def test_an_exit_event_marks_the_contact_to_leave() -> None:
     journeys = JourneyRepository(table)  # type: ignore[arg-type]
     journeys.create(journey(goal=None, exit={"on_event": {"event_type": "unsubscribe_page"}}))
     journeys.enter("acme", "j1", "c1", dt.datetime(2026, 11, 20, 12))
-    triggers = Triggers(journeys, events, lambda: NOW)  # type: ignore[arg-type]
+    triggers = Triggers(journeys, SegmentRepository(table), events, lambda: NOW)  # type: ignore[arg-type]
     assert triggers.take("acme", [ContactEvent(contact_id="c1", event_type="unsubscribe_page")])["exits"] == 1
     assert journeys.exit_reason("acme", "j1", "c1") == "event unsubscribe_page"
 

@@ -127,7 +127,7 @@ class Services:
         )  # fmt: skip
 
     def triggers(self) -> Triggers:
-        return Triggers(self.journey_repository, self.events, self.clock)
+        return Triggers(self.journey_repository, self.segment_repository, self.events, self.clock)
 
     def jobs(self, org_id: str) -> Jobs:
         return Jobs(
@@ -210,4 +210,4 @@ def ingest_events(settings: IngestEventsSettings) -> Ingest:
     table = Table(world.aws.table(settings.table_name))
     events = world.events(settings)
     return Ingest(Engagement(table), events, StepFunctions(world.aws.client("stepfunctions")), world.clock,
-                  Triggers(JourneyRepository(table), events, world.clock))  # fmt: skip
+                  Triggers(JourneyRepository(table), SegmentRepository(table), events, world.clock))  # fmt: skip

@@ -20,7 +20,7 @@ class EventBatch(BaseModel):
     events: Annotated[list[ContactEvent], Field(min_length=1, max_length=MAX_EVENTS)]
 
 
-@router.post("/events", responses=answers(202, obj("accepted", "converted", "exits"), description="Recorded"))
+@router.post("/events", responses=answers(202, obj("accepted", "entering", "converted", "exits"), description="Recorded"))
 def post_events(batch: Annotated[EventBatch, Body()]) -> tuple[dict[str, Any], int]:
     """Up to 500 events about the org's contacts: each goes to the events dataset; a journey's goal it meets
     converts the contact, an exit event marks it to leave at its next step."""

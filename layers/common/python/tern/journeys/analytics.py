@@ -44,7 +44,7 @@ from tern.journeys.model import (
 
 OUTCOMES = [
     "deferred", "processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched",
-    "capped", "outside_window",
+    "capped", "outside_window", "no_date",
 ]  # fmt: skip
 PASSED = ("sent", "failed", "capped", "outside_window")  # a send's outcomes that let the contact go on
 ANSWERS = ("opened", "clicked", "bounced")

@@ -15,7 +15,9 @@ Steps map to states one to one, so a contact costs one state transition per step
 - branch_on_event: a Task invoking journey_step with a task token (.waitForTaskToken): the step registers
   the token, ingest_events completes it when the event comes (yes), and the state's timeout sends the
   contact to `<step>:timeout`, which records the timeout and goes on to `no`.
-- wait_until: a Wait on `$.waits.<step>` (a timestamp; one already past proceeds at once).
+- wait_until: a Wait on `$.waits.<step>` (a timestamp; one already past proceeds at once). From a field: a
+  Choice first, `$.waits.<step>` null (no time) going to `no_value`, or to `<step>:no_date`, a Task recording
+  no_date that ends the path: two transitions.
 - wait_for: a Wait on `$.waits.<step>` (seconds).
 - end: a Succeed state; a step with no next ends the execution itself (no extra transition).
 - random_split, holdout, split, multi_split (decisions): a Task invoking journey_step, which decides the way
@@ -61,7 +63,7 @@ END = "tern:end"  # where a Choice sends a branch with no next step (a Choice ca
 RETRY = [{"ErrorEquals": TRANSIENT, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0}]
 
 
-def _payload(step: Step, token: bool = False, phase: str = "step") -> dict[str, Any]:
+def _payload(step: Step, token: bool = False, phase: str = "step", event: bool = False) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "phase": phase,
         "step": step.id,
@@ -73,6 +75,8 @@ def _payload(step: Step, token: bool = False, phase: str = "step") -> dict[str, 
     }
     if token:
         payload["token.$"] = "$$.Task.Token"
+    if event:  # an event-triggered journey's executions carry the entering event
+        payload["entry_event.$"] = "$.entry_event"
     return payload
 
 
@@ -102,7 +106,6 @@ def _windowed_send(step: SendEmail | SendSms, task: dict[str, Any], opened: dict
     states[f"{step.id}:route"] = {"Type": "Choice", "Choices": [{"Variable": "$.decided.edge", "StringEquals": "wait", "Next": f"{step.id}:window"}],
                                   "Default": step.next or END}  # fmt: skip
     states[f"{step.id}:window"] = {"Type": "Wait", "TimestampPath": "$.decided.until", "Next": f"{step.id}:open"}
-    opened["Parameters"]["Payload"] = _payload(step, phase="opened")
     states[f"{step.id}:open"] = _then(opened, step.next)
 
 
@@ -111,11 +114,13 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
     states: dict[str, Any] = {}
     windowed = definition.send_window is not None or bool(definition.closed_dates)
 
-    def task(step: Step, **extra: Any) -> dict[str, Any]:
+    event = definition.by_event()
+
+    def task(step: Step, phase: str = "step", **extra: Any) -> dict[str, Any]:
         return {
             "Type": "Task",
             "Resource": LAMBDA_INVOKE,
-            "Parameters": {"FunctionName": step_function_arn, "Payload": _payload(step)},
+            "Parameters": {"FunctionName": step_function_arn, "Payload": _payload(step, phase=phase, event=event)},
             "ResultPath": None,
             "Retry": RETRY,
             "Catch": [{"ErrorEquals": [ContactStopped.__name__], "ResultPath": None, "Next": STOPPED}],
@@ -124,7 +129,7 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
 
     for step in definition.steps:
         if isinstance(step, (SendEmail, SendSms)) and windowed:
-            _windowed_send(step, task(step), task(step), states)
+            _windowed_send(step, task(step), task(step, phase="opened"), states)
         elif isinstance(step, (SendEmail, SendSms, UpdateContact)):
             states[step.id] = _then(task(step), step.next)
         elif isinstance(step, BranchOnEvent):
@@ -132,7 +137,7 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
                 {
                     "Type": "Task",
                     "Resource": LAMBDA_INVOKE + ".waitForTaskToken",
-                    "Parameters": {"FunctionName": step_function_arn, "Payload": _payload(step, token=True)},
+                    "Parameters": {"FunctionName": step_function_arn, "Payload": _payload(step, token=True, event=event)},
                     "TimeoutSecondsPath": f"$.timeouts.{step.id}",
                     "ResultPath": None,
                     "Retry": RETRY,
@@ -143,9 +148,13 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
                 },
                 step.yes,
             )
-            timeout = task(step)
-            timeout["Parameters"]["Payload"] = _payload(step, phase="timeout")
-            states[f"{step.id}:timeout"] = _then(timeout, step.no)
+            states[f"{step.id}:timeout"] = _then(task(step, phase="timeout"), step.no)
+        elif isinstance(step, WaitUntil) and step.from_ is not None:  # a time from a field: none takes no_value
+            states[step.id] = {"Type": "Choice", "Choices": [{"Variable": f"$.waits.{step.id}", "IsNull": True, "Next": step.no_value or f"{step.id}:no_date"}],
+                               "Default": f"{step.id}:wait"}  # fmt: skip
+            states[f"{step.id}:wait"] = _then({"Type": "Wait", "TimestampPath": f"$.waits.{step.id}"}, step.next)
+            if step.no_value is None:
+                states[f"{step.id}:no_date"] = _then(task(step, phase="no_date"), None)
         elif isinstance(step, WaitUntil):
             states[step.id] = _then({"Type": "Wait", "TimestampPath": f"$.waits.{step.id}"}, step.next)
         elif isinstance(step, WaitFor):

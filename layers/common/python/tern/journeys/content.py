@@ -1,7 +1,9 @@
 """Content: what a send step sends. E-mail (subject, body) or SMS (text), with {{field}} personalisation.
 
 `{{first_name}}` is the contact's first_name; `{{first_name|there}}` falls back to "there" when it is
-unknown; `{{attributes.KEY}}` reads a custom attribute. A placeholder naming no contact field is refused
+unknown; `{{attributes.KEY}}` reads a custom attribute; `{{entry_event.FIELD}}` (and
+`{{entry_event.properties.KEY}}`) the event that made the contact enter an event-triggered journey (empty,
+or the fallback, elsewhere). A placeholder naming no contact field is refused
 when the content is saved, so a typo never reaches a customer as a blank.
 """
 
@@ -26,7 +28,8 @@ PERSONAL_FIELDS = frozenset(name for name in lake.CONTACTS if name not in lake.L
 def _check_placeholders(text: str, where: str) -> None:
     for match in PLACEHOLDER.finditer(text):
         name = match.group(1)
-        if name not in PERSONAL_FIELDS and not (name.startswith("attributes.") and len(name) > len("attributes.")):
+        event_field = name.startswith("entry_event.") and (name[12:] in lake.EVENTS or (name.startswith("entry_event.properties.") and len(name) > 23))
+        if name not in PERSONAL_FIELDS and not (name.startswith("attributes.") and len(name) > len("attributes.")) and not event_field:
             raise ValueError(f"{where}: {{{{{name}}}}} is not a contact field")
 
 
@@ -72,6 +75,10 @@ def render(template: str, contact: dict[str, Any], escape: bool = False) -> str:
         if name.startswith("attributes."):
             attributes = contact.get("attributes") or {}
             value = dict(attributes).get(name.split(".", 1)[1]) if attributes else None
+        elif name.startswith("entry_event.properties."):
+            value = dict((contact.get("entry_event") or {}).get("properties") or {}).get(name[23:])
+        elif name.startswith("entry_event."):
+            value = (contact.get("entry_event") or {}).get(name[12:])
         else:
             value = contact.get(name)
         text = fallback if value is None or value == "" else str(value)

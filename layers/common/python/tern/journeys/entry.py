@@ -32,9 +32,11 @@ from tern.engines import QueryEngine
 from tern.errors import RetryLater, StoreError
 from tern.journeys.model import BranchOnEvent, Journey, MultiSplit, Split, WaitFor, WaitUntil
 from tern.journeys.repository import JourneyRepository
+from tern.journeys.times import EXECUTION_LIMIT
+from tern.journeys.windows import zone_of
 from tern.ports import ResultFiles, StateMachines
 from tern.segments.compiler import compile_segment
-from tern.segments.definition import SegmentDefinition, parse_definition
+from tern.segments.definition import SegmentDefinition, parse_definition, parse_time
 from tern.store import ranges
 
 # What an execution carries of its contact: what content may personalise with, and the consent snapshot.
@@ -53,7 +55,7 @@ def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
     for step in journey.steps:
         if isinstance(step, BranchOnEvent):
             timeouts[step.id] = wall_seconds(clock, step.timeout.total_seconds())
-        elif isinstance(step, WaitUntil):
+        elif isinstance(step, WaitUntil) and step.at is not None:
             waits[step.id] = wall_timestamp(clock, step.at)
         elif isinstance(step, WaitFor):
             waits[step.id] = wall_seconds(clock, step.duration.total_seconds())
@@ -62,16 +64,52 @@ def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
     return {"timeouts": timeouts, "waits": waits}
 
 
-def audience_definition(journey: Journey) -> SegmentDefinition:
-    """Who enters: the members of the audience segment who are in none of the exclusion segments."""
-    where = {"all": [{"kind": "in_segment", "segment_id": journey.audience}, *({"kind": "not_in_segment", "segment_id": s} for s in journey.exclusions)]}
+def field_waits(journey: Journey, clock: Clock, contact: dict[str, Any], event: dict[str, Any] | None) -> dict[str, str | None]:
+    """Each wait_until-from-a-field's time for this contact (its field plus the offset, on the wall clock), or None
+    where the field holds no time, or one more than a year ahead (the step's Choice then takes no_value)."""
+    now = naive_utc(clock())
+    found: dict[str, str | None] = {}
+    for step in journey.steps:
+        if isinstance(step, WaitUntil) and step.from_ is not None:
+            at = field_time(step.from_, contact, event or {}, zone_of(contact.get("timezone"), journey.timezone))
+            if at is not None and step.offset is not None:
+                at += step.offset
+            found[step.id] = wall_timestamp(clock, at) if at is not None and at - now <= EXECUTION_LIMIT else None
+    return found
+
+
+def field_time(source: str, contact: dict[str, Any], event: dict[str, Any], zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """The time a field holds (naive UTC): an ISO date-time (UTC without an offset), or a date (its midnight in the
+    contact's zone); None when it is empty or not a time."""
+    holder, _, name = source.partition(".")
+    row = event if holder == "entry_event" else contact
+    if name.startswith(("properties.", "attributes.")):
+        group, _, key = name.partition(".")
+        value = dict(row.get(group) or {}).get(key)
+    else:
+        value = row.get(name)
+    text = str(value).strip().replace(" ", "T") if value not in (None, "") else ""
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return naive_utc(dt.datetime.combine(day, dt.time(), tzinfo=zone))
+        return parse_time(text) if text else None
+    except ValueError:
+        return None
+
+
+def audience_definition(journey: Journey, waiting: str | None = None) -> SegmentDefinition:
+    """Who enters: the members of the audience segment who are in none of the exclusion segments; for an event-
+    triggered journey, the contacts in line (the list `waiting`) who are in none of them."""
+    first = {"kind": "in_list", "list_id": waiting} if waiting else {"kind": "in_segment", "segment_id": journey.audience}
+    where = {"all": [first, *({"kind": "not_in_segment", "segment_id": s} for s in journey.exclusions)]}
     return parse_definition({"name": "audience", "where": where})
 
 
-def audience_sql(journey: Journey, engine: QueryEngine, memberships: dict[str, str], now: dt.datetime) -> str:
+def audience_sql(journey: Journey, engine: QueryEngine, memberships: dict[str, str], now: dt.datetime, definition: SegmentDefinition | None = None) -> str:
     """The statement selecting who enters: (contact_id, contact) for the audience minus the exclusion segments,
     as stored by the evaluations `memberships` names; `contact` is the SNAPSHOT columns as one JSON object."""
-    compiled = compile_segment(audience_definition(journey), journey.org_id, now,
+    compiled = compile_segment(definition or audience_definition(journey), journey.org_id, now,
                                dialect=engine.dialect, database=engine.database, memberships=memberships)  # type: ignore[arg-type]  # fmt: skip
     return compiled.contact_rows_sql(SNAPSHOT)
 
@@ -139,6 +177,10 @@ class Starter:
         for batch in _batches(iter(rows), self.batch_size):
             began = time.monotonic()
             report.audience += len(batch)
+            if journey.by_event():
+                for row in batch:
+                    self._start_waiting(journey, row, run_id, report, plan, ref, limit, today)
+                continue
             entered = self.journeys.entered_among(journey.org_id, journey.id, [r["contact_id"] for r in batch])
             newcomers = [r for r in batch if r["contact_id"] not in entered]
             report.already_entered += len(batch) - len(newcomers)
@@ -147,6 +189,7 @@ class Starter:
                     report.over_daily_limit += 1
                     continue
                 payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan}
+                payload["waits"] = {**plan["waits"], **field_waits(journey, self.clock, row, None)}
                 if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"]), payload, report):
                     report.started += 1
                 else:
@@ -156,6 +199,39 @@ class Starter:
             if spare > 0:
                 self.sleep(spare)
         return report
+
+    def _start_waiting(
+        self, journey: Journey, row: dict[str, Any], run_id: str, report: RunReport, plan: dict[str, Any], ref: dict[str, Any],
+        limit: int | None, today: dt.date,
+    ) -> None:  # fmt: skip
+        """Start a contact in line for an event-triggered journey, with its entering event, if its reentry rules
+        still allow; the entry's number, noted before the start, makes a retried range reuse it."""
+        assert journey.state_machine_arn is not None
+        org, contact_id = journey.org_id, row["contact_id"]
+        waiting = self.journeys.pending_entry(org, journey.id, contact_id)
+        if waiting is None:  # another run started it
+            report.already_entered += 1
+            return
+        number = waiting["entry"]
+        if number is None:
+            if limit is not None and not self.journeys.admit(org, journey.id, today, limit):
+                report.over_daily_limit += 1  # stays in line for a later run
+                return
+            number = self.journeys.enter_again(org, journey.id, contact_id, naive_utc(self.clock()), journey.reentry.max_entries, journey.reentry.min_interval)
+            if number is None:  # entered as often as its reentry rules allow, meanwhile
+                self.journeys.take_pending(org, journey.id, contact_id)
+                report.already_entered += 1
+                return
+            self.journeys.number_pending(org, journey.id, contact_id, waiting, number)
+        event = waiting["event"]
+        payload = {"journey": ref, "contact_id": contact_id, "run_id": run_id, "contact": row, **plan, "entry_event": event,
+                   "waits": {**plan["waits"], **field_waits(journey, self.clock, row, event)}}  # fmt: skip
+        name = execution_name(contact_id) + ("" if number == 1 else f"-{number}")
+        if self._start_one(journey.state_machine_arn, name, payload, report):
+            report.started += 1
+        else:
+            report.already_entered += 1
+        self.journeys.take_pending(org, journey.id, contact_id)
 
     def _start_one(self, arn: str, name: str, payload: dict[str, Any], report: RunReport) -> bool:
         delay = 0.2

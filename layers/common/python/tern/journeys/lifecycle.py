@@ -44,18 +44,23 @@ class JourneyRuns:
         self.machines.start(self.run_machine_arn, name, {"org_id": org_id, "journey_id": journey_id})
 
     def schedule(self, journey: Journey, now: dt.datetime) -> None:
-        if journey.mode == "recurring" and journey.every is not None:
+        if journey.by_event():  # contacts in line to enter are started every minute
+            expression = EVENT_ENTRY_RATE
+        elif journey.mode == "recurring" and journey.every is not None:
             expression = schedule_expression(journey.every, now)
         else:
             expression = schedule_expression("once", naive_utc(journey.start_at) if journey.start_at else now)
         self.scheduler.put(
             schedule_name(journey), expression, {"org_id": journey.org_id, "journey_id": journey.id},
-            f"run journey {journey.id} of org {journey.org_id}", once=journey.mode != "recurring",
-            start=journey.start_at if journey.mode == "recurring" else None,
+            f"run journey {journey.id} of org {journey.org_id}", once=journey.mode != "recurring" and not journey.by_event(),
+            start=journey.start_at if journey.mode == "recurring" or journey.by_event() else None,
         )  # fmt: skip
 
     def unschedule(self, journey: Journey) -> None:
         self.scheduler.delete(schedule_name(journey))
+
+
+EVENT_ENTRY_RATE = "rate(1 minute)"
 
 
 def schedule_name(journey: Journey) -> str:
@@ -125,12 +130,14 @@ class Journeys:
         journey = self.get(journey_id)
         if journey.status != "published":
             raise ConflictError(f"journey {journey_id} is {journey.status}: only a published journey can start")
-        audience = self.segments.get(journey.audience, self.clock())
-        if audience.status != "live":
-            raise ConflictError(f"the audience segment {journey.audience} is {audience.status}, not live")
+        audience_id = journey.audience_id()
+        if audience_id is not None:
+            audience = self.segments.get(audience_id, self.clock())
+            if audience.status != "live":
+                raise ConflictError(f"the audience segment {audience_id} is {audience.status}, not live")
         now = self.clock()
         journey = self.repository.save(journey.model_copy(update={"status": "running", "started_at": now, "updated_at": now}))
-        if journey.mode == "recurring" or (journey.start_at and naive_utc(journey.start_at) > now):
+        if journey.by_event() or journey.mode == "recurring" or (journey.start_at and naive_utc(journey.start_at) > now):
             self.runs.schedule(journey, now)
         else:
             self.runs.run_now(self.org_id, journey.id)

@@ -21,12 +21,12 @@ import hashlib
 import zoneinfo
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tern.journeys.caps import Limits
 from tern.journeys.conditions import Condition
-from tern.journeys.matching import Exits, Goal
-from tern.journeys.times import Duration, Moment
+from tern.journeys.matching import EventMatch, Exits, Goal
+from tern.journeys.times import Duration, Moment, SignedDuration
 from tern.journeys.windows import SendWindow
 from tern.segments.definition import Day
 from tern.segments.segment import Every
@@ -69,10 +69,29 @@ class BranchOnEvent(_Step):
     no: StepId | None = None
 
 
+# where a wait_until may read its time: the entry event's fields, the contact's date and time columns, its attributes
+TIME_FIELDS = r"^(entry_event\.(ts|event_start)|entry_event\.properties\.[^.]{1,200}|contact\.(birth_date|created_at|updated_at)|contact\.attributes\.[^.]{1,200})$"
+
+
 class WaitUntil(_Step):
+    """Hold the contact until `at`, or until the time `from` one of its fields (plus `offset`, which may be
+    negative); a contact whose field holds no time goes to `no_value`, or its path ends (recorded no_date)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     kind: Literal["wait_until"]
-    at: Moment
+    at: Moment | None = None
+    from_: Annotated[str, Field(pattern=TIME_FIELDS)] | None = Field(default=None, alias="from")
+    offset: SignedDuration | None = None
+    no_value: StepId | None = None
     next: StepId | None = None
+
+    @model_validator(mode="after")
+    def _one_time(self) -> WaitUntil:
+        if (self.at is None) == (self.from_ is None):
+            raise ValueError("a wait_until needs either at (a time) or from (a field holding one)")
+        if self.at is not None and (self.offset is not None or self.no_value is not None):
+            raise ValueError("offset and no_value go with from, not at")
+        return self
 
 
 class WaitFor(_Step):
@@ -169,6 +188,8 @@ def successors(step: Step) -> list[tuple[str, StepId]]:
         return [(f"branches[{i}]", b.next) for i, b in enumerate(step.branches) if b.next]
     if isinstance(step, Split):
         return [(edge, target) for edge, target in (("yes", step.yes), ("no", step.no)) if target]
+    if isinstance(step, WaitUntil):
+        return [(edge, target) for edge, target in (("next", step.next), ("no_value", step.no_value)) if target]
     if isinstance(step, MultiSplit):
         edges = [(f"branches[{i}]", b.next) for i, b in enumerate(step.branches)] + [("else", step.else_)]
         return [(edge, target) for edge, target in edges if target]
@@ -211,6 +232,28 @@ def flow_order(definition: JourneyDefinition) -> list[str]:
     return order[::-1]
 
 
+class SegmentEntry(BaseModel):
+    """The audience segment's members enter (at start, as the audience refreshes, or on the schedule: `mode`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["segment"] = "segment"
+
+
+class EventEntry(EventMatch):
+    """A contact enters when it does a matching event (POST /events, EventBridge), if then in `audience` (if set)."""
+
+    kind: Literal["event"]
+    audience: Text | None = None
+
+
+class Reentry(BaseModel):
+    """How often one contact may enter an event-triggered journey: at most `max_entries` times, `min_interval` apart."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_entries: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
+    min_interval: Duration | None = None
+
+
 class JourneyDefinition(BaseModel):
     """What a marketer sends to create or edit a journey."""
 
@@ -218,7 +261,10 @@ class JourneyDefinition(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     description: Annotated[str, Field(max_length=2000), MultiLine] = ""
-    audience: Text
+    entry: Annotated[Union[SegmentEntry, EventEntry], Field(discriminator="kind")] = Field(default_factory=SegmentEntry)
+    audience: Text | None = None
+    reentry: Reentry = Field(default_factory=Reentry)
+    ends_at: Moment | None = None
     exclusions: list[Text] = Field(default_factory=list, max_length=20)
     mode: Mode = "one_time"
     every: Every | None = None
@@ -240,6 +286,27 @@ class JourneyDefinition(BaseModel):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _entry(self) -> JourneyDefinition:
+        if isinstance(self.entry, SegmentEntry):
+            if self.audience is None:
+                raise ValueError("audience: a journey entered by a segment's members needs that segment")
+            if self.reentry != Reentry():
+                raise ValueError("reentry: only an event-triggered journey takes a contact more than once")
+        else:
+            if self.audience is not None:
+                raise ValueError("audience: an event-triggered journey's audience goes in entry.audience")
+            if self.mode != "one_time" or self.every is not None:
+                raise ValueError("mode: an event-triggered journey runs as its events come (mode one_time, no schedule)")
+        return self
+
+    def audience_id(self) -> str | None:
+        """The segment a contact must be in: the entering audience, or an event-triggered journey's filter."""
+        return self.audience if isinstance(self.entry, SegmentEntry) else self.entry.audience
+
+    def by_event(self) -> bool:
+        return isinstance(self.entry, EventEntry)
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:

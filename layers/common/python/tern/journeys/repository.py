@@ -2,7 +2,11 @@
 
     journey            ORG#<org>                              JOURNEY#<id>
     content            ORG#<org>                              CONTENT#<id>
-    entered            ORG#<org>#ENTERED#<journey>            <contact id>           (each contact enters once)
+    entered            ORG#<org>#ENTERED#<journey>            <contact id>           at, entries (an event journey's reentries)
+    waiting to enter   ORG#<org>#PENDING#<journey>            <contact id>           the entering event (event journeys)
+    converted          ORG#<org>#CONVERTED#<journey>          <contact id>           the goal met, once
+    to leave           ORG#<org>#EXIT#<journey>               <contact id>           why (goal, event, audience)
+    entries a day      ORG#<org>#ENTRIES#<journey>            <day>                  entered (limits.entries_per_day)
     a run's counts     ORG#<org>                              JOURNEYRUN#<journey>#<run>   (kept RUN_DAYS)
 
 The engagement state (messages sent, waiting tokens, events seen, suppression) is in tern.journeys.engagement.
@@ -11,6 +15,8 @@ The engagement state (messages sent, waiting tokens, events seen, suppression) i
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 from tern.errors import ConflictError
 from tern.journeys.content import Content
@@ -46,13 +52,68 @@ class JourneyRepository(Records[Journey]):
         """Which of these contacts entered the journey before."""
         return self.table.keys_present(f"ORG#{org_id}#ENTERED#{journey_id}", contact_ids)
 
+    def enter_again(self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime, max_entries: int, min_interval: dt.timedelta | None) -> int | None:
+        """Record one more entry of the contact into an event-triggered journey, if its reentry rules allow: the
+        entry's number (1 for the first), else None. Exact under concurrent runs (a conditional write on the count);
+        a new entry clears the last one's exit mark."""
+        pk = f"ORG#{org_id}#ENTERED#{journey_id}"
+        for _ in range(10):
+            item = self.table.get(pk, contact_id)
+            entries = int(item.get("entries", 1)) if item else 0
+            if entries >= max_entries:
+                return None
+            if item is not None and min_interval is not None and at - _naive(str(item["at"])) < min_interval:
+                return None
+            new = {"PK": pk, "SK": contact_id, "at": at.isoformat(), "entries": entries + 1, "version": entries + 1}
+            try:
+                if item is None:
+                    self.table.put(new, condition="attribute_not_exists(PK)")
+                else:
+                    self.table.put(new, condition="version = :read", values={":read": int(item.get("version", 1))})
+            except ConflictError:
+                continue
+            if item is not None:
+                self.table.take(f"ORG#{org_id}#EXIT#{journey_id}", contact_id)
+            return entries + 1
+        raise ConflictError(f"entering {contact_id}: the entry record kept changing")
+
+    # ----- contacts waiting to enter an event-triggered journey (their event is kept until the run starts them)
+
+    def pend(self, org_id: str, journey_id: str, contact_id: str, event: dict[str, Any], at: dt.datetime) -> bool:
+        """Keep the contact's entering event until a run starts it; False if one is already waiting (it stays)."""
+        try:
+            self.table.put({"PK": f"ORG#{org_id}#PENDING#{journey_id}", "SK": contact_id, "event": json.dumps(event, default=str), "at": at.isoformat()},
+                           condition="attribute_not_exists(PK)")  # fmt: skip
+        except ConflictError:
+            return False
+        return True
+
+    def pending_entries(self, org_id: str, journey_id: str, limit: int) -> list[str]:
+        items, _ = self.table.query(f"ORG#{org_id}#PENDING#{journey_id}", limit=limit)
+        return [str(i["SK"]) for i in items]
+
+    def pending_entry(self, org_id: str, journey_id: str, contact_id: str) -> dict[str, Any] | None:
+        item = self.table.get(f"ORG#{org_id}#PENDING#{journey_id}", contact_id)
+        return None if item is None else {"event": json.loads(str(item["event"])), "entry": int(item["entry"]) if "entry" in item else None, **{"item": item}}
+
+    def number_pending(self, org_id: str, journey_id: str, contact_id: str, pending: dict[str, Any], entry: int) -> None:
+        """Note the entry number taken for a waiting contact, so a retried start reuses it."""
+        self.table.put({**pending["item"], "entry": entry})
+
+    def take_pending(self, org_id: str, journey_id: str, contact_id: str) -> None:
+        self.table.take(f"ORG#{org_id}#PENDING#{journey_id}", contact_id)
+
+    def entered_times(self, org_id: str, journey_id: str, contact_id: str) -> tuple[int, dt.datetime] | None:
+        """How many times the contact entered the journey, and when last (naive UTC); None if never."""
+        item = self.table.get(f"ORG#{org_id}#ENTERED#{journey_id}", contact_id)
+        return None if item is None else (int(item.get("entries", 1)), _naive(str(item["at"])))
+
     def entered_at(self, org_id: str, journey_id: str, contact_id: str) -> dt.datetime | None:
         """When the contact entered the journey (naive UTC), if it did."""
         item = self.table.get(f"ORG#{org_id}#ENTERED#{journey_id}", contact_id)
         if item is None:
             return None
-        at = dt.datetime.fromisoformat(str(item["at"]))
-        return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
+        return _naive(str(item["at"]))
 
     # ----- goals and exits (tern.journeys.triggers marks them; journey_step reads the marks)
 
@@ -98,3 +159,8 @@ class ContentRepository(Records[Content]):
 
     def list_content(self, org_id: str) -> list[Content]:
         return self.all(org_id)
+
+
+def _naive(stamp: str) -> dt.datetime:
+    at = dt.datetime.fromisoformat(stamp)
+    return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at

@@ -86,7 +86,7 @@ class StepRequest(BaseModel):
     """The payload a journey's Task state sends (tern.journeys.asl)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    phase: Literal["step", "timeout", "opened"] = "step"
+    phase: Literal["step", "timeout", "opened", "no_date"] = "step"
     step: str
     journey: JourneyRef
     contact_id: str
@@ -94,6 +94,7 @@ class StepRequest(BaseModel):
     execution: str = ""
     token: str | None = None
     contact: dict[str, Any] = Field(default_factory=dict)
+    entry_event: dict[str, Any] = Field(default_factory=dict)  # the event that entered the contact (event-triggered journeys)
 
 
 def journey_event(request: StepRequest, step_id: str, outcome: str, at: dt.datetime, reason: str | None = None, **columns: Any) -> dict[str, Any]:
@@ -137,6 +138,9 @@ class JourneySteps:
         if request.phase != "timeout" and (leaving := self._leaving(journey, request)):
             self.events.write(journey.org_id, [journey_event(request, step.id, "exited", now, reason=leaving)])
             raise ContactStopped(f"{request.contact_id} left journey {journey.id} at {step.id}: {leaving}")
+        if request.phase == "no_date":  # a wait_until whose field held no time, and no no_value step: the path ends
+            self.events.write(journey.org_id, [journey_event(request, step.id, "no_date", now)])
+            return {"outcome": "no_date"}
         if request.phase == "timeout":
             self.events.write(journey.org_id, [journey_event(request, step.id, "exited", now, reason="timeout")])
             return {"outcome": "exited", "reason": "timeout"}
@@ -160,7 +164,8 @@ class JourneySteps:
             reason = self.journeys.exit_reason(journey.org_id, journey.id, request.contact_id)
             if reason:
                 return reason
-        if journey.exit and journey.exit.when_not_in_audience and not self.segments.is_member(journey.org_id, journey.audience, request.contact_id):
+        audience = journey.audience_id()
+        if journey.exit and journey.exit.when_not_in_audience and audience and not self.segments.is_member(journey.org_id, audience, request.contact_id):
             return "left the audience"
         return None
 
@@ -189,7 +194,7 @@ class JourneySteps:
 
     def _send(self, journey: Journey, step: SendEmail | SendSms, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
         channel = "email" if isinstance(step, SendEmail) else "sms"
-        contact = request.contact
+        contact = {**request.contact, "entry_event": request.entry_event}
         address = str(contact.get(step.address_field if isinstance(step, SendEmail) else step.phone_field) or "").strip()
         consents = set(contact.get("consents") or [])  # as the contact entered the journey
         changed = self.overlay.consent(journey.org_id, request.contact_id, CONSENT[channel])  # a bulk change since wins

@@ -41,3 +41,12 @@ def _iso_text(value: object) -> object:
 
 Duration = Annotated[dt.timedelta, BeforeValidator(_iso_text), AfterValidator(_positive)]
 Moment = Annotated[dt.datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
+
+
+def _bounded(value: dt.timedelta) -> dt.timedelta:
+    if abs(value) > EXECUTION_LIMIT:
+        raise ValueError("must be within 365 days either way")
+    return value
+
+
+SignedDuration = Annotated[dt.timedelta, BeforeValidator(_iso_text), AfterValidator(_bounded)]  # "-P1D": a day before

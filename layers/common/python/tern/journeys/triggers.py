@@ -1,6 +1,8 @@
-"""What a contact event does to journeys: it is recorded in the events dataset (segments see it), and for
-every published journey of the org, a goal it meets converts the contact and an exit event marks it to
-leave at its next step (tern.journeys.steps checks the mark).
+"""What a contact event does to journeys: it is recorded in the events dataset (segments see it); for every
+running event-triggered journey it matches, the contact is put in line to enter (if then in the journey's
+audience, before its `ends_at`, and its reentry rules allow), a run started by the journey's schedule
+every minute starting it with the event; for every published journey, a goal it meets converts the
+contact and an exit event marks it to leave at its next step (tern.journeys.steps checks the mark).
 
 A goal counts once per contact and journey: the contact entered the journey, and the event's own time lies
 within `within` of that entry (a held-out contact converts too: that is the control group's conversion).
@@ -8,14 +10,16 @@ within `within` of that entry (a held-out contact converts too: that is the cont
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from tern.clock import Clock, naive_utc, utc_now
 from tern.journeys.matching import ContactEvent
-from tern.journeys.model import Journey
+from tern.journeys.model import EventEntry, Journey
 from tern.journeys.repository import JourneyRepository
 from tern.ports import Events
+from tern.segments.repository import SegmentRepository
 
 WATCHED = ("running", "stopped")  # a stopped journey's contacts still convert within their window
 
@@ -31,16 +35,21 @@ def conversion_event(journey: Journey, contact_id: str, event: dict[str, Any]) -
 @dataclass
 class Triggers:
     journeys: JourneyRepository
+    segments: SegmentRepository
     events: Events
     clock: Clock = utc_now
 
     def take(self, org_id: str, events: list[ContactEvent]) -> dict[str, int]:
         now = naive_utc(self.clock())
         rows = [e.row(now) for e in events]
-        watching = [j for j in self.journeys.list_journeys(org_id) if j.status in WATCHED and (j.goal or (j.exit and j.exit.on_event))]
+        journeys = self.journeys.list_journeys(org_id)
+        watching = [j for j in journeys if j.status in WATCHED and (j.goal or (j.exit and j.exit.on_event))]
+        entering = [j for j in journeys if j.status == "running" and isinstance(j.entry, EventEntry) and (j.ends_at is None or now <= naive_utc(j.ends_at))]
         recorded: list[dict[str, Any]] = list(rows)
-        converted = exits = 0
+        converted = exits = waiting = 0
         for row in rows:
+            for journey in entering:
+                waiting += self._enter(journey, row, now)
             for journey in watching:
                 goal = journey.goal is not None and journey.goal.matches(row)
                 leave = journey.exit is not None and journey.exit.on_event is not None and journey.exit.on_event.matches(row)
@@ -56,4 +65,32 @@ class Triggers:
                 if leave:
                     exits += self.journeys.mark_exit(org_id, journey.id, row["contact_id"], f"event {row['event_type']}", now)
         self.events.write(org_id, recorded)
-        return {"accepted": len(rows), "converted": converted, "exits": exits}
+        return {"accepted": len(rows), "entering": waiting, "converted": converted, "exits": exits}
+
+    def _enter(self, journey: Journey, row: dict[str, Any], now: dt.datetime) -> int:
+        """Put the contact in line for an event-triggered journey (1), if the event and the journey's rules say so."""
+        entry = journey.entry
+        assert isinstance(entry, EventEntry)
+        if not entry.matches(row):
+            return 0
+        contact_id = row["contact_id"]
+        if entry.audience and not self.segments.is_member(journey.org_id, entry.audience, contact_id):
+            return 0
+        entered = self.journeys.entered_times(journey.org_id, journey.id, contact_id)
+        if entered is not None:
+            count, last = entered
+            if count >= journey.reentry.max_entries:
+                return 0
+            if journey.reentry.min_interval is not None and now - last < journey.reentry.min_interval:
+                return 0
+        return int(self.journeys.pend(journey.org_id, journey.id, contact_id, entry_event(row), now))
+
+
+def entry_event(row: dict[str, Any]) -> dict[str, Any]:
+    """The entering event as the execution carries it (times as ISO text in UTC, properties an object)."""
+    found = {k: v for k, v in row.items() if v is not None and k != "properties"}
+    found["properties"] = dict(row.get("properties") or [])
+    for name in ("ts", "event_start"):
+        if isinstance(found.get(name), dt.datetime):
+            found[name] = found[name].isoformat() + "Z"
+    return found

@@ -136,13 +136,15 @@ def check_publishable(
 
     problems += _longest_paths(definition, now)
 
-    for path, segment_id in [("audience", definition.audience), *((f"exclusions[{i}]", s) for i, s in enumerate(definition.exclusions))]:
+    audience = [] if definition.audience_id() is None else [("entry.audience" if definition.by_event() else "audience", definition.audience_id())]
+    for path, segment_id in [*audience, *((f"exclusions[{i}]", s) for i, s in enumerate(definition.exclusions))]:
+        assert segment_id is not None
         try:
             found_segment = segment(segment_id)
         except NotFoundError:
             problems.append(Problem(path, f"there is no segment {segment_id!r}"))
             continue
-        if path == "audience" and found_segment.status != "live":
+        if path in ("audience", "entry.audience") and found_segment.status != "live":
             problems.append(Problem(path, f"segment {segment_id!r} is {found_segment.status}, not live"))
     if problems:
         raise DefinitionError(problems)
@@ -167,7 +169,7 @@ def _longest_paths(definition: JourneyDefinition, now: dt.datetime) -> list[Prob
             leaves += step.after
         elif isinstance(step, BranchOnEvent):
             leaves += step.timeout
-        elif isinstance(step, WaitUntil):
+        elif isinstance(step, WaitUntil) and step.at is not None:  # a time from a field is checked as each contact enters
             leaves = max(leaves, naive_utc(step.at))
         if leaves - start > EXECUTION_LIMIT:
             problems.append(Problem(

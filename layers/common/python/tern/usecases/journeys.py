@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tern.errors import NotFoundError
 from tern.journeys.entry import audience_definition, audience_sql, plan, rows_in
 from tern.observability import logger
+from tern.parquet import parquet_bytes
 from tern.services import Services
+
+PENDING_PER_RUN = 50_000  # contacts in line started by one run of an event-triggered journey (the next takes the rest)
 
 
 class _Stage(BaseModel):
@@ -80,8 +84,17 @@ def audience(request: Audience, services: Services) -> dict[str, Any]:
         return {**base, "skipped": str(e)}
     if journey.status != "running":
         return {**base, "skipped": f"journey {journey.id} is {journey.status}"}
-    memberships = services.segments(request.org_id).memberships_for(audience_definition(journey))
-    return {**base, "query": audience_sql(journey, services.engine, memberships, services.clock())}
+    waiting = None
+    if journey.by_event():  # the contacts in line (their events kept in the table), as a list the statement reads
+        contacts = services.journey_repository.pending_entries(request.org_id, journey.id, PENDING_PER_RUN)
+        if not contacts:
+            return {**base, "skipped": "no contact is waiting to enter"}
+        waiting = f"entering-{request.run_id}"[:100]
+        table = pa.table({"contact_id": pa.array(contacts, pa.string())})
+        services.lake_files.put(f"lists/org_id={request.org_id}/list_id={waiting}/list.parquet", parquet_bytes(table))
+    definition = audience_definition(journey, waiting)
+    memberships = services.segments(request.org_id).memberships_for(definition)
+    return {**base, "query": audience_sql(journey, services.engine, memberships, services.clock(), definition)}
 
 
 def plan_run(request: Plan, services: Services) -> dict[str, Any]:
@@ -132,7 +145,7 @@ def run_joiners(services: Services, org_id: str, segment_id: str) -> list[str]:
     """Running one-time journeys that take later joiners on this audience: run them for the newcomers."""
     started = []
     for journey in services.journey_repository.list_journeys(org_id):
-        if journey.status == "running" and journey.mode == "one_time_with_joiners" and journey.audience == segment_id:
+        if journey.status == "running" and journey.mode == "one_time_with_joiners" and journey.audience_id() == segment_id:
             services.journey_runs.run_now(org_id, journey.id)
             started.append(journey.id)
     return started
