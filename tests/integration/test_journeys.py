@@ -457,7 +457,7 @@ def test_a_split_evaluates_its_condition_for_each_contact_when_it_gets_there(sta
 
 
 def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_converters_exit(stack: LocalStack) -> None:
-    """A 20% holdout, a 50/50 split (a: a day's wait, then a tag; b: a tag at once), a purchase goal with exit.
+    """A 20% holdout, a 50/50 split (a: a wait three days on, then a tag; b: a tag at once), a purchase goal with exit.
     Purchases posted to POST /events convert their buyers (held-out ones too), buyers waiting on branch a leave
     at its next step, and the analytics give each group's conversion and the lift over the holdout."""
     from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
@@ -470,7 +470,7 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
         "steps": [
             {"id": "hold", "kind": "holdout", "percent": 20, "next": "ab"},
             {"id": "ab", "kind": "random_split", "branches": [{"percent": 50, "next": "later"}, {"percent": 50, "next": "tag_b"}]},
-            {"id": "later", "kind": "wait_for", "duration": "P1D", "next": "tag_a"},
+            {"id": "later", "kind": "wait_until", "at": (stack.clock() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S+00:00"), "next": "tag_a"},
             {"id": "tag_a", "kind": "update_contact", "field": "tags", "action": "add", "value": "ab-a"},
             {"id": "tag_b", "kind": "update_contact", "field": "tags", "action": "add", "value": "ab-b"},
         ]}  # fmt: skip
@@ -492,7 +492,7 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     assert status == 400 and problem["problems"][0]["path"] == "events[0].event_type"
 
     wait_for(lambda: steps(stack, journey["id"])["tag_a"]["processed"] + steps(stack, journey["id"])["tag_a"]["exits"].get("goal", 0) == len(a),
-             timeout=60, every=0.5, what="branch a past its day's wait")  # fmt: skip
+             timeout=60, every=0.5, what="branch a past its wait")  # fmt: skip
     report = ok(stack, "GET", f"/journeys/{journey['id']}/analytics")
     figures = {s["step_id"]: s for s in report["steps"]}
     assert report["converted"] == len(buyers)
@@ -560,3 +560,46 @@ def test_an_event_triggered_journey_reminds_before_the_show_and_asks_for_feedbac
     assert {received[contacts[c]["email"]] for c in buyers} == {3} and received[contacts[no_show]["email"]] == 1
     assert contacts[outsider]["email"] not in received
     ok(stack, "POST", f"/journeys/{journey['id']}/stop")  # its entry schedule ends with it
+
+
+def test_a_webhook_step_posts_each_contact_signed_once(stack: LocalStack) -> None:
+    import hashlib
+    import hmac
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    secret, received, answers = "s3cret-journey-hook", [], [503]  # the first attempt fails: delivery retries
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            signed = self.headers.get("X-Tern-Signature") == "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            status = answers.pop() if answers else 200
+            if status == 200 and signed:
+                received.append((self.headers["Idempotency-Key"], json.loads(body)))
+            self.send_response(status if signed else 401)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hook = ok(stack, "POST", "/destinations", {"name": "CRM", "url": f"http://127.0.0.1:{server.server_address[1]}/hook", "secret": secret})
+        audience = live(stack, {**AUDIENCE, "name": "Wrocław", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wrocław"}]}})
+        members = {m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]}
+        body = {"name": "To the CRM", "audience": audience["id"], "start": "crm", "steps": [{"id": "crm", "kind": "webhook", "destination_id": "nope"}]}
+        draft = ok(stack, "POST", "/journeys", body)
+        status, problem = http(stack, "POST", f"/journeys/{draft['id']}/publish")
+        assert status == 400 and problem["problems"][0]["path"] == "steps[0].destination_id"
+        body["steps"][0]["destination_id"] = hook["id"]
+        journey = ok(stack, "POST", "/journeys", body)
+        published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+        ok(stack, "POST", f"/journeys/{journey['id']}/start")
+        wait_for(lambda: finished(stack, published) and steps(stack, journey["id"])["crm"]["sent"] == len(members), timeout=60, every=0.5, what="every post")
+    finally:
+        server.shutdown()
+    assert sorted(b["contact_id"] for _, b in received) == sorted(members)  # each once, the failed attempt retried
+    key, first = received[0]
+    assert key.startswith(f"{journey['id']}:1:crm:c-") and first["contact"]["city"] == "Wrocław" and first["entry_event"] is None

@@ -22,6 +22,7 @@ from tern.errors import ContactStopped, DeliveryFailed, RetryLater, SendRejected
 from tern.exports.jobs import JobRequest, JobRunner, Jobs
 from tern.exports.model import Destination, Export, ExportRequest
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
+from tern.exports.webhook import WebhookDeliveries
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.content import Content
 from tern.journeys.engagement import Engagement
@@ -87,7 +88,8 @@ class World:
             **CLASSIC, "id": "j1", "org_id": "acme", "status": "running", "published_version": 1, "created_at": NOW, "updated_at": NOW,
         }))  # fmt: skip
         self.steps = JourneySteps(self.journeys, content, self.engagement, self.email, self.sms, self.events, self.tokens, self.overlay, SegmentRepository(self.table),
-                                  Ledger(self.table), OrgSettings(self.table), Throttle(self.table), lambda: NOW)  # type: ignore[arg-type]
+                                  Ledger(self.table), OrgSettings(self.table), Throttle(self.table),
+                                  WebhookDeliveries(DestinationRepository(self.table), allow_loopback=True), lambda: NOW)  # type: ignore[arg-type]
         self.ingest = Ingest(self.engagement, self.events, self.tokens, lambda: NOW)
 
     def request(self, step: str, contact: dict[str, Any] = ANNA, token: str | None = None) -> StepRequest:

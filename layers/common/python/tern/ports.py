@@ -106,3 +106,13 @@ class Sms(Protocol):
     def send(self, phone: str, text: str) -> str:
         """Send one text; returns the provider's message id. Raises RetryLater when throttled."""
         ...
+
+
+class Deliveries(Protocol):
+    """Signed POSTs to an org's webhook destinations (tern.exports.webhook): a journey's webhook steps."""
+
+    def exists(self, org_id: str, destination_id: str) -> bool: ...
+
+    def deliver(self, org_id: str, destination_id: str, body: bytes, key: str) -> int:
+        """Deliver the body (Idempotency-Key `key`); the attempts it took, or DeliveryFailed with the reason."""
+        ...

@@ -29,6 +29,7 @@ from tern.engines import QueryEngine
 from tern.engines.athena import AthenaEngine
 from tern.exports.jobs import JobRunner, Jobs
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
+from tern.exports.webhook import WebhookDeliveries
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.engagement import Engagement
 from tern.journeys.entry import Starter
@@ -123,7 +124,7 @@ class Services:
     def journeys(self, org_id: str) -> Journeys:
         return Journeys(
             org_id, self.journey_repository, self.content, self.segments(org_id), self.machines, self.journey_runs, self.events,
-            self.step_function_arn, self.clock,
+            self.step_function_arn, self.clock, WebhookDeliveries(self.destinations, self.webhooks_allow_loopback),
         )  # fmt: skip
 
     def triggers(self) -> Triggers:
@@ -198,6 +199,7 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
         ledger=Ledger(table),
         settings=OrgSettings(table),
         throttle=Throttle(table),
+        deliveries=WebhookDeliveries(DestinationRepository(table), allow_loopback=settings.webhooks_allow_loopback),
         clock=world.clock,
     )
     run: Callable[[dict[str, Any]], dict[str, Any]] = lambda request: steps.run(StepRequest.model_validate(request))  # noqa: E731

@@ -64,6 +64,7 @@ class JourneyStepSettings(FunctionSettings):
 
     email_sender: str
     ses_configuration_set: str | None = None  # unset: no engagement events from SES
+    webhooks_allow_loopback: bool = False  # webhook steps to 127.0.0.1: the local stack and tests only
 
 
 class IngestEventsSettings(FunctionSettings):

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tern import __version__
-from tern.errors import DeliveryFailed
+from tern.errors import DeliveryFailed, NotFoundError
 from tern.exports.addresses import RefusedAddress, opener
+from tern.exports.repository import DestinationRepository
 
 RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 
@@ -67,3 +68,29 @@ class Webhook:
                 self.sleep(delay * (0.5 + self.jitter()))
                 delay = min(delay * 2, self.max_delay)
         raise DeliveryFailed(f"batch {batch_key}: {reason} ({self.max_attempts} attempts)", self.max_attempts)
+
+
+@dataclass
+class WebhookDeliveries:
+    """tern.ports.Deliveries over the org's destinations: what a journey's webhook step posts through."""
+
+    destinations: DestinationRepository
+    allow_loopback: bool = False
+    max_attempts: int = 3  # within journey_step's 30 s (the Task's own retries come on top for the transient)
+    timeout_seconds: float = 5
+
+    def exists(self, org_id: str, destination_id: str) -> bool:
+        try:
+            self.destinations.get(org_id, destination_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def deliver(self, org_id: str, destination_id: str, body: bytes, key: str) -> int:
+        try:
+            destination = self.destinations.get(org_id, destination_id)
+        except NotFoundError:
+            raise DeliveryFailed(f"destination {destination_id} no longer exists", 0) from None
+        hook = Webhook(destination.url, destination.secret, timeout_seconds=self.timeout_seconds, max_attempts=self.max_attempts,
+                       allow_loopback=self.allow_loopback)  # fmt: skip
+        return hook.post(body, key)

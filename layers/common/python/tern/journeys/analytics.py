@@ -38,6 +38,7 @@ from tern.journeys.model import (
     Step,
     WaitFor,
     WaitUntil,
+    Webhook,
     flow_order,
     successors,
 )
@@ -215,7 +216,7 @@ def _let_through(step: Step, target: str, figures: dict[str, int], waiting: int,
             through += sum(figures[a] for a in ANSWERS) if edge == "yes" else timeouts
         elif isinstance(step, (WaitUntil, WaitFor)):
             through += max(0, figures["processed"] - waiting)
-        elif isinstance(step, (SendEmail, SendSms)):
+        elif isinstance(step, (SendEmail, SendSms, Webhook)):
             through += sum(figures[o] for o in PASSED)
         else:
             through += figures["processed"]

@@ -53,6 +53,7 @@ from tern.journeys.model import (
     UpdateContact,
     WaitFor,
     WaitUntil,
+    Webhook,
     successors,
 )
 
@@ -130,7 +131,7 @@ def compile_journey(definition: JourneyDefinition, step_function_arn: str) -> di
     for step in definition.steps:
         if isinstance(step, (SendEmail, SendSms)) and windowed:
             _windowed_send(step, task(step), task(step, phase="opened"), states)
-        elif isinstance(step, (SendEmail, SendSms, UpdateContact)):
+        elif isinstance(step, (SendEmail, SendSms, UpdateContact, Webhook)):
             states[step.id] = _then(task(step), step.next)
         elif isinstance(step, BranchOnEvent):
             states[step.id] = _then(

@@ -25,7 +25,7 @@ from tern.journeys.model import Journey, JourneyDefinition
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.steps import JourneyRef, StepRequest, journey_event
 from tern.journeys.validate import check_publishable, check_shape
-from tern.ports import Events, Scheduler, StateMachines
+from tern.ports import Deliveries, Events, Scheduler, StateMachines
 from tern.segments.lifecycle import SegmentDraft, Segments, schedule_expression
 from tern.segments.segment import Segment
 
@@ -82,6 +82,7 @@ class Journeys:
     events: Events
     step_function_arn: str  # what the journeys' Task states invoke
     clock: Clock = utc_now
+    deliveries: Deliveries | None = None  # the org's webhook destinations (publish checks a webhook step's)
 
     # ----- drafts
 
@@ -116,7 +117,10 @@ class Journeys:
         journey = self.get(journey_id)
         if journey.status != "draft":
             raise ConflictError(f"journey {journey_id} is already {journey.status}")
-        check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()), self.clock())
+        deliveries = self.deliveries
+        destination = (lambda d: deliveries.exists(self.org_id, d)) if deliveries is not None else None
+        check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()), self.clock(),
+                          destination)  # fmt: skip
         asl = compile_journey(journey.definition(), self.step_function_arn)
         name = f"tern-{hashlib.sha256(self.org_id.encode()).hexdigest()[:8]}-{journey.id}"
         arn = self.machines.create(name, asl, self.org_id, f"journey {journey.id}")

@@ -110,6 +110,15 @@ class UpdateContact(_Step):
     next: StepId | None = None
 
 
+class Webhook(_Step):
+    """POST the contact (its snapshot and entry event) to a webhook destination, signed as exports are; a delivery
+    that fails for good is recorded `failed` and the path goes on."""
+
+    kind: Literal["webhook"]
+    destination_id: Text
+    next: StepId | None = None
+
+
 class End(_Step):
     kind: Literal["end"]
 
@@ -170,7 +179,7 @@ class MultiSplit(_Step):
 
 
 Step = Annotated[
-    Union[SendEmail, SendSms, BranchOnEvent, WaitUntil, WaitFor, UpdateContact, End, RandomSplit, Holdout, Split, MultiSplit],
+    Union[SendEmail, SendSms, BranchOnEvent, WaitUntil, WaitFor, UpdateContact, End, RandomSplit, Holdout, Split, MultiSplit, Webhook],
     Field(discriminator="kind"),
 ]
 DECISIONS = (RandomSplit, Holdout, Split, MultiSplit)  # steps whose Task answers which way the contact goes

@@ -14,6 +14,9 @@
 - before any step (a branch's timeout aside): a contact marked to leave (its goal met with `exit`, an exit
   event; tern.journeys.triggers) or, with `exit.when_not_in_audience`, no longer in the audience's stored
   membership, is recorded `exited` with the reason and its path ends.
+- webhook: POST the contact's snapshot and entry event to the destination, signed, with an Idempotency-Key
+  of (journey version, step, execution), so a retry is recognisably the same; `sent`, or `failed` with the
+  reason (the path goes on either way).
 - update_contact: record the change in Tern's overlay of contact changes (tern.store.overlay).
 - random_split, holdout, split, multi_split: decide the contact's way, record it (`branched` with the way as
   the reason; `held_out` for a holdout's control group) and answer `{"way": EDGE}` for the Choice after the
@@ -38,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tern import lake
 from tern.clock import Clock, naive_utc, utc_now, wall_timestamp
-from tern.errors import ContactStopped, SendRejected
+from tern.errors import ContactStopped, DeliveryFailed, SendRejected
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.conditions import Evaluator, Facts
 from tern.journeys.content import render
@@ -55,13 +58,14 @@ from tern.journeys.model import (
     Split,
     Step,
     UpdateContact,
+    Webhook,
     branch_of,
     bucket,
 )
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.times import EXECUTION_LIMIT
 from tern.journeys.windows import next_opening, zone_of
-from tern.ports import Email, Events, Sms, TaskTokens
+from tern.ports import Deliveries, Email, Events, Sms, TaskTokens
 from tern.segments.repository import SegmentRepository
 from tern.store.overlay import ContactOverlay
 
@@ -121,6 +125,7 @@ class JourneySteps:
     ledger: Ledger
     settings: OrgSettings
     throttle: Throttle
+    deliveries: Deliveries
     clock: Clock = utc_now
     _published: dict[tuple[str, str, int], Journey] = field(default_factory=dict)
 
@@ -150,6 +155,8 @@ class JourneySteps:
             return self._send(journey, step, request, now)
         if isinstance(step, BranchOnEvent):
             return self._branch(journey, step, request, now)
+        if isinstance(step, Webhook):
+            return self._webhook(journey, step, request, now)
         if isinstance(step, UpdateContact):
             kind = {column: kind for kind, column in lake.OVERLAY_KINDS.items()}[step.field]
             source = "journey-" + hashlib.sha256(f"{journey.id}\n{step.id}\n{request.execution}\n{request.contact_id}".encode()).hexdigest()[:32]
@@ -246,6 +253,24 @@ class JourneySteps:
             journey_event(request, step.id, "sent", now, channel=channel, message_id=message_id),
         ])  # fmt: skip
         return {"outcome": "sent", "message_id": message_id, "way": "next", "until": None}
+
+    # ----- webhooks
+
+    def _webhook(self, journey: Journey, step: Webhook, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+        key = f"{journey.id}:{request.journey.version}:{step.id}:{request.execution or request.contact_id}"
+        body = json.dumps({
+            "journey_id": journey.id, "step_id": step.id, "contact_id": request.contact_id, "contact": request.contact,
+            "entry_event": request.entry_event or None, "at": now.isoformat(),
+        }, default=str).encode()  # fmt: skip
+        try:
+            self.deliveries.deliver(journey.org_id, step.destination_id, body, key)
+        except DeliveryFailed as e:
+            self.events.write(journey.org_id, [
+                journey_event(request, step.id, "processed", now), journey_event(request, step.id, "failed", now, reason=str(e)[:500]),
+            ])  # fmt: skip
+            return {"outcome": "failed", "reason": str(e)}
+        self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now), journey_event(request, step.id, "sent", now, channel="webhook")])
+        return {"outcome": "sent"}
 
     # ----- decisions: which way the contact goes
 

@@ -25,6 +25,7 @@ from tern.journeys.model import (
     Step,
     WaitFor,
     WaitUntil,
+    Webhook,
     flow_order,
     successors,
 )
@@ -68,6 +69,7 @@ def check_publishable(
     content: Callable[[str], Content],
     segment: Callable[[str], Segment],
     now: dt.datetime,
+    destination: Callable[[str], bool] | None = None,
 ) -> None:
     """Everything publishing needs; `content` and `segment` look an id up for the org (NotFoundError if absent);
     `now` (naive UTC) is when the first contacts could enter."""
@@ -122,6 +124,8 @@ def check_publishable(
                     problems.append(Problem(f"steps[{i}].{path}.segment_id", f"there is no segment {criterion.segment_id!r}"))
 
     for i, step in enumerate(definition.steps):
+        if isinstance(step, Webhook) and destination is not None and not destination(step.destination_id):
+            problems.append(Problem(f"steps[{i}].destination_id", f"there is no destination {step.destination_id!r}"))
         if isinstance(step, (SendEmail, SendSms)):
             channel = "email" if isinstance(step, SendEmail) else "sms"
             try:
