@@ -243,6 +243,99 @@ def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
     preview = api("POST", "/segments/preview", {"name": saved["name"], "where": saved["where"]})
     print(f"\n   POST .../steps/clicked/segments: draft segment {saved['name']!r}: {preview['total']} contacts")
     act_on(stack, api, saved)
+    after_a_purchase(stack, api, audience)
+    ab_test(stack, api)
+
+
+def _until(check: Any, what: str, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"demo: {what} did not happen within {seconds:.0f} s")
+
+
+def after_a_purchase(stack: LocalStack, api: Client, vips: dict[str, Any]) -> None:
+    """An event-triggered journey: a purchase enters its buyer; thanks at once, a reminder a day before the show."""
+    from moto.ses.models import ses_backends
+
+    print("\n== An event-triggered journey: a purchase enters the buyer (POST /events, or EventBridge source tern.contact-events)")
+    thanks = api("POST", "/content", {"name": "Thanks", "channel": "email", "subject": "{{first_name|Hello}}, see you at {{entry_event.production_ref|the show}}",
+                                      "body": "<p>Your tickets for {{entry_event.production_ref}} are ready.</p>", "status": "ready"})  # fmt: skip
+    reminder = api("POST", "/content", {"name": "Reminder", "channel": "email", "subject": "Tomorrow: {{entry_event.production_ref|your show}}",
+                                        "body": "<p>Doors open an hour before.</p>", "status": "ready"})  # fmt: skip
+    journey = api("POST", "/journeys", {
+        "name": "After a purchase", "entry": {"kind": "event", "event_type": "purchase", "filters": {"sales_channel": "online"}, "audience": vips["id"]},
+        "start": "thanks", "steps": [
+            {"id": "thanks", "kind": "send_email", "content_id": thanks["id"], "next": "day_before"},
+            {"id": "day_before", "kind": "wait_until", "from": "entry_event.event_start", "offset": "-P1D", "next": "reminder"},
+            {"id": "reminder", "kind": "send_email", "content_id": reminder["id"]},
+        ]})  # fmt: skip
+    api("POST", f"/journeys/{journey['id']}/publish")
+    api("POST", f"/journeys/{journey['id']}/start")
+    members = sorted(m["contact_id"] for m in api("GET", f"/segments/{vips['id']}/members?limit=1000")["members"])
+    show = (stack.clock() + dt.timedelta(days=1, hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    buyers = members[:20]
+    sent = len(ses_backends[ACCOUNT][REGION].sent_messages)
+    answer = api("POST", "/events", {"events": [
+        {"contact_id": c, "event_type": "purchase", "sales_channel": "online", "production_ref": "Hamlet", "event_start": show, "amount": 89.0}
+        for c in buyers]})  # fmt: skip
+    print(f"   POST /events: {answer['accepted']} purchases of Hamlet (the show on {show[:16].replace('T', ' ')} UTC): {answer['entering']} buyers entering")
+
+    def figures() -> dict[str, dict[str, Any]]:
+        return {s["step_id"]: s for s in api("GET", f"/journeys/{journey['id']}/analytics")["steps"]}
+
+    _until(lambda: figures()["reminder"]["sent"] + figures()["reminder"]["blocked"] + figures()["thanks"]["blocked"] >= len(buyers), "every reminder")
+    api("POST", f"/journeys/{journey['id']}/stop")
+    found = figures()
+    print(f"   thanks: {found['thanks']['sent']} sent, {found['thanks']['blocked']} blocked (no consent or address); "
+          f"reminder a day before the show (wait_until from entry_event.event_start, -P1D): {found['reminder']['sent']} sent")  # fmt: skip
+    subjects = sorted({m.subject for m in list(ses_backends[ACCOUNT][REGION].sent_messages)[sent:]})
+    print(f"   e.g. {subjects[0]!r} / {subjects[-1]!r}")
+
+
+def ab_test(stack: LocalStack, api: Client) -> None:
+    """A/B test with a holdout and a goal: conversion per group and the lift over the holdout."""
+    from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
+
+    print("\n== An A/B test with a 10% holdout and a goal (a purchase within 14 days)")
+    audience = api("POST", "/segments", {"name": "Gdańsk, lead score 50+", "refresh": {"every": 7, "unit": "days"}, "where": {"all": [
+        {"kind": "attribute", "field": "city", "op": "eq", "value": "Gdańsk"}, {"kind": "attribute", "field": "lead_score", "op": "gte", "value": 50}]}})  # fmt: skip
+    api("POST", f"/segments/{audience['id']}/go-live")
+    size = first_evaluation(api, audience)["members"]
+    body = {"name": "Autumn offer A/B", "audience": audience["id"], "start": "hold",
+            "goal": {"event_type": "purchase", "within": "P14D"}, "steps": [
+                {"id": "hold", "kind": "holdout", "percent": 10, "next": "ab"},
+                {"id": "ab", "kind": "random_split", "branches": [{"percent": 50}, {"percent": 50}]}]}  # fmt: skip
+    journey = api("POST", "/journeys", body)
+    api("POST", f"/journeys/{journey['id']}/publish")
+    api("POST", f"/journeys/{journey['id']}/start")
+    _until(lambda: api("GET", f"/journeys/{journey['id']}/analytics")["steps"][1]["branched"] + api("GET", f"/journeys/{journey['id']}/analytics")["steps"][0]["held_out"] >= size,
+           "every contact's split")  # fmt: skip
+    # The customers buy as if offer A works best: 12% of group A, 8% of B, 5% of the held-out (who got nothing);
+    # who buys follows from the contact id, so only the split (a digest of the journey's new id) varies between runs.
+    split = JourneyDefinition.model_validate(body).step("ab")
+    assert isinstance(split, RandomSplit)
+    members = sorted(m["contact_id"] for m in api("GET", f"/segments/{audience['id']}/members?limit=1000")["members"])
+
+    def rate(contact: str) -> int:
+        if bucket(journey["id"], "hold", contact) < 10:
+            return 5
+        return 12 if branch_of(split, bucket(journey["id"], "ab", contact)) == 0 else 8
+
+    buyers = [c for c in members if zlib.crc32(c.encode()) % 100 < rate(c)]
+    answer = api("POST", "/events", {"events": [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "amount": 120.0} for c in buyers]})
+    print(f"   {size} contacts split; POST /events: {answer['accepted']} purchases, {answer['converted']} conversions")
+    report = api("GET", f"/journeys/{journey['id']}/analytics")["experiment"]
+    control = report["control"]
+    print(f"\n     {'group':<22} {'contacts':>9} {'converted':>10} {'rate':>7}   lift over the holdout (95% interval)")
+    print(f"     {'holdout (control)':<22} {control['contacts']:>9} {control['converted']:>10} {control['conversion_rate']:>7.1%}")
+    for variant in report["variants"]:
+        name = {"next": "treated (not held out)", "branches[0]": "offer A", "branches[1]": "offer B"}[variant["way"]]
+        lift = f"{variant['lift']:+.0%} ({variant['lift_low']:+.0%} to {variant['lift_high']:+.0%})" if variant["lift"] is not None else "n/a"
+        print(f"     {name:<22} {variant['contacts']:>9} {variant['converted']:>10} {variant['conversion_rate']:>7.1%}   {lift}")
+    print("   (each run splits anew: the buckets are a digest of the journey's id, its step and the contact)")
 
 
 def _finished(fetch: Any, what: str) -> dict[str, Any]:
