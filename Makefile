@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/journeys.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/exports.py
+	$(BIN)/python bench/steps.py
 	$(BIN)/python bench/cost.py
 
 contract: $(STAMP)  # the contract test with Schemathesis' coverage phase too: some 60,000 requests, an hour or more
