@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/python -m tern_local.demo
 
 test: $(STAMP) $(SAM_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile  # two workers, each test file whole in one (a module's local stack with it)
 
 bench: $(STAMP)
 	$(BIN)/python bench/segments.py
