@@ -105,3 +105,33 @@ def test_lift_and_its_interval() -> None:
     assert lift(0, 1000, 80, 1000) == {"lift": None, "lift_low": None, "lift_high": None}
     small = lift(12, 100, 8, 100)  # the same rates from a tenth of the contacts: the interval spans no change
     assert small["lift"] == pytest.approx(0.5) and small["lift_low"] < 0 < small["lift_high"]  # type: ignore[operator]
+
+
+def test_contact_events_on_eventbridge_reach_the_triggers_and_bad_ones_are_dropped_with_the_reason() -> None:
+    from tern.journeys.engagement import Engagement
+    from tern.journeys.ingest import CONTACT_EVENTS, Ingest
+
+    from fakes import MemoryTokens
+
+    table, events = MemoryTable(), MemoryEvents()
+    journeys = JourneyRepository(table)  # type: ignore[arg-type]
+    journeys.create(journey())
+    journeys.enter("acme", "j1", "c1", dt.datetime(2026, 11, 20, 12))
+    ingest = Ingest(Engagement(table), events, MemoryTokens(), lambda: NOW, Triggers(journeys, SegmentRepository(table), events, lambda: NOW))  # type: ignore[arg-type]
+    detail = {"org_id": "acme", "contact_id": "c1", "event_type": "purchase", "sales_channel": "online", "ts": "2026-11-22T10:00:00Z"}
+    assert ingest.handle({"source": CONTACT_EVENTS, "detail-type": "Contact Event", "detail": detail}) == {"accepted": 1, "entering": 0, "converted": 1, "exits": 0}
+    bad = ingest.handle({"source": CONTACT_EVENTS, "detail": {**detail, "amount": "lots"}})
+    assert bad["ignored"] and "amount" in bad["problem"]
+    assert ingest.handle({"source": CONTACT_EVENTS, "detail": {k: v for k, v in detail.items() if k != "org_id"}})["problem"].startswith("org_id")
+
+
+def test_reentry_counts_entries_and_their_interval_and_a_new_entry_clears_the_exit_mark() -> None:
+    journeys = JourneyRepository(MemoryTable())  # type: ignore[arg-type]
+    day = dt.timedelta(days=1)
+    assert journeys.enter_again("acme", "j1", "c1", NOW, 2, 30 * day) == 1
+    journeys.mark_exit("acme", "j1", "c1", "goal", NOW)
+    assert journeys.enter_again("acme", "j1", "c1", NOW + 10 * day, 2, 30 * day) is None  # too soon
+    assert journeys.enter_again("acme", "j1", "c1", NOW + 31 * day, 2, 30 * day) == 2
+    assert journeys.exit_reason("acme", "j1", "c1") is None  # the second entry starts afresh
+    assert journeys.enter_again("acme", "j1", "c1", NOW + 90 * day, 2, 30 * day) is None  # twice at most
+    assert journeys.entered_times("acme", "j1", "c1") == (2, NOW + 31 * day)
