@@ -35,6 +35,7 @@ from tern.segments.definition import (
     ListCriterion,
     SegmentMembershipCriterion,
     attribute_type,
+    node_tag,
     parse_time,
 )
 from tern.text import OneLine
@@ -74,21 +75,6 @@ class NoneOf(_Strict):
 CONDITION_KINDS = ("attribute", "tags", "categories", "consents", "age", "gender", "distance", "in_segment", "not_in_segment", "engagement")
 
 
-def _tag(value: Any) -> str | None:
-    if isinstance(value, dict):
-        if "kind" in value:
-            return value["kind"] if isinstance(value["kind"], str) else None
-        keys = [k for k in ("all", "any", "not") if k in value]
-        return keys[0] if len(keys) == 1 else None
-    if isinstance(value, AllOf):
-        return "all"
-    if isinstance(value, AnyOf):
-        return "any"
-    if isinstance(value, NoneOf):
-        return "not"
-    return getattr(value, "kind", None)
-
-
 Condition = Annotated[
     Union[
         Annotated[AllOf, Tag("all")],
@@ -106,7 +92,7 @@ Condition = Annotated[
         Annotated[EngagementCriterion, Tag("engagement")],
     ],
     Discriminator(
-        _tag,
+        node_tag,
         custom_error_type="condition",
         custom_error_message=f"a condition is a criterion with a kind ({', '.join(CONDITION_KINDS)}) or a group: all, any or not",
     ),

@@ -22,9 +22,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tern import lake
 from tern.journeys.times import Duration
-from tern.segments.definition import MAX_VALUES, FilterValue, _typed, event_filter_column, parse_time
+from tern.segments.definition import MAX_VALUES, FilterValue, check_event_filters, event_filter_column, parse_time
 from tern.text import OneLine
 
 OWN_EVENT_TYPES = ("journey_step",)  # written by Tern only
@@ -42,16 +41,7 @@ class EventMatch(BaseModel):
     @field_validator("filters")
     @classmethod
     def _known(cls, filters: dict[str, Any]) -> dict[str, Any]:
-        for name, value in filters.items():
-            column = event_filter_column(name)
-            if column.startswith("properties."):
-                continue
-            for v in value if isinstance(value, list) else [value]:
-                try:
-                    _typed(v, lake.EVENTS[column], "eq")
-                except ValueError as e:
-                    raise ValueError(f"{name}: {e}") from None
-        return filters
+        return check_event_filters(filters)
 
     def matches(self, event: dict[str, Any]) -> bool:
         return event.get("event_type") == self.event_type and filters_hold(self.filters, event)

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from tern.clock import naive_utc
 from tern.errors import ConflictError
 from tern.journeys.content import Content
 from tern.journeys.model import Journey
@@ -162,5 +163,4 @@ class ContentRepository(Records[Content]):
 
 
 def _naive(stamp: str) -> dt.datetime:
-    at = dt.datetime.fromisoformat(stamp)
-    return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
+    return naive_utc(dt.datetime.fromisoformat(stamp))

@@ -303,6 +303,21 @@ def event_filter_column(name: str) -> str:
 FilterValue = Union[Scalar, Annotated[list[Scalar], Field(min_length=1, max_length=MAX_VALUES)]]
 
 
+def check_event_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """Event filters (an activity criterion's, a journey's event match): known fields, values of their types."""
+    for name, value in filters.items():
+        column = event_filter_column(name)
+        if column.startswith("properties."):
+            continue
+        column_type = lake.EVENTS[column]
+        for v in value if isinstance(value, list) else [value]:
+            try:
+                _typed(v, column_type, "eq")
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
+    return filters
+
+
 class ActivityCriterion(_Strict):
     kind: Literal["activity"]
     event_type: Text
@@ -315,17 +330,7 @@ class ActivityCriterion(_Strict):
     @field_validator("filters")
     @classmethod
     def _known_filters(cls, filters: dict[str, Any]) -> dict[str, Any]:
-        for name, value in filters.items():
-            column = event_filter_column(name)
-            if column.startswith("properties."):
-                continue
-            column_type = lake.EVENTS[column]
-            for v in value if isinstance(value, list) else [value]:
-                try:
-                    _typed(v, column_type, "eq")
-                except ValueError as e:
-                    raise ValueError(f"{name}: {e}") from None
-        return filters
+        return check_event_filters(filters)
 
     @field_validator("value")
     @classmethod
@@ -417,19 +422,20 @@ GROUP_KEYS = ("all", "any", "not")
 NODE_TAGS = frozenset(CRITERION_KINDS + GROUP_KEYS)
 
 
-def _node_tag(value: Any) -> str | None:
+def node_tag(value: Any) -> str | None:
+    """The tag of a tree node, as JSON or as a model: its criterion kind, or its one group key (all, any, not).
+    Any tree of these groups reads so (segment definitions, journeys' conditions)."""
     if isinstance(value, dict):
         if "kind" in value:
             kind = value["kind"]
             return kind if isinstance(kind, str) else None
         keys = [k for k in GROUP_KEYS if k in value]
         return keys[0] if len(keys) == 1 else None
-    if isinstance(value, AllGroup):
-        return "all"
-    if isinstance(value, AnyGroup):
-        return "any"
-    if isinstance(value, NotGroup):
-        return "not"
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        for key, field in (("all", "all"), ("any", "any"), ("not", "not_")):
+            if field in fields:
+                return key
     return getattr(value, "kind", None)
 
 
@@ -466,7 +472,7 @@ Node = Annotated[
         Annotated[SegmentMembershipCriterion, Tag("not_in_segment")],
         Annotated[ListMembershipCriterion, Tag("in_list")],
     ],
-    Discriminator(_node_tag),
+    Discriminator(node_tag),
 ]
 
 AllGroup.model_rebuild()
