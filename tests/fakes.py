@@ -53,12 +53,16 @@ class MemoryTable:
     def take(self, pk: str, sk: str) -> dict[str, Any] | None:
         return self.items.pop((pk, sk), None)
 
-    def put_together(self, conditional: tuple[dict[str, Any], str, dict[str, Any]], *plain: dict[str, Any]) -> None:
+    def put_together(
+        self, conditional: tuple[dict[str, Any], str, dict[str, Any]], *plain: dict[str, Any], adds: dict[tuple[str, str], dict[str, int]] | None = None
+    ) -> None:
         item, condition, values = conditional
         if not self._holds(item, condition, values):
             raise ConflictError("the item changed since it was read")
         for one in (item, *plain):
             self.items[(one["PK"], one["SK"])] = dict(one)
+        for (pk, sk), counts in (adds or {}).items():
+            self.add(pk, sk, counts)
 
     def query(
         self, pk: str, limit: int | None = None, start: str | None = None, forward: bool = True, prefix: str | None = None
@@ -132,8 +136,11 @@ class MemoryScheduler:
     def __init__(self) -> None:
         self.schedules: dict[str, dict[str, Any]] = {}
 
-    def put(self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None) -> None:
-        self.schedules[name] = {"expression": expression, "payload": payload, "once": once, "start": start}
+    def put(
+        self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> None:
+        self.schedules[name] = {"expression": expression, "payload": payload, "once": once, "start": start, "end": end}
 
     def delete(self, name: str) -> None:
         self.schedules.pop(name, None)

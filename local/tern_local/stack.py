@@ -442,6 +442,8 @@ class LocalStack:
             schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=group)
             expression = schedule["ScheduleExpression"]
             last = self.fired.get(schedule["Name"])
+            if expression.startswith("rate(") and not _within(now, schedule.get("StartDate"), schedule.get("EndDate")):
+                continue  # Scheduler invokes a recurring schedule only between its StartDate and EndDate
             if expression.startswith("rate("):
                 count, unit = expression[5:-1].split()
                 interval = dt.timedelta(**{unit.rstrip("s") + "s": int(count)})
@@ -468,6 +470,11 @@ class LocalStack:
         self._stop.set()
         self.http.shutdown()
         self.moto.stop()
+
+
+def _within(now: dt.datetime, start: dt.datetime | None, end: dt.datetime | None) -> bool:
+    at = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now
+    return (start is None or at >= start) and (end is None or at < end)
 
 
 def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:

@@ -335,6 +335,32 @@ def test_a_contact_who_leaves_and_rejoins_enters_once_and_recurring_runs_take_ne
         assert ok(stack, "POST", f"/journeys/{journey['id']}/stop")["status"] == "stopped"
 
 
+def test_a_recurring_journey_with_reentry_takes_its_members_again_as_often_as_allowed(
+    stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]
+) -> None:
+    """Pinpoint's EndpointReentryCap on a recurring journey: each daily run (12 seconds here) takes the members
+    again until each entered twice; a third run starts nobody; analytics count contacts and entries."""
+    reachable = sorted(c for c in email_eligible(contacts, list(contacts)) if contacts[c]["city"] not in ("Kraków", "Gdańsk", "Testville"))
+    d, e = reachable[3:5]
+    move_to(stack, "Againville", [d, e])
+    audience = live(stack, {"name": "Againville", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Againville"}]},
+                            "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
+    since = len(ses_sent())
+    again = ok(stack, "POST", "/journeys", {"name": "Twice", "audience": audience["id"], "mode": "recurring", "every": {"every": 1, "unit": "days"},
+                                            "reentry": {"max_entries": 2}, "start": "hi",
+                                            "steps": [{"id": "hi", "kind": "send_email", "content_id": content["email"]}]})  # fmt: skip
+    ok(stack, "POST", f"/journeys/{again['id']}/publish")
+    ok(stack, "POST", f"/journeys/{again['id']}/start")
+    wait_for(lambda: emails_to(contacts, d, since) == 2 and emails_to(contacts, e, since) == 2, timeout=60, what="the second run's e-mails")
+    second = stack.clock()
+    wait_for(lambda: stack.clock() - second > dt.timedelta(days=1, hours=12), timeout=60, what="a third run")
+    assert (emails_to(contacts, d, since), emails_to(contacts, e, since)) == (2, 2)
+    report = ok(stack, "GET", f"/journeys/{again['id']}/analytics")
+    assert report["entered"] == {"contacts": 2, "entries": 4}
+    assert report["steps"][0]["entered"] == 2 and report["steps"][0]["converted"] is None  # no goal
+    assert ok(stack, "POST", f"/journeys/{again['id']}/stop")["status"] == "stopped"
+
+
 def test_exclusion_segments_are_applied_at_entry(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
     wroclaw = {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wrocław"}]}
     audience = live(stack, {**AUDIENCE, "name": "Wrocław", "where": wroclaw})
@@ -496,6 +522,9 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     report = ok(stack, "GET", f"/journeys/{journey['id']}/analytics")
     figures = {s["step_id"]: s for s in report["steps"]}
     assert report["converted"] == len(buyers)
+    assert report["entered"] == {"contacts": len(members), "entries": len(members)}
+    assert (figures["hold"]["entered"], figures["ab"]["entered"], figures["tag_b"]["entered"]) == (len(members), len(a | b), len(b))
+    assert (figures["hold"]["converted"], figures["ab"]["converted"], figures["later"]["converted"]) == (len(buyers), len(a & set(buyers)), None)
     assert figures["tag_a"]["exits"] == {"goal": len(a & set(buyers))} and figures["tag_a"]["processed"] == len(a - set(buyers))
     experiment = report["experiment"]
     assert experiment["control"] == {"step_id": "hold", "contacts": len(held), "converted": len(held & set(buyers)),

@@ -140,6 +140,16 @@ def test_a_consent_given_since_entry_lets_the_send_through() -> None:
     assert len(world.email.sent) == 1
 
 
+def test_a_send_whose_window_opens_after_the_execution_must_end_is_skipped_and_one_before_waits() -> None:
+    world = World()
+    world.journeys.save(world.journey.model_copy(update={"closed_dates": [(NOW + dt.timedelta(days=d)).date() for d in range(0, 3)]}))
+    entered_long_ago = world.request("announce").model_copy(update={"started": (NOW - dt.timedelta(days=363, hours=12)).isoformat() + "Z"})
+    assert world.steps.run(entered_long_ago)["outcome"] == "outside_window"  # opens in 3 days: past the year
+    assert world.events.rows[-1]["outcome"] == "outside_window" and world.email.sent == []
+    entered_lately = world.request("announce").model_copy(update={"started": (NOW - dt.timedelta(days=30)).isoformat() + "Z"})
+    assert world.steps.run(entered_lately) == {"outcome": "deferred", "way": "wait", "until": "2026-11-25T00:00:00Z"}
+
+
 def test_a_suppressed_address_is_never_sent_to() -> None:
     world = World()
     world.engagement.suppress("acme", "email", "Anna@Example.com ", "hard bounce", NOW)

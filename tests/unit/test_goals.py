@@ -13,12 +13,14 @@ from pydantic import ValidationError
 
 from tern.journeys.analytics import lift
 from tern.journeys.matching import ContactEvent, EventMatch, filters_hold
-from tern.journeys.model import Journey
+from tern.journeys.model import Journey, Reentry, execution_name
 from tern.journeys.repository import JourneyRepository
 from tern.journeys.triggers import Triggers
 from tern.segments.repository import SegmentRepository
 
 from fakes import MemoryEvents, MemoryTable
+
+MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:journey-j1"
 
 NOW = dt.datetime(2026, 11, 23, 12)
 
@@ -127,11 +129,31 @@ def test_contact_events_on_eventbridge_reach_the_triggers_and_bad_ones_are_dropp
 
 def test_reentry_counts_entries_and_their_interval_and_a_new_entry_clears_the_exit_mark() -> None:
     journeys = JourneyRepository(MemoryTable())  # type: ignore[arg-type]
-    day = dt.timedelta(days=1)
-    assert journeys.enter_again("acme", "j1", "c1", NOW, 2, 30 * day) == 1
+    day, twice = dt.timedelta(days=1), Reentry.model_validate({"max_entries": 2, "min_interval": "P30D"})
+    assert journeys.enter_again("acme", "j1", "c1", NOW, twice, machine=MACHINE) == 1
     journeys.mark_exit("acme", "j1", "c1", "goal", NOW)
-    assert journeys.enter_again("acme", "j1", "c1", NOW + 10 * day, 2, 30 * day) is None  # too soon
-    assert journeys.enter_again("acme", "j1", "c1", NOW + 31 * day, 2, 30 * day) == 2
+    assert journeys.enter_again("acme", "j1", "c1", NOW + 10 * day, twice, machine=MACHINE) is None  # too soon
+    assert journeys.enter_again("acme", "j1", "c1", NOW + 31 * day, twice, machine=MACHINE) == 2
     assert journeys.exit_reason("acme", "j1", "c1") is None  # the second entry starts afresh
-    assert journeys.enter_again("acme", "j1", "c1", NOW + 90 * day, 2, 30 * day) is None  # twice at most
+    assert journeys.enter_again("acme", "j1", "c1", NOW + 90 * day, twice, machine=MACHINE) is None  # twice at most
     assert journeys.entered_times("acme", "j1", "c1") == (2, NOW + 31 * day)
+    assert journeys.totals("acme", "j1") == {"contacts": 1, "entries": 2}
+
+
+def test_a_contact_on_its_way_does_not_enter_again_and_a_retried_run_reuses_its_entry() -> None:
+    journeys = JourneyRepository(MemoryTable())  # type: ignore[arg-type]
+    unlimited, asked = Reentry.model_validate({"max_entries": None}), []
+
+    def on_its_way(execution: str) -> bool:
+        asked.append(execution)
+        return execution.endswith(execution_name("c1", 2))
+
+    assert journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r1", on_its_way=on_its_way) == 1
+    assert asked == []  # a first entry asks nothing
+    assert journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r1", on_its_way=on_its_way) == 1  # the run, retried
+    assert journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r2", on_its_way=on_its_way) == 2
+    assert asked == [f"arn:aws:states:eu-west-1:123456789012:execution:journey-j1:{execution_name('c1')}"]
+    assert journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r3", on_its_way=on_its_way) is None  # entry 2 runs
+    assert journeys.totals("acme", "j1") == {"contacts": 1, "entries": 2}
+    assert journeys.enter("acme", "j2", "c1", NOW) and not journeys.enter("acme", "j2", "c1", NOW)
+    assert journeys.totals("acme", "j2") == {"contacts": 1, "entries": 1}

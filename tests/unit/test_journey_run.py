@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tern.journeys.caps import Limits
 from tern.journeys.entry import ENTER_CONCURRENCY, SNAPSHOT, Starter, plan, rows_in
-from tern.journeys.model import Journey
+from tern.journeys.model import Journey, Reentry, execution_name
 from tern.journeys.repository import JourneyRepository
 
 from fakes import MemoryTable
@@ -87,12 +87,17 @@ def test_an_empty_audience_has_a_header_and_nothing_to_start() -> None:
 class Machines:
     def __init__(self) -> None:
         self.started: list[str] = []
+        self.ended: set[str] = set()
 
     def start(self, arn: str, name: str, payload: dict[str, Any]) -> bool:
         if name in self.started:
             return False
         self.started.append(name)
         return True
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        name = execution_arn.rsplit(":", 1)[1]
+        return None if name not in self.started else {"status": "SUCCEEDED" if name in self.ended else "RUNNING"}
 
 
 def _journey() -> Journey:
@@ -130,6 +135,32 @@ def test_entries_per_day_admits_that_many_a_day_and_leaves_the_rest_for_a_later_
     second = starter.start(limited, rows, run_id="r2")
     assert (second.already_entered, second.started, second.over_daily_limit) == (100, 100, 50)
     assert len(set(machines.started)) == 200
+
+
+def test_a_recurring_journey_takes_members_again_once_their_last_entry_ended_and_a_retried_run_starts_nobody_twice() -> None:
+    table, machines = MemoryTable(), Machines()
+    journeys = JourneyRepository(table)
+    day = [dt.datetime(2026, 11, 23, 12, 0)]
+    again = _journey().model_copy(update={"mode": "recurring", "reentry": Reentry.model_validate({"max_entries": 3, "min_interval": "P7D"})})
+    starter = Starter(machines, journeys, clock=lambda: day[0], sleep=lambda s: None)  # type: ignore[arg-type]
+    rows = [{"contact_id": f"c{i}", "consents": [], "attributes": {}} for i in range(10)]
+    assert starter.start(again, rows, run_id="r1").started == 10
+    assert starter.start(again, rows, run_id="r1").started == 0  # the run's range retried: the same entries, nobody twice
+    assert len(machines.started) == 10
+    day[0] += dt.timedelta(days=3)
+    assert starter.start(again, rows, run_id="r2").already_entered == 10  # too soon
+    day[0] += dt.timedelta(days=7)
+    machines.ended |= {execution_name(f"c{i}") for i in range(6)}  # four still on their way
+    second = starter.start(again, rows, run_id="r3")
+    assert (second.started, second.already_entered) == (6, 4)
+    assert {execution_name(f"c{i}", 2) for i in range(6)} <= set(machines.started)
+    machines.ended |= set(machines.started)
+    day[0] += dt.timedelta(days=8)
+    assert starter.start(again, rows, run_id="r4").started == 10  # c0..c5 a third time, c6..c9 a second
+    day[0] += dt.timedelta(days=8)
+    machines.ended |= set(machines.started)
+    assert starter.start(again, rows, run_id="r5").started == 4  # c0..c5 entered three times: no more
+    assert journeys.totals("acme", "j1") == {"contacts": 10, "entries": 30}
 
 
 def test_the_run_state_machine_agrees_with_the_code() -> None:

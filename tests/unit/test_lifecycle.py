@@ -16,6 +16,9 @@ from tern.aws.dynamodb import Table
 from tern.aws.scheduler import EventBridgeScheduler
 from tern.engines.duckdb import DuckDBEngine
 from tern.errors import ConflictError, NotFoundError
+from tern.journeys.lifecycle import JourneyRuns
+from tern.journeys.lifecycle import schedule_name as journey_schedule_name
+from tern.journeys.model import EventEntry, Journey
 from tern.lists.repository import ListRepository
 from tern.segments.evaluate import members as evaluate_members
 from tern.segments.lifecycle import SegmentDraft, Segments, is_ready, schedule_name
@@ -166,3 +169,22 @@ def test_another_org_finds_nothing(aws: dict[str, Any], engine: DuckDBEngine) ->
             act()
     assert globex.list_segments(NOW) == []
     assert acme.get(segment.id, NOW).status == "draft"
+
+
+def test_a_recurring_journey_is_scheduled_until_it_ends_and_an_event_journey_a_little_after(aws: dict[str, Any]) -> None:
+    schedules = EventBridgeScheduler(aws["scheduler"], "tern", TARGET, ROLE, DEAD_LETTERS)
+    runs = JourneyRuns(machines=None, run_machine_arn=TARGET, scheduler=schedules)  # type: ignore[arg-type]
+    body = json.loads((Path(__file__).resolve().parents[2] / "examples" / "journeys" / "classic.json").read_text())
+    ends = dt.datetime(2026, 12, 31, 23, 0, tzinfo=dt.UTC)
+    weekly = Journey(**{**body, "mode": "recurring", "every": {"every": 7, "unit": "days"}, "ends_at": ends.isoformat()},
+                     id="j1", org_id="acme", created_at=NOW, updated_at=NOW)  # fmt: skip
+    runs.schedule(weekly, NOW)
+    found = aws["scheduler"].get_schedule(Name=journey_schedule_name(weekly), GroupName="tern")
+    assert (found["ScheduleExpression"], found["EndDate"]) == ("rate(7 days)", ends)
+    by_event = weekly.model_copy(update={"id": "j2", "mode": "one_time", "every": None, "audience": None,
+                                         "entry": EventEntry.model_validate({"kind": "event", "event_type": "purchase"})})  # fmt: skip
+    runs.schedule(by_event, NOW)
+    found = aws["scheduler"].get_schedule(Name=journey_schedule_name(by_event), GroupName="tern")
+    assert (found["ScheduleExpression"], found["EndDate"]) == ("rate(1 minute)", ends + dt.timedelta(minutes=5))  # the last in line start
+    runs.schedule(weekly.model_copy(update={"id": "j3"}), dt.datetime(2027, 1, 2))  # published after its end: no EndDate in the past
+    assert "EndDate" not in aws["scheduler"].get_schedule(Name=journey_schedule_name(weekly.model_copy(update={"id": "j3"})), GroupName="tern")

@@ -49,8 +49,12 @@ class Events(Protocol):
 class Scheduler(Protocol):
     """Schedules that invoke one function with a payload (EventBridge Scheduler)."""
 
-    def put(self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None) -> None:
-        """Create the schedule, or replace the one of that name. `once` schedules delete themselves after running."""
+    def put(
+        self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> None:
+        """Create the schedule, or replace the one of that name. `once` schedules delete themselves after running;
+        a recurring one fires from `start` and never after `end`."""
         ...
 
     def delete(self, name: str) -> None:
@@ -64,6 +68,12 @@ class Trigger(Protocol):
     def invoke(self, payload: dict[str, Any], what: str) -> None:
         """Start it with `payload`; `what` names the work in an error."""
         ...
+
+
+def execution_arn(machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives execution `name` of a state machine."""
+    head, _, machine = machine_arn.rpartition(":stateMachine:")
+    return f"{head}:execution:{machine}:{name}"
 
 
 class StateMachines(Protocol):

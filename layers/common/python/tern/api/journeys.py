@@ -61,7 +61,8 @@ def copy_journey(journey_id: str) -> tuple[dict[str, Any], int]:
 @router.get("/journeys/<journey_id>/analytics", responses=answers(200, obj("steps"), 502))
 def journey_analytics(journey_id: str) -> dict[str, Any]:
     s = services(router)
-    return analytics(s.journeys(org_id(router)).get(journey_id), s.engine)
+    journey = s.journeys(org_id(router)).get(journey_id)
+    return analytics(journey, s.engine, s.journey_repository.totals(journey.org_id, journey.id))
 
 
 class SaveAsSegment(BaseModel):

@@ -20,7 +20,10 @@ class EventBridgeScheduler:
         self.role_arn = role_arn
         self.dead_letter_arn = dead_letter_arn  # an SQS queue for events the target still fails after the retries
 
-    def put(self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None) -> None:
+    def put(
+        self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> None:
         request: dict[str, Any] = {
             "Name": name, "GroupName": self.group, "ScheduleExpression": expression, "ScheduleExpressionTimezone": "UTC",
             "FlexibleTimeWindow": {"Mode": "OFF"},
@@ -32,6 +35,8 @@ class EventBridgeScheduler:
             request["Target"]["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
         if start is not None:
             request["StartDate"] = start
+        if end is not None:
+            request["EndDate"] = end
         if once:
             request["ActionAfterCompletion"] = "DELETE"
         with failing_as_store_error(f"scheduling {description}"):

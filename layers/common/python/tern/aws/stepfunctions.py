@@ -61,6 +61,8 @@ class StepFunctions:
         except ClientError as e:
             if error_code(e) == "ExecutionDoesNotExist":
                 return None
+            if error_code(e) in THROTTLED:
+                raise RetryLater(f"reading {execution_arn}: {e}") from None
             raise StoreError(f"reading {execution_arn}: {e}") from None
         except BotoCoreError as e:
             raise StoreError(f"reading {execution_arn}: {e}") from None

@@ -71,7 +71,8 @@ class StepFigures:
     waiting: int
 
 
-def analytics(journey: Journey, engine: QueryEngine) -> dict[str, Any]:
+def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | None = None) -> dict[str, Any]:
+    """The journey's figures; `entered` (contacts, entries) as the journey's repository counted them."""
     way = exp.Case().when(exp.column("outcome").isin(*(exp.Literal.string(o) for o in ("branched", "held_out", "exited"))), exp.column("reason"))
     counts_sql = (
         exp.select("step_id", "outcome", exp.alias_(way, "way"), exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column("contact_id")])), "contacts"))
@@ -117,23 +118,54 @@ def analytics(journey: Journey, engine: QueryEngine) -> dict[str, Any]:
         if at is not None:
             waiting[at] += int(contacts)
     _passed_silently(journey, counts, waiting, ways, exits)
+    reached = _reached(journey, engine, counts)
     steps = [
-        {"step_id": s.id, "kind": s.kind, **counts[s.id], "waiting": waiting[s.id],
+        {"step_id": s.id, "kind": s.kind, **reached[s.id], **counts[s.id], "waiting": waiting[s.id],
          "exits": exits[s.id],
          **({"ways": [{"way": edge, "next": dict(successors(s)).get(edge), "contacts": n} for edge, n in ways[s.id].items()]} if s.id in ways else {})}
         for s in journey.steps
     ]  # fmt: skip
-    result = {"journey_id": journey.id, "status": journey.status, "steps": steps, "stopped_by_journey_stop": stopped_anywhere, "converted": converted}
+    result = {"journey_id": journey.id, "status": journey.status, "entered": entered or {"contacts": 0, "entries": 0}, "steps": steps,
+              "stopped_by_journey_stop": stopped_anywhere, "converted": converted}  # fmt: skip
     if journey.goal is not None and ways:
         result["experiment"] = experiment(journey, engine, steps)
     return result
 
 
+def _if_converted(journey: Journey, engine: QueryEngine) -> exp.Expr:
+    """The contact's id if it met the journey's goal, else null (to count distinct converted contacts)."""
+    converted_ids = exp.select("contact_id").from_(_events(engine)).where(exp.and_(_scope(journey), exp.column("outcome").eq(exp.Literal.string("converted"))))
+    return exp.Case().when(exp.column("contact_id").isin(query=converted_ids), exp.column("contact_id"))
+
+
+def _reached(journey: Journey, engine: QueryEngine, counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int | None]]:
+    """Per step, the contacts who reached it (`entered`) and of them those who met the journey's goal (`converted`,
+    at any time in the journey). A wait or an end records no event: its `entered` is what the steps before it let
+    through, and who of them converted is not known (null)."""
+    converted = _if_converted(journey, engine)
+    sql = (
+        exp.select("step_id", exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column("contact_id")])), "entered"),
+                   exp.alias_(exp.Count(this=exp.Distinct(expressions=[converted])), "converted"))
+        .from_(_events(engine))
+        .where(exp.and_(_scope(journey), exp.column("step_id").isin(*(exp.Literal.string(s.id) for s in journey.steps)),
+                        exp.not_(exp.column("outcome").isin(*(exp.Literal.string(a) for a in ANSWERS)))))
+        .group_by("step_id")
+    )  # fmt: skip
+    found = {str(step_id): (int(n), int(c)) for step_id, n, c in engine.run(sql.sql(dialect=engine.dialect)).rows}
+    reached: dict[str, dict[str, int | None]] = {}
+    for s in journey.steps:
+        if isinstance(s, (WaitUntil, WaitFor, End)):
+            reached[s.id] = {"entered": counts[s.id]["processed"], "converted": None}
+        else:
+            n, c = found.get(s.id, (0, 0))
+            reached[s.id] = {"entered": n, "converted": c if journey.goal is not None else None}
+    return reached
+
+
 def experiment(journey: Journey, engine: QueryEngine, steps: list[dict[str, Any]]) -> dict[str, Any]:
     """Each decision way's conversion (contacts who took it and met the goal), and for a random split's
     branches and a holdout's treated contacts, the lift over the holdout's control group with a 95% interval."""
-    converted_ids = exp.select("contact_id").from_(_events(engine)).where(exp.and_(_scope(journey), exp.column("outcome").eq(exp.Literal.string("converted"))))
-    converted = exp.Case().when(exp.column("contact_id").isin(query=converted_ids), exp.column("contact_id"))
+    converted = _if_converted(journey, engine)
     taken = exp.column("outcome").isin(exp.Literal.string("branched"), exp.Literal.string("held_out"))
     sql = (
         exp.select("step_id", "reason", exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column("contact_id")])), "contacts"),

@@ -72,6 +72,7 @@ def _payload(step: Step, token: bool = False, phase: str = "step", event: bool =
         "contact_id.$": "$.contact_id",
         "run_id.$": "$.run_id",
         "execution.$": "$$.Execution.Name",
+        "started.$": "$$.Execution.StartTime",
         "contact.$": "$.contact",
     }
     if token:

@@ -17,20 +17,19 @@ retried with backoff.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import json
 import time
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tern import lake
 from tern.clock import Clock, naive_utc, utc_now, wall_seconds, wall_timestamp
 from tern.engines import QueryEngine
 from tern.errors import RetryLater, StoreError
-from tern.journeys.model import BranchOnEvent, Journey, MultiSplit, Split, WaitFor, WaitUntil
+from tern.journeys.model import BranchOnEvent, Journey, MultiSplit, Split, WaitFor, WaitUntil, execution_name
 from tern.journeys.repository import JourneyRepository
 from tern.journeys.times import EXECUTION_LIMIT
 from tern.journeys.windows import zone_of
@@ -39,13 +38,11 @@ from tern.segments.compiler import compile_segment
 from tern.segments.definition import SegmentDefinition, parse_definition, parse_time
 from tern.store import ranges
 
+T = TypeVar("T")
+
 # What an execution carries of its contact: what content may personalise with, and the consent snapshot.
 # Every contacts column: a split's condition may test any of them (tern.journeys.conditions).
 SNAPSHOT = list(lake.CONTACTS)
-
-
-def execution_name(contact_id: str) -> str:
-    return "c-" + hashlib.sha256(contact_id.encode()).hexdigest()[:48]
 
 
 def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
@@ -181,6 +178,10 @@ class Starter:
                 for row in batch:
                     self._start_waiting(journey, row, run_id, report, plan, ref, limit, today)
                 continue
+            if journey.reentry.again():
+                for row in batch:
+                    self._start_again(journey, row, run_id, report, plan, ref, limit, today)
+                continue
             entered = self.journeys.entered_among(journey.org_id, journey.id, [r["contact_id"] for r in batch])
             newcomers = [r for r in batch if r["contact_id"] not in entered]
             report.already_entered += len(batch) - len(newcomers)
@@ -217,8 +218,9 @@ class Starter:
             if limit is not None and not self.journeys.admit(org, journey.id, today, limit):
                 report.over_daily_limit += 1  # stays in line for a later run
                 return
-            number = self.journeys.enter_again(org, journey.id, contact_id, naive_utc(self.clock()), journey.reentry.max_entries, journey.reentry.min_interval)
-            if number is None:  # entered as often as its reentry rules allow, meanwhile
+            number = self.journeys.enter_again(org, journey.id, contact_id, naive_utc(self.clock()), journey.reentry, machine=journey.state_machine_arn,
+                                               on_its_way=self._on_its_way)  # fmt: skip
+            if number is None:  # entered as often as its reentry rules allow meanwhile, or still on its way
                 self.journeys.take_pending(org, journey.id, contact_id)
                 report.already_entered += 1
                 return
@@ -226,23 +228,56 @@ class Starter:
         event = waiting["event"]
         payload = {"journey": ref, "contact_id": contact_id, "run_id": run_id, "contact": row, **plan, "entry_event": event,
                    "waits": {**plan["waits"], **field_waits(journey, self.clock, row, event)}}  # fmt: skip
-        name = execution_name(contact_id) + ("" if number == 1 else f"-{number}")
+        name = execution_name(contact_id, number)
         if self._start_one(journey.state_machine_arn, name, payload, report):
             report.started += 1
         else:
             report.already_entered += 1
         self.journeys.take_pending(org, journey.id, contact_id)
 
+    def _start_again(
+        self, journey: Journey, row: dict[str, Any], run_id: str, report: RunReport, plan: dict[str, Any], ref: dict[str, Any],
+        limit: int | None, today: dt.date,
+    ) -> None:  # fmt: skip
+        """Start a member of a segment-entered journey that takes contacts again, if its reentry rules allow and its
+        last entry has ended; a retried range of the same run reuses the entry it took."""
+        assert journey.state_machine_arn is not None
+        org, contact_id = journey.org_id, row["contact_id"]
+        if limit is not None and not self.journeys.admit(org, journey.id, today, limit):
+            report.over_daily_limit += 1
+            return
+        number = self.journeys.enter_again(org, journey.id, contact_id, naive_utc(self.clock()), journey.reentry, machine=journey.state_machine_arn,
+                                           run_id=run_id, on_its_way=self._on_its_way)  # fmt: skip
+        if number is None:
+            report.already_entered += 1
+            return
+        payload = {"journey": ref, "contact_id": contact_id, "run_id": run_id, "contact": row, **plan,
+                   "waits": {**plan["waits"], **field_waits(journey, self.clock, row, None)}}  # fmt: skip
+        if self._start_one(journey.state_machine_arn, execution_name(contact_id, number), payload, report):
+            report.started += 1
+        else:
+            report.already_entered += 1
+
+    def _on_its_way(self, execution: str) -> bool:
+        """Whether a contact's last entry is still going through the journey (its execution runs)."""
+        found = self._patiently(lambda: self.machines.describe(execution), f"reading execution {execution}")
+        return found is not None and found["status"] == "RUNNING"
+
     def _start_one(self, arn: str, name: str, payload: dict[str, Any], report: RunReport) -> bool:
+        return self._patiently(lambda: self.machines.start(arn, name, payload), f"starting execution {name}", report)
+
+    def _patiently(self, call: Callable[[], T], what: str, report: RunReport | None = None) -> T:
+        """`call`, again after a growing pause while Step Functions throttles it (or the network fails)."""
         delay = 0.2
         for _ in range(8):
             try:
-                return self.machines.start(arn, name, payload)
-            except RetryLater:  # throttled, or the network: back off and try again
-                report.throttled_retries += 1
+                return call()
+            except RetryLater:
+                if report is not None:
+                    report.throttled_retries += 1
                 self.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        raise StoreError(f"starting execution {name}: still throttled after 8 tries")
+        raise StoreError(f"{what}: still throttled after 8 tries")
 
 
 def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -20,8 +20,7 @@ from tern.errors import ConflictError, DefinitionError, Problem
 from tern.journeys.analytics import OUTCOMES
 from tern.journeys.asl import compile_journey
 from tern.journeys.content import Content, ContentDraft
-from tern.journeys.entry import execution_name
-from tern.journeys.model import Journey, JourneyDefinition
+from tern.journeys.model import Journey, JourneyDefinition, execution_name, first_execution
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.steps import JourneyRef, StepRequest, journey_event
 from tern.journeys.validate import check_publishable, check_shape
@@ -50,10 +49,14 @@ class JourneyRuns:
             expression = schedule_expression(journey.every, now)
         else:
             expression = schedule_expression("once", naive_utc(journey.start_at) if journey.start_at else now)
+        repeats = journey.mode == "recurring" or journey.by_event()
+        ends = naive_utc(journey.ends_at) if repeats and journey.ends_at is not None else None
+        if ends is not None and journey.by_event():  # the contacts in line by then still enter: a last run after it
+            ends += dt.timedelta(minutes=5)
         self.scheduler.put(
             schedule_name(journey), expression, {"org_id": journey.org_id, "journey_id": journey.id},
-            f"run journey {journey.id} of org {journey.org_id}", once=journey.mode != "recurring" and not journey.by_event(),
-            start=journey.start_at if journey.mode == "recurring" or journey.by_event() else None,
+            f"run journey {journey.id} of org {journey.org_id}", once=not repeats,
+            start=journey.start_at if repeats else None, end=ends if ends is not None and ends > naive_utc(now) else None,
         )  # fmt: skip
 
     def unschedule(self, journey: Journey) -> None:
@@ -158,7 +161,7 @@ class Journeys:
         stopped: set[str] = set()
         for name, execution_arn in self.machines.running(journey.state_machine_arn or ""):
             self.machines.stop(execution_arn, error="JourneyStopped", cause="the journey was stopped")
-            stopped.add(name)
+            stopped.add(first_execution(name))
         if stopped:
             ref = JourneyRef(org_id=self.org_id, id=journey.id, version=journey.published_version or 1)
             self.events.write(self.org_id, [

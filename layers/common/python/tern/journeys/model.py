@@ -241,6 +241,17 @@ def flow_order(definition: JourneyDefinition) -> list[str]:
     return order[::-1]
 
 
+def execution_name(contact_id: str, entry: int = 1) -> str:
+    """The name of the execution carrying a contact's `entry`-th entry into a journey (a digest: no personal data)."""
+    first = "c-" + hashlib.sha256(contact_id.encode()).hexdigest()[:48]
+    return first if entry == 1 else f"{first}-{entry}"
+
+
+def first_execution(name: str) -> str:
+    """The name of a contact's first entry's execution, from the name of any of its entries'."""
+    return name[:50]
+
+
 class SegmentEntry(BaseModel):
     """The audience segment's members enter (at start, as the audience refreshes, or on the schedule: `mode`)."""
 
@@ -256,11 +267,22 @@ class EventEntry(EventMatch):
 
 
 class Reentry(BaseModel):
-    """How often one contact may enter an event-triggered journey: at most `max_entries` times, `min_interval` apart."""
+    """How often one contact may enter: at most `max_entries` times (null: no limit), `min_interval` apart, and never
+    while its last entry is still on its way through the journey."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    max_entries: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
+    max_entries: Annotated[int, Field(strict=True, ge=1, le=1000)] | None = 1
     min_interval: Duration | None = None
+
+    def again(self) -> bool:
+        """Whether a contact may enter more than once."""
+        return self.max_entries != 1
+
+    def allows(self, entries: int, last: dt.datetime, now: dt.datetime) -> bool:
+        """Whether a contact who entered `entries` times, the last at `last`, may enter again at `now`."""
+        if self.max_entries is not None and entries >= self.max_entries:
+            return False
+        return self.min_interval is None or now - last >= self.min_interval
 
 
 class JourneyDefinition(BaseModel):
@@ -301,8 +323,8 @@ class JourneyDefinition(BaseModel):
         if isinstance(self.entry, SegmentEntry):
             if self.audience is None:
                 raise ValueError("audience: a journey entered by a segment's members needs that segment")
-            if self.reentry != Reentry():
-                raise ValueError("reentry: only an event-triggered journey takes a contact more than once")
+            if self.reentry.again() and self.mode == "one_time":
+                raise ValueError("reentry: a one_time journey enters its audience once; reentry needs mode recurring or one_time_with_joiners")
         else:
             if self.audience is not None:
                 raise ValueError("audience: an event-triggered journey's audience goes in entry.audience")

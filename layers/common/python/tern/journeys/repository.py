@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from tern.clock import naive_utc
 from tern.errors import ConflictError
 from tern.journeys.content import Content
-from tern.journeys.model import Journey
+from tern.journeys.model import Journey, Reentry, execution_name
+from tern.ports import execution_arn
 from tern.store.records import Records
 
 RUN_DAYS = 90
@@ -36,15 +38,24 @@ class JourneyRepository(Records[Journey]):
     # ----- entry: each contact at most once per journey
 
     def enter(self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime) -> bool:
-        """Record that the contact entered; False if it had entered before."""
+        """Record that the contact entered (and count it, in the same transaction); False if it had entered before."""
         try:
-            self.table.put(
-                {"PK": f"ORG#{org_id}#ENTERED#{journey_id}", "SK": contact_id, "at": at.isoformat()},
-                condition="attribute_not_exists(PK)",
+            self.table.put_together(
+                ({"PK": f"ORG#{org_id}#ENTERED#{journey_id}", "SK": contact_id, "at": at.isoformat()}, "attribute_not_exists(PK)", {}),
+                adds={self._totals_key(org_id, journey_id): {"contacts": 1, "entries": 1}},
             )
         except ConflictError:
             return False
         return True
+
+    def totals(self, org_id: str, journey_id: str) -> dict[str, int]:
+        """How many contacts entered the journey, and how many entries they made (reentries included)."""
+        item = self.table.get(*self._totals_key(org_id, journey_id)) or {}
+        return {"contacts": int(item.get("contacts", 0)), "entries": int(item.get("entries", 0))}
+
+    @staticmethod
+    def _totals_key(org_id: str, journey_id: str) -> tuple[str, str]:
+        return f"ORG#{org_id}", f"JOURNEYTOTAL#{journey_id}"
 
     def entered(self, org_id: str, journey_id: str) -> set[str]:
         return {str(i["SK"]) for i in self.table.all(f"ORG#{org_id}#ENTERED#{journey_id}")}
@@ -53,24 +64,29 @@ class JourneyRepository(Records[Journey]):
         """Which of these contacts entered the journey before."""
         return self.table.keys_present(f"ORG#{org_id}#ENTERED#{journey_id}", contact_ids)
 
-    def enter_again(self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime, max_entries: int, min_interval: dt.timedelta | None) -> int | None:
-        """Record one more entry of the contact into an event-triggered journey, if its reentry rules allow: the
-        entry's number (1 for the first), else None. Exact under concurrent runs (a conditional write on the count);
-        a new entry clears the last one's exit mark."""
+    def enter_again(
+        self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime, reentry: Reentry, *, machine: str, run_id: str | None = None,
+        on_its_way: Callable[[str], bool] = lambda execution: False,
+    ) -> int | None:  # fmt: skip
+        """Record one more entry of the contact, if the journey's reentry rules allow and its last entry's execution
+        (on state machine `machine`, asked through `on_its_way`) has ended: the entry's number (1 for the first), else
+        None. Exact under concurrent runs (a conditional write on the count); a run retrying (`run_id` noted on the
+        entry) gets the number it took before; a new entry clears the last one's exit mark."""
         pk = f"ORG#{org_id}#ENTERED#{journey_id}"
         for _ in range(10):
             item = self.table.get(pk, contact_id)
             entries = int(item.get("entries", 1)) if item else 0
-            if entries >= max_entries:
+            if item is not None and run_id is not None and item.get("run") == run_id:
+                return entries
+            if item is not None and not reentry.allows(entries, _naive(str(item["at"])), at):
                 return None
-            if item is not None and min_interval is not None and at - _naive(str(item["at"])) < min_interval:
+            if item is not None and "machine" in item and on_its_way(execution_arn(str(item["machine"]), execution_name(contact_id, entries))):
                 return None
-            new = {"PK": pk, "SK": contact_id, "at": at.isoformat(), "entries": entries + 1, "version": entries + 1}
+            new = {"PK": pk, "SK": contact_id, "at": at.isoformat(), "entries": entries + 1, "version": entries + 1, "machine": machine,
+                   **({"run": run_id} if run_id else {})}  # fmt: skip
+            condition = ("attribute_not_exists(PK)", {}) if item is None else ("version = :read", {":read": int(item.get("version", 1))})
             try:
-                if item is None:
-                    self.table.put(new, condition="attribute_not_exists(PK)")
-                else:
-                    self.table.put(new, condition="version = :read", values={":read": int(item.get("version", 1))})
+                self.table.put_together((new, *condition), adds={self._totals_key(org_id, journey_id): {"contacts": int(item is None), "entries": 1}})
             except ConflictError:
                 continue
             if item is not None:

@@ -72,10 +72,11 @@ from tern.store.overlay import ContactOverlay
 Decision = RandomSplit | Holdout | Split | MultiSplit
 
 CONSENT = {"email": "email_marketing", "sms": "sms_marketing"}
-# One answer per (journey version, contact, step, phase): what makes a retried invocation send nothing more.
-# A branch's retried Task comes with a new task token, which must be registered anew: the token is in the key
-# (a send has none, so its key stays the same under retries).
-IDEMPOTENCY_KEY = "[journey.org_id, journey.id, journey.version, contact_id, step, phase, token]"
+# One answer per (journey version, contact, entry, step, phase): what makes a retried invocation send nothing
+# more. Each entry is its own execution (a reentry's name ends in its number), so a contact entering again is
+# answered afresh. A branch's retried Task comes with a new task token, which must be registered anew: the token
+# is in the key (a send has none, so its key stays the same under retries).
+IDEMPOTENCY_KEY = "[journey.org_id, journey.id, journey.version, contact_id, execution, step, phase, token]"
 IDEMPOTENCY_DAYS = 7
 
 
@@ -96,6 +97,7 @@ class StepRequest(BaseModel):
     contact_id: str
     run_id: str = ""
     execution: str = ""
+    started: str | None = None  # when the execution started (wall clock, ISO 8601): it must end within a year of it
     token: str | None = None
     contact: dict[str, Any] = Field(default_factory=dict)
     entry_event: dict[str, Any] = Field(default_factory=dict)  # the event that entered the contact (event-triggered journeys)
@@ -190,14 +192,15 @@ class JourneySteps:
         opening = next_opening(aware, zone_of(request.contact.get("timezone"), journey.timezone), journey.send_window, frozenset(journey.closed_dates))
         if opening is None:
             return None
-        if (journey.send_window and journey.send_window.outside == "skip") or opening - aware > EXECUTION_LIMIT:
+        until = wall_timestamp(self.clock, opening)
+        if (journey.send_window and journey.send_window.outside == "skip") or opening - aware > EXECUTION_LIMIT or _too_late(until, request.started):
             reason = f"outside the send window (opens {opening.isoformat()})"
             self.events.write(journey.org_id, [
                 journey_event(request, step.id, "processed", now), journey_event(request, step.id, "outside_window", now, reason=reason),
             ])  # fmt: skip
             return {"outcome": "outside_window", "way": "next", "until": None}
         self.events.write(journey.org_id, [journey_event(request, step.id, "deferred", now, reason=opening.isoformat())])
-        return {"outcome": "deferred", "way": "wait", "until": wall_timestamp(self.clock, opening)}
+        return {"outcome": "deferred", "way": "wait", "until": until}
 
     def _send(self, journey: Journey, step: SendEmail | SendSms, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
         channel = "email" if isinstance(step, SendEmail) else "sms"
@@ -338,3 +341,12 @@ def complete(tokens: TaskTokens, events: Events, context: dict[str, Any], event:
 def _tag(value: str) -> str:
     """SES tag values allow letters, digits, _ - . @ only: others become _."""
     return "".join(c if c.isalnum() or c in "_-.@" else "_" for c in value)[:256] or "_"
+
+
+def _too_late(until: str, started: str | None) -> bool:
+    """Whether a Wait until `until` would outlive the execution, which Step Functions ends a year after it
+    started (an hour kept for the steps after it)."""
+    if not started:
+        return False
+    end = dt.datetime.fromisoformat(started.replace("Z", "+00:00")) + EXECUTION_LIMIT - dt.timedelta(hours=1)
+    return dt.datetime.fromisoformat(until.replace("Z", "+00:00")) > end

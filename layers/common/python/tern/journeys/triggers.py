@@ -77,12 +77,8 @@ class Triggers:
         if entry.audience and not self.segments.is_member(journey.org_id, entry.audience, contact_id):
             return 0
         entered = self.journeys.entered_times(journey.org_id, journey.id, contact_id)
-        if entered is not None:
-            count, last = entered
-            if count >= journey.reentry.max_entries:
-                return 0
-            if journey.reentry.min_interval is not None and now - last < journey.reentry.min_interval:
-                return 0
+        if entered is not None and not journey.reentry.allows(*entered, now):
+            return 0
         return int(self.journeys.pend(journey.org_id, journey.id, contact_id, entry_event(row), now))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tern.errors import NotFoundError
-from tern.ports import StateMachines
+from tern.ports import StateMachines, execution_arn
 
 _NAME = re.compile(r"[0-9A-Za-z_-]{1,80}")  # execution names Tern and EventBridge Scheduler give
 
@@ -32,7 +32,7 @@ class SegmentRefreshes:
         NotFoundError for an evaluation of another segment or org."""
         found = None
         if _NAME.fullmatch(evaluation_id):
-            found = self.machines.describe(self._execution_arn(evaluation_id))
+            found = self.machines.describe(execution_arn(self.machine_arn, evaluation_id))
         if found is None or found["input"] != {"org_id": org_id, "segment_id": segment_id}:
             raise NotFoundError(f"evaluation {evaluation_id} of segment {segment_id} not found")
         answer: dict[str, Any] = {"evaluation_id": evaluation_id, "segment_id": segment_id}
@@ -44,8 +44,3 @@ class SegmentRefreshes:
                 return {**answer, "status": "skipped", "reason": output["skipped"]}
             return {**answer, **output, "status": "done"}
         return {**answer, "status": "failed", "reason": found["cause"] or found["error"] or found["status"].lower()}
-
-    def _execution_arn(self, name: str) -> str:
-        # arn:aws:states:<region>:<account>:stateMachine:<machine> -> ...:execution:<machine>:<name>
-        head, _, machine = self.machine_arn.rpartition(":stateMachine:")
-        return f"{head}:execution:{machine}:{name}"

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from tern.clock import naive_utc
 from tern.errors import NotFoundError
 from tern.journeys.entry import audience_definition, audience_sql, plan, rows_in
 from tern.observability import logger
@@ -84,6 +85,8 @@ def audience(request: Audience, services: Services) -> dict[str, Any]:
         return {**base, "skipped": str(e)}
     if journey.status != "running":
         return {**base, "skipped": f"journey {journey.id} is {journey.status}"}
+    if not journey.by_event() and journey.ends_at is not None and naive_utc(services.clock()) > naive_utc(journey.ends_at):
+        return {**base, "skipped": f"journey {journey.id} ended at {journey.ends_at.isoformat()}: nobody enters after it"}
     waiting = None
     if journey.by_event():  # the contacts in line (their events kept in the table), as a list the statement reads
         contacts = services.journey_repository.pending_entries(request.org_id, journey.id, PENDING_PER_RUN)
