@@ -93,3 +93,20 @@ def wait_for(condition: Any, timeout: float = 60, every: float = 0.2, what: str 
             return value
         time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def lake_contacts(stack: LocalStack, org: str = "acme") -> dict[str, dict[str, Any]]:
+    """The stack's contacts data as the customer wrote it, by contact id."""
+    import pyarrow.dataset as ds
+
+    rows = ds.dataset(stack.data / "contacts" / f"org_id={org}", format="parquet").to_table().to_pylist()
+    return {r["contact_id"]: r for r in rows}
+
+
+def ses_sent() -> list[Any]:
+    """Every e-mail moto's SES accepted, in order."""
+    from moto.ses.models import ses_backends
+
+    from tern_local.stack import ACCOUNT, REGION
+
+    return list(ses_backends[ACCOUNT][REGION].sent_messages)

@@ -22,10 +22,9 @@ from typing import Any
 
 import boto3
 import openpyxl
-import pyarrow.dataset as ds
 import pytest
 
-from stack_client import all_members, evaluate, http, live, local_stack, ok, wait_for
+from stack_client import all_members, evaluate, http, lake_contacts, live, local_stack, ok, wait_for
 from tern.aws.dynamodb import Table
 from tern.segments.repository import SegmentRepository
 from tern_local.generator import generate
@@ -51,8 +50,7 @@ def warsaw(stack: LocalStack) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def contacts(stack: LocalStack) -> dict[str, dict[str, Any]]:
-    rows = ds.dataset(stack.data / "contacts" / "org_id=acme", format="parquet").to_table().to_pylist()
-    return {r["contact_id"]: r for r in rows}
+    return lake_contacts(stack)
 
 
 def finished_export(stack: LocalStack, segment_id: str, body: dict[str, Any], org: str = "acme") -> dict[str, Any]:

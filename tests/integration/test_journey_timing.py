@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from stack_client import http, live, local_stack, ok, wait_for
+from stack_client import http, lake_contacts, live, local_stack, ok, ses_sent, wait_for
 from tern_local.generator import generate
-from tern_local.stack import ACCOUNT, REGION, LocalStack
+from tern_local.stack import LocalStack
 
 SCALE = 600
 AUDIENCE = {"name": "London and Warsaw", "where": {"all": [{"kind": "attribute", "field": "city", "op": "in", "values": ["London", "Warszawa"]}]},
@@ -34,8 +33,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def contacts(stack: LocalStack) -> dict[str, dict[str, Any]]:
-    rows = ds.dataset(stack.data / "contacts" / "org_id=acme", format="parquet").to_table().to_pylist()
-    return {r["contact_id"]: r for r in rows}
+    return lake_contacts(stack)
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +45,6 @@ def journey_events(stack: LocalStack, journey_id: str) -> list[dict[str, Any]]:
     files = sorted((stack.data / "events" / "org_id=acme").rglob("*.parquet"))  # whole files only: never a .partial being written
     rows = [row for f in files for row in pq.read_table(f).to_pylist()]
     return [r for r in rows if r["event_type"] == "journey_step" and r["journey_id"] == journey_id]
-
-
-def ses_sent() -> list[Any]:
-    from moto.ses.models import ses_backends
-
-    return list(ses_backends[ACCOUNT][REGION].sent_messages)
 
 
 def run(stack: LocalStack, body: dict[str, Any]) -> dict[str, Any]:

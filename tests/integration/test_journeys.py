@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pyarrow.dataset as ds
 import pytest
 
-from stack_client import evaluate, http, live, local_stack, ok, wait_for
+from stack_client import evaluate, http, lake_contacts, live, local_stack, ok, ses_sent, wait_for
 from tern.journeys.entry import execution_name
 from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
@@ -37,8 +36,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def contacts(stack: LocalStack) -> dict[str, dict[str, Any]]:
-    rows = ds.dataset(stack.data / "contacts" / "org_id=acme", format="parquet").to_table().to_pylist()
-    return {r["contact_id"]: r for r in rows}
+    return lake_contacts(stack)
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +45,6 @@ def content(stack: LocalStack) -> dict[str, str]:
                                            "body": f"<a href='{LINK}'>See it</a>", "status": "ready"})  # fmt: skip
     sms = ok(stack, "POST", "/content", {"name": "out", "channel": "sms", "text": "{{first_name|Hi}}: it is out!", "status": "ready"})
     return {"email": email["id"], "sms": sms["id"]}
-
-
-def ses_sent() -> list[Any]:
-    from moto.ses.models import ses_backends
-
-    return list(ses_backends[ACCOUNT][REGION].sent_messages)
 
 
 def sms_sent() -> list[tuple[str, str]]:
