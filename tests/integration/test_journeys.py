@@ -266,7 +266,7 @@ def test_journey_step_twice_sends_once_and_throttling_is_retried(stack: LocalSta
     # the same Task invocation again (a retry after a lost response): the first answer, no second e-mail
     contact = sorted(eligible)[0]
     payload = {"phase": "step", "step": "hello", "journey": {"org_id": "acme", "id": journey["id"], "version": 1},
-               "contact_id": contact, "run_id": "r", "execution": "x", "contact": {**contacts[contact], "birth_date": None, "created_at": None, "updated_at": None, "attributes": {}}}  # fmt: skip
+               "contact_id": contact, "run_id": "r", "execution": execution_name(contact), "contact": {**contacts[contact], "birth_date": None, "created_at": None, "updated_at": None, "attributes": {}}}  # fmt: skip
     count = len(ses_sent())
     stack.invoke_arn("tern-journey-step-local", payload)
     stack.invoke_arn("tern-journey-step-local", payload)
@@ -475,7 +475,7 @@ def test_a_split_evaluates_its_condition_for_each_contact_when_it_gets_there(sta
 
 
 def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_converters_exit(stack: LocalStack) -> None:
-    """A 20% holdout, a 50/50 split (a: a wait three days on, then a tag; b: a tag at once), a purchase goal with exit.
+    """A 20% holdout, a 50/50 split (a: a wait six days on, then a tag; b: a tag at once), a purchase goal with exit.
     Purchases posted to POST /events convert their buyers (held-out ones too), buyers waiting on branch a leave
     at its next step, and the analytics give each group's conversion and the lift over the holdout."""
     from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
@@ -488,7 +488,7 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
         "steps": [
             {"id": "hold", "kind": "holdout", "percent": 20, "next": "ab"},
             {"id": "ab", "kind": "random_split", "branches": [{"percent": 50, "next": "later"}, {"percent": 50, "next": "tag_b"}]},
-            {"id": "later", "kind": "wait_until", "at": (stack.clock() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S+00:00"), "next": "tag_a"},
+            {"id": "later", "kind": "wait_until", "at": (stack.clock() + dt.timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%S+00:00"), "next": "tag_a"},
             {"id": "tag_a", "kind": "update_contact", "field": "tags", "action": "add", "value": "ab-a"},
             {"id": "tag_b", "kind": "update_contact", "field": "tags", "action": "add", "value": "ab-b"},
         ]}  # fmt: skip
@@ -500,8 +500,11 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     held = {c for c in members if bucket(journey["id"], "hold", c) < 20}
     a = {c for c in members if c not in held and branch_of(split, bucket(journey["id"], "ab", c)) == 0}
     b = set(members) - held - a
-    wait_for(lambda: steps(stack, journey["id"])["hold"]["processed"] == len(members) and steps(stack, journey["id"])["tag_b"]["processed"] == len(b),
-             timeout=60, every=0.5, what="everyone past the split")  # fmt: skip
+    def past_the_split() -> bool:
+        figures = steps(stack, journey["id"])
+        return bool(figures["hold"]["processed"] == len(members) and figures["tag_b"]["processed"] == len(b))
+
+    wait_for(past_the_split, timeout=60, every=0.5, what="everyone past the split")  # branch a waits 6 days (72 s here): buyers buy meanwhile
     buyers = sorted(held | a)[::2]
     events = [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "amount": 50.0} for c in buyers]
     events += [{"contact_id": c, "event_type": "purchase", "sales_channel": "boxoffice"} for c in sorted(b)[:3]]  # not the goal
@@ -509,8 +512,11 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     status, problem = http(stack, "POST", "/events", {"events": [{"contact_id": "c1", "event_type": "email_clicked"}]})
     assert status == 400 and problem["problems"][0]["path"] == "events[0].event_type"
 
-    wait_for(lambda: steps(stack, journey["id"])["tag_a"]["processed"] + steps(stack, journey["id"])["tag_a"]["exits"].get("goal", 0) == len(a),
-             timeout=60, every=0.5, what="branch a past its wait")  # fmt: skip
+    def past_the_wait() -> bool:
+        figures = steps(stack, journey["id"])["tag_a"]
+        return bool(figures["processed"] + figures["exits"].get("goal", 0) == len(a))
+
+    wait_for(past_the_wait, timeout=120, every=1, what="branch a past its wait")
     report = ok(stack, "GET", f"/journeys/{journey['id']}/analytics")
     figures = {s["step_id"]: s for s in report["steps"]}
     assert report["converted"] == len(buyers)

@@ -42,6 +42,9 @@ def test_a_journeys_limits_count_its_own_messages() -> None:
     assert over([sent(23)], "sms", "j1", NOW, None, limits) == "messages_per_contact_per_day: 1"
     assert over([sent(23, journey="j2")], "email", "j1", NOW, None, limits) is None  # another journey's
     assert over([sent(30), sent(60), sent(90)], "email", "j1", NOW, None, limits) == "messages_per_contact: 3"
+    weekly = Limits.model_validate({"messages_per_contact_in": {"messages": 2, "days": 7}})
+    assert over([sent(30), sent(7 * 24 - 1)], "email", "j1", NOW, None, weekly) == "messages_per_contact_in: 2 in 7 days"
+    assert over([sent(30), sent(7 * 24 + 1)], "email", "j1", NOW, None, weekly) is None  # out of the window
 
 
 def test_a_reservation_is_found_again_by_its_key_and_released() -> None:

@@ -30,6 +30,8 @@ from tern.engines.athena import AthenaEngine
 from tern.exports.jobs import JobRunner, Jobs
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
 from tern.exports.webhook import WebhookDeliveries
+from tern.imports.links import ImportLinks
+from tern.imports.pinpoint.importer import PinpointImporter
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.engagement import Engagement
 from tern.journeys.entry import Starter
@@ -116,6 +118,7 @@ class Services:
     results: ResultFiles
     job_trigger: Trigger
     org_settings: OrgSettings
+    import_links: ImportLinks
     webhooks_allow_loopback: bool = False
 
     def segments(self, org_id: str) -> Segments:
@@ -138,6 +141,9 @@ class Services:
 
     def job_runner(self, org_id: str) -> JobRunner:
         return JobRunner(self.jobs(org_id), self.engine, self.overlay, self.clock)
+
+    def pinpoint(self, org_id: str) -> PinpointImporter:
+        return PinpointImporter(org_id, self.segments(org_id), self.journeys(org_id), self.import_links, self.clock)
 
     def starter(self) -> Starter:
         return Starter(self.machines, self.journey_repository, self.clock)
@@ -178,6 +184,7 @@ def admin_services(settings: AdminSettings) -> Services:
         results=S3ResultFiles(world.aws.client("s3"), settings.results_bucket),
         job_trigger=LambdaTrigger(lambdas, settings.export_function_arn),
         org_settings=OrgSettings(table),
+        import_links=ImportLinks(table),
         webhooks_allow_loopback=settings.webhooks_allow_loopback,
     )
 

@@ -2,6 +2,7 @@
 
     PUT /settings/frequency-cap   {"messages": 3, "days": 7, "channels": ["email", "sms"]}
     journey "limits":             {"messages_per_contact": 5, "messages_per_contact_per_day": 1,
+                                   "messages_per_contact_in": {"messages": 2, "days": 7},
                                    "entries_per_day": 1000, "messages_per_second": 50}
 
 Every send reserves its place in the contact's ledger before it goes: one item per contact listing the
@@ -52,12 +53,21 @@ class FrequencyCap(BaseModel):
         return channels
 
 
+class Timeframe(BaseModel):
+    """At most `messages` messages in any `days` x 24 hours (Pinpoint's TimeframeCap)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    messages: Count
+    days: Annotated[int, Field(strict=True, ge=1, le=365)]
+
+
 class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     messages_per_contact: Count | None = None  # this journey's messages to one contact, ever
     messages_per_contact_per_day: Count | None = None  # ... in any 24 hours
     entries_per_day: Count | None = None  # contacts entering this journey per day (the journey's time zone)
     messages_per_second: Count | None = None  # this journey's sends, all contacts together
+    messages_per_contact_in: Timeframe | None = None  # this journey's messages to one contact in any `days` x 24 hours
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,9 @@ def over(sends: list[Sent], channel: str, journey_id: str, now: dt.datetime, cap
         per_day = limits.messages_per_contact_per_day
         if per_day is not None and sum(1 for s in mine if s.at > now - dt.timedelta(days=1)) >= per_day:
             return f"messages_per_contact_per_day: {per_day}"
+        frame = limits.messages_per_contact_in
+        if frame is not None and sum(1 for s in mine if s.at > now - dt.timedelta(days=frame.days)) >= frame.messages:
+            return f"messages_per_contact_in: {frame.messages} in {frame.days} days"
     return None
 
 

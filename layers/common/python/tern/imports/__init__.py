@@ -1,0 +1,1 @@
+"""Bringing definitions from other systems into Tern (Amazon Pinpoint: tern.imports.pinpoint)."""
