@@ -134,7 +134,7 @@ def _read(document: Any, path: str, skipped: list[Skipped]) -> list[Element]:
     wrapped = [k for k in document if k in WRAPPED or k in LISTS]
     if len(wrapped) == 1:
         outer = wrapped[0]
-        inner, here = document[outer], f"{path}.{outer}" if path else outer
+        inner, here = document[outer], _join(path, outer)
         if outer in LISTS:
             items = inner.get("Item") if isinstance(inner, dict) else None
             if not isinstance(items, list):
@@ -152,6 +152,13 @@ def _read(document: Any, path: str, skipped: list[Skipped]) -> list[Element]:
         raise DefinitionError([Problem(path, "not a Pinpoint document: expected a segment, journey, campaign, e-mail or SMS template "
                                              "(as get-segment, get-journey, ... print it), a list of them, or a CloudFormation template")])  # fmt: skip
     return [_element(kind, document, path, None)]
+
+
+def _join(path: str, key: str) -> str:
+    """A place inside a document: "file.json: JourneyResponse.Activities.a"."""
+    if not path:
+        return key
+    return f"{path}.{key}" if ": " in path else f"{path}: {key}"
 
 
 def _guess(document: dict[str, Any]) -> Kind | None:
@@ -198,7 +205,7 @@ def _check(element: Element) -> list[Problem]:
 def _cloudformation(template: dict[str, Any], path: str, skipped: list[Skipped]) -> list[Element]:
     resources = template.get("Resources")
     if not isinstance(resources, dict):
-        raise DefinitionError([Problem(f"{path}.Resources", "expected the template's resources")])
+        raise DefinitionError([Problem(_join(path, "Resources"), "expected the template's resources")])
     parameters: dict[str, Any] = template["Parameters"] if isinstance(template.get("Parameters"), dict) else {}
     pinpoint = {name: r for name, r in resources.items() if isinstance(r, dict) and r.get("Type") in CLOUDFORMATION}
     names: dict[str, str] = {}  # what Ref / GetAtt of each Pinpoint resource gives: its key here (a template: its name)
@@ -208,11 +215,11 @@ def _cloudformation(template: dict[str, Any], path: str, skipped: list[Skipped])
         names[name] = template_name if CLOUDFORMATION[resource["Type"]].endswith("template") and isinstance(template_name, str) else name
     for name, resource in resources.items():
         if isinstance(resource, dict) and resource.get("Type") in CLOUDFORMATION_LEFT_OUT:
-            skipped.append(Skipped(f"{path}.Resources.{name}", f"{resource['Type']}: Tern sends e-mail and SMS only"))
+            skipped.append(Skipped(_join(path, f"Resources.{name}"), f"{resource['Type']}: Tern sends e-mail and SMS only"))
     problems: list[Problem] = []
     found = []
     for name, resource in pinpoint.items():
-        here = f"{path}.Resources.{name}.Properties" if path else f"Resources.{name}.Properties"
+        here = _join(path, f"Resources.{name}.Properties")
         kind: Kind = CLOUDFORMATION[resource["Type"]]  # type: ignore[assignment]
         properties = {k: v for k, v in (resource.get("Properties") or {}).items() if k not in ("ApplicationId", "Tags")}
         try:

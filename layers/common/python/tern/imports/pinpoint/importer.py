@@ -109,7 +109,7 @@ class _Pass:
         try:
             made = make(element, findings)
         except BadValue as e:
-            self.problems.append(_problem(str(e)))
+            self.problems.append(Problem(e.path, e.message))
             made = None
         except Unmappable as e:
             findings.missing("(the whole)", str(e))
@@ -319,11 +319,6 @@ class _Contents:
 
     def message(self, channel: str, key: str, name: str, message: dict[str, Any], where: str, findings: Findings) -> str:
         return self.run.message_content(channel, key, name, message, where, findings)
-
-
-def _problem(message: str) -> Problem:
-    path, _, detail = message.partition(": ")
-    return Problem(path, detail) if detail else Problem("", message)
 
 
 def _first(e: ValidationError) -> str:

@@ -68,7 +68,8 @@ def duration(value: Any, where: str) -> str:
     try:
         DURATION.validate_python(value)
     except ValidationError as e:
-        raise BadValue(f"{where}: {e.errors()[0]['msg']} ({value!r})") from None
+        message = e.errors()[0]["msg"]
+        raise BadValue(where, f"expected an ISO 8601 duration such as PT1H or P1D, up to a year, got {value!r}" if "timedelta" in message else message) from None
     return str(value)
 
 
@@ -79,7 +80,7 @@ def moment(value: Any, where: str) -> str:
     try:
         MOMENT.validate_python(text)
     except ValidationError as e:
-        raise BadValue(f"{where}: {e.errors()[0]['msg']} ({value!r})") from None
+        raise BadValue(f"{where}", f"{e.errors()[0]['msg']} ({value!r})") from None
     return text
 
 
@@ -99,7 +100,7 @@ class JourneyMapper:
         for key, activity in activities.items():
             found = [t for t in TYPES if activity.get(t) is not None]
             if len(found) != 1:
-                raise BadValue(f"{where}.Activities.{key}: an activity is exactly one of {', '.join(TYPES)} (found {', '.join(found) or 'none'})")
+                raise BadValue(f"{where}.Activities.{key}", f"an activity is exactly one of {', '.join(TYPES)} (found {', '.join(found) or 'none'})")
             kinds[key] = found[0]
         if not activities:
             raise Unmappable("the journey has no activities")
@@ -107,11 +108,11 @@ class JourneyMapper:
             raise Unmappable(f"{len(activities)} activities: a Tern journey has at most {MAX_ACTIVITIES} steps")
         start_key = body.get("StartActivity")
         if start_key is None or start_key not in activities:
-            raise BadValue(f"{where}.StartActivity: {'missing' if start_key is None else repr(start_key) + ' is not an activity'}")
+            raise BadValue(f"{where}.StartActivity", f"{'missing' if start_key is None else repr(start_key) + ' is not an activity'}")
         for key, kind in kinds.items():
             for field, target in _targets(kind, activities[key][kind]):
                 if target is not None and target not in activities:
-                    raise BadValue(f"{where}.Activities.{key}.{kind}.{field}: there is no activity {target!r}")
+                    raise BadValue(f"{where}.Activities.{key}.{kind}.{field}", f"there is no activity {target!r}")
         _no_cycles(activities, kinds, start_key, where)
 
         ids = step_ids(list(activities))
@@ -143,7 +144,7 @@ class JourneyMapper:
         if kind in ("EMAIL", "SMS"):
             channel = "email" if kind == "EMAIL" else "sms"
             if not a.get("TemplateName"):
-                raise BadValue(f"{where}.Activities.{key}.{kind}.TemplateName: a send needs its template")
+                raise BadValue(f"{where}.Activities.{key}.{kind}.TemplateName", "a send needs its template")
             notes = []
             config = a.get("MessageConfig") or {}
             if config.get("FromAddress"):
@@ -166,7 +167,7 @@ class JourneyMapper:
             branches = [b for b in a.get("Branches") or []]
             total = sum(int(b.get("Percentage") or 0) for b in branches)
             if total != 100:
-                raise BadValue(f"{where}.Activities.{key}.RandomSplit.Branches: the percentages add up to {total}, not 100")
+                raise BadValue(f"{where}.Activities.{key}.RandomSplit.Branches", f"the percentages add up to {total}, not 100")
             kept = [b for b in branches if b.get("Percentage")]
             if len(kept) < len(branches):
                 f.differs(here, "branches of 0% are left out")
@@ -178,7 +179,7 @@ class JourneyMapper:
         if kind == "Holdout":
             percent = int(a.get("Percentage") or 0)
             if not 0 <= percent <= 100:
-                raise BadValue(f"{where}.Activities.{key}.Holdout.Percentage: {percent} is not a percentage")
+                raise BadValue(f"{where}.Activities.{key}.Holdout.Percentage", f"{percent} is not a percentage")
             if percent in (0, 100):
                 raise Unmappable(f"{here}: a holdout of {percent}% {'holds no one' if percent == 0 else 'holds everyone'}: remove it from the journey")
             f.mapped(here)
@@ -196,7 +197,7 @@ class JourneyMapper:
         for i, branch in enumerate(a.get("Branches") or []):
             branches.append({"condition": self.simple(branch.get("Condition") or {}, f"{here}.Branches[{i}].Condition", ids), "next": to(branch.get("NextActivity"))})
         if not branches:
-            raise BadValue(f"{where}.Activities.{key}.MultiCondition.Branches: no branch")
+            raise BadValue(f"{where}.Activities.{key}.MultiCondition.Branches", "no branch")
         steps, after = self.evaluation_wait(sid, a.get("EvaluationWaitTime"), f"{where}.Activities.{key}.MultiCondition.EvaluationWaitTime")
         multi = {"id": steps[0]["next"] if steps else sid, "kind": "multi_split", "branches": branches, "else": to(a.get("DefaultActivity"))}
         if after:
@@ -213,7 +214,7 @@ class JourneyMapper:
             return {"id": sid, "kind": "wait_for", "duration": duration(wait["WaitFor"], f"{where}.WaitFor"), "next": next_}
         if wait.get("WaitUntil"):
             return {"id": sid, "kind": "wait_until", "at": moment(wait["WaitUntil"], f"{where}.WaitUntil"), "next": next_}
-        raise BadValue(f"{where}: WaitFor or WaitUntil")
+        raise BadValue(f"{where}", "WaitFor or WaitUntil")
 
     def evaluation_wait(self, sid: str, wait: dict[str, Any] | None, where: str) -> tuple[list[dict[str, Any]], str | None]:
         """A decision's EvaluationWaitTime: `after` for a duration; a wait_until step before it for a time."""
@@ -352,7 +353,7 @@ class JourneyMapper:
             definition["closed_dates"] = closed_days(body["ClosedDays"], "ClosedDays", f)
         state = body.get("State")
         if state and state not in STATES:
-            raise BadValue(f"{where}.State: unknown {state!r}")
+            raise BadValue(f"{where}.State", f"unknown {state!r}")
         if state and state != "DRAFT":
             f.differs("State", f"imported as a draft (it was {state} in Pinpoint): publish and start it in Tern")
         if body.get("JourneyChannelSettings"):
@@ -401,14 +402,14 @@ class JourneyMapper:
             sizes = [int(t.get("SizePercent") or 0) for t in treatments[1:]]
             first = 100 - sum(sizes)
             if first < 1 or any(s < 1 for s in sizes):
-                raise BadValue(f"{where}.AdditionalTreatments: each treatment needs a SizePercent, together under 100 (the rest is the campaign's own message)")
+                raise BadValue(f"{where}.AdditionalTreatments", "each treatment needs a SizePercent, together under 100 (the rest is the campaign's own message)")
             steps.insert(0, {"id": "treatments", "kind": "random_split", "branches": [{"percent": p, "next": h} for p, h in zip([first, *sizes], heads, strict=True)]})
             start = "treatments"
             f.mapped("AdditionalTreatments")
         holdout = int(body.get("HoldoutPercent") or 0)
         if holdout:
             if not 1 <= holdout <= 99:
-                raise BadValue(f"{where}.HoldoutPercent: {holdout} is not between 1 and 99")
+                raise BadValue(f"{where}.HoldoutPercent", f"{holdout} is not between 1 and 99")
             steps.insert(0, {"id": "holdout", "kind": "holdout", "percent": holdout, "next": start})
             start = "holdout"
             f.mapped("HoldoutPercent")
@@ -500,7 +501,7 @@ class JourneyMapper:
                 else:
                     f.mapped("Schedule.Frequency")
             elif frequency != "ONCE":
-                raise BadValue(f"{where}.Schedule.Frequency: unknown {frequency!r}")
+                raise BadValue(f"{where}.Schedule.Frequency", f"unknown {frequency!r}")
         if schedule.get("Timezone") or schedule.get("TimeZone"):
             definition["timezone"] = zone(schedule.get("Timezone") or schedule["TimeZone"], f"{where}.Schedule.Timezone", f)
         if schedule.get("StartTime") and schedule["StartTime"] != "IMMEDIATE":
@@ -541,7 +542,7 @@ def _no_cycles(activities: dict[str, Any], kinds: dict[str, str], start: str, wh
                 continue
             if state.get(target) == 1:
                 loop = path[path.index(target):] + [target] if target in path else [key, target]
-                raise BadValue(f"{where}.Activities.{key}: the activities make a loop ({' -> '.join(loop)})")
+                raise BadValue(f"{where}.Activities.{key}", f"the activities make a loop ({' -> '.join(loop)})")
             if target not in state:
                 visit(target, [*path, target])
         state[key] = 2

@@ -55,7 +55,7 @@ def rewrite(text: str, channel: str, defaults: dict[str, str], where: str, findi
         field = field_for(inner, channel) if SIMPLE.fullmatch(inner) else None
         if field is None:
             unresolved.append(match.group(0))
-            return match.group(0)
+            return f"[[{inner}]]" if SIMPLE.fullmatch(inner) else match.group(0)  # never read as a Tern placeholder
         if triple and channel == "email":
             findings.differs(f"{where}: {match.group(0)}", "Tern escapes the value as text (Pinpoint's triple braces put it in as HTML)")
         fallback = defaults.get(inner)
@@ -66,7 +66,7 @@ def rewrite(text: str, channel: str, defaults: dict[str, str], where: str, findi
     rewritten = VARIABLE.sub(one, text)
     for variable in dict.fromkeys(unresolved):
         findings.missing(f"{where}: {variable}", "Tern cannot fill this (Handlebars helpers and the endpoint's own data have no Tern equivalent): "
-                                               "left as written; the content stays a draft until edited")  # fmt: skip
+                                               "left in the text (a variable as [[NAME]]); the content stays a draft until edited")  # fmt: skip
     return rewritten, not unresolved
 
 

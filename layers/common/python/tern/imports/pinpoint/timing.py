@@ -24,6 +24,10 @@ CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class BadValue(ValueError):
     """A value the document should not hold: the import is refused with its path."""
 
+    def __init__(self, path: str, message: str):
+        self.path, self.message = path, message
+        super().__init__(f"{path}: {message}")
+
 
 def zone(value: str, where: str, findings: Findings) -> str:
     """Tern's time zone (an IANA name) for a Pinpoint one."""
@@ -43,12 +47,12 @@ def zone(value: str, where: str, findings: Findings) -> str:
         zoneinfo.ZoneInfo(value)
         return value
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise BadValue(f"{where}: unknown time zone {value!r}") from None
+        raise BadValue(f"{where}", f"unknown time zone {value!r}") from None
 
 
 def clock(value: Any, where: str) -> str:
     if not isinstance(value, str) or not CLOCK.fullmatch(value):
-        raise BadValue(f"{where}: expected a time of day HH:MM, got {value!r}")
+        raise BadValue(f"{where}", f"expected a time of day HH:MM, got {value!r}")
     return value
 
 
@@ -82,7 +86,7 @@ def open_hours(hours: dict[str, Any], wait: bool, where: str, findings: Findings
     days, ranges = [], set()
     for day, day_rules in rules.items():
         if day not in DAYS:
-            raise BadValue(f"{where}.{chosen}.{day}: not a day of the week")
+            raise BadValue(f"{where}.{chosen}.{day}", "not a day of the week")
         for i, rule in enumerate(day_rules):
             ranges.add((clock(rule.get("StartTime"), f"{where}.{chosen}.{day}[{i}].StartTime"), clock(rule.get("EndTime"), f"{where}.{chosen}.{day}[{i}].EndTime")))
         if day_rules:
@@ -109,11 +113,11 @@ def closed_days(closed: dict[str, Any], where: str, findings: Findings) -> list[
                 first = dt.datetime.fromisoformat(str(rule.get("StartDateTime")).replace("Z", "+00:00"))
                 last = dt.datetime.fromisoformat(str(rule.get("EndDateTime")).replace("Z", "+00:00"))
             except ValueError:
-                raise BadValue(f"{here}: StartDateTime and EndDateTime must be ISO 8601 date-times") from None
+                raise BadValue(f"{here}", "StartDateTime and EndDateTime must be ISO 8601 date-times") from None
             if last < first:
-                raise BadValue(f"{here}: EndDateTime is before StartDateTime")
+                raise BadValue(f"{here}", "EndDateTime is before StartDateTime")
             if (last - first).days > 366:
-                raise BadValue(f"{here}: closed for more than a year")
+                raise BadValue(f"{here}", "closed for more than a year")
             partial = partial or first.time() != dt.time() or last.time() not in (dt.time(), dt.time(23, 59), dt.time(23, 59, 59))
             day = first.date()
             while day <= last.date():
@@ -126,7 +130,7 @@ def closed_days(closed: dict[str, Any], where: str, findings: Findings) -> list[
     else:
         findings.mapped(where)
     if len(dates) > 366:
-        raise BadValue(f"{where}: more than 366 closed dates")
+        raise BadValue(f"{where}", "more than 366 closed dates")
     return [d.isoformat() for d in sorted(dates)]
 
 
