@@ -118,9 +118,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
     serve(Path(args.data), args.port, args.aws_port, args.time_scale)
 
 
+def cmd_import_pinpoint(args: argparse.Namespace) -> None:
+    from tern_local.importing import ImportFailed, print_report, run_import
+
+    try:
+        report = run_import(args.files, args.endpoints, args.api, args.org, args.token or os.environ.get("TERN_TOKEN"), args.dry_run)
+    except ImportFailed as e:
+        raise UsageError(str(e)) from None
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_report(report, sys.stdout)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tern", description="Tern: audience segments over a customer data lake.")
-    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,journey,data,serve}")
+    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,journey,import,data,serve}")
 
     segment = groups.add_parser("segment", help="count, list or compile a segment definition")
     commands = segment.add_subparsers(dest="command", required=True, metavar="{count,members,sql,schema}")
@@ -152,6 +166,20 @@ def parser() -> argparse.ArgumentParser:
     journey = groups.add_parser("journey", help="journey definitions")
     journey_commands = journey.add_subparsers(dest="command", required=True, metavar="{schema}")
     journey_commands.add_parser("schema", help="print the JSON Schema of a journey definition").set_defaults(run=cmd_journey_schema)
+
+    from tern_local.importing import default_api
+
+    importing = groups.add_parser("import", help="bring definitions from another system into a Tern deployment")
+    sources = importing.add_subparsers(dest="command", required=True, metavar="{pinpoint}")
+    p = sources.add_parser("pinpoint", help="import what was saved from Amazon Pinpoint (segments, journeys, campaigns, templates, endpoint files)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="JSON or YAML documents (get-journey ... outputs, CloudFormation templates); .csv/.ndjson endpoint files")
+    p.add_argument("--dry-run", action="store_true", help="print the report; create nothing")
+    p.add_argument("--org", default="acme", help="the org (the local stack's X-Tern-Org; default acme)")
+    p.add_argument("--api", default=default_api(), help="the admin API's URL (default $TERN_API or http://127.0.0.1:8000, `tern serve`)")
+    p.add_argument("--token", help="a Cognito access token for a deployed API (default $TERN_TOKEN)")
+    p.add_argument("--endpoints", action="append", default=[], metavar="SEGMENT_ID=FILE", help="which IMPORT segment an endpoint file belongs to")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(run=cmd_import_pinpoint)
 
     data = groups.add_parser("data", help="demo data")
     data_commands = data.add_subparsers(dest="command", required=True, metavar="{generate}")
