@@ -245,6 +245,7 @@ def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
     act_on(stack, api, saved)
     after_a_purchase(stack, api, audience)
     ab_test(stack, api)
+    from_pinpoint(stack, api)
 
 
 def _until(check: Any, what: str, seconds: float = 180) -> None:
@@ -377,3 +378,46 @@ def act_on(stack: LocalStack, api: Client, segment: dict[str, Any]) -> None:
     print(f"   a segment on tags has_any [launch-clicker] now finds {found['total']} contacts: {'exactly the clickers' if same else 'NOT the clickers'}")
     if not same:
         raise SystemExit("demo: the tagged segment does not match the clickers")
+
+
+PINPOINT_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pinpoint"
+
+
+def from_pinpoint(stack: LocalStack, api: Client) -> None:
+    """What a Pinpoint user saved (examples/pinpoint), imported, put live, published and run."""
+    from moto.ses.models import ses_backends
+
+    print("\n== Moving from Amazon Pinpoint: templates, a segment and a journey as `aws pinpoint get-...` saved them (examples/pinpoint)")
+    files = {f.name: f.read_text(encoding="utf-8") for f in sorted(PINPOINT_EXAMPLE.glob("*.json"))}
+    report = api("POST", "/imports/pinpoint", {"files": files})
+    for made in report["objects"]:
+        print(f"   {made['kind']:<8} {made['name']!r}: {made['action']}")
+    for finding in report["findings"]:
+        if finding["status"] != "mapped":
+            print(f"     {finding['status']}: {finding['element']}: {finding['note']}")
+    summary = report["summary"]
+    print(f"   POST /imports/pinpoint: {summary['mapped']} elements mapped, {summary['mapped with a difference']} with a difference, "
+          f"{summary['not mapped']} not mapped (docs/MIGRATING-FROM-PINPOINT.md)")  # fmt: skip
+    made = {o["kind"]: o["tern_id"] for o in report["objects"] if o["kind"] in ("segment", "journey")}
+    api("POST", f"/segments/{made['segment']}/go-live")
+    size = first_evaluation(api, {"id": made["segment"]})["members"]
+    published = api("POST", f"/journeys/{made['journey']}/publish")
+    api("POST", f"/journeys/{made['journey']}/start")
+    ses = ses_backends[ACCOUNT][REGION]
+    events = boto3.client("events", endpoint_url=stack.endpoint, region_name=REGION)
+    since = len(ses.sent_messages)
+    steps = lambda: {s["step_id"]: s for s in api("GET", f"/journeys/{made['journey']}/analytics")["steps"]}  # noqa: E731
+    _until(lambda: steps()["announce"]["processed"] >= size, "the imported journey's e-mails")
+    clicked = 0
+    for message in list(ses.sent_messages)[since:]:
+        if zlib.crc32(message.destinations["ToAddresses"][0].encode()) % 4 == 0:
+            ses_click(events, message.id, LAUNCH_LINK)
+            clicked += 1
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
+    _until(lambda: all(e["status"] != "RUNNING" for e in sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"]),
+           "the imported journey's 12-hour evaluation")  # fmt: skip
+    found = steps()
+    ways = {w["way"]: w["contacts"] for w in found["clicked"]["ways"]}
+    print(f"   {size} members; {found['announce']['sent']} e-mails, {clicked} clicked; after 12 hours the split found "
+          f"{ways['yes']} clickers (texted: {found['text']['sent']}) and {ways['no']} others (the PUSH step left out: their path ends)")  # fmt: skip
+

@@ -96,7 +96,7 @@ def _import_segments(documents: dict[str, str]) -> dict[str, str | None]:
 def _call(api: str, org: str, token: str | None, method: str, path: str, body: bytes, content_type: str) -> dict[str, Any]:
     request = urllib.request.Request(api.rstrip("/") + path, data=body, method=method, headers={"Content-Type": content_type, "X-Tern-Org": org})
     if token:
-        request.add_header("Authorization", f"Bearer {token}")
+        request.add_header("Authorization", token)  # a Cognito ID token, as the REST API's user pool authorizer reads it
     try:
         with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310 - the user's own API
             answer: dict[str, Any] = json.loads(response.read() or b"{}")

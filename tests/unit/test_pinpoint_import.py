@@ -240,3 +240,17 @@ def test_any_segment_dimensions_the_model_allows_map_to_a_valid_definition_or_sa
         return
     with contextlib.suppress(ValidationError):  # what Tern refuses (too many values) the importer reports as "Tern refuses the result"
         SegmentDefinition.model_validate({"name": "x", "where": where})
+
+
+def test_the_example_export_has_pinpoints_shapes_and_imports_whole(importer: PinpointImporter) -> None:
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "pinpoint"
+    files = sorted(folder.glob("*.json"))
+    for file in files:
+        ((wrapper, body),) = json.loads(file.read_text()).items()
+        for item in body["Item"] if wrapper.endswith("sResponse") else [body]:
+            pd.checked(wrapper[:-9] + "Response" if wrapper.endswith("sResponse") else wrapper, item)
+    report = importer.run([(f.name, f.read_text()) for f in files], dry_run=False)
+    assert sorted(o["kind"] for o in report["objects"]) == ["content", "content", "journey", "segment"]
+    assert [f["element"] for f in report["findings"] if f["status"] == "not mapped"] == ["Activities.app (PUSH)"]
