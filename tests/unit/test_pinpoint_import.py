@@ -33,7 +33,7 @@ from tern.segments.lifecycle import Segments
 from tern.segments.repository import SegmentRepository
 from tern_local.template import create_table
 
-from fakes import MemoryScheduler
+from fakes import MemoryScheduler, MemoryTable
 
 NOW = dt.datetime(2026, 11, 23, 12, 0)
 REGION = "eu-central-1"
@@ -254,3 +254,41 @@ def test_the_example_export_has_pinpoints_shapes_and_imports_whole(importer: Pin
     report = importer.run([(f.name, f.read_text()) for f in files], dry_run=False)
     assert sorted(o["kind"] for o in report["objects"]) == ["content", "content", "journey", "segment"]
     assert [f["element"] for f in report["findings"] if f["status"] == "not mapped"] == ["Activities.app (PUSH)"]
+
+
+def memory_importer() -> PinpointImporter:
+    table = MemoryTable()
+    segments = Segments("acme", SegmentRepository(table), MemoryScheduler(), ListRepository(table))  # type: ignore[arg-type]
+    journeys = Journeys("acme", JourneyRepository(table), ContentRepository(table), segments, None, None, None, "fn", lambda: NOW)  # type: ignore[arg-type]
+    return PinpointImporter("acme", segments, journeys, ImportLinks(table), lambda: NOW)  # type: ignore[arg-type]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(pd.strategy("WriteJourneyRequest"), pd.strategy("WriteCampaignRequest"))
+def test_any_journey_or_campaign_the_model_allows_gets_a_report_or_its_problems_never_a_crash(journey: dict[str, Any], campaign: dict[str, Any]) -> None:
+    importer = memory_importer()
+    for document in ({"WriteJourneyRequest": journey, "JourneyId": "j"}, {"WriteCampaignRequest": campaign, "CampaignId": "c"}):
+        try:
+            report = importer.run([("doc.json", json.dumps(document))], dry_run=False)
+        except DefinitionError as e:
+            assert all(p.path.startswith("doc.json") for p in e.problems), e.problems
+            continue
+        assert set(report["summary"]) == {"mapped", "mapped with a difference", "not mapped"}
+
+
+def test_values_outside_pinpoints_enumerations_and_broken_cloudformation_are_refused_with_their_path() -> None:
+    importer = memory_importer()
+    bad = pd.segment("s", "S", groups={"Include": "ALL", "Groups": [{"Type": "ALL", "Dimensions": [{"Demographic": {"Channel": {"Values": ["EMAIL"]}}}]}]})
+    bad["SegmentResponse"]["SegmentGroups"]["Include"] = "SOME"
+    with pytest.raises(DefinitionError) as caught:
+        importer.run(texts(bad), dry_run=True)
+    assert caught.value.problems[0].path == "doc0.json: SegmentResponse.SegmentGroups.Include" and "'SOME' is not one of ALL, ANY, NONE" in caught.value.problems[0].message
+    for template, fragment in [
+        ("Resources: {S: {Type: 'AWS::Pinpoint::Segment', Properties: [1]}}", "properties"),
+        ("Resources: {S: {Type: 'AWS::Pinpoint::Segment', Properties: {Name: !Sub []}}}", "cannot work out"),
+        ("Resources: {S: {Type: 'AWS::Pinpoint::Segment', Properties: {Name: !Ref Nowhere}}}", "Ref Nowhere"),
+        ("Resources: {S: {Type: 'AWS::Pinpoint::Segment', Properties: {Name: !If [c, a, b]}}}", "without deploying"),
+    ]:
+        with pytest.raises(DefinitionError) as caught:
+            importer.run([("stack.yaml", template)], dry_run=True)
+        assert caught.value.problems[0].path.startswith("stack.yaml: Resources.S.Properties") and fragment in caught.value.problems[0].message, caught.value.problems

@@ -27,11 +27,15 @@ def has_shape(service: str, shape: str) -> bool:
     return shape in _model(service).shape_names
 
 
-def shape_problems(service: str, shape: str, document: Any, path: str, optional: frozenset[str] = frozenset()) -> list[Problem]:
-    """What in `document` does not fit the service's `shape`, each at `path` + its place in the document; a
-    top-level field in `optional` may be missing though the shape requires it."""
-    report = ParamValidator().validate(document, _model(service).shape_for(shape))
-    problems = []
+def shape_problems(
+    service: str, shape: str, document: Any, path: str, optional: frozenset[str] = frozenset(), also: dict[str, tuple[str, ...]] | None = None
+) -> list[Problem]:
+    """What in `document` does not fit the service's `shape`, each at `path` + its place in the document: botocore's
+    checks, and a value outside its enumeration (`also`: values a shape's documentation allows beyond its model's
+    enum, by shape name). A top-level field in `optional` may be missing though the shape requires it."""
+    model = _model(service).shape_for(shape)
+    report = ParamValidator().validate(document, model)
+    problems = _enum_problems(model, document, path, also or {})
     for kind, name, detail in report._errors[:REPORTED]:  # botocore's own findings: (kind, .dotted.name, detail)
         where = path + name if name else path
         if kind == "missing required field" and not name and detail["required_name"] in optional:
@@ -50,6 +54,24 @@ def shape_problems(service: str, shape: str, document: Any, path: str, optional:
         else:
             problems.append(Problem(where, kind))
     return problems
+
+
+def _enum_problems(shape: Any, value: Any, path: str, also: dict[str, tuple[str, ...]]) -> list[Problem]:
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        return [p for name, member in shape.members.items() if name in value for p in _enum_problems(member, value[name], f"{path}.{name}", also)]
+    if kind == "list" and isinstance(value, list):
+        return [p for i, item in enumerate(value[:1000]) for p in _enum_problems(shape.member, item, f"{path}[{i}]", also)]
+    if kind == "map" and isinstance(value, dict):
+        found = []
+        for key, item in list(value.items())[:1000]:
+            found += _enum_problems(shape.key, key, f"{path}.{key}", also) if shape.key.enum else []
+            found += _enum_problems(shape.value, item, f"{path}.{key}", also)
+        return found
+    if kind == "string" and shape.enum and isinstance(value, str) and value not in shape.enum and value not in also.get(shape.name, ()):
+        allowed = [*shape.enum, *also.get(shape.name, ())]
+        return [Problem(path, f"{value[:100]!r} is not one of {', '.join(allowed)}")]
+    return []
 
 
 _types = {"str": "text", "int": "a whole number", "float or Decimal or int": "a number", "list or tuple": "a list", "dict": "an object",

@@ -32,6 +32,7 @@ LISTS: dict[str, Kind] = {"SegmentsResponse": "segment", "JourneysResponse": "jo
 ID_FIELDS = {"segment": "SegmentId", "journey": "JourneyId", "campaign": "CampaignId"}  # --cli-input-json's, beside the request
 RESPONSE_ONLY = frozenset({"ApplicationId", "Arn", "CreationDate", "LastModifiedDate", "Id", "SegmentType", "SegmentVersion", "TemplateType",
                            "TemplateName", "Version"})  # fmt: skip
+DOCUMENTED: dict[str, tuple[str, ...]] = {"AttributeType": ("NOT_BETWEEN",)}  # the API reference lists it; the model's enum does not
 CLOUDFORMATION = {
     "AWS::Pinpoint::Segment": "segment", "AWS::Pinpoint::Campaign": "campaign",
     "AWS::Pinpoint::EmailTemplate": "email_template", "AWS::Pinpoint::SmsTemplate": "sms_template",
@@ -195,8 +196,8 @@ def _check(element: Element) -> list[Problem]:
     body = element.body
     if element.kind in ("email_template", "sms_template") and not ("CreationDate" in body or "TemplateType" in body):
         body = {k: v for k, v in body.items() if k != "TemplateName"}  # a request, with its name beside it
-        return shape_problems("pinpoint", request, body, element.path)
-    return shape_problems("pinpoint", response, body, element.path, optional=RESPONSE_ONLY)
+        return shape_problems("pinpoint", request, body, element.path, also=DOCUMENTED)
+    return shape_problems("pinpoint", response, body, element.path, optional=RESPONSE_ONLY, also=DOCUMENTED)
 
 
 # ----- CloudFormation
@@ -221,11 +222,17 @@ def _cloudformation(template: dict[str, Any], path: str, skipped: list[Skipped])
     for name, resource in pinpoint.items():
         here = _join(path, f"Resources.{name}.Properties")
         kind: Kind = CLOUDFORMATION[resource["Type"]]  # type: ignore[assignment]
-        properties = {k: v for k, v in (resource.get("Properties") or {}).items() if k not in ("ApplicationId", "Tags")}
+        if not isinstance(resource.get("Properties"), dict):
+            problems.append(Problem(here, "expected the resource's properties"))
+            continue
+        properties = {k: v for k, v in resource["Properties"].items() if k not in ("ApplicationId", "Tags")}
         try:
             body = _resolve(properties, here, names, parameters)
         except DefinitionError as e:
             problems.extend(e.problems)
+            continue
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError):
+            problems.append(Problem(here, "an intrinsic function Tern cannot work out (write the value)"))
             continue
         body = _as_api(kind, body)
         key = body.get("TemplateName") if kind.endswith("template") else name
