@@ -129,6 +129,15 @@ def test_a_pinpoint_export_imports_through_the_cli_and_its_journey_runs(stack: L
     assert len(ses_sent()) - since == len(reachable)
     assert analytics["text"]["processed"] == len(clickers)
 
+    # the campaign: a one-step journey on the IMPORT segment's list
+    vip = made[("segment", "seg-vip")]
+    ok(stack, "POST", f"/segments/{vip}/go-live")
+    wait_for(lambda: ok(stack, "GET", f"/segments/{vip}")["latest"], timeout=60, what="the VIP list's evaluation")
+    campaign = made[("journey", "weekly")]
+    ok(stack, "POST", f"/journeys/{campaign}/publish")
+    ok(stack, "POST", f"/journeys/{campaign}/start")
+    wait_for(lambda: ok(stack, "GET", f"/journeys/{campaign}/analytics")["entered"]["contacts"] == 5, timeout=60, what="the campaign's five VIPs")
+
     # importing the same files again changes nothing and duplicates nothing; a changed journey, published, is kept
     code, out, err = cli("import", "pinpoint", *files[:-1], "--api", api, "--json")
     again = json.loads(out)
@@ -157,3 +166,66 @@ def test_the_api_refuses_a_bad_import_with_the_path_and_writes_nothing(stack: Lo
     assert status == 400
     code, _, err = cli("import", "pinpoint", str(Path(__file__)), "--api", f"http://127.0.0.1:{stack.port}")
     assert code == 2 and err.count("\n") == 1 and err.startswith("tern: 400: ")
+
+
+def test_a_journey_with_every_activity_type_runs_in_step_functions(stack: LocalStack, tmp_path: Path) -> None:
+    """Every Pinpoint activity type, imported, published and run (hours are seconds here): no execution fails,
+    every step Tern has is passed through, and the left-out ones are bridged."""
+    contacts = lake_contacts(stack)
+    warsaw = {"UserAttributes": {"City": {"Values": ["Warszawa"]}}, "Metrics": {"LeadScore": {"ComparisonOperator": "GREATER_THAN_OR_EQUAL", "Value": 20.0}}}
+    hour = {"WaitFor": "PT1H"}
+    activities = {
+        "mail": {"EMAIL": {"TemplateName": "every-mail", "NextActivity": "opened"}},
+        "opened": {"ConditionalSplit": {"Condition": {"Operator": "ANY", "Conditions": [
+            {"EventCondition": {"MessageActivity": "mail", "Dimensions": {"EventType": {"Values": ["_email.open", "_email.click"]}}}},
+            {"SegmentDimensions": {"Location": {"Country": {"DimensionType": "EXCLUSIVE", "Values": ["PL"]}}}}]},
+            "EvaluationWaitTime": hour, "TrueActivity": "pause", "FalseActivity": "route"}},
+        "pause": {"Wait": {"WaitTime": hour, "NextActivity": "text"}},
+        "text": {"SMS": {"TemplateName": "every-sms", "NextActivity": "push"}},
+        "push": {"PUSH": {"NextActivity": "ab"}},
+        "ab": {"RandomSplit": {"Branches": [{"Percentage": 60, "NextActivity": "hold"}, {"Percentage": 40, "NextActivity": "call"}]}},
+        "hold": {"Holdout": {"Percentage": 20, "NextActivity": "last"}},
+        "last": {"Wait": {"WaitTime": hour}},
+        "call": {"ContactCenter": {"NextActivity": "hook"}},
+        "hook": {"CUSTOM": {"DeliveryUri": "arn:aws:lambda:eu-west-1:123456789012:function:push", "NextActivity": "last"}},
+        "route": {"MultiCondition": {"EvaluationWaitTime": hour, "DefaultActivity": "hold", "Branches": [
+            {"Condition": {"SegmentDimensions": {"Demographic": {"Channel": {"Values": ["SMS"]}}}}, "NextActivity": "text"},
+            {"Condition": {"SegmentCondition": {"SegmentId": "seg-warsaw"}}, "NextActivity": "last"}]}},
+    }  # fmt: skip
+    documents = [
+        pd.email_template("every-mail", "Hello {{User.UserAttributes.FirstName}}", "<p>News from {{Location.City}}</p>"),
+        pd.sms_template("every-sms", "News, {{User.UserAttributes.FirstName}}"),
+        pd.segment("seg-warsaw", "Warsaw, lead score 20+", warsaw),
+        pd.journey("every", "Every activity", activities, "mail", StartCondition={"SegmentStartCondition": {"SegmentId": "seg-warsaw"}},
+                   Limits={"DailyCap": 3, "MessagesPerSecond": 200}),
+    ]  # fmt: skip
+    report = ok(stack, "POST", "/imports/pinpoint", {"files": {f"{i}.json": json.dumps(d) for i, d in enumerate(documents)}})
+    made = {(o["kind"], o["pinpoint"]): o["tern_id"] for o in report["objects"]}
+    assert sorted(f["element"] for f in report["findings"] if f["status"] == "not mapped") == ["Activities.call (ContactCenter)", "Activities.hook (CUSTOM)", "Activities.push (PUSH)"]
+    audience = made[("segment", "seg-warsaw")]
+    ok(stack, "POST", f"/segments/{audience}/go-live")
+    wait_for(lambda: ok(stack, "GET", f"/segments/{audience}")["latest"], timeout=60, what="the audience's evaluation")
+    members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience}/members?limit=1000")["members"]]
+    expected = {c for c, row in contacts.items() if row["city"] == "Warszawa" and (row["lead_score"] or 0) >= 20}
+    assert set(members) == expected and len(members) > 10
+    journey = made[("journey", "every")]
+    published = ok(stack, "POST", f"/journeys/{journey}/publish")
+    ok(stack, "POST", f"/journeys/{journey}/start")
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
+
+    def executions() -> list[dict[str, Any]]:
+        return list(sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"])
+
+    wait_for(lambda: len(executions()) == len(members) and all(e["status"] != "RUNNING" for e in executions()), timeout=180, every=1,
+             what="every contact through every activity")  # fmt: skip
+    assert {e["status"] for e in executions()} == {"SUCCEEDED"}
+    steps = {s["step_id"]: s for s in ok(stack, "GET", f"/journeys/{journey}/analytics")["steps"]}
+    assert set(steps) == {"mail", "opened", "pause", "text", "ab", "hold", "last", "route"}
+    reached = {c for c in members if contacts[c]["email"] and "email_marketing" in (contacts[c]["consents"] or [])}  # the others stop at the e-mail
+    ways = {w["way"]: w["contacts"] for w in steps["opened"]["ways"]}
+    assert ways == {"yes": 0, "no": len(reached)}  # nobody opened, everyone is in Poland
+    route = {w["way"]: w["contacts"] for w in steps["route"]["ways"]}
+    with_phone = {c for c in reached if contacts[c]["phone"]}
+    assert route == {"branches[0]": len(with_phone), "branches[1]": len(reached) - len(with_phone), "else": 0}  # the first match wins
+    texted = {c for c in with_phone if "sms_marketing" in (contacts[c]["consents"] or [])}
+    assert (steps["text"]["entered"], steps["text"]["sent"], steps["ab"]["entered"]) == (len(with_phone), len(texted), len(texted))
