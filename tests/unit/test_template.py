@@ -32,7 +32,7 @@ def test_the_layer_ships_what_the_functions_import() -> None:
         for line in (content / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    modules = {"phonenumberslite": "phonenumbers"}  # distributions whose module has another name
+    modules = {"phonenumberslite": "phonenumbers", "pyyaml": "yaml"}  # distributions whose module has another name
     provided = {modules.get(r, r) for r in required} | {"tern", "boto3", "botocore"} | {"pyarrow"}  # boto3: the runtime; pyarrow: SdkForPandasLayer
     sources = [p for p in (content / "tern").rglob("*.py") if p.name != "duckdb.py"] + list((ROOT / "functions").glob("*/app.py"))
     imported = set()
