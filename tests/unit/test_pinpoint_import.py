@@ -146,6 +146,7 @@ def test_documents_that_are_not_pinpoints_or_too_big_or_bombs_are_refused(import
         ("[1, 2]", "expected an object"), ('{"Hello": "world"}', "not a Pinpoint document"), ("{{{", "neither JSON nor YAML"),
         ("a: &x [1, 2]\nb: [*x, *x]\n", "aliases"), ('{"SegmentResponse": {"Id": "s", "Name": 5}}', "expected text"),
         ('{"SegmentsResponse": {"Item": 7}}', "Item"),
+        ('{"TemplatesResponse": {"Item": []}}', "get-email-template"),
     ]:  # fmt: skip
         with pytest.raises(DefinitionError) as caught:
             importer.run([("f.json", text)], dry_run=True)

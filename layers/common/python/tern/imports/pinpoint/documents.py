@@ -132,6 +132,9 @@ def _read(document: Any, path: str, skipped: list[Skipped]) -> list[Element]:
         raise DefinitionError([Problem(path, f"expected an object (a Pinpoint document), got {type(document).__name__}")])
     if "Resources" in document or "AWSTemplateFormatVersion" in document:
         return _cloudformation(document, path, skipped)
+    if "TemplatesResponse" in document:
+        raise DefinitionError([Problem(_join(path, "TemplatesResponse"), "list-templates gives the templates' names only: save each with "
+                                                                          "get-email-template or get-sms-template and import those")])  # fmt: skip
     wrapped = [k for k in document if k in WRAPPED or k in LISTS]
     if len(wrapped) == 1:
         outer = wrapped[0]
