@@ -53,16 +53,12 @@ class MemoryTable:
     def take(self, pk: str, sk: str) -> dict[str, Any] | None:
         return self.items.pop((pk, sk), None)
 
-    def put_together(
-        self, conditional: tuple[dict[str, Any], str, dict[str, Any]], *plain: dict[str, Any], adds: dict[tuple[str, str], dict[str, int]] | None = None
-    ) -> None:
+    def put_together(self, conditional: tuple[dict[str, Any], str, dict[str, Any]], *plain: dict[str, Any]) -> None:
         item, condition, values = conditional
         if not self._holds(item, condition, values):
             raise ConflictError("the item changed since it was read")
         for one in (item, *plain):
             self.items[(one["PK"], one["SK"])] = dict(one)
-        for (pk, sk), counts in (adds or {}).items():
-            self.add(pk, sk, counts)
 
     def query(
         self, pk: str, limit: int | None = None, start: str | None = None, forward: bool = True, prefix: str | None = None

@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
-WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")  # transact deep-copies every table
 
 
 def atomic_dynamodb_writes() -> None:

@@ -65,11 +65,8 @@ class Table:
         except BotoCoreError as e:
             raise StoreError(f"deleting {pk} {sk}: {e}") from None
 
-    def put_together(
-        self, conditional: tuple[dict[str, Any], str, dict[str, Any]], *plain: dict[str, Any], adds: dict[tuple[str, str], dict[str, int]] | None = None
-    ) -> None:
-        """Write items atomically: all or none, the first only if its condition holds (else ConflictError);
-        `adds` adds to counters of other items (PK, SK) in the same transaction."""
+    def put_together(self, conditional: tuple[dict[str, Any], str, dict[str, Any]], *plain: dict[str, Any]) -> None:
+        """Write items atomically: all or none, the first only if its condition holds (else ConflictError)."""
         item, condition, values = conditional
         client = self._table.meta.client
         name = self._table.name
@@ -77,12 +74,6 @@ class Table:
         if values:  # DynamoDB refuses an empty ExpressionAttributeValues
             first["ExpressionAttributeValues"] = values
         writes: list[dict[str, Any]] = [{"Put": first}, *({"Put": {"TableName": name, "Item": p}} for p in plain)]
-        for (pk, sk), counts in (adds or {}).items():
-            writes.append({"Update": {
-                "TableName": name, "Key": {"PK": pk, "SK": sk}, "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(counts))),
-                "ExpressionAttributeNames": {f"#a{i}": k for i, k in enumerate(counts)},
-                "ExpressionAttributeValues": {f":a{i}": v for i, v in enumerate(counts.values())},
-            }})  # fmt: skip
         try:
             client.transact_write_items(TransactItems=writes)
             self.writes.requests += len(writes)

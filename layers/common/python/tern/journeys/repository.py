@@ -38,18 +38,19 @@ class JourneyRepository(Records[Journey]):
     # ----- entry: each contact at most once per journey
 
     def enter(self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime) -> bool:
-        """Record that the contact entered (and count it, in the same transaction); False if it had entered before."""
+        """Record that the contact entered, and count it; False if it had entered before."""
         try:
-            self.table.put_together(
-                ({"PK": f"ORG#{org_id}#ENTERED#{journey_id}", "SK": contact_id, "at": at.isoformat()}, "attribute_not_exists(PK)", {}),
-                adds={self._totals_key(org_id, journey_id): {"contacts": 1, "entries": 1}},
-            )
+            self.table.put({"PK": f"ORG#{org_id}#ENTERED#{journey_id}", "SK": contact_id, "at": at.isoformat()}, condition="attribute_not_exists(PK)")
         except ConflictError:
             return False
+        self.table.add(*self._totals_key(org_id, journey_id), {"contacts": 1, "entries": 1})
         return True
 
     def totals(self, org_id: str, journey_id: str) -> dict[str, int]:
-        """How many contacts entered the journey, and how many entries they made (reentries included)."""
+        """How many contacts entered the journey, and how many entries they made (reentries included). Each is
+        counted after its entry record is written (a second write, not a transaction: DynamoDB transactions cost
+        twice, and a count is not worth it): an entry is never counted twice, and one whose Lambda died between
+        the two writes goes uncounted."""
         item = self.table.get(*self._totals_key(org_id, journey_id)) or {}
         return {"contacts": int(item.get("contacts", 0)), "entries": int(item.get("entries", 0))}
 
@@ -84,11 +85,14 @@ class JourneyRepository(Records[Journey]):
                 return None
             new = {"PK": pk, "SK": contact_id, "at": at.isoformat(), "entries": entries + 1, "version": entries + 1, "machine": machine,
                    **({"run": run_id} if run_id else {})}  # fmt: skip
-            condition = ("attribute_not_exists(PK)", {}) if item is None else ("version = :read", {":read": int(item.get("version", 1))})
             try:
-                self.table.put_together((new, *condition), adds={self._totals_key(org_id, journey_id): {"contacts": int(item is None), "entries": 1}})
+                if item is None:
+                    self.table.put(new, condition="attribute_not_exists(PK)")
+                else:
+                    self.table.put(new, condition="version = :read", values={":read": int(item.get("version", 1))})
             except ConflictError:
                 continue
+            self.table.add(*self._totals_key(org_id, journey_id), {"contacts": int(item is None), "entries": 1})
             if item is not None:
                 self.table.take(f"ORG#{org_id}#EXIT#{journey_id}", contact_id)
             return entries + 1
