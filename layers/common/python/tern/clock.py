@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
 
 Clock = Callable[[], dt.datetime]
 
@@ -20,6 +23,18 @@ def utc_now() -> dt.datetime:
 
 def naive_utc(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
+
+
+def iso_utc(at: dt.datetime) -> str:
+    """An instant as ISO 8601 text in UTC with its `Z` (a naive time is UTC, as everywhere in Tern)."""
+    return naive_utc(at).isoformat() + "Z"
+
+
+# A record's moment: naive UTC inside Tern, ISO 8601 with `Z` in its JSON (the API's answers, stored bodies).
+Instant = Annotated[
+    dt.datetime, AfterValidator(naive_utc), PlainSerializer(iso_utc, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]  # fmt: skip
 
 
 def wall_seconds(clock: Clock, seconds: float) -> int:

@@ -28,6 +28,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from tern import lake
+from tern.clock import iso_utc
 from tern.errors import ConflictError, DefinitionError, DeliveryFailed, GoneError, Problem, TernError
 from tern.exports import files, query
 from tern.exports.addresses import RefusedAddress, check_url
@@ -143,7 +144,7 @@ class Jobs:
             if (export.expires_at and now >= export.expires_at) or not self.results.exists(export.key):
                 raise GoneError(f"export {export_id} has expired: its file is kept {EXPORT_DAYS} days; ask for a new export")
             body["url"] = self.results.url(export.key, URL_SECONDS)
-            body["url_expires_at"] = (now + dt.timedelta(seconds=URL_SECONDS)).isoformat()
+            body["url_expires_at"] = iso_utc(now + dt.timedelta(seconds=URL_SECONDS))
         return body
 
     def actions_of(self, segment_id: str, now: dt.datetime) -> list[Action]:

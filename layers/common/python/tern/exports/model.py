@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tern.clock import Instant
 from tern.text import OneLine
 
 Format = Literal["csv", "xlsx", "audience", "webhook"]
@@ -49,9 +49,9 @@ class _Job(BaseModel):
     org_id: str
     segment_id: str
     status: JobStatus = "queued"
-    requested_at: dt.datetime
-    started_at: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
+    requested_at: Instant
+    started_at: Instant | None = None
+    finished_at: Instant | None = None
     evaluation_id: str | None = None  # the membership the job read
     error: str | None = None
     version: int = 0
@@ -67,14 +67,14 @@ class Export(_Job):
     attempts: int = 0  # webhook requests made, retries included
     key: str | None = None  # the file in the results bucket
     filename: str | None = None
-    expires_at: dt.datetime | None = None  # when the results bucket's lifecycle rule deletes the file
+    expires_at: Instant | None = None  # when the results bucket's lifecycle rule deletes the file
 
 
 class Action(_Job):
     kind: Kind
     value: str
     action: Change
-    at: dt.datetime | None = None  # the time of the overlay change, fixed once counted (a retry writes the same)
+    at: Instant | None = None  # the time of the overlay change, fixed once counted (a retry writes the same)
     members: int = 0
     changed: int = 0
     already: int = 0  # members that already had the value (add) or already lacked it (remove)
@@ -95,7 +95,7 @@ class Destination(DestinationRequest):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     org_id: str
-    created_at: dt.datetime
+    created_at: Instant
     version: int = 0
 
     def public(self) -> dict[str, object]:

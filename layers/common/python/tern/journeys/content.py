@@ -9,7 +9,6 @@ when the content is saved, so a typo never reaches a customer as a blank.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from typing import Annotated, Any, Literal
@@ -17,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tern import lake
+from tern.clock import Instant
 from tern.errors import Problem, TooLarge
 from tern.text import MultiLine, OneLine
 
@@ -63,8 +63,8 @@ class Content(ContentDraft):
     id: str
     org_id: str
     version: int = 0
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Instant
+    updated_at: Instant
 
 
 def render(template: str, contact: dict[str, Any], escape: bool = False) -> str:

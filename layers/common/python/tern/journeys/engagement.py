@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from tern.aws.dynamodb import Table
+from tern.clock import Instant
 from tern.errors import ConflictError
 
 
@@ -33,7 +34,7 @@ class SentMessage(BaseModel):
     contact_id: str
     channel: str
     address: str
-    at: dt.datetime
+    at: Instant
 
 
 class Engagement:

@@ -23,6 +23,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tern.clock import Instant
 from tern.journeys.caps import Limits
 from tern.journeys.conditions import Condition
 from tern.journeys.matching import EventMatch, Exits, Goal
@@ -356,10 +357,10 @@ class Journey(JourneyDefinition):
     version: int = 0  # the store's optimistic lock
     published_version: int | None = None  # which published version this is (1, 2, ... across copies: 1)
     state_machine_arn: str | None = None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    published_at: dt.datetime | None = None
-    started_at: dt.datetime | None = None
+    created_at: Instant
+    updated_at: Instant
+    published_at: Instant | None = None
+    started_at: Instant | None = None
     copied_from: str | None = None
 
     def definition(self) -> JourneyDefinition:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, ConfigDict
 
+from tern.clock import Instant
 from tern.store.records import Records
 
 
@@ -21,7 +20,7 @@ class ListRecord(BaseModel):
     duplicates: int
     bad_rows: int
     location: str
-    created_at: dt.datetime
+    created_at: Instant
     separator: str = ","  # as detected: "," ";" or a tab
     bom: bool = False  # the file began with a byte-order mark (Excel's "CSV UTF-8")
     version: int = 0

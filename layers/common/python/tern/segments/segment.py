@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tern.clock import Instant
 from tern.segments.definition import SegmentDefinition
 
 Status = Literal["draft", "live", "archived", "deleted"]
@@ -30,7 +31,7 @@ class Evaluation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
-    at: dt.datetime
+    at: Instant
     members: int
     joined: int
     left: int
@@ -47,15 +48,15 @@ class Segment(SegmentDefinition):
     refresh: Refresh = "once"
     readiness_hours: Annotated[int, Field(ge=1, le=8760)] = 24
     version: int = 0
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Instant
+    updated_at: Instant
     status_before_delete: Status | None = None
     latest: Evaluation | None = None
-    ready_until: dt.datetime | None = None
+    ready_until: Instant | None = None
     # Manifests of evaluations whose membership writes began but did not finish (a crash); see membership.py.
     pending_manifests: list[str] = Field(default_factory=list)
     # Set while an evaluation runs: actions and exports requested meanwhile wait for it (tern.exports.jobs).
-    evaluating_since: dt.datetime | None = None
+    evaluating_since: Instant | None = None
 
     def evaluating(self, now: dt.datetime) -> bool:
         """Whether an evaluation is running; a mark older than the longest evaluation (a crash) does not count."""

@@ -11,13 +11,13 @@ started; the membership converges at the next refresh: tern.segments.membership)
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from tern.clock import Instant
 from tern.errors import ConflictError, NotFoundError
 from tern.observability import logger
 from tern.segments.membership import DELETE, PUT, difference_sql, evaluation_of, manifest_prefix, manifest_sql
@@ -46,7 +46,7 @@ class Plan(_Stage):
 
 class Apply(_Stage):
     stage: Literal["apply"]
-    at: dt.datetime
+    at: Instant
     csv: str
     start: int = Field(ge=0)
     end: int = Field(ge=0)
@@ -54,7 +54,7 @@ class Apply(_Stage):
 
 class Commit(_Stage):
     stage: Literal["commit"]
-    at: dt.datetime
+    at: Instant
     started: float  # when begin ran (epoch seconds): the evaluation's elapsed time
     members: int = Field(ge=0)
     joined: int = Field(ge=0)
