@@ -17,6 +17,7 @@ from the graph, in its order.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -56,8 +57,12 @@ def _events(engine: QueryEngine) -> exp.Table:
 
 
 def _scope(journey: Journey) -> exp.Expr:
+    """The journey's own events: its org's partitions from the day before it was made (no event of a journey is
+    older than the journey: Athena and DuckDB read only those days' files)."""
+    since = (journey.created_at - dt.timedelta(days=1)).date().isoformat()  # dt is a string partition: string order is date order
     return exp.and_(
         exp.column("org_id").eq(exp.Literal.string(journey.org_id)),
+        exp.GTE(this=exp.column("dt"), expression=exp.Literal.string(since)),
         exp.column("event_type").eq(exp.Literal.string("journey_step")),
         exp.column("journey_id").eq(exp.Literal.string(journey.id)),
     )
@@ -142,7 +147,7 @@ def _reached(journey: Journey, engine: QueryEngine, counts: dict[str, dict[str, 
     """Per step, the contacts who reached it (`entered`) and of them those who met the journey's goal (`converted`,
     at any time in the journey). A wait or an end records no event: its `entered` is what the steps before it let
     through, and who of them converted is not known (null)."""
-    converted = _if_converted(journey, engine)
+    converted = _if_converted(journey, engine) if journey.goal is not None else exp.null()
     sql = (
         exp.select("step_id", exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column("contact_id")])), "entered"),
                    exp.alias_(exp.Count(this=exp.Distinct(expressions=[converted])), "converted"))
