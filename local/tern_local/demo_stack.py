@@ -314,7 +314,7 @@ def ab_test(stack: LocalStack, api: Client) -> None:
     api("POST", f"/journeys/{journey['id']}/publish")
     api("POST", f"/journeys/{journey['id']}/start")
     _until(lambda: (s := api("GET", f"/journeys/{journey['id']}/analytics")["steps"])[1]["branched"] + s[0]["held_out"] >= size,
-           "every contact's split")  # fmt: skip
+           "every contact's split", seconds=420)  # two steps a contact, about 7 a second on the local stack  # fmt: skip
     # The customers buy as if offer A works best: 12% of group A, 8% of B, 5% of the held-out (who got nothing);
     # who buys follows from the contact id, so only the split (a digest of the journey's new id) varies between runs.
     split = JourneyDefinition.model_validate(body).step("ab")
