@@ -211,6 +211,7 @@ def test_early_clicks_a_past_launch_and_a_hard_bounce(stack: LocalStack, contact
     bounce(stack, message_of(contacts, bounced, sent_before).id, contacts[bounced]["email"])
     wait_for(lambda: steps(stack, journey["id"])["clicked"]["clicked"] >= 3, timeout=60, what="the early clicks to count")
     wait_for(lambda: finished(stack, started), timeout=120, every=0.5, what="every execution to finish")
+    wait_for(lambda: steps(stack, journey["id"])["announce"]["bounced"] >= 1, timeout=60, what="the bounce (EventBridge delivers it when it does)")
 
     figures = steps(stack, journey["id"])
     assert figures["clicked"]["clicked"] == 3  # clicked before the branch waited, and resumed once each
