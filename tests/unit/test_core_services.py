@@ -233,6 +233,14 @@ def test_a_click_before_the_branch_waits_is_found_by_the_branch() -> None:
     assert world.tokens.resumed == [("t-1", {"event": "clicked"})] and world.engagement.waiting(message_id, "clicked") == []
 
 
+def test_an_event_stamped_before_its_message_was_sent_counts_from_the_send() -> None:
+    world = World()
+    sent = world.steps.run(world.request("announce"))
+    world.click(sent["message_id"], at="2026-11-22T11:59:58.000Z")  # SES's clock two seconds behind ours
+    clicks = [r for r in world.events.rows if r["event_type"] == "email_clicked"]
+    assert [r["ts"] for r in clicks] == [NOW]  # never before the send: analytics read the journey's days from its making
+
+
 def test_a_click_on_another_link_does_not_resume() -> None:
     world = World()
     message_id = world.steps.run(world.request("announce"))["message_id"]

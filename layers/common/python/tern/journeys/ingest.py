@@ -120,8 +120,9 @@ class Ingest:
         if not self.engagement.seen(engaged.message_id, noted_as, engaged.link, engaged.event_at, self.clock()):
             return {"duplicate": True}
         key = hashlib.sha256(f"{engaged.message_id}\n{engaged.kind}\n{engaged.link or ''}\n{engaged.event_at}".encode()).hexdigest()[:32]
+        at = max(engaged.at, message.at)  # nothing happens to a message before it was sent (a provider's clock a little behind ours)
         row = {
-            "event_id": f"eng-{key}", "contact_id": message.contact_id, "event_type": engaged.event_type, "ts": engaged.at,
+            "event_id": f"eng-{key}", "contact_id": message.contact_id, "event_type": engaged.event_type, "ts": at,
             "channel": message.channel, "journey_id": message.journey_id, "step_id": message.step_id,
             "message_id": engaged.message_id, "link": engaged.link, "url": engaged.link, "bounce_type": engaged.bounce_type,
         }  # fmt: skip
@@ -131,10 +132,10 @@ class Ingest:
             contact_id=message.contact_id, execution=f"{engaged.kind}-{key}",
         )  # fmt: skip
         if engaged.outcome:
-            rows.append(journey_event(request, message.step_id, engaged.outcome, engaged.at))
+            rows.append(journey_event(request, message.step_id, engaged.outcome, at))
         if engaged.bounce_type == "hard" or engaged.kind == "Complaint":
             reason = "hard bounce" if engaged.bounce_type == "hard" else "complaint"
-            self.engagement.suppress(message.org_id, message.channel, message.address, reason, engaged.at)
+            self.engagement.suppress(message.org_id, message.channel, message.address, reason, at)
         self.events.write(message.org_id, rows)
         resumed = 0
         if engaged.answers:
