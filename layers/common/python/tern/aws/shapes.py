@@ -23,10 +23,6 @@ def _model(service: str) -> Any:
     return botocore.session.get_session().get_service_model(service)
 
 
-def has_shape(service: str, shape: str) -> bool:
-    return shape in _model(service).shape_names
-
-
 def shape_problems(
     service: str, shape: str, document: Any, path: str, optional: frozenset[str] = frozenset(), also: dict[str, tuple[str, ...]] | None = None
 ) -> list[Problem]:

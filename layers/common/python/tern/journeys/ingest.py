@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tern.clock import Clock, Instant, naive_utc, utc_now
+from tern.clock import Clock, naive_utc, utc_now
 from tern.journeys.engagement import Engagement
 from tern.journeys.matching import ContactEvent
 from tern.journeys.steps import JourneyRef, StepRequest, complete, journey_event
@@ -46,7 +46,7 @@ class Engaged:
     message_id: str
     kind: str  # SES eventType, or SMS status
     event_type: str
-    at: Instant
+    at: dt.datetime  # naive UTC
     event_at: str  # the provider's own timestamp, as sent (the duplicate key)
     link: str | None = None
     bounce_type: str | None = None

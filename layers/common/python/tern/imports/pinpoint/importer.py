@@ -11,6 +11,7 @@ Tern is left as it is (copy it to change it), and the report says so.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from tern.clock import Clock
 from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem
 from tern.imports.links import ImportLinks
 from tern.imports.pinpoint.documents import Element, Skipped, elements, parse
-from tern.imports.pinpoint.journeys import JourneyMapper
+from tern.imports.pinpoint.journeys import DURATION, JourneyMapper
 from tern.imports.pinpoint.segments import SegmentMapper, Unmappable
 from tern.imports.pinpoint.templates import email_content, sms_content, substitutions
 from tern.imports.pinpoint.timing import BadValue
@@ -234,7 +235,7 @@ class _Pass:
         return self.importer.links.get(self.org, SOURCE, "segment", key)
 
     def _segment(self, element: Element, findings: Findings) -> str | None:
-        mapper = SegmentMapper(findings, lambda kind, key: self._resolve_segment(key))
+        mapper = SegmentMapper(findings, self._resolve_segment)
         list_id = self.importer.list_for(element.key)
         where = mapper.segment(element.body, list_id)
         static = where.get("kind") == "in_list"
@@ -266,19 +267,16 @@ class _Pass:
         segment = ((body.get("StartCondition") or {}).get("SegmentStartCondition") or {}).get("SegmentId")
         if not (frequency and segment):
             return
-        match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", str(frequency))
-        if match:
-            days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-            total = days * 24 + hours + (1 if minutes or seconds else 0)
-            if 1 <= total <= 8760:
-                self.refresh[str(segment)] = Every(every=total, unit="hours").model_dump()
+        try:
+            span = DURATION.validate_python(frequency)  # Tern's own ISO 8601 durations: up to a year
+        except ValidationError:
+            return  # the journey's mapping reports nothing of it; the segment keeps the daily refresh
+        self.refresh[str(segment)] = Every(every=math.ceil(span.total_seconds() / 3600), unit="hours").model_dump()
 
     # ----- journeys and campaigns
 
     def _journey(self, element: Element, findings: Findings) -> str | None:
-        segments = SegmentMapper(findings, lambda kind, key: self._resolve_segment(key))
-        contents = _Contents(self)
-        mapper = JourneyMapper(findings, segments, contents, self._resolve_segment)
+        mapper = JourneyMapper(findings, SegmentMapper(findings, self._resolve_segment), _Contents(self))
         if element.kind == "journey":
             body = mapper.journey(element.body, element.path)
         else:

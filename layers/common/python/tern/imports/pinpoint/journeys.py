@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from tern.imports.pinpoint.segments import COMBINE, SegmentMapper, Unmappable, combine
+from tern.imports.pinpoint.segments import SegmentMapper, Unmappable, combine
 from tern.imports.pinpoint.timing import BadValue, closed_days, open_hours, quiet_time, zone
 from tern.imports.report import Findings
 from tern.journeys.matching import EventType
@@ -85,11 +85,11 @@ def moment(value: Any, where: str) -> str:
 
 
 class JourneyMapper:
-    def __init__(self, findings: Findings, segments: SegmentMapper, contents: Contents, resolve_segment: Any):
+    def __init__(self, findings: Findings, segments: SegmentMapper, contents: Contents):
         self.findings = findings
         self.segments = segments
         self.contents = contents
-        self.resolve_segment = resolve_segment
+        self.resolve_segment = segments.resolve
 
     # ----- journeys
 
@@ -230,7 +230,7 @@ class JourneyMapper:
         parts = [self.simple(c, f"{here}.Conditions[{i}]", ids) for i, c in enumerate(condition.get("Conditions") or [])]
         if not parts:
             raise Unmappable(f"{here}: no condition")
-        return combine(condition.get("Operator") or "ALL", parts) if condition.get("Operator") in (None, *COMBINE) else combine("ALL", parts)
+        return combine(condition.get("Operator") or "ALL", parts)
 
     def simple(self, simple: dict[str, Any], here: str, ids: dict[str, str]) -> dict[str, Any]:
         parts = []
@@ -502,8 +502,8 @@ class JourneyMapper:
                     f.mapped("Schedule.Frequency")
             elif frequency != "ONCE":
                 raise BadValue(f"{where}.Schedule.Frequency", f"unknown {frequency!r}")
-        if schedule.get("Timezone") or schedule.get("TimeZone"):
-            definition["timezone"] = zone(schedule.get("Timezone") or schedule["TimeZone"], f"{where}.Schedule.Timezone", f)
+        if schedule.get("Timezone"):  # CloudFormation's TimeZone was renamed on reading
+            definition["timezone"] = zone(schedule["Timezone"], f"{where}.Schedule.Timezone", f)
         if schedule.get("StartTime") and schedule["StartTime"] != "IMMEDIATE":
             definition["start_at"] = moment(schedule["StartTime"], f"{where}.Schedule.StartTime")
         if schedule.get("EndTime"):

@@ -21,7 +21,7 @@ from typing import Any
 from tern import lake
 from tern.imports.report import Findings
 
-Resolve = Callable[[str, str], str | None]  # (kind, Pinpoint id) -> the Tern id, None when it is not imported
+Resolve = Callable[[str], str | None]  # a Pinpoint segment's id -> the Tern segment's, None when it is not imported
 
 RECENCY_DAYS = {"HR_24": 1, "DAY_7": 7, "DAY_14": 14, "DAY_30": 30}
 METRIC_OPS = {"GREATER_THAN": "gt", "LESS_THAN": "lt", "GREATER_THAN_OR_EQUAL": "gte", "LESS_THAN_OR_EQUAL": "lte", "EQUAL": "eq"}
@@ -81,7 +81,7 @@ class SegmentMapper:
             parts = []
             sources = []
             for j, source in enumerate(group.get("SourceSegments") or []):
-                target = self.resolve("segment", source["Id"])
+                target = self.resolve(source["Id"])
                 if target is None:
                     raise Unmappable(f"{here}.SourceSegments[{j}]: base segment {source['Id']} is neither in this import nor imported before")
                 if "Version" in source:
@@ -136,28 +136,26 @@ class SegmentMapper:
             parts.append({"kind": "distance", "lat": coordinates["Latitude"], "lon": coordinates["Longitude"], "within_km": point["RangeInKilometers"]})
         return {"all": parts} if len(parts) != 1 else parts[0]
 
-    def field(self, where: str, name: str) -> str:
+    def field(self, where: str, name: str) -> tuple[str, bool]:
+        """The Tern field an attribute is read from, and whether that was noted as a difference."""
         column = column_for(name)
         if column is None:
-            return f"attributes.{name}"
+            return f"attributes.{name}", False
         if column != name:
             self.findings.differs(where, f"read from the contacts column {column}")
-        return column
+        return column, column != name
 
     def attribute(self, where: str, name: str, dimension: dict[str, Any]) -> list[dict[str, Any]]:
         values = [str(v) for v in dimension.get("Values") or []]
         how = dimension.get("AttributeType") or "INCLUSIVE"
-        before = len(self.findings.items)
-        field = self.field(where, name)
-        noted = len(self.findings.items) > before
+        field, noted = self.field(where, name)
+        if how in ("INCLUSIVE", "EXCLUSIVE", "CONTAINS") and not noted:
+            self.findings.mapped(where)
         if field in lake.LIST_COLUMNS and how in ("INCLUSIVE", "EXCLUSIVE"):
-            self._mapped(where, noted)
             return [{"kind": field, "op": "has_any" if how == "INCLUSIVE" else "has_none", "values": values}]
         if how in ("INCLUSIVE", "EXCLUSIVE"):
-            self._mapped(where, noted)
             return [{"kind": "attribute", "field": field, "op": "in" if how == "INCLUSIVE" else "not_in", "values": values}]
         if how == "CONTAINS":
-            self._mapped(where, noted)
             return [combine("ANY", [{"kind": "attribute", "field": field, "op": "contains", "value": v} for v in values])]
         if how not in ("BEFORE", "AFTER", "ON", "BETWEEN", "NOT_BETWEEN"):
             raise Unmappable(f"{where}.AttributeType: unknown {how!r} (INCLUSIVE, EXCLUSIVE, CONTAINS, BEFORE, AFTER, ON, BETWEEN, NOT_BETWEEN)")
@@ -188,10 +186,6 @@ class SegmentMapper:
         if how == "BETWEEN":
             return [{"kind": "attribute", "field": field, "op": "between", "values": [low, high]}]
         return [{"any": [{"kind": "attribute", "field": field, "op": "lt", "value": low}, {"kind": "attribute", "field": field, "op": "gt", "value": high}]}]
-
-    def _mapped(self, where: str, noted: bool) -> None:
-        if not noted:
-            self.findings.mapped(where)
 
     def metric(self, where: str, name: str, metric: dict[str, Any]) -> dict[str, Any]:
         op = METRIC_OPS.get(str(metric.get("ComparisonOperator", "")))
