@@ -189,12 +189,7 @@ class Starter:
                 if limit is not None and not self.journeys.admit(journey.org_id, journey.id, today, limit):
                     report.over_daily_limit += 1
                     continue
-                payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan}
-                payload["waits"] = {**plan["waits"], **field_waits(journey, self.clock, row, None)}
-                if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"]), payload, report):
-                    report.started += 1
-                else:
-                    report.already_entered += 1
+                self._launch(journey, row, run_id, report, plan, ref)
                 self.journeys.enter(journey.org_id, journey.id, row["contact_id"], naive_utc(self.clock()))
             spare = len(newcomers) / self.rate_per_second - (time.monotonic() - began)
             if spare > 0:
@@ -225,14 +220,7 @@ class Starter:
                 report.already_entered += 1
                 return
             self.journeys.number_pending(org, journey.id, contact_id, waiting, number)
-        event = waiting["event"]
-        payload = {"journey": ref, "contact_id": contact_id, "run_id": run_id, "contact": row, **plan, "entry_event": event,
-                   "waits": {**plan["waits"], **field_waits(journey, self.clock, row, event)}}  # fmt: skip
-        name = execution_name(contact_id, number)
-        if self._start_one(journey.state_machine_arn, name, payload, report):
-            report.started += 1
-        else:
-            report.already_entered += 1
+        self._launch(journey, row, run_id, report, plan, ref, number, waiting["event"])
         self.journeys.take_pending(org, journey.id, contact_id)
 
     def _start_again(
@@ -251,9 +239,20 @@ class Starter:
         if number is None:
             report.already_entered += 1
             return
-        payload = {"journey": ref, "contact_id": contact_id, "run_id": run_id, "contact": row, **plan,
-                   "waits": {**plan["waits"], **field_waits(journey, self.clock, row, None)}}  # fmt: skip
-        if self._start_one(journey.state_machine_arn, execution_name(contact_id, number), payload, report):
+        self._launch(journey, row, run_id, report, plan, ref, number)
+
+    def _launch(
+        self, journey: Journey, row: dict[str, Any], run_id: str, report: RunReport, plan: dict[str, Any], ref: dict[str, Any],
+        entry: int = 1, event: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """Start the execution of a contact's `entry`-th entry (its snapshot, its waits, the event that entered it, if
+        one did), counted as started, or as entered already when an execution of that name exists."""
+        assert journey.state_machine_arn is not None
+        payload = {"journey": ref, "contact_id": row["contact_id"], "run_id": run_id, "contact": row, **plan,
+                   "waits": {**plan["waits"], **field_waits(journey, self.clock, row, event)}}  # fmt: skip
+        if event is not None:
+            payload["entry_event"] = event
+        if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"], entry), payload, report):
             report.started += 1
         else:
             report.already_entered += 1
