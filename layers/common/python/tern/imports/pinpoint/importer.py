@@ -179,7 +179,7 @@ class _Pass:
 
         return self._save(kind, key, name, path, "content", lambda: journeys.create_content(draft).id, update, findings or Findings(name))
 
-    def template_content(self, channel: str, name: str, where: str, findings: Findings) -> str:
+    def template(self, channel: str, name: str, where: str, findings: Findings) -> str:  # journeys.Contents
         kind = "email_template" if channel == "email" else "sms_template"
         if (kind, name) in self.made:
             made = self.made[(kind, name)]
@@ -192,7 +192,7 @@ class _Pass:
         self.made[(kind, name)] = made_id
         return made_id
 
-    def message_content(self, channel: str, key: str, name: str, message: dict[str, Any], where: str, findings: Findings) -> str:
+    def message(self, channel: str, key: str, name: str, message: dict[str, Any], where: str, findings: Findings) -> str:  # journeys.Contents
         if channel == "email":
             fields = email_content(name, message.get("Title"), message.get("HtmlBody"), message.get("Body"), {}, where, findings)
             if message.get("FromAddress"):
@@ -276,7 +276,7 @@ class _Pass:
     # ----- journeys and campaigns
 
     def _journey(self, element: Element, findings: Findings) -> str | None:
-        mapper = JourneyMapper(findings, SegmentMapper(findings, self._resolve_segment), _Contents(self))
+        mapper = JourneyMapper(findings, SegmentMapper(findings, self._resolve_segment), self)
         if element.kind == "journey":
             body = mapper.journey(element.body, element.path)
         else:
@@ -306,17 +306,6 @@ class _Pass:
         for finding in self.findings:
             counts[finding.status] += 1
         return {"dry_run": dry_run, "objects": self.objects, "findings": [f.json() for f in self.findings], "summary": counts}
-
-
-class _Contents:
-    def __init__(self, run: _Pass):
-        self.run = run
-
-    def template(self, channel: str, name: str, where: str, findings: Findings) -> str:
-        return self.run.template_content(channel, name, where, findings)
-
-    def message(self, channel: str, key: str, name: str, message: dict[str, Any], where: str, findings: Findings) -> str:
-        return self.run.message_content(channel, key, name, message, where, findings)
 
 
 def _first(e: ValidationError) -> str:
