@@ -486,7 +486,7 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", "replace") if length else None
             org = self.headers.get("X-Tern-Org")
-            event = api_gateway_event(self.command, url.path, dict(parse_qsl(url.query)), dict(self.headers), body, org)
+            event = api_gateway_event(self.command, url.path, parse_qsl(url.query, keep_blank_values=True), dict(self.headers), body, org)
             try:
                 response = stack.invoke(stack.api, "ApiFunction", event)
             except Exception:  # noqa: BLE001 - the function failed: API Gateway answers 502, the log has why
@@ -531,16 +531,20 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def api_gateway_event(method: str, path: str, query: dict[str, str], headers: dict[str, str], body: str | None, org: str | None) -> dict[str, Any]:
-    """An API Gateway REST proxy event, as AWS sends it behind the Cognito authorizer."""
+def api_gateway_event(method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: str | None, org: str | None) -> dict[str, Any]:
+    """An API Gateway REST proxy event, as AWS sends it behind the Cognito authorizer: every value of a repeated
+    query parameter in multiValueQueryStringParameters, the last in queryStringParameters, blanks kept."""
+    values: dict[str, list[str]] = {}
+    for name, value in query:
+        values.setdefault(name, []).append(value)
     claims = {"sub": "local-user", "cognito:username": "local", "token_use": "id"}
     if org:
         claims["custom:org_id"] = org
     return {
         "resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
+        "queryStringParameters": {k: v[-1] for k, v in values.items()} or None,
+        "multiValueQueryStringParameters": values or None,
         "pathParameters": {"proxy": path.lstrip("/")}, "stageVariables": None,
         "requestContext": {
             "resourcePath": "/{proxy+}", "httpMethod": method, "path": f"/v1{path}", "stage": "v1",

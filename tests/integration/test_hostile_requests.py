@@ -172,6 +172,27 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(stack: LocalStack) -> No
     _refused(stack, "POST", "/segments", None, 413, "the limit is 6,000,000 bytes", raw=" " * 6_000_001)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "fragment"),
+    [
+        ("GET", "/segments?include_deleted=", "query parameter include_deleted: blank"),
+        ("POST", "/imports/pinpoint?dry_run=", "query parameter dry_run: blank"),
+        ("POST", "/imports/pinpoint?dry_run=true&dry_run=false", "query parameter dry_run: given 2 times"),
+        ("GET", "/journeys?limit=5&limit=", "query parameter limit: given 2 times"),
+    ],
+)
+def test_blank_or_repeated_query_parameters_are_refused_by_name(stack: LocalStack, method: str, path: str, fragment: str) -> None:
+    """API Gateway passes `?a=` and `?a=1&a=2` on as they are; read as absent or as one of the values, they would
+    quietly mean something else (a dry run that writes)."""
+    answer = _refused(stack, method, path, {"Segment": {}}, 400, fragment)
+    assert answer["problems"][0]["path"].startswith("query.")
+
+
+def test_an_import_with_no_document_is_refused(stack: LocalStack) -> None:
+    _refused(stack, "POST", "/imports/pinpoint", None, 400, "no Pinpoint document", raw="[]")
+    _refused(stack, "POST", "/imports/pinpoint", None, 400, "no Pinpoint document", raw="\n")
+
+
 def _raw(stack: LocalStack, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(f"http://127.0.0.1:{stack.port}{path}", data=body, method=method, headers={"X-Tern-Org": "acme", **(headers or {})})
     try:

@@ -64,10 +64,22 @@ MAX_BODY_BYTES = 6 * 1000 * 1000  # Lambda's limit for a synchronous request; wh
 JSON_TYPES = ("application/json", "")  # a body without a Content-Type is read as JSON, as Powertools does
 
 
-def _refused(status: int, message: str) -> dict[str, Any]:
+def _refused(status: int, message: str, problems: list[Problem] | None = None) -> dict[str, Any]:
     """An answer given before the resolver reads the request (API Gateway's proxy response shape)."""
-    body = json.dumps({"message": message})
+    answer = problem(status, message, problems)
+    body = json.dumps(answer.body)
     return {"statusCode": status, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "body": body, "isBase64Encoded": False}
+
+
+def _query_refused(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A blank or repeated query parameter, refused by name (Powertools would read a blank as absent and keep one
+    of several values silently: `?limit=` would list the default page, `?dry_run=&dry_run=true` write nothing)."""
+    for name, values in sorted((event.get("multiValueQueryStringParameters") or {}).items()):
+        if len(values) > 1:
+            return _refused(400, f"invalid request: query parameter {name}: given {len(values)} times", [Problem(f"query.{name}", f"given {len(values)} times; give it once")])
+        if not any(str(value).strip() for value in values):
+            return _refused(400, f"invalid request: query parameter {name}: blank", [Problem(f"query.{name}", "blank; give it a value or leave it out")])
+    return None
 
 
 def _takes_json(event: dict[str, Any]) -> bool:
@@ -89,6 +101,8 @@ def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str,
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if body and media_type not in JSON_TYPES and not media_type.endswith("+json") and _takes_json(event):
         return _refused(415, f"send the body as application/json, not {media_type} (POST /lists takes text/csv)")
+    if refused := _query_refused(event):
+        return refused
     app.append_context(services=services)  # the resolver clears its context after each request
     return app.resolve(event, context)
 

@@ -52,6 +52,9 @@ class PinpointImporter:
         """Import the texts (name, content); the report. DefinitionError (every problem with its path) when a
         document is invalid: then nothing is written."""
         documents = [d for name, text in texts for d in parse(text, name)]
+        if not documents:
+            where = ", ".join(name for name, _ in texts) or "files"
+            raise DefinitionError([Problem(where, "no Pinpoint document: send a get-segment, get-journey, get-campaign or template response")])
         found, skipped = elements(documents)
         trial = _Pass(self, found, skipped, write=False)
         trial.go()
