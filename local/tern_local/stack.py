@@ -41,6 +41,7 @@ import boto3
 from tern.services import use_runtime
 from tern_local import iam
 from tern_local.athena import LocalAthena, route_athena_to
+from tern_local.console import ConsoleSite
 from tern_local.fidelity import as_aws_does
 from tern_local.iam import Roles
 from tern_local.map_runs import enforce_tolerated_failures
@@ -324,6 +325,7 @@ class LocalStack:
         from tern.engines.duckdb import DuckDBEngine
 
         self.data = data
+        self.console = ConsoleSite(data)
         self.host = host
         self.port = port
         self.aws_port = aws_port
@@ -483,6 +485,8 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             url = urlsplit(self.path)
+            if not stack.console.is_api(url.path):
+                return self._console(self.command, url.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", "replace") if length else None
             org = self.headers.get("X-Tern-Org")
@@ -506,6 +510,17 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+
+        def _console(self, method: str, path: str) -> None:
+            """What CloudFront's default behaviour answers: the console's files."""
+            answer = stack.console.answer(method, path)
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Cache-Control", answer.cache)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(answer.body)
 
         def __getattr__(self, name: str) -> Any:
             # The API's one route is ANY /{proxy+}: every method reaches the function, which answers 405 for the
@@ -558,7 +573,7 @@ def api_gateway_event(method: str, path: str, query: list[tuple[str, str]], head
 def serve(data: Path, port: int, aws_port: int, time_scale: float, ready: Callable[[LocalStack], None] | None = None) -> None:
     stack = LocalStack(data, port, aws_port, time_scale)
     stack.start()
-    print(f"Tern admin API:  http://{stack.host}:{stack.port}   (name your org with the X-Tern-Org header)", flush=True)
+    print(f"Tern console:    http://{stack.host}:{stack.port}/   (the admin API beside it; name your org with the X-Tern-Org header)", flush=True)
     print(f"Local AWS (moto): {stack.endpoint}   (aws --endpoint-url {stack.endpoint} ...)", flush=True)
     print(f"Lake: {data}   clock x{time_scale:g}   template: {TEMPLATE.name}   Ctrl-C stops", flush=True)
     if ready:

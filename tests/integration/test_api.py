@@ -242,6 +242,8 @@ def test_a_static_list_accounts_for_every_row_and_selects_its_contacts(api: Any,
     list_id = report["id"]
     assert call(api, "GET", f"/lists/{list_id}")[1]["matched"] == 5
     assert call(api, "GET", f"/lists/{list_id}", org="globex")[0] == 404
+    assert [r["id"] for r in call(api, "GET", "/lists")[1]["lists"]] == [list_id]
+    assert call(api, "GET", "/lists", org="globex")[1] == {"lists": []}
     preview = call(api, "POST", "/segments/preview", {"name": "vip", "where": {"all": [{"kind": "in_list", "list_id": list_id}]}})[1]
     expected = sorted(c["contact_id"] for c in contacts if c["email"] in known)
     assert preview["total"] == 5 and preview["sample"] == expected

@@ -205,7 +205,9 @@ def _raw(stack: LocalStack, method: str, path: str, body: bytes | None = None, h
 @pytest.mark.parametrize(
     ("method", "path", "headers", "status", "fragment"),
     [
-        ("GET", "/nowhere", {}, 404, "there is no route GET /nowhere"),
+        ("GET", "/segments/x/nowhere", {}, 404, "there is no route GET /segments/x/nowhere"),
+        ("POST", "/nowhere", {}, 403, "the console's files take GET and HEAD only"),
+        ("GET", "/nowhere", {}, 404, "no file /nowhere in the console"),
         ("PATCH", "/segments", {}, 405, "use GET, POST"),
         ("POST", "/segments", {"Content-Type": "text/plain"}, 415, "application/json"),
         ("POST", "/content", {"Content-Type": "multipart/form-data"}, 415, "application/json"),

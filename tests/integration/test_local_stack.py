@@ -46,7 +46,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         lines.append(line)
         if line.startswith("Lake:") or not line:
             break
-    assert any(line.startswith(f"Tern admin API:  http://127.0.0.1:{port}") for line in lines), "".join(lines)
+    assert any(line.startswith(f"Tern console:    http://127.0.0.1:{port}/") for line in lines), "".join(lines)
     yield {"url": f"http://127.0.0.1:{port}", "aws": f"http://127.0.0.1:{aws_port}", "process": process}
     if process.poll() is None:
         process.send_signal(signal.SIGINT)

@@ -100,3 +100,26 @@ def test_a_refresh_mark_outlives_no_refresh() -> None:
     machine = template()["Resources"]["RefreshSegmentStateMachine"]["Properties"]
     definition = json.loads((Path(__file__).resolve().parents[2] / machine["DefinitionUri"]).read_text())
     assert definition["TimeoutSeconds"] == EVALUATION_LIMIT.total_seconds()  # an example.com sender can never be verified
+
+
+def test_cloudfront_passes_every_api_path_to_the_api_and_the_console_files_to_the_bucket(tmp_path: Path) -> None:
+    """The console and the API share one origin: each route of the OpenAPI document must match one of the
+    distribution's API behaviours (else CloudFront would look for it in the console bucket), and none of the
+    console's own files may."""
+    from tern.api.app import openapi_document
+    from tern_local.console import ConsoleSite
+    from tern_local.template import template
+
+    site = ConsoleSite(tmp_path)
+    for path in openapi_document()["paths"]:
+        concrete = path.replace("{", "").replace("}", "")  # /segments/{segment_id} -> /segments/segment_id
+        assert site.is_api(concrete), f"{path}: no CloudFront behaviour sends it to the API"
+    for own in ("/", "/index.html", "/config.json", "/assets/index-abc123.js", "/favicon.ico"):
+        assert not site.is_api(own), own
+    behaviours = template()["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    assert len(behaviours) <= 25  # CloudFront's default quota of cache behaviours a distribution
+    assert all(b["CachePolicyId"] == CACHING_DISABLED and b["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST for b in behaviours)
+
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # the managed policies' documented ids
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"

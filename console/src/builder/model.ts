@@ -1,0 +1,108 @@
+// The segment definition's where-tree (docs/SEGMENT-FORMAT.md) as the builder edits it: plain JSON, kept as the
+// marketer wrote it (an option left out stays out), addressed by the same paths the API names (where.all[0].not).
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Node = { [key: string]: Json };
+
+export const GROUPS = ["all", "any", "not"] as const;
+export type Group = (typeof GROUPS)[number];
+
+export type KindSpec = { label: string; make: () => Node };
+
+// Every criterion kind, with what a new one starts as (valid as made, so the count answers at once).
+export const KINDS: Record<string, KindSpec> = {
+  attribute: { label: "Attribute", make: () => ({ kind: "attribute", field: "city", op: "eq", value: "" }) },
+  tags: { label: "Tags", make: () => ({ kind: "tags", op: "has_any", values: [] }) },
+  categories: { label: "Categories", make: () => ({ kind: "categories", op: "has_any", values: [] }) },
+  consents: { label: "Consents", make: () => ({ kind: "consents", op: "has_all", values: ["email_marketing"] }) },
+  age: { label: "Age", make: () => ({ kind: "age", min: 18, max: 65 }) },
+  gender: { label: "Gender", make: () => ({ kind: "gender", value: "any" }) },
+  distance: { label: "Distance from a place", make: () => ({ kind: "distance", lat: 52.2297, lon: 21.0122, within_km: 25 }) },
+  activity: { label: "Activity (did, how often)", make: () => ({ kind: "activity", event_type: "purchase", window: { last_days: 30 } }) },
+  recency: { label: "Recency (when last)", make: () => ({ kind: "recency", event_types: ["purchase"], op: "within", days: 30 }) },
+  lead_time: { label: "Lead time", make: () => ({ kind: "lead_time", max_days: 7 }) },
+  score_change: { label: "Lead score change", make: () => ({ kind: "score_change", days: 30, op: "gt", value: 0 }) },
+  journey_outcome: { label: "Journey outcome", make: () => ({ kind: "journey_outcome", journey_id: "", outcome: "clicked" }) },
+  in_segment: { label: "In a segment", make: () => ({ kind: "in_segment", segment_id: "" }) },
+  not_in_segment: { label: "Not in a segment", make: () => ({ kind: "not_in_segment", segment_id: "" }) },
+  in_list: { label: "On a list", make: () => ({ kind: "in_list", list_id: "" }) },
+};
+
+export const ATTRIBUTE_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "contains", "starts_with", "is_empty", "is_not_empty"];
+export const COMPARISONS = ["gte", "gt", "eq", "ne", "lte", "lt"];
+export const SET_OPS = ["has_any", "has_all", "has_none"];
+export const MEASURES = ["count", "sum:amount", "sum:quantity", "distinct:order_id", "distinct:event_ref"];
+export const RECENCY_OPS = ["within", "not_within", "days_ago"];
+export const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched"];
+// Suggestions only: any contacts column, or attributes.KEY, may be typed.
+export const CONTACT_FIELDS = [
+  "email", "phone", "first_name", "last_name", "gender", "birth_date", "city", "postal_code", "country", "language",
+  "lead_score", "lead_stage", "opportunity_stage", "owner", "subscriber", "created_at", "updated_at",
+];
+export const EVENT_TYPES = [
+  "purchase", "page_view", "search", "download", "form_submit", "email_sent", "email_delivered", "email_opened",
+  "email_clicked", "email_bounced", "email_complained", "sms_sent", "sms_delivered", "score_changed", "journey_step",
+];
+
+export function groupOf(node: Node): Group | null {
+  for (const g of GROUPS) if (g in node && !("kind" in node)) return g;
+  return null;
+}
+
+export function children(node: Node): Node[] {
+  const g = groupOf(node);
+  if (g === "not") return [node.not as Node];
+  if (g) return node[g] as Node[];
+  return [];
+}
+
+/** The path of a child, as the API writes it. */
+export function childPath(path: string, node: Node, index: number): string {
+  const g = groupOf(node);
+  return g === "not" ? `${path}.not` : `${path}.${g}[${index}]`;
+}
+
+/** The tree with the node at `path` replaced (null removes it from its group). */
+export function replaceAt(root: Node, path: string, replacement: Node | null): Node {
+  const steps = parsePath(path);
+  if (steps.length === 0) return replacement ?? { all: [] };
+  const go = (node: Node, depth: number): Node => {
+    const [key, index] = steps[depth];
+    const last = depth === steps.length - 1;
+    if (index === null) {
+      const next = last ? replacement : go(node[key] as Node, depth + 1);
+      return { ...node, [key]: next ?? KINDS.attribute.make() };
+    }
+    const list = [...(node[key] as Node[])];
+    if (last) {
+      if (replacement === null) list.splice(index, 1);
+      else list[index] = replacement;
+    } else list[index] = go(list[index], depth + 1);
+    return { ...node, [key]: list };
+  };
+  return go(root, 0);
+}
+
+/** where.all[3].not -> [["all", 3], ["not", null]] (relative to the where-tree). */
+export function parsePath(path: string): Array<[string, number | null]> {
+  const parts = path.split(".").slice(1);
+  return parts.map((part) => {
+    const m = /^(\w+)\[(\d+)\]$/.exec(part);
+    return m ? [m[1], Number(m[2])] : [part, null];
+  });
+}
+
+/** Problems the API named, those at `path` itself (its fields included) but not its children's. */
+export function problemsAt(problems: { path: string; message: string }[], path: string): { field: string; message: string }[] {
+  return problems
+    .filter((p) => p.path === path || (p.path.startsWith(path + ".") && !/^\.(all|any)\[|^\.not(\.|$)/.test(p.path.slice(path.length))))
+    .map((p) => ({ field: p.path.slice(path.length + 1), message: p.message }));
+}
+
+export function describe(node: Node): string {
+  const g = groupOf(node);
+  if (g === "all") return "All of";
+  if (g === "any") return "Any of";
+  if (g === "not") return "Not";
+  return KINDS[String(node.kind)]?.label ?? String(node.kind);
+}

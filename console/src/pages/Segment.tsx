@@ -1,0 +1,195 @@
+import { Suspense, lazy, useCallback, useEffect, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router-dom";
+import { ApiError, del, get, post } from "../api";
+import type { Evaluation, Segment as SegmentRecord } from "../types";
+import { ErrorNote, Status, announce, n, useAction, when } from "../ui";
+
+const HistoryChart = lazy(() => import("../charts").then((m) => ({ default: m.HistoryChart })));
+
+export default function Segment() {
+  const { id = "" } = useParams();
+  const navigate = useNavigate();
+  const [segment, setSegment] = useState<SegmentRecord | null>(null);
+  const [history, setHistory] = useState<Evaluation[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const action = useAction();
+  const load = useCallback(async () => {
+    try {
+      setSegment(await get<SegmentRecord>(`/segments/${id}`));
+      setHistory((await get<{ history: Evaluation[] }>(`/segments/${id}/history?limit=60`)).history);
+    } catch (e) {
+      setError(e);
+    }
+  }, [id]);
+  useEffect(() => void load(), [load]);
+  // While an evaluation runs (going live, evaluate now), look again every two seconds.
+  useEffect(() => {
+    if (!segment || !(segment.evaluating_since || (segment.status === "live" && !segment.latest))) return;
+    const timer = setInterval(load, 2000);
+    return () => clearInterval(timer);
+  }, [segment, load]);
+
+  if (!segment) return error ? <ErrorNote error={error} /> : <p className="muted">Loading…</p>;
+  const act = (path: string, done: string, after?: (answer: any) => void) =>
+    action.run(async () => {
+      const answer = await post(`/segments/${id}/${path}`);
+      after ? after(answer) : await load();
+    }, done);
+  const status = segment.status;
+  return (
+    <section aria-labelledby="segment-title">
+      <div className="title-row">
+        <h1 id="segment-title">{segment.name}</h1>
+        <Status value={status} />
+      </div>
+      {segment.description && <p>{segment.description}</p>}
+      <dl className="facts">
+        <dt>Members</dt><dd>{n(segment.latest?.members)}</dd>
+        <dt>Last evaluation</dt><dd>{when(segment.latest?.at)}{segment.evaluating_since && " (evaluating now…)"}</dd>
+        <dt>Refresh</dt><dd>{segment.refresh === "once" ? "once" : `every ${segment.refresh.every} ${segment.refresh.unit}`}</dd>
+      </dl>
+      <div className="actions" role="group" aria-label="Segment actions">
+        {status === "draft" && <Link className="button" to={`/segments/${id}/edit`}>Edit</Link>}
+        {status === "draft" && <button type="button" className="primary" disabled={action.busy} onClick={() => act("go-live", "The segment is live; its first evaluation runs")}>Go live</button>}
+        {status === "live" && <button type="button" disabled={action.busy} onClick={() => act("evaluate", "Evaluation started")}>Evaluate now</button>}
+        {status === "live" && <button type="button" disabled={action.busy} onClick={() => act("archive", "Archived")}>Archive</button>}
+        {status !== "deleted" && <button type="button" disabled={action.busy} onClick={() => act("copy", "Copied into a new draft", (copy) => navigate(`/segments/${copy.id}/edit`))}>Copy</button>}
+        {status !== "deleted" && <button type="button" className="danger" disabled={action.busy} onClick={() => action.run(async () => { await del(`/segments/${id}`); await load(); }, "Deleted")}>Delete</button>}
+        {status === "deleted" && <button type="button" disabled={action.busy} onClick={() => act("restore", "Restored")}>Restore</button>}
+      </div>
+      <ErrorNote error={action.error} />
+      <h2>History</h2>
+      {history.length ? (
+        <Suspense fallback={<p className="muted">Loading the chart…</p>}>
+          <HistoryChart rows={[...history].reverse()} />
+        </Suspense>
+      ) : <p className="muted">Not evaluated yet{status === "draft" ? ": go live to evaluate it" : ""}.</p>}
+      <details>
+        <summary>Definition (JSON)</summary>
+        <pre>{JSON.stringify(segment.where, null, 2)}</pre>
+      </details>
+      {segment.latest && <Members id={id} />}
+      {status === "live" && <Exports id={id} />}
+      {status === "live" && <BulkActions id={id} />}
+    </section>
+  );
+}
+
+function Members({ id }: { id: string }) {
+  const [pages, setPages] = useState<(string | null)[]>([null]);
+  const [page, setPage] = useState<{ members: { contact_id: string; joined_at?: string }[]; cursor: string | null } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const cursor = pages[pages.length - 1];
+  useEffect(() => {
+    get(`/segments/${id}/members?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`).then(setPage).catch(setError);
+  }, [id, cursor]);
+  return (
+    <>
+      <h2>Members</h2>
+      <ErrorNote error={error} />
+      <table className="list">
+        <caption className="sr-only">Members, page {pages.length}</caption>
+        <thead><tr><th scope="col">Contact</th><th scope="col">Joined</th></tr></thead>
+        <tbody>{(page?.members ?? []).map((m) => <tr key={m.contact_id}><td>{m.contact_id}</td><td>{when(m.joined_at)}</td></tr>)}</tbody>
+      </table>
+      <div className="pager">
+        <button type="button" disabled={pages.length < 2} onClick={() => setPages(pages.slice(0, -1))}>Previous page</button>
+        <span>Page {pages.length}</span>
+        <button type="button" disabled={!page?.cursor} onClick={() => setPages([...pages, page!.cursor])}>Next page</button>
+      </div>
+    </>
+  );
+}
+
+type ExportJob = { id: string; status: string; format: string; rows?: number; url?: string; error?: string; expired?: boolean };
+
+function Exports({ id }: { id: string }) {
+  const [format, setFormat] = useState("csv");
+  const [columns, setColumns] = useState("summary");
+  const [jobs, setJobs] = useState<ExportJob[]>([]);
+  const action = useAction();
+  const refresh = useCallback(async (job: ExportJob): Promise<ExportJob> => {
+    try {
+      return await get<ExportJob>(`/exports/${job.id}`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 410) return { ...job, status: "expired", expired: true, url: undefined };
+      throw e;
+    }
+  }, []);
+  useEffect(() => {
+    if (!jobs.some((j) => ["planned", "queued", "running"].includes(j.status))) return;
+    const timer = setInterval(async () => {
+      const next = await Promise.all(jobs.map((j) => (["planned", "queued", "running"].includes(j.status) ? refresh(j) : j)));
+      next.forEach((j, i) => j.status !== jobs[i].status && j.status === "done" && announce(`The ${j.format} export is ready to download`));
+      setJobs(next);
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [jobs, refresh]);
+  return (
+    <>
+      <h2>Exports</h2>
+      <div className="row">
+        <label>Format <select value={format} onChange={(e) => setFormat(e.target.value)}><option value="csv">CSV</option><option value="xlsx">Excel</option></select></label>
+        <label>Columns <select value={columns} onChange={(e) => setColumns(e.target.value)}><option value="summary">summary</option><option value="full">full</option></select></label>
+        <button type="button" disabled={action.busy} onClick={() => action.run(async () => {
+          const job = await post<ExportJob>(`/segments/${id}/exports`, { format, columns });
+          setJobs([{ ...job, format }, ...jobs]);
+        }, "Export started")}>Start export</button>
+      </div>
+      <ErrorNote error={action.error} />
+      {jobs.length > 0 && (
+        <table className="list">
+          <caption className="sr-only">Exports started here</caption>
+          <thead><tr><th scope="col">Format</th><th scope="col">Status</th><th scope="col" className="num">Rows</th><th scope="col">File</th></tr></thead>
+          <tbody>{jobs.map((j) => (
+            <tr key={j.id}>
+              <td>{j.format}</td><td><Status value={j.status} />{j.error && ` ${j.error}`}</td><td className="num">{n(j.rows)}</td>
+              <td>{j.url ? <a href={j.url} download>Download {j.format.toUpperCase()}</a> : j.expired ? "expired (files are kept 7 days)" : "—"}</td>
+            </tr>
+          ))}</tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+type Action = { id: string; kind: string; value: string; action: string; status: string; members?: number; changed?: number; already?: number };
+
+function BulkActions({ id }: { id: string }) {
+  const [kind, setKind] = useState("tag");
+  const [value, setValue] = useState("");
+  const [verb, setVerb] = useState("add");
+  const [actions, setActions] = useState<Action[]>([]);
+  const action = useAction();
+  const load = useCallback(() => get<{ actions: Action[] }>(`/segments/${id}/actions`).then((a) => setActions(a.actions)), [id]);
+  useEffect(() => void load(), [load]);
+  useEffect(() => {
+    if (!actions.some((a) => ["planned", "queued", "running"].includes(a.status))) return;
+    const timer = setInterval(load, 1000);
+    return () => clearInterval(timer);
+  }, [actions, load]);
+  return (
+    <>
+      <h2>Bulk actions</h2>
+      <div className="row">
+        <label>Action <select value={verb} onChange={(e) => setVerb(e.target.value)}><option value="add">add</option><option value="remove">remove</option></select></label>
+        <label>What <select value={kind} onChange={(e) => setKind(e.target.value)}><option value="tag">tag</option><option value="category">category</option><option value="consent">consent</option></select></label>
+        <label>Value <input value={value} onChange={(e) => setValue(e.target.value)} /></label>
+        <button type="button" disabled={action.busy || !value} onClick={() => action.run(async () => {
+          await post(`/segments/${id}/actions`, { kind, value, action: verb });
+          await load();
+        }, "Bulk action started")}>Apply to every member</button>
+      </div>
+      <ErrorNote error={action.error} />
+      {actions.length > 0 && (
+        <table className="list">
+          <caption className="sr-only">Bulk actions on this segment</caption>
+          <thead><tr><th scope="col">Action</th><th scope="col">Status</th><th scope="col" className="num">Members</th><th scope="col" className="num">Changed</th><th scope="col" className="num">Already so</th></tr></thead>
+          <tbody>{actions.map((a) => (
+            <tr key={a.id}><td>{a.action} {a.kind} “{a.value}”</td><td><Status value={a.status} /></td><td className="num">{n(a.members)}</td><td className="num">{n(a.changed)}</td><td className="num">{n(a.already)}</td></tr>
+          ))}</tbody>
+        </table>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,185 @@
+import { useEffect, useMemo, useRef, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router-dom";
+import { ApiError, Problem, get, isAbort, post, put, settle } from "../api";
+import { Builder, Catalog, CatalogContext } from "../builder/Builder";
+import type { Node } from "../builder/model";
+import type { Preview, Refresh, Segment } from "../types";
+import { ErrorNote, announce, n } from "../ui";
+
+const DEBOUNCE_MS = 250;
+const START: Node = { all: [{ kind: "consents", op: "has_all", values: ["email_marketing"] }] };
+
+/** The segment editor: controls for every criterion, a count beside every node recounted as the marketer edits. */
+export default function SegmentEditor() {
+  const { id } = useParams();
+  const navigate = useNavigate();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [refresh, setRefresh] = useState<Refresh>("once");
+  const [where, setWhere] = useState<Node>(START);
+  const [loaded, setLoaded] = useState(!id);
+  const [view, setView] = useState<"builder" | "json">("builder");
+  const [catalog, setCatalog] = useState<Catalog>({ segments: [], lists: [], journeys: [] });
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [saveError, setSaveError] = useState<unknown>(null);
+  const live = useLiveCounts(where, loaded);
+
+  useEffect(() => {
+    if (id) {
+      get<Segment>(`/segments/${id}`).then((s) => {
+        setName(s.name);
+        setDescription(s.description ?? "");
+        setRefresh(s.refresh);
+        setWhere(s.where);
+        setLoaded(true);
+      }).catch(setSaveError);
+    }
+    Promise.all([
+      get("/segments").then((a) => a.segments.filter((s: Segment) => s.id !== id)),
+      get("/lists").then((a) => a.lists).catch(() => []),
+      get("/journeys").then((a) => a.journeys).catch(() => []),
+    ]).then(([segments, lists, journeys]) => setCatalog({ segments, lists, journeys }));
+  }, [id]);
+
+  const save = async () => {
+    setProblems([]);
+    setSaveError(null);
+    const body = { name, description: description || undefined, where, refresh };
+    try {
+      const saved = id ? await put<Segment>(`/segments/${id}`, body) : await post<Segment>("/segments", body);
+      announce(`Segment ${saved.name} saved`);
+      navigate(`/segments/${saved.id}`);
+    } catch (e) {
+      setSaveError(e);
+      if (e instanceof ApiError) setProblems(e.problems);
+      announce(e instanceof Error ? e.message : String(e), true);
+    }
+  };
+
+  const allProblems = [...problems, ...live.problems];
+  const nameProblem = allProblems.find((p) => p.path === "name");
+  if (!loaded) return <><ErrorNote error={saveError} /><p className="muted">Loading…</p></>;
+  return (
+    <section aria-labelledby="editor-title" className="editor">
+      <div className="title-row">
+        <h1 id="editor-title">{id ? `Edit ${name}` : "New segment"}</h1>
+        <div className="total" aria-live="polite" aria-atomic="true">
+          <span className="muted">Total</span>{" "}
+          <output aria-label="Total contacts">{live.preview ? n(live.preview.total) : "…"}</output>
+          {live.counting && <span className="muted"> counting…</span>}
+        </div>
+      </div>
+      <div className="form-grid">
+        <label>Name <input value={name} onChange={(e) => setName(e.target.value)} aria-invalid={Boolean(nameProblem) || undefined} aria-describedby={nameProblem ? "name-problem" : undefined} /></label>
+        {nameProblem && <span id="name-problem" className="problem" role="alert">{nameProblem.message}</span>}
+        <label>Description <input value={description} onChange={(e) => setDescription(e.target.value)} /></label>
+        <RefreshControl value={refresh} onChange={setRefresh} />
+      </div>
+      <div role="tablist" aria-label="Edit as" className="tabs">
+        <button role="tab" type="button" aria-selected={view === "builder"} onClick={() => setView("builder")}>Builder</button>
+        <button role="tab" type="button" aria-selected={view === "json"} onClick={() => setView("json")}>JSON</button>
+      </div>
+      {view === "builder" ? (
+        <CatalogContext.Provider value={catalog}>
+          <Builder node={where} counts={live.counts} problems={allProblems} onChange={(w) => setWhere(w ?? { all: [] })} />
+        </CatalogContext.Provider>
+      ) : (
+        <JsonView value={where} onChange={setWhere} />
+      )}
+      {live.problems.length === 0 && <ErrorNote error={live.error} />}
+      <ErrorNote error={saveError} />
+      <div className="actions">
+        <button type="button" className="primary" onClick={save}>Save draft</button>
+        <Link to={id ? `/segments/${id}` : "/"}>Cancel</Link>
+      </div>
+      <h2>First members</h2>
+      <table className="list sample">
+        <caption className="sr-only">The first {live.preview?.sample.length ?? 0} members</caption>
+        <thead><tr><th scope="col">#</th><th scope="col">Contact</th></tr></thead>
+        <tbody>
+          {(live.preview?.sample ?? []).map((c, i) => <tr key={c}><td>{i + 1}</td><td>{c}</td></tr>)}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** Counts for the tree as it stands, recounted DEBOUNCE_MS after the last change, the previous request cancelled. */
+export function useLiveCounts(where: Node, enabled = true) {
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [counting, setCounting] = useState(false);
+  const key = useMemo(() => JSON.stringify(where), [where]);
+  const inflight = useRef<AbortController | null>(null);
+  useEffect(() => {
+    if (!enabled) return;
+    const timer = setTimeout(async () => {
+      inflight.current?.abort();
+      const controller = new AbortController();
+      inflight.current = controller;
+      setCounting(true);
+      try {
+        let answer = await post<any>("/segments/preview", { name: "preview", where: JSON.parse(key) }, controller.signal);
+        if (answer.preview_id) answer = await settle<any>(`/previews/${answer.preview_id}`, controller.signal);
+        if (answer.status === "failed") throw new Error(answer.error ?? "the count failed");
+        setPreview(answer);
+        setProblems([]);
+        setError(null);
+      } catch (e) {
+        if (isAbort(e)) return;
+        setError(e);
+        setProblems(e instanceof ApiError ? e.problems : []);
+      } finally {
+        if (inflight.current === controller) setCounting(false);
+      }
+    }, DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [key, enabled]);
+  const counts = useMemo(() => Object.fromEntries((problems.length ? [] : preview?.nodes ?? []).map((n) => [n.path, n.count])), [preview, problems]);
+  return { preview, counts, problems, error, counting };
+}
+
+function RefreshControl({ value, onChange }: { value: Refresh; onChange: (r: Refresh) => void }) {
+  const every = value === "once" ? null : value;
+  return (
+    <fieldset className="refresh">
+      <legend>Refresh</legend>
+      <label><input type="radio" name="refresh" checked={!every} onChange={() => onChange("once")} /> once, when it goes live</label>
+      <label><input type="radio" name="refresh" checked={Boolean(every)} onChange={() => onChange({ every: 24, unit: "hours" })} /> every</label>
+      {every && (
+        <>
+          <input type="number" min={1} aria-label="Refresh every" value={every.every} onChange={(e) => onChange({ ...every, every: Number(e.target.value) })} />
+          <select aria-label="Refresh unit" value={every.unit} onChange={(e) => onChange({ ...every, unit: e.target.value as "hours" | "days" })}>
+            <option value="hours">hours</option>
+            <option value="days">days</option>
+          </select>
+        </>
+      )}
+    </fieldset>
+  );
+}
+
+/** The where-tree as JSON, for those who prefer it: applied whenever it parses. */
+function JsonView({ value, onChange }: { value: Node; onChange: (n: Node) => void }) {
+  const [text, setText] = useState(() => JSON.stringify(value, null, 2));
+  const [bad, setBad] = useState<string | null>(null);
+  return (
+    <div className="json-view">
+      <label htmlFor="where-json">The definition's where (JSON)</label>
+      <textarea id="where-json" rows={18} spellCheck={false} value={text} aria-invalid={Boolean(bad) || undefined} aria-describedby={bad ? "json-problem" : undefined}
+        onChange={(e) => {
+          setText(e.target.value);
+          try {
+            const parsed = JSON.parse(e.target.value);
+            if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("expected an object: a group or a criterion");
+            setBad(null);
+            onChange(parsed);
+          } catch (err) {
+            setBad(err instanceof Error ? err.message : String(err));
+          }
+        }} />
+      {bad && <p id="json-problem" className="problem" role="alert">Not applied: {bad}</p>}
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+import { useEffect, useState } from "react";
+import { ApiError, isAbort } from "./api";
+
+// One polite live region for the whole app: what happened after a click is read out ("Segment saved"), and
+// errors go to an assertive one.
+type Listener = (message: string, urgent: boolean) => void;
+const listeners = new Set<Listener>();
+
+export function announce(message: string, urgent = false): void {
+  listeners.forEach((l) => l(message, urgent));
+}
+
+export function Announcer() {
+  const [polite, setPolite] = useState("");
+  const [urgent, setUrgent] = useState("");
+  useEffect(() => {
+    const listener: Listener = (m, u) => (u ? setUrgent(m) : setPolite(m));
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
+  }, []);
+  return (
+    <>
+      <div className="sr-only" aria-live="polite" role="status">{polite}</div>
+      <div className="sr-only" aria-live="assertive">{urgent}</div>
+    </>
+  );
+}
+
+/** An error shown where it happened (role alert: announced), with the problems' paths when the API named them. */
+export function ErrorNote({ error }: { error: unknown }) {
+  if (!error || isAbort(error)) return null;
+  const message = error instanceof Error ? error.message : String(error);
+  const problems = error instanceof ApiError ? error.problems : [];
+  return (
+    <div className="error" role="alert">
+      <p>{message}</p>
+      {problems.length > 1 && <ul>{problems.map((p, i) => <li key={i}><code>{p.path}</code> {p.message}</li>)}</ul>}
+    </div>
+  );
+}
+
+/** Run an action from a button: busy while it runs, errors shown and announced, success announced. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (what: () => Promise<unknown>, done?: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await what();
+      if (done) announce(done);
+    } catch (e) {
+      setError(e);
+      announce(e instanceof Error ? e.message : String(e), true);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
+export function when(iso?: string | null): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return d.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }) + " UTC";
+}
+
+export function n(value?: number | null): string {
+  return value === undefined || value === null ? "—" : value.toLocaleString("en");
+}
+
+export function Status({ value }: { value: string }) {
+  return <span className={`status status-${value}`}>{value}</span>;
+}

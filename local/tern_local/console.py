@@ -1,0 +1,60 @@
+"""The console as `tern serve` offers it: template.yaml's CloudFront distribution, answered the same way.
+
+A path matching one of the distribution's API behaviours goes to the admin API; every other path is a file of
+the built console (console/dist, what `make publish-console` uploads to the console bucket), `/` its
+DefaultRootObject. `/config.json` tells the console how to sign in: deployed, it names the Cognito hosted UI;
+here, the orgs of the lake, for the org picker (the local stack takes the org from X-Tern-Org).
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from tern_local.template import template
+
+DIST = Path(__file__).resolve().parents[2] / "console" / "dist"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+    cache: str = "no-cache"
+
+
+class ConsoleSite:
+    def __init__(self, lake: Path, dist: Path = DIST):
+        config = template()["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+        self.api_patterns = [b["PathPattern"] for b in config["CacheBehaviors"] if b["TargetOriginId"] == "api"]
+        self.root_object = str(config["DefaultRootObject"])
+        self.lake = lake
+        self.dist = dist
+
+    def is_api(self, path: str) -> bool:
+        """Does CloudFront pass this path to the API? (Its patterns: `*` any characters, `?` one; case-sensitive.)"""
+        return any(fnmatchcase(path, pattern.replace("[", "[[]")) for pattern in self.api_patterns)
+
+    def answer(self, method: str, path: str) -> Answer:
+        if method not in ("GET", "HEAD"):  # the default behaviour's AllowedMethods; CloudFront answers 403
+            return Answer(403, "application/json", json.dumps({"message": f"{method} {path}: the console's files take GET and HEAD only"}).encode())
+        if path == "/config.json":
+            orgs = sorted(p.name.removeprefix("org_id=") for p in (self.lake / "contacts").glob("org_id=*") if p.is_dir())
+            return Answer(200, "application/json", json.dumps({"auth": "local", "orgs": orgs}).encode())
+        name = self.root_object if path in ("", "/") else path.lstrip("/")
+        file = (self.dist / name).resolve()
+        if not file.is_relative_to(self.dist.resolve()) or not file.is_file():
+            if not (self.dist / self.root_object).is_file():
+                return _missing("the console is not built: `make console` (or `make serve`, which builds it) builds console/dist")
+            return _missing(f"no file {path} in the console")
+        content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        immutable = name.startswith("assets/")  # Vite names them by their content's hash
+        return Answer(200, content_type, file.read_bytes(), "public, max-age=31536000, immutable" if immutable else "no-cache")
+
+
+def _missing(message: str) -> Answer:
+    return Answer(404, "application/json", json.dumps({"message": message}).encode())
