@@ -63,7 +63,11 @@ export default function Segment() {
         <Suspense fallback={<p className="muted">Loading the chart…</p>}>
           <HistoryChart rows={[...history].reverse()} />
         </Suspense>
-      ) : <p className="muted">Not evaluated yet{status === "draft" ? ": go live to evaluate it" : ""}.</p>}
+      ) : (
+        <p className="muted">
+          Not evaluated yet{status === "draft" ? ": go live to evaluate it" : status === "live" && segment.refresh === "once" ? ": a one-time segment is evaluated a minute after it goes live (or now, with Evaluate now)" : ""}.
+        </p>
+      )}
       <details>
         <summary>Definition (JSON)</summary>
         <pre>{JSON.stringify(segment.where, null, 2)}</pre>

@@ -93,6 +93,7 @@ export default function SegmentEditor() {
         <Link to={id ? `/segments/${id}` : "/"}>Cancel</Link>
       </div>
       <h2>First members</h2>
+      <div className="scroll" tabIndex={0} role="region" aria-label="First members">
       <table className="list sample">
         <caption className="sr-only">The first {live.preview?.sample.length ?? 0} members</caption>
         <thead><tr><th scope="col">#</th><th scope="col">Contact</th></tr></thead>
@@ -100,6 +101,7 @@ export default function SegmentEditor() {
           {(live.preview?.sample ?? []).map((c, i) => <tr key={c}><td>{i + 1}</td><td>{c}</td></tr>)}
         </tbody>
       </table>
+      </div>
     </section>
   );
 }

@@ -1,0 +1,184 @@
+"""The console in a real browser (Debian's Chromium, driven by Playwright) against a local stack this module starts:
+everything through the UI, controls found by role and accessible name, numbers checked against the CLI and the
+API on the same lake. Screenshots of each page land in test-artifacts/console/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from stack_client import local_stack, ok
+from tern_local.console import DIST
+from tern_local.generator import generate
+from tern_local.stack import LocalStack
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+TERN = [sys.executable, "-m", "tern_local.cli"]
+WAIT_MS = 60_000
+
+# What the test builds through the UI: three criteria and a `not` (no time window, so the CLI's clock and the
+# stack's cannot disagree about an event at a window's edge).
+BUILT = {"all": [
+    {"kind": "consents", "op": "has_all", "values": ["email_marketing"]},
+    {"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"},
+    {"not": {"kind": "activity", "event_type": "purchase"}},
+]}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root: Path = tmp_path_factory.mktemp("console-lake")
+    generate(root, contacts=3000, events_per_contact=6, days=60, org="acme", seed=15)
+    generate(root, contacts=300, events_per_contact=4, days=30, org="globex", seed=16)
+    return root
+
+
+@pytest.fixture(scope="module")
+def stack(lake: Path) -> Iterator[LocalStack]:
+    assert (DIST / "index.html").is_file(), "the console is not built: `make test` builds it (make console)"
+    with local_stack(lake) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.is_file(), "Debian's chromium is not installed: `make test` installs it"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: LocalStack) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    opened.goto(f"http://127.0.0.1:{stack.port}/")
+    opened.get_by_label("Organisation").select_option("acme")
+    yield opened
+    context.close()
+    assert not problems, problems
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def count_of(page: Page, label: str) -> str:
+    return page.get_by_label(f"Count of {label}", exact=True).inner_text()
+
+
+def test_a_segment_built_in_the_editor_counts_what_the_cli_counts(page: Page, stack: LocalStack, lake: Path, tmp_path: Path) -> None:
+    page.get_by_role("link", name="New segment").click()
+    page.get_by_label("Name", exact=True).fill("Warsaw subscribers who never bought")
+    # 1 is there from the start (e-mail consent); add 2, an attribute, and 3, an activity, then negate 3
+    page.get_by_role("button", name="Add a criterion to Segment").click()
+    second = page.get_by_role("group", name="2: Attribute")
+    second.get_by_label("Field", exact=True).fill("city")
+    second.get_by_label("Value", exact=True).fill("Warszawa")
+    page.get_by_role("button", name="Add a criterion to Segment").click()
+    page.get_by_label("Criterion kind of 3").select_option("activity")
+    third = page.get_by_role("group", name="3: Activity (did, how often)")
+    third.get_by_label("Event type", exact=True).fill("purchase")
+    third.get_by_label("Window", exact=True).select_option("")  # all time
+    page.get_by_role("button", name="Negate 3").click()
+
+    definition = tmp_path / "built.json"
+    definition.write_text(json.dumps({"name": "built", "where": BUILT}))
+    done = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme"], capture_output=True, text=True, check=True)
+    expected = {node["path"]: node["count"] for node in json.loads(done.stdout)["nodes"]}
+    labels = {"where": "Segment", "where.all[0]": "1", "where.all[1]": "2", "where.all[2]": "3", "where.all[2].not": "3.1"}
+    assert set(expected) == set(labels)
+    expect(page.get_by_label("Total contacts")).to_have_text(f"{expected['where']:,}", timeout=WAIT_MS)
+    for path, label in labels.items():
+        expect(page.get_by_label(f"Count of {label}", exact=True)).to_have_text(f"{expected[path]:,}", timeout=WAIT_MS)
+    assert page.get_by_role("table").filter(has_text="Contact").locator("tbody tr").count() == min(50, expected["where"])
+    shot(page, "segment-editor")
+
+    page.get_by_role("tab", name="JSON").click()  # the JSON view holds what the controls built
+    assert json.loads(page.get_by_label("The definition's where (JSON)").input_value()) == BUILT
+    page.get_by_role("tab", name="Builder").click()
+
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("heading", name="Warsaw subscribers who never bought")).to_be_visible()
+    page.get_by_role("button", name="Go live").click()
+    page.get_by_role("button", name="Evaluate now").click()  # a one-time segment's schedule would take a minute
+    expect(page.get_by_role("img", name=re.compile(r"Members, joined and left over 1 evaluations"))).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("dl.facts dd").first).to_have_text(f"{expected['where']:,}")
+    shot(page, "segment")
+
+
+def test_a_problem_is_shown_at_the_control_it_names(page: Page) -> None:
+    page.get_by_role("link", name="New segment").click()
+    first = page.get_by_role("group", name="1: Consents")
+    page.get_by_label("Criterion kind of 1").select_option("age")
+    first = page.get_by_role("group", name="1: Age")
+    first.get_by_label("From age", exact=True).fill("-5")
+    expect(first.get_by_role("alert")).to_contain_text("min", timeout=WAIT_MS)
+    expect(first.get_by_label("From age", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Count of 1", exact=True)).to_have_text("…")
+
+
+def test_the_live_segment_exports_a_csv_to_download(page: Page, stack: LocalStack) -> None:
+    segment = next(s for s in ok(stack, "GET", "/segments")["segments"] if s["status"] == "live")
+    page.get_by_role("link", name=segment["name"]).click()
+    page.get_by_label("Format").select_option("csv")
+    page.get_by_role("button", name="Start export").click()
+    link = page.get_by_role("link", name="Download CSV")
+    expect(link).to_be_visible(timeout=WAIT_MS)
+    with page.expect_download() as download:
+        link.click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert len(rows) == segment["latest"]["members"] and "contact_id" in rows[0]
+    shot(page, "segment-export")
+
+
+def test_a_list_is_uploaded_and_its_report_shown(page: Page, lake: Path, tmp_path: Path) -> None:
+    import pyarrow.dataset as ds
+
+    emails = [r["email"] for r in ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["email"]).to_pylist() if r["email"]][:40]
+    upload = tmp_path / "guests.csv"
+    upload.write_text("email\n" + "\n".join(emails) + "\nnobody@example.org\nnot-an-address\n" + emails[0] + "\n")
+    page.get_by_role("link", name="Lists").click()
+    page.get_by_label("List name").fill("Gala guests")
+    page.get_by_label("CSV file").set_input_files(str(upload))
+    page.get_by_role("button", name="Upload").click()
+    report = page.get_by_role("region", name=re.compile("Imported “Gala guests”"))
+    expect(report).to_be_visible(timeout=WAIT_MS)
+    facts = dict(zip(report.locator("dt").all_inner_texts(), report.locator("dd").all_inner_texts(), strict=True))
+    assert (facts["Matched"], facts["Unknown"], facts["Duplicates"], facts["Bad rows"]) == ("40", "1", "1", "1")
+    expect(report.get_by_role("table", name="Bad rows")).to_contain_text("not an e-mail address")
+    expect(page.get_by_role("table").last).to_contain_text("Gala guests")
+    shot(page, "lists")
+
+
+def test_every_control_has_an_accessible_name_and_the_org_picker_switches_orgs(page: Page, stack: LocalStack) -> None:
+    for where in ("#/", "#/segments/new", "#/lists", "#/journeys", "#/content", "#/settings"):
+        page.goto(f"http://127.0.0.1:{stack.port}/{where}")
+        page.wait_for_load_state("networkidle")
+        unnamed = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+                 .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')
+                              && !(e.textContent || '').trim())
+                 .map(e => e.outerHTML.slice(0, 120))"""
+        )
+        assert unnamed == [], (where, unnamed)
+    page.goto(f"http://127.0.0.1:{stack.port}/#/")
+    expect(page.get_by_role("link", name="Warsaw subscribers who never bought")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Organisation").select_option("globex")
+    expect(page.get_by_role("link", name="Warsaw subscribers who never bought")).to_have_count(0)
+    expect(page.get_by_text("No segments yet.")).to_be_visible()
