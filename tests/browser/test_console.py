@@ -14,13 +14,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from stack_client import local_stack, ok
+from stack_client import local_stack, ok, ses_sent, wait_for
 from tern_local.console import DIST
+from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
-from tern_local.stack import LocalStack
+from tern_local.stack import ACCOUNT, REGION, LocalStack
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -66,6 +68,7 @@ def page(browser: Browser, stack: LocalStack) -> Iterator[Page]:
     opened = context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    opened.on("response", lambda r: r.status >= 500 and problems.append(f"{r.request.method} {r.url}: {r.status}"))
     opened.goto(f"http://127.0.0.1:{stack.port}/")
     opened.get_by_label("Organisation").select_option("acme")
     yield opened
@@ -78,8 +81,8 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def count_of(page: Page, label: str) -> str:
-    return page.get_by_label(f"Count of {label}", exact=True).inner_text()
+def nav(page: Page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 
 def test_a_segment_built_in_the_editor_counts_what_the_cli_counts(page: Page, stack: LocalStack, lake: Path, tmp_path: Path) -> None:
@@ -153,7 +156,7 @@ def test_a_list_is_uploaded_and_its_report_shown(page: Page, lake: Path, tmp_pat
     emails = [r["email"] for r in ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["email"]).to_pylist() if r["email"]][:40]
     upload = tmp_path / "guests.csv"
     upload.write_text("email\n" + "\n".join(emails) + "\nnobody@example.org\nnot-an-address\n" + emails[0] + "\n")
-    page.get_by_role("link", name="Lists").click()
+    nav(page, "Lists")
     page.get_by_label("List name").fill("Gala guests")
     page.get_by_label("CSV file").set_input_files(str(upload))
     page.get_by_role("button", name="Upload").click()
@@ -182,3 +185,100 @@ def test_every_control_has_an_accessible_name_and_the_org_picker_switches_orgs(p
     page.get_by_label("Organisation").select_option("globex")
     expect(page.get_by_role("link", name="Warsaw subscribers who never bought")).to_have_count(0)
     expect(page.get_by_text("No segments yet.")).to_be_visible()
+
+
+LINK = "https://shop.example.com/new"
+
+
+def test_the_classic_journey_is_built_on_the_canvas_run_and_its_figures_drawn(page: Page, stack: LocalStack) -> None:
+    # the content, through the content page, previewed for a contact
+    nav(page, "Content")
+    page.get_by_role("button", name="New e-mail").click()
+    page.get_by_label("Content name").fill("Announcement")
+    page.get_by_label("Subject").fill("{{first_name|Hello}}, it is coming")
+    page.get_by_label("HTML body").fill(f"<p>Hi {{{{first_name|there}}}}</p><a href='{LINK}'>See it</a>")
+    page.get_by_label("Ready to send").check()
+    page.get_by_label("Preview for contact").fill("c0000001")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_test_id("preview-subject")).to_contain_text("it is coming", timeout=WAIT_MS)
+    shot(page, "content")
+    page.get_by_role("button", name="Save content").click()
+    expect(page.get_by_role("cell", name="Announcement", exact=True)).to_be_visible()
+    page.get_by_role("button", name="New SMS").click()
+    page.get_by_label("Content name").fill("It is out")
+    page.get_by_label("Text", exact=True).fill("{{first_name|Hi}}: it is out!")
+    page.get_by_label("Ready to send").check()
+    page.get_by_role("button", name="Save content").click()
+    expect(page.get_by_role("cell", name="It is out", exact=True)).to_be_visible()
+
+    # the audience: the uploaded list as a live segment
+    nav(page, "Segments")
+    page.get_by_role("link", name="New segment").click()
+    page.get_by_label("Name", exact=True).fill("Gala guests, live")
+    page.get_by_label("Criterion kind of 1").select_option("in_list")
+    page.get_by_role("group", name="1: On a list").get_by_label("List").select_option(label="Gala guests")
+    expect(page.get_by_label("Total contacts")).to_have_text("40", timeout=WAIT_MS)
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("button", name="Go live").click()
+    page.get_by_role("button", name="Evaluate now").click()
+    expect(page.locator("dl.facts dd").first).to_have_text("40", timeout=WAIT_MS)
+
+    # the journey, on the canvas
+    nav(page, "Journeys")
+    page.get_by_role("button", name="New journey").click()
+    making = page.get_by_role("form", name="New journey")
+    making.get_by_label("Journey name").fill("Product launch")
+    making.get_by_label("Audience").select_option(label="Gala guests, live")
+    making.get_by_role("button", name="Create and open the canvas").click()
+    expect(page.get_by_role("heading", name="Product launch")).to_be_visible()
+
+    def add(kind: str) -> None:
+        page.get_by_label("New step").select_option(kind)
+        page.get_by_role("button", name=re.compile("^Add step")).click()
+
+    add("send_email")  # nothing selected: a step of its own; start the journey there
+    page.get_by_role("button", name="Start here").click()
+    page.get_by_label("Content").select_option(label="Announcement")
+    add("branch_on_event")  # after the selected e-mail: its next
+    branch = page.get_by_role("group", name="Step clicked settings")
+    branch.get_by_label("Message step").select_option("email")
+    branch.get_by_label(re.compile("^Link")).fill(LINK)
+    branch.get_by_label(re.compile("^Timeout")).fill("P1D")
+    branch.get_by_label("Way no leads to").select_option("end")
+    add("wait_until")  # the branch's first open way: yes
+    page.get_by_role("group", name="Step hold settings").get_by_label(re.compile("^At")).fill("2026-01-08T10:00:00+01:00")
+    add("send_sms")
+    sms = page.get_by_role("group", name="Step sms settings")
+    sms.get_by_label("Content").select_option(label="It is out")
+    sms.get_by_label("Then").select_option("end")
+    for step in ("email", "clicked", "hold", "sms", "end"):
+        expect(page.get_by_role("group", name=re.compile(f"^Step {step}: "))).to_be_visible()
+    shot(page, "journey-draft")
+
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_visible(timeout=WAIT_MS)
+
+    # clicks, as SES publishes them, on the first three e-mails sent
+    journey = next(j for j in ok(stack, "GET", "/journeys")["journeys"] if j["name"] == "Product launch")
+    wait_for(lambda: len(ses_sent()) >= 3, timeout=120, every=0.2, what="the first e-mails")
+    for message in ses_sent()[:3]:
+        ses_click(boto3.client("events", endpoint_url=stack.endpoint, region_name=REGION), message.id, LINK)
+    sent = len(ses_sent())
+    wait_for(lambda: len(sms_sent()) >= 1, timeout=120, every=0.2, what="a clicker's SMS")
+
+    figures = page.get_by_label("Figures of clicked")
+    expect(figures).to_contain_text("clicked", timeout=WAIT_MS)
+    expect(page.get_by_label("Figures of email")).to_contain_text("sent", timeout=WAIT_MS)
+    analytics = ok(stack, "GET", f"/journeys/{journey['id']}/analytics")
+    by_step = {s["step_id"]: s for s in analytics["steps"]}
+    assert by_step["email"]["sent"] >= sent - 1 and by_step["clicked"]["clicked"] >= 1
+    expect(page.get_by_role("img", name=re.compile("Contacts entering each of 5 steps"))).to_be_visible()
+    shot(page, "journey-running")
+
+
+def sms_sent() -> list[tuple[str, str]]:
+    from moto.sns.models import sns_backends
+
+    return list(sns_backends[ACCOUNT][REGION].sms_messages.values())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import html
 import importlib.util
 import json
 from collections.abc import Iterator
@@ -254,3 +255,25 @@ def test_a_static_list_accounts_for_every_row_and_selects_its_contacts(api: Any,
 def test_a_list_without_a_key_column_is_a_400(api: Any) -> None:
     status, answer = call(api, "POST", "/lists", raw="name,phone\nAnna,123\n")
     assert status == 400 and "contact_id or email" in answer["message"]
+
+
+def test_content_is_previewed_for_a_contact_as_a_send_step_renders_it(api: Any, lake: Path) -> None:
+    import pyarrow.dataset as ds
+
+    row = next(c for c in ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["contact_id", "first_name", "city"]).to_pylist() if c["first_name"])
+    content = {"name": "hello", "channel": "email", "subject": "{{first_name|Friend}}, news from {{city}}", "body": "<p>Hi {{first_name}} & co</p>", "text": "Hi {{last_name|there}}"}
+    status, shown = call(api, "POST", "/content/preview", {"content": content, "contact_id": row["contact_id"]})
+    assert status == 200, shown
+    assert shown["subject"] == f"{row['first_name']}, news from {row['city']}"
+    assert shown["body"] == f"<p>Hi {html.escape(row['first_name'])} & co</p>"  # the value escaped, the template as written
+    assert shown["text"] == "Hi " + (row_last(lake, row["contact_id"]) or "there")
+    assert call(api, "POST", "/content/preview", {"content": content, "contact_id": "c9999999"})[0] == 404
+    status, answer = call(api, "POST", "/content/preview", {"content": {**content, "subject": "{{nosuch}}"}, "contact_id": row["contact_id"]})
+    assert status == 400 and "nosuch" in answer["message"]
+
+
+def row_last(lake: Path, contact_id: str) -> str | None:
+    import pyarrow.dataset as ds
+
+    rows = ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["contact_id", "last_name"]).to_pylist()
+    return next(r["last_name"] for r in rows if r["contact_id"] == contact_id)

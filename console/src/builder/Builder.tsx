@@ -1,7 +1,7 @@
 import { createContext, useContext, useEffect, useId, useState } from "react";
 import {
   ATTRIBUTE_OPS, COMPARISONS, CONTACT_FIELDS, EVENT_TYPES, GROUPS, Json, KINDS, MEASURES, Node, OUTCOMES, RECENCY_OPS,
-  SET_OPS, childPath, children, describe, groupOf, problemsAt,
+  SET_OPS, childPath, children, describe, groupOf, kindsFor, problemsAt,
 } from "./model";
 
 /** What the pickers offer by name: the org's segments, lists and journeys. */
@@ -9,6 +9,9 @@ export type Catalog = {
   segments: { id: string; name: string }[];
   lists: { id: string; name: string }[];
   journeys: { id: string; name: string; steps?: { id: string }[] }[];
+  /** A segment's where-tree (counted), or a journey split's condition (no counts; its e-mail steps to test). */
+  mode?: "segment" | "condition";
+  messageSteps?: string[];
 };
 export const CatalogContext = createContext<Catalog>({ segments: [], lists: [], journeys: [] });
 
@@ -27,6 +30,9 @@ export function Builder({ node, path = "where", label = "Segment", counts = {}, 
   const group = groupOf(node);
   const count = counts[path];
   const mine = problemsAt(problems, path);
+  const catalog = useContext(CatalogContext);
+  const kinds = kindsFor(catalog.mode ?? "segment");
+  const counted = catalog.mode !== "condition";
   const title = `${label}: ${describe(node)}`;
   return (
     <fieldset className={group ? "node group" : "node criterion"} aria-label={title}>
@@ -36,12 +42,14 @@ export function Builder({ node, path = "where", label = "Segment", counts = {}, 
           <Select label={`Group type of ${label}`} hideLabel value={group} options={GROUPS.map((g) => [g, { all: "All of", any: "Any of", not: "Not" }[g]])}
             onChange={(g) => onChange(regroup(node, g as (typeof GROUPS)[number]))} />
         ) : (
-          <Select label={`Criterion kind of ${label}`} hideLabel value={String(node.kind)} options={Object.entries(KINDS).map(([k, s]) => [k, s.label])}
-            onChange={(k) => onChange(KINDS[k].make())} />
+          <Select label={`Criterion kind of ${label}`} hideLabel value={String(node.kind)} options={Object.entries(kinds).map(([k, s]) => [k, s.label])}
+            onChange={(k) => onChange(kinds[k].make())} />
         )}
-        <output className="count" aria-label={`Count of ${label}`} aria-live="off">
-          {count === undefined ? "…" : count.toLocaleString("en")}
-        </output>
+        {counted && (
+          <output className="count" aria-label={`Count of ${label}`} aria-live="off">
+            {count === undefined ? "…" : count.toLocaleString("en")}
+          </output>
+        )}
         {path !== "where" && (
           <span className="node-actions">
             <button type="button" onClick={() => onChange({ not: node })} aria-label={`Negate ${label}`}>not</button>
@@ -215,6 +223,15 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
       return (
         <div className="row">
           <Pick label="Segment" value={String(node.segment_id ?? "")} items={catalog.segments} invalid={bad("segment_id")} onChange={(v) => set("segment_id", v)} />
+        </div>
+      );
+    case "engagement":
+      return (
+        <div className="row">
+          <Select label="Message step" value={String(node.message_step ?? "")} options={[["", "(choose)"], ...(catalog.messageSteps ?? []).map((m): [string, string] => [m, m])]}
+            invalid={bad("message_step")} onChange={(v) => set("message_step", v)} />
+          <Select label="Event" value={String(node.event)} options={["delivered", "opened", "clicked", "bounced"].map((e): [string, string] => [e, e])} onChange={(v) => set("event", v)} />
+          <Text label="Link (optional)" value={String(node.link ?? "")} onChange={(v) => set("link", v || undefined)} />
         </div>
       );
     case "in_list":

@@ -28,6 +28,16 @@ export const KINDS: Record<string, KindSpec> = {
   in_list: { label: "On a list", make: () => ({ kind: "in_list", list_id: "" }) },
 };
 
+// A journey's split conditions take what can be answered for one contact at one moment, plus engagement with
+// an earlier message of the journey (docs/JOURNEY-FORMAT.md, Conditions).
+export const ENGAGEMENT: KindSpec = { label: "Engagement with a message", make: () => ({ kind: "engagement", message_step: "", event: "clicked" }) };
+export const CONDITION_KINDS = ["attribute", "tags", "categories", "consents", "age", "gender", "distance", "in_segment", "not_in_segment", "engagement"];
+
+export function kindsFor(mode: "segment" | "condition"): Record<string, KindSpec> {
+  if (mode === "segment") return KINDS;
+  return Object.fromEntries(CONDITION_KINDS.map((k) => [k, k === "engagement" ? ENGAGEMENT : KINDS[k]]));
+}
+
 export const ATTRIBUTE_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "contains", "starts_with", "is_empty", "is_not_empty"];
 export const COMPARISONS = ["gte", "gt", "eq", "ne", "lte", "lt"];
 export const SET_OPS = ["has_any", "has_all", "has_none"];
@@ -104,5 +114,5 @@ export function describe(node: Node): string {
   if (g === "all") return "All of";
   if (g === "any") return "Any of";
   if (g === "not") return "Not";
-  return KINDS[String(node.kind)]?.label ?? String(node.kind);
+  return node.kind === "engagement" ? ENGAGEMENT.label : (KINDS[String(node.kind)]?.label ?? String(node.kind));
 }

@@ -1,18 +1,267 @@
-import { useEffect, useState } from "react";
-import { useParams } from "react-router-dom";
-import { get } from "../api";
-import { ErrorNote, Status } from "../ui";
+import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from "react";
+import { useNavigate, useParams } from "react-router-dom";
+import { ApiError, Problem, get, post, put } from "../api";
+import type { Catalog } from "../builder/Builder";
+import type { StepFigures, WayExperiment } from "../journey/Canvas";
+import { JourneyDoc, STEP_KINDS, Step, freshId, layout, removeStep, renameStep, setWay, stepOf, ways } from "../journey/model";
+import { Choice, Choices, Line, Num, StepForm } from "../journey/StepForm";
+import { ErrorNote, Status, announce, n, useAction } from "../ui";
 
+const Canvas = lazy(() => import("../journey/Canvas"));
+const Funnel = lazy(() => import("../charts").then((m) => ({ default: m.Funnel })));
+
+const RECORD_FIELDS = ["id", "org_id", "status", "version", "published_version", "state_machine_arn", "created_at", "updated_at", "published_at", "started_at", "copied_from"];
+const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched", "converted"];
+
+type Analytics = { entered: { contacts: number; entries: number }; converted: number; steps: StepFigures[]; experiment?: { ways?: WayExperiment[] } };
+
+/** A journey: the canvas (edit while a draft, figures once running), the selected step's settings, the journey's. */
 export default function Journey() {
   const { id = "" } = useParams();
-  const [journey, setJourney] = useState<any>(null);
+  const navigate = useNavigate();
+  const [record, setRecord] = useState<any>(null);
+  const [doc, setDoc] = useState<JourneyDoc | null>(null);
+  const [dirty, setDirty] = useState(false);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [choices, setChoices] = useState<Choices>({ content: [], destinations: [], catalog: { segments: [], lists: [], journeys: [] } });
+  const [analytics, setAnalytics] = useState<Analytics | null>(null);
   const [error, setError] = useState<unknown>(null);
-  useEffect(() => void get(`/journeys/${id}`).then(setJourney).catch(setError), [id]);
-  if (!journey) return error ? <ErrorNote error={error} /> : <p className="muted">Loading…</p>;
+  const [addKind, setAddKind] = useState("send_email");
+  const action = useAction();
+
+  const load = useCallback(async () => {
+    try {
+      const journey = await get(`/journeys/${id}`);
+      setRecord(journey);
+      setDoc(Object.fromEntries(Object.entries(journey).filter(([k]) => !RECORD_FIELDS.includes(k))) as JourneyDoc);
+      setDirty(false);
+    } catch (e) {
+      setError(e);
+    }
+  }, [id]);
+  useEffect(() => {
+    void load();
+    Promise.all([
+      get("/content").then((a) => a.content),
+      get("/destinations").then((a) => a.destinations).catch(() => []),
+      get("/segments").then((a) => a.segments),
+      get("/lists").then((a) => a.lists).catch(() => []),
+    ]).then(([content, destinations, segments, lists]) => setChoices({ content, destinations, catalog: { segments, lists, journeys: [] } as Catalog }));
+  }, [load]);
+
+  const status: string = record?.status ?? "draft";
+  const editable = status === "draft";
+  useEffect(() => {
+    if (editable || !record) return;
+    const fetchFigures = () => get<Analytics>(`/journeys/${id}/analytics`).then(setAnalytics).catch(() => undefined);
+    void fetchFigures();
+    const timer = setInterval(fetchFigures, 4000);
+    return () => clearInterval(timer);
+  }, [editable, record, id]);
+
+  const byStep = useMemo(() => {
+    const found: Record<string, string[]> = {};
+    for (const p of problems) {
+      const i = stepOf(p.path);
+      const step = i === null ? undefined : doc?.steps[i]?.id;
+      if (step) {
+        const field = p.path.replace(/^steps\[\d+\]\.?/, "").replace(new RegExp(`^${doc!.steps[i!].kind}\\.?`), "");  // pydantic names the step's kind
+        (found[step] ??= []).push(`${field || "step"}: ${p.message}`);
+      }
+    }
+    return found;
+  }, [problems, doc]);
+  const journeyProblems = problems.filter((p) => stepOf(p.path) === null);
+  const names = useMemo(() => Object.fromEntries([...choices.content, ...choices.destinations].map((c) => [c.id, c.name])), [choices]);
+  const figures = useMemo(() => Object.fromEntries((analytics?.steps ?? []).map((s) => [s.step_id, s])), [analytics]);
+
+  if (!doc) return error ? <ErrorNote error={error} /> : <p className="muted">Loading…</p>;
+  const change = (next: JourneyDoc) => {
+    setDoc(next);
+    setDirty(true);
+  };
+  const save = async () => {
+    setProblems([]);
+    try {
+      await put(`/journeys/${id}`, doc);
+      setDirty(false);
+    } catch (e) {
+      if (e instanceof ApiError) setProblems(e.problems);
+      throw e;
+    }
+  };
+  const lifecycle = (verb: string, done: string) => action.run(async () => {
+    if (verb === "publish" && dirty) await save();
+    try {
+      await post(`/journeys/${id}/${verb}`);
+    } catch (e) {
+      if (e instanceof ApiError) setProblems(e.problems);
+      throw e;
+    }
+    setProblems([]);
+    await load();
+  }, done);
+  const add = () => {
+    const newId = freshId(doc, addKind);
+    let steps = [...doc.steps, STEP_KINDS[addKind].make(newId)];
+    const from = doc.steps.find((s) => s.id === selected);
+    const open = from && ways(from).find(([, t]) => !t);
+    if (from && open) steps = steps.map((s) => (s.id === from.id ? setWay(s, open[0], newId) : s));
+    change({ ...doc, steps, start: doc.steps.length ? doc.start : newId });
+    setSelected(newId);
+    announce(`Step ${newId} added${from && open ? ` after ${from.id}` : ""}`);
+  };
+  const step = doc.steps.find((s) => s.id === selected) ?? null;
   return (
-    <section aria-labelledby="journey-title">
-      <div className="title-row"><h1 id="journey-title">{journey.name}</h1><Status value={journey.status} /></div>
-      <pre>{JSON.stringify(journey, null, 2)}</pre>
+    <section aria-labelledby="journey-title" className="journey">
+      <div className="title-row">
+        <h1 id="journey-title">{doc.name} <Status value={status} /></h1>
+        <div className="actions" role="group" aria-label="Journey actions">
+          {editable && <button type="button" disabled={action.busy || !dirty} onClick={() => action.run(save, "Journey saved")}>Save</button>}
+          {editable && <button type="button" className="primary" disabled={action.busy} onClick={() => lifecycle("publish", "Published")}>Publish</button>}
+          {status === "published" && <button type="button" className="primary" disabled={action.busy} onClick={() => lifecycle("start", "Started")}>Start</button>}
+          {status === "running" && <button type="button" className="danger" disabled={action.busy} onClick={() => lifecycle("stop", "Stopped")}>Stop</button>}
+          <button type="button" disabled={action.busy} onClick={() => action.run(async () => navigate(`/journeys/${(await post(`/journeys/${id}/copy`)).id}`), "Copied into a new draft")}>Copy</button>
+        </div>
+      </div>
+      <ErrorNote error={action.error} />
+      {journeyProblems.length > 0 && <ul className="problems" role="alert">{journeyProblems.map((p, i) => <li key={i}><code>{p.path}</code> {p.message}</li>)}</ul>}
+      {editable && (
+        <div className="row toolbar">
+          <Choice label="New step" value={addKind} options={Object.entries(STEP_KINDS).map(([k, s]) => [k, s.label])} onChange={setAddKind} />
+          <button type="button" onClick={add}>Add step{step ? ` after ${step.id}` : ""}</button>
+          <Choice label="Selected step" value={selected ?? ""} options={[["", "(the journey's settings)"], ...doc.steps.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => setSelected(v || null)} />
+        </div>
+      )}
+      <div className="journey-body">
+        <Suspense fallback={<p className="muted">Loading the canvas…</p>}>
+          <Canvas doc={doc} editable={editable} selected={selected} names={names} problems={byStep} figures={figures}
+            experiment={analytics?.experiment?.ways ?? []} onSelect={setSelected} onChange={change} />
+        </Suspense>
+        <aside className="panel" aria-label={step ? `Step ${step.id}` : "Journey settings"}>
+          {!editable && !step && <Choice label="Selected step" value="" options={[["", "(choose a step)"], ...doc.steps.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => setSelected(v || null)} />}
+          {step ? (
+            <>
+              <StepForm doc={doc} step={step} choices={choices} problems={byStep[step.id] ?? []} editable={editable}
+                onChange={(s: Step) => change({ ...doc, steps: doc.steps.map((x) => (x.id === step.id ? s : x)) })}
+                onRename={(to) => { change(renameStep(doc, step.id, to)); setSelected(to); }}
+                onRemove={() => { change(removeStep(doc, step.id)); setSelected(null); }} />
+              {!editable && <SaveAsSegment journeyId={id} step={step} />}
+              {editable && doc.start !== step.id && <button type="button" onClick={() => change({ ...doc, start: step.id })}>Start here</button>}
+            </>
+          ) : (
+            <Settings doc={doc} editable={editable} segments={choices.catalog.segments} onChange={change} />
+          )}
+        </aside>
+      </div>
+      {analytics && (
+        <section aria-labelledby="figures-title">
+          <h2 id="figures-title">How it goes</h2>
+          <dl className="facts">
+            <dt>Entered</dt><dd>{n(analytics.entered.contacts)} contacts ({n(analytics.entered.entries)} entries)</dd>
+            <dt>Converted</dt><dd>{n(analytics.converted)}</dd>
+          </dl>
+          <Suspense fallback={null}>
+            <Funnel steps={inOrder(doc, analytics.steps).map((s) => ({ step: s.step_id, entered: s.entered ?? 0, converted: s.converted ?? null }))} />
+          </Suspense>
+        </section>
+      )}
     </section>
   );
+}
+
+function SaveAsSegment({ journeyId, step }: { journeyId: string; step: Step }) {
+  const [outcome, setOutcome] = useState("clicked");
+  const [way, setWay_] = useState("");
+  const navigate = useNavigate();
+  const action = useAction();
+  const decision = ways(step).length > 1;
+  return (
+    <fieldset className="step-form">
+      <legend>Save as a segment</legend>
+      <Choice label="Contacts who" value={outcome} options={OUTCOMES.map((o) => [o, o.replace("_", " ")])} onChange={setOutcome} />
+      {decision && outcome === "branched" && (
+        <Choice label="Took the way" value={way} options={[["", "(choose)"], ...ways(step).map(([w]): [string, string] => [w, w])]} onChange={setWay_} />
+      )}
+      <button type="button" disabled={action.busy} onClick={() => action.run(async () => {
+        const body = outcome === "branched" && way ? { outcome, way } : { outcome };
+        const segment = await post(`/journeys/${journeyId}/steps/${outcome === "converted" ? "any" : step.id}/segments`, body);
+        navigate(`/segments/${segment.id}`);
+      }, "Saved as a draft segment")}>Save {outcome} contacts as a segment</button>
+      <ErrorNote error={action.error} />
+    </fieldset>
+  );
+}
+
+function Settings({ doc, editable, segments, onChange }: { doc: JourneyDoc; editable: boolean; segments: { id: string; name: string }[]; onChange: (d: JourneyDoc) => void }) {
+  const set = (field: string, value: any) => {
+    const next = { ...doc };
+    if (value === undefined || value === "") delete next[field];
+    else next[field] = value;
+    onChange(next);
+  };
+  const event = doc.entry?.kind === "event";
+  const [json, setJson] = useState<string | null>(null);
+  return (
+    <fieldset className="step-form" disabled={!editable} aria-label="Journey settings">
+      <legend>The journey</legend>
+      <Line label="Journey name" value={doc.name} onChange={(v) => onChange({ ...doc, name: v })} />
+      <Line label="Description" value={doc.description ?? ""} onChange={(v) => set("description", v)} />
+      <Choice label="Contacts enter" value={event ? "event" : "segment"} options={[["segment", "as members of a segment"], ["event", "when they do an event"]]}
+        onChange={(v) => set("entry", v === "event" ? { kind: "event", event_type: "purchase" } : undefined)} />
+      {event && <Line label="Entry event type" value={doc.entry.event_type ?? ""} onChange={(v) => set("entry", { ...doc.entry, event_type: v })} />}
+      {!event && (
+        <Choice label="Audience" value={doc.audience ?? ""} options={[["", "(choose a live segment)"], ...segments.map((s): [string, string] => [s.id, s.name])]} onChange={(v) => set("audience", v)} />
+      )}
+      {!event && (
+        <Choice label="Mode" value={doc.mode ?? "one_time"} options={[["one_time", "once, the members at start"], ["one_time_with_joiners", "once, and joiners as they join"], ["recurring", "recurring"]]}
+          onChange={(v) => onChange(v === "recurring" ? { ...doc, mode: v, every: doc.every ?? { every: 7, unit: "days" } } : { ...without(doc, "every"), mode: v })} />
+      )}
+      {doc.mode === "recurring" && (
+        <div className="row">
+          <Num label="Every" value={doc.every?.every} onChange={(v) => set("every", { ...doc.every, every: v })} />
+          <Choice label="Unit" value={doc.every?.unit ?? "days"} options={[["hours", "hours"], ["days", "days"]]} onChange={(v) => set("every", { ...doc.every, unit: v })} />
+        </div>
+      )}
+      <Line label="Start at (optional, with an offset)" value={doc.start_at ?? ""} onChange={(v) => set("start_at", v)} />
+      <Line label="Time zone (IANA, e.g. Europe/Warsaw)" value={doc.timezone ?? ""} onChange={(v) => set("timezone", v)} />
+      <Line label="Goal event (optional)" value={doc.goal?.event_type ?? ""} onChange={(v) => set("goal", v ? { within: "P14D", ...doc.goal, event_type: v } : undefined)} />
+      {doc.goal && <Line label="Goal within (ISO 8601)" value={doc.goal.within ?? ""} onChange={(v) => set("goal", { ...doc.goal, within: v || undefined })} />}
+      <Num label="At most messages per contact (optional)" value={doc.limits?.messages_per_contact} onChange={(v) => set("limits", clean({ ...doc.limits, messages_per_contact: v }))} />
+      <Num label="At most messages per contact a day (optional)" value={doc.limits?.messages_per_contact_per_day} onChange={(v) => set("limits", clean({ ...doc.limits, messages_per_contact_per_day: v }))} />
+      <details>
+        <summary>Every setting as JSON (send window, closed dates, exits, reentry, exclusions…)</summary>
+        <label htmlFor="journey-json">The journey's settings (JSON, without its steps)</label>
+        <textarea id="journey-json" rows={12} spellCheck={false} value={json ?? JSON.stringify(without(doc, "steps"), null, 2)}
+          onChange={(e) => {
+            setJson(e.target.value);
+            try {
+              const parsed = JSON.parse(e.target.value);
+              if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) onChange({ ...parsed, steps: doc.steps });
+            } catch {
+              /* applied once it parses */
+            }
+          }} />
+      </details>
+    </fieldset>
+  );
+}
+
+/** Steps as the canvas draws them: from the start down, row by row. */
+function inOrder(doc: JourneyDoc, steps: StepFigures[]): StepFigures[] {
+  const at = layout(doc);
+  const place = (id: string) => (at[id] ? at[id].y * 10_000 + at[id].x : Infinity);
+  return [...steps].sort((a, b) => place(a.step_id) - place(b.step_id));
+}
+
+function without(o: Record<string, any>, field: string): any {
+  const next = { ...o };
+  delete next[field];
+  return next;
+}
+
+function clean(o: Record<string, any>): Record<string, any> | undefined {
+  const kept = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
+  return Object.keys(kept).length ? kept : undefined;
 }

@@ -1,23 +1,52 @@
 import { useEffect, useState } from "react";
-import { Link } from "react-router-dom";
-import { get } from "../api";
-import { ErrorNote, Status, when } from "../ui";
+import { Link, useNavigate } from "react-router-dom";
+import { get, post } from "../api";
+import { ErrorNote, Status, useAction, when } from "../ui";
 
-type JourneyRecord = { id: string; name: string; status: string; mode?: string; updated_at: string };
+type JourneyRecord = { id: string; name: string; status: string; mode?: string; updated_at: string; started_at?: string | null };
 
 export default function Journeys() {
   const [journeys, setJourneys] = useState<JourneyRecord[]>([]);
   const [error, setError] = useState<unknown>(null);
+  const navigate = useNavigate();
+  const action = useAction();
   useEffect(() => void get<{ journeys: JourneyRecord[] }>("/journeys").then((a) => setJourneys(a.journeys)).catch(setError), []);
+  const [making, setMaking] = useState(false);
+  const [name, setName] = useState("");
+  const [audience, setAudience] = useState("");
+  const [segments, setSegments] = useState<{ id: string; name: string; status: string }[]>([]);
+  useEffect(() => void (making && get("/segments").then((a) => setSegments(a.segments.filter((s: any) => s.status === "live")))), [making]);
+  const create = () => action.run(async () => {
+    const made = await post("/journeys", { name, audience, start: "end", steps: [{ id: "end", kind: "end" }] });
+    navigate(`/journeys/${made.id}`);
+  }, "Journey created");
   return (
     <section aria-labelledby="journeys-title">
-      <h1 id="journeys-title">Journeys</h1>
-      <ErrorNote error={error} />
+      <div className="title-row">
+        <h1 id="journeys-title">Journeys</h1>
+        <button type="button" className="primary" onClick={() => setMaking(true)} disabled={making}>New journey</button>
+      </div>
+      {making && (
+        <form className="editor-card" aria-label="New journey" onSubmit={(e) => { e.preventDefault(); create(); }}>
+          <label className="field">Journey name <input value={name} onChange={(e) => setName(e.target.value)} required /></label>
+          <label className="field">Audience (a live segment)
+            <select value={audience} onChange={(e) => setAudience(e.target.value)} required>
+              <option value="">(choose)</option>
+              {segments.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+            </select>
+          </label>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={action.busy || !name || !audience}>Create and open the canvas</button>
+            <button type="button" onClick={() => setMaking(false)}>Cancel</button>
+          </div>
+        </form>
+      )}
+      <ErrorNote error={error ?? action.error} />
       <table className="list">
-        <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Changed</th></tr></thead>
+        <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Started</th><th scope="col">Changed</th></tr></thead>
         <tbody>
-          {journeys.map((j) => <tr key={j.id}><td><Link to={`/journeys/${j.id}`}>{j.name}</Link></td><td><Status value={j.status} /></td><td>{when(j.updated_at)}</td></tr>)}
-          {journeys.length === 0 && <tr><td colSpan={3} className="muted">No journeys yet.</td></tr>}
+          {journeys.map((j) => <tr key={j.id}><td><Link to={`/journeys/${j.id}`}>{j.name}</Link></td><td><Status value={j.status} /></td><td>{when(j.started_at)}</td><td>{when(j.updated_at)}</td></tr>)}
+          {journeys.length === 0 && <tr><td colSpan={4} className="muted">No journeys yet.</td></tr>}
         </tbody>
       </table>
     </section>

@@ -3,7 +3,7 @@ import { api, get } from "../api";
 import { ErrorNote, n, useAction, when } from "../ui";
 
 type ListRecord = { id: string; name: string; key: string; rows: number; matched: number; unknown: number; duplicates: number; bad_rows: number; created_at: string; separator: string; bom: boolean };
-type Report = ListRecord & { unknown_rows: string[]; bad_row_details: { line: number; reason: string }[] };
+type Report = ListRecord & { unknown_rows: { line: number; value: string }[]; bad_row_details: { line: number; reason: string }[] };
 
 /** Static lists: upload a CSV (contact_id or email column), see what it matched. */
 export default function Lists() {
@@ -48,7 +48,7 @@ export default function Lists() {
               <tbody>{report.bad_row_details.map((b) => <tr key={b.line}><td>{b.line}</td><td>{b.reason}</td></tr>)}</tbody>
             </table>
           )}
-          {report.unknown_rows.length > 0 && <p>Not contacts of this organisation: {report.unknown_rows.slice(0, 20).join(", ")}{report.unknown_rows.length > 20 ? " …" : ""}</p>}
+          {report.unknown_rows.length > 0 && <p>Not contacts of this organisation: {report.unknown_rows.slice(0, 20).map((r) => `${r.value} (line ${r.line})`).join(", ")}{report.unknown_rows.length > 20 ? " …" : ""}</p>}
         </section>
       )}
       <h2>Imported lists</h2>

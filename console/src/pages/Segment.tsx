@@ -39,8 +39,7 @@ export default function Segment() {
   return (
     <section aria-labelledby="segment-title">
       <div className="title-row">
-        <h1 id="segment-title">{segment.name}</h1>
-        <Status value={status} />
+        <h1 id="segment-title">{segment.name} <Status value={status} /></h1>
       </div>
       {segment.description && <p>{segment.description}</p>}
       <dl className="facts">

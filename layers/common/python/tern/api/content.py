@@ -6,10 +6,13 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import BaseModel, ConfigDict, Field
 
 from tern.api.context import org_id, services
-from tern.api.contract import answers, array_of, ref
+from tern.api.contract import answers, array_of, obj, ref
 from tern.journeys.content import ContentDraft
+from tern.text import OneLine
+from tern.usecases import personalise
 
 router = Router()
 
@@ -17,6 +20,18 @@ router = Router()
 @router.post("/content", responses=answers(201, ref("Content"), 409))
 def create_content(draft: Annotated[ContentDraft, Body()]) -> tuple[dict[str, Any], int]:
     return services(router).journeys(org_id(router)).create_content(draft).model_dump(mode="json"), 201
+
+
+class ContentPreview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: ContentDraft
+    contact_id: Annotated[str, Field(min_length=1, max_length=200), OneLine]
+
+
+@router.post("/content/preview", responses=answers(200, obj("contact_id", "subject", "body", "text"), 502, description="Rendered for the contact"))
+def preview_content(request: Annotated[ContentPreview, Body()]) -> dict[str, Any]:
+    """Content (saved or not) as the contact would get it: a send step's rendering of the contact's snapshot."""
+    return personalise.preview_content(services(router), org_id(router), request.content, request.contact_id)
 
 
 @router.get("/content", responses=answers(200, array_of("content", ref("Content"))))

@@ -85,3 +85,12 @@ def render(template: str, contact: dict[str, Any], escape: bool = False) -> str:
         return html.escape(text) if escape else text
 
     return PLACEHOLDER.sub(one, template)
+
+
+def personalised(content: ContentDraft, contact: dict[str, Any]) -> dict[str, str | None]:
+    """The message as a send step makes it for `contact` (its snapshot row): subject, HTML body, text."""
+    return {
+        "subject": render(content.subject or "", contact) if content.channel == "email" else None,
+        "body": render(content.body, contact, escape=True) if content.body else None,
+        "text": render(content.text, contact) if content.text else None,
+    }

@@ -44,7 +44,7 @@ from tern.clock import Clock, naive_utc, utc_now, wall_timestamp
 from tern.errors import ContactStopped, DeliveryFailed, SendRejected
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.conditions import Evaluator, Facts
-from tern.journeys.content import render
+from tern.journeys.content import personalised
 from tern.journeys.engagement import Engagement, SentMessage
 from tern.journeys.model import (
     DECISIONS,
@@ -228,19 +228,13 @@ class JourneySteps:
                 journey_event(request, step.id, "processed", now), journey_event(request, step.id, "capped", now, reason=refused),
             ])  # fmt: skip
             return {"outcome": "capped", "reason": refused, "way": "next", "until": None}
-        content = self.content.get(journey.org_id, step.content_id)
+        message = personalised(self.content.get(journey.org_id, step.content_id), contact)
         try:
             if channel == "email":
                 tags = {"org": _tag(journey.org_id), "journey": _tag(journey.id), "step": _tag(step.id), "contact": _tag(request.contact_id)}
-                message_id = self.email.send(
-                    address,
-                    render(content.subject or "", contact),
-                    render(content.body, contact, escape=True) if content.body else None,
-                    render(content.text, contact) if content.text else None,
-                    tags,
-                )
+                message_id = self.email.send(address, message["subject"] or "", message["body"], message["text"], tags)
             else:
-                message_id = self.sms.send(address, render(content.text or "", contact))
+                message_id = self.sms.send(address, message["text"] or "")
         except SendRejected as e:  # this message will never go; the contact's path goes on without it
             self.ledger.release(journey.org_id, request.contact_id, key)
             self.events.write(journey.org_id, [
