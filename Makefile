@@ -13,7 +13,7 @@ CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.h
 # The browser the console's tests drive: Debian's Chromium (Playwright downloads none of its own).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test bench serve lint clean contract console console-test
+.PHONY: demo test bench serve lint clean contract console console-test publish-console
 
 $(CONSOLE_STAMP): console/package.json console/package-lock.json
 	cd console && npm ci --no-audit --no-fund --loglevel=error
@@ -23,6 +23,10 @@ $(CONSOLE_BUILD): $(CONSOLE_STAMP) $(CONSOLE_SOURCES)
 	cd console && npm run --silent build
 
 console: $(CONSOLE_BUILD)
+
+STACK ?= tern-dev
+publish-console: $(STAMP) $(CONSOLE_BUILD)  # after `sam deploy`: the console into the stack's bucket, with its sign-in config
+	$(BIN)/tern console publish --stack $(STACK)
 
 console-test: $(CONSOLE_STAMP)
 	cd console && npm test --silent
@@ -56,6 +60,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/steps.py
 	$(BIN)/python bench/cost.py
+	$(MAKE) $(CONSOLE_BUILD) $(CHROMIUM)
+	$(BIN)/python bench/console.py
 
 contract: $(STAMP)  # the contract test with Schemathesis' coverage phase too: some 60,000 requests, an hour or more
 	TERN_CONTRACT_FULL=1 $(BIN)/python -m pytest tests/integration/test_contract.py

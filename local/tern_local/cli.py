@@ -132,9 +132,18 @@ def cmd_import_pinpoint(args: argparse.Namespace) -> None:
         print_report(report, sys.stdout)
 
 
+def cmd_console_publish(args: argparse.Namespace) -> None:
+    from tern_local.publish import PublishFailed, publish
+
+    try:
+        print(json.dumps(publish(args.stack)))
+    except PublishFailed as e:
+        raise UsageError(str(e)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tern", description="Tern: audience segments over a customer data lake.")
-    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,journey,import,data,serve}")
+    groups = top.add_subparsers(dest="group", required=True, metavar="{segment,journey,import,data,console,serve}")
 
     segment = groups.add_parser("segment", help="count, list or compile a segment definition")
     commands = segment.add_subparsers(dest="command", required=True, metavar="{count,members,sql,schema}")
@@ -193,6 +202,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--now", metavar="ISO", help="the last day of events (UTC); default: the clock")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(run=cmd_data_generate)
+
+    console = groups.add_parser("console", help="the marketers' console")
+    console_commands = console.add_subparsers(dest="command", required=True)
+    p = console_commands.add_parser("publish", help="upload the built console (console/dist) to a deployed stack, with its sign-in config")
+    p.add_argument("--stack", required=True, help="the CloudFormation stack `sam deploy` made")
+    p.set_defaults(run=cmd_console_publish)
 
     p = groups.add_parser("serve", help="run the local stack: template.yaml in moto, the admin API on 127.0.0.1")
     p.add_argument("--data", required=True, metavar="DIR", help="the lake DuckDB answers from")

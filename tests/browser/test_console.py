@@ -278,6 +278,38 @@ def test_the_classic_journey_is_built_on_the_canvas_run_and_its_figures_drawn(pa
     shot(page, "journey-running")
 
 
+def test_the_editor_and_the_canvas_work_from_the_keyboard(page: Page, stack: LocalStack) -> None:
+    page.get_by_role("link", name="New segment").focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Add a criterion to Segment").focus()
+    page.keyboard.press("Enter")
+    second = page.get_by_role("group", name="2: Attribute")
+    second.get_by_label("Value", exact=True).focus()
+    page.keyboard.type("Kraków")
+    page.get_by_role("button", name="Negate 2").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("group", name="2: Not")).to_be_visible()
+    expect(page.get_by_label("Count of 2.1", exact=True)).not_to_have_text("…", timeout=WAIT_MS)
+
+    journey = next(j for j in ok(stack, "GET", "/journeys")["journeys"] if j["name"] == "Product launch")
+    page.goto(f"http://127.0.0.1:{stack.port}/#/journeys/{journey['id']}")
+    page.get_by_role("group", name=re.compile("^Step clicked: ")).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("complementary", name="Step clicked")).to_be_visible()
+
+
+@pytest.mark.parametrize("where", ["#/", "#/segments/new", "#/lists", "#/content", "#/journeys", "#/settings"])
+def test_every_page_fits_a_tablet(browser: Browser, stack: LocalStack, where: str) -> None:
+    context = browser.new_context(viewport={"width": 820, "height": 1180})
+    tablet = context.new_page()
+    tablet.goto(f"http://127.0.0.1:{stack.port}/{where}")
+    tablet.wait_for_load_state("networkidle")
+    assert tablet.evaluate("document.documentElement.scrollWidth") <= 820, "wider than a tablet's screen"
+    if where == "#/segments/new":
+        shot(tablet, "segment-editor-tablet")
+    context.close()
+
+
 def sms_sent() -> list[tuple[str, str]]:
     from moto.sns.models import sns_backends
 

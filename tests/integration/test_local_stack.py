@@ -71,7 +71,7 @@ def test_the_stack_is_deployed_from_the_template(stack: dict[str, Any]) -> None:
 
     assert client("dynamodb").list_tables()["TableNames"] == ["tern-tern-table-local"]
     buckets = {b["Name"] for b in client("s3").list_buckets()["Buckets"]}
-    assert buckets == {"tern-lake-bucket-local", "tern-results-bucket-local"}
+    assert buckets == {"tern-lake-bucket-local", "tern-results-bucket-local", "tern-console-bucket-local"}
     assert {t["Name"] for t in client("glue").get_tables(DatabaseName="tern_local")["TableList"]} == {"contacts", "events", "lists", "memberships", "overlay"}
     assert [g["Name"] for g in client("scheduler").list_schedule_groups()["ScheduleGroups"] if g["Name"] != "default"] == ["tern-local"]
 

@@ -41,6 +41,7 @@ export function ways(step: Step): [string, string | null][] {
 }
 
 export function wayLabel(step: Step, way: string): string {
+  if (way === "held_out") return "held out";
   const m = /^branches\[(\d+)\]$/.exec(way);
   if (m && step.kind === "random_split") return `${step.branches[Number(m[1])].percent}%`;
   if (m) return `branch ${Number(m[1]) + 1}`;

@@ -13,7 +13,17 @@ const Funnel = lazy(() => import("../charts").then((m) => ({ default: m.Funnel }
 const RECORD_FIELDS = ["id", "org_id", "status", "version", "published_version", "state_machine_arn", "created_at", "updated_at", "published_at", "started_at", "copied_from"];
 const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched", "converted"];
 
-type Analytics = { entered: { contacts: number; entries: number }; converted: number; steps: StepFigures[]; experiment?: { ways?: WayExperiment[] } };
+type Analytics = {
+  entered: { contacts: number; entries: number }; converted: number; steps: StepFigures[];
+  experiment?: { variants: WayExperiment[]; control: { step_id: string; contacts: number; converted: number; conversion_rate: number | null } | null };
+};
+
+/** Each decision way's conversion (and lift over the holdout), the holdout's control group among them. */
+function byWay(analytics: Analytics | null): WayExperiment[] {
+  const found = analytics?.experiment;
+  if (!found) return [];
+  return [...found.variants, ...(found.control ? [{ ...found.control, way: "held_out" }] : [])];
+}
 
 /** A journey: the canvas (edit while a draft, figures once running), the selected step's settings, the journey's. */
 export default function Journey() {
@@ -137,7 +147,7 @@ export default function Journey() {
       <div className="journey-body">
         <Suspense fallback={<p className="muted">Loading the canvas…</p>}>
           <Canvas doc={doc} editable={editable} selected={selected} names={names} problems={byStep} figures={figures}
-            experiment={analytics?.experiment?.ways ?? []} onSelect={setSelected} onChange={change} />
+            experiment={byWay(analytics)} onSelect={setSelected} onChange={change} />
         </Suspense>
         <aside className="panel" aria-label={step ? `Step ${step.id}` : "Journey settings"}>
           {!editable && !step && <Choice label="Selected step" value="" options={[["", "(choose a step)"], ...doc.steps.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => setSelected(v || null)} />}

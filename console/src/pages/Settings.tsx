@@ -1,17 +1,84 @@
-import { useEffect, useState } from "react";
-import { get } from "../api";
-import { ErrorNote } from "../ui";
+import { useEffect, useId, useState } from "react";
+import { del, get, post, put } from "../api";
+import { ErrorNote, n, useAction, when } from "../ui";
 
+type Cap = { messages: number; days: number; channels: string[] };
+type Destination = { id: string; name: string; url: string; batch_size: number; timeout_seconds: number; created_at: string };
+
+/** The org's frequency cap across all journeys, and the webhook destinations exports and journeys deliver to. */
 export default function Settings() {
-  const [destinations, setDestinations] = useState<{ id: string; name: string; url: string }[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => void get("/destinations").then((a) => setDestinations(a.destinations)).catch(setError), []);
   return (
     <section aria-labelledby="settings-title">
       <h1 id="settings-title">Destinations &amp; settings</h1>
-      <ErrorNote error={error} />
-      <h2>Webhook destinations</h2>
-      <ul>{destinations.map((d) => <li key={d.id}>{d.name}: {d.url}</li>)}</ul>
+      <FrequencyCap />
+      <Destinations />
     </section>
   );
+}
+
+function FrequencyCap() {
+  const [cap, setCap] = useState<Cap | null>(null);
+  const [draft, setDraft] = useState<Cap>({ messages: 3, days: 7, channels: ["email", "sms"] });
+  const action = useAction();
+  useEffect(() => void get<{ frequency_cap: Cap | null }>("/settings/frequency-cap").then((a) => {
+    setCap(a.frequency_cap);
+    if (a.frequency_cap) setDraft(a.frequency_cap);
+  }), []);
+  const channel = (c: string, on: boolean) => setDraft({ ...draft, channels: on ? [...draft.channels, c] : draft.channels.filter((x) => x !== c) });
+  return (
+    <section aria-labelledby="cap-title" className="editor-card">
+      <h2 id="cap-title">Frequency cap</h2>
+      <p>{cap ? `Now: at most ${cap.messages} messages (${cap.channels.join(", ")}) to one contact in any ${cap.days} days, all journeys together.` : "No cap: each journey sends within its own limits."}</p>
+      <div className="row">
+        <NumberField label="At most messages" value={draft.messages} onChange={(v) => setDraft({ ...draft, messages: v })} />
+        <NumberField label="In any days" value={draft.days} onChange={(v) => setDraft({ ...draft, days: v })} />
+        {["email", "sms"].map((c) => (
+          <label key={c} className="field check"><input type="checkbox" checked={draft.channels.includes(c)} onChange={(e) => channel(c, e.target.checked)} /> {c === "email" ? "e-mail" : "SMS"}</label>
+        ))}
+      </div>
+      <div className="actions">
+        <button type="button" className="primary" disabled={action.busy} onClick={() => action.run(async () => setCap((await put("/settings/frequency-cap", draft)).frequency_cap), "Frequency cap saved")}>Save the cap</button>
+        {cap && <button type="button" disabled={action.busy} onClick={() => action.run(async () => { await del("/settings/frequency-cap"); setCap(null); }, "Frequency cap removed")}>Remove the cap</button>}
+      </div>
+      <ErrorNote error={action.error} />
+    </section>
+  );
+}
+
+function Destinations() {
+  const [destinations, setDestinations] = useState<Destination[]>([]);
+  const [draft, setDraft] = useState({ name: "", url: "", secret: "", batch_size: 500 });
+  const action = useAction();
+  const load = () => get<{ destinations: Destination[] }>("/destinations").then((a) => setDestinations(a.destinations));
+  useEffect(() => void load(), []);
+  return (
+    <section aria-labelledby="destinations-title" className="editor-card">
+      <h2 id="destinations-title">Webhook destinations</h2>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); action.run(async () => { await post("/destinations", draft); setDraft({ name: "", url: "", secret: "", batch_size: 500 }); await load(); }, "Destination added"); }}>
+        <TextField label="Destination name" value={draft.name} onChange={(v) => setDraft({ ...draft, name: v })} />
+        <TextField label="URL (https, public)" value={draft.url} onChange={(v) => setDraft({ ...draft, url: v })} />
+        <TextField label="Signing secret (16+ characters, shown only now)" value={draft.secret} type="password" onChange={(v) => setDraft({ ...draft, secret: v })} />
+        <NumberField label="Batch size" value={draft.batch_size} onChange={(v) => setDraft({ ...draft, batch_size: v })} />
+        <button type="submit" className="primary" disabled={action.busy}>Add destination</button>
+      </form>
+      <ErrorNote error={action.error} />
+      <table className="list">
+        <thead><tr><th scope="col">Name</th><th scope="col">URL</th><th scope="col" className="num">Batch</th><th scope="col">Added</th></tr></thead>
+        <tbody>
+          {destinations.map((d) => <tr key={d.id}><td>{d.name}</td><td>{d.url}</td><td className="num">{n(d.batch_size)}</td><td>{when(d.created_at)}</td></tr>)}
+          {destinations.length === 0 && <tr><td colSpan={4} className="muted">No destinations yet.</td></tr>}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function TextField({ label, value, type, onChange }: { label: string; value: string; type?: string; onChange: (v: string) => void }) {
+  const id = useId();
+  return <span className="field"><label htmlFor={id}>{label}</label><input id={id} type={type ?? "text"} value={value} onChange={(e) => onChange(e.target.value)} /></span>;
+}
+
+function NumberField({ label, value, onChange }: { label: string; value: number; onChange: (v: number) => void }) {
+  const id = useId();
+  return <span className="field"><label htmlFor={id}>{label}</label><input id={id} type="number" min={1} value={value} onChange={(e) => onChange(Number(e.target.value))} /></span>;
 }
