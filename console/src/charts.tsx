@@ -1,16 +1,6 @@
 // The charts (Recharts), loaded only by the pages that draw them.
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
-export function Sparkline({ values, label }: { values: number[]; label: string }) {
-  return (
-    <div className="sparkline" role="img" aria-label={label}>
-      <LineChart width={120} height={28} data={values.map((v, i) => ({ i, v }))}>
-        <Line type="monotone" dataKey="v" stroke="#2563eb" strokeWidth={1.5} dot={false} isAnimationActive={false} />
-      </LineChart>
-    </div>
-  );
-}
-
 export function HistoryChart({ rows }: { rows: { at: string; members: number; joined: number; left: number }[] }) {
   const data = rows.map((r) => ({ ...r, when: r.at.slice(0, 16).replace("T", " ") }));
   return (

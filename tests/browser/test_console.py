@@ -277,6 +277,13 @@ def test_the_classic_journey_is_built_on_the_canvas_run_and_its_figures_drawn(pa
     expect(page.get_by_role("img", name=re.compile("Contacts entering each of 5 steps"))).to_be_visible()
     shot(page, "journey-running")
 
+    # the clickers, saved as a segment from the branch's node
+    page.get_by_role("group", name=re.compile("^Step clicked: ")).click()
+    page.get_by_role("complementary", name="Step clicked").get_by_label("Contacts who").select_option("clicked")
+    page.get_by_role("button", name="Save clicked contacts as a segment").click()
+    expect(page.get_by_role("heading", name=re.compile("clicked"))).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Go live")).to_be_visible()
+
 
 def test_the_editor_and_the_canvas_work_from_the_keyboard(page: Page, stack: LocalStack) -> None:
     page.get_by_role("link", name="New segment").focus()
@@ -297,6 +304,21 @@ def test_the_editor_and_the_canvas_work_from_the_keyboard(page: Page, stack: Loc
     page.keyboard.press("Enter")
     expect(page.get_by_role("complementary", name="Step clicked")).to_be_visible()
 
+
+def test_a_journeys_problems_are_shown_on_its_nodes(page: Page) -> None:
+    nav(page, "Journeys")
+    page.get_by_role("button", name="New journey").click()
+    making = page.get_by_role("form", name="New journey")
+    making.get_by_label("Journey name").fill("Unfinished")
+    making.get_by_label("Audience").select_option(label="Gala guests, live")
+    making.get_by_role("button", name="Create and open the canvas").click()
+    page.get_by_label("New step").select_option("send_email")
+    page.get_by_role("button", name=re.compile("^Add step")).click()
+    page.get_by_role("button", name="Save", exact=True).click()
+    node = page.get_by_role("group", name=re.compile("^Step email: "))
+    expect(node).to_contain_text("content_id", timeout=WAIT_MS)
+    expect(page.get_by_role("complementary", name="Step email").get_by_role("alert")).to_contain_text("content_id")
+    shot(page, "journey-problems")
 
 @pytest.mark.parametrize("where", ["#/", "#/segments/new", "#/lists", "#/content", "#/journeys", "#/settings"])
 def test_every_page_fits_a_tablet(browser: Browser, stack: LocalStack, where: str) -> None:

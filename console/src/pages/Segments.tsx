@@ -1,10 +1,9 @@
-import { Suspense, lazy, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 import { get } from "../api";
 import type { Evaluation, Segment } from "../types";
 import { ErrorNote, Status, n, when } from "../ui";
 
-const Sparkline = lazy(() => import("../charts").then((m) => ({ default: m.Sparkline })));
 const STATUSES = ["all", "draft", "live", "archived", "deleted"];
 
 export default function Segments() {
@@ -64,9 +63,17 @@ function Trend({ segment }: { segment: Segment }) {
       .catch(() => setValues([]));
   }, [segment.id]);
   if (!values || values.length < 2) return null;
+  return <Sparkline values={values} label={`Members of ${segment.name} over the last ${values.length} evaluations, from ${n(values[0])} to ${n(values[values.length - 1])}`} />;
+}
+
+/** A line of members over the evaluations: a polyline (the list page need not load the charting library). */
+function Sparkline({ values, label }: { values: number[]; label: string }) {
+  const width = 120, height = 28;
+  const low = Math.min(...values), high = Math.max(...values);
+  const points = values.map((v, i) => `${(i / (values.length - 1)) * width},${height - 2 - ((v - low) / (high - low || 1)) * (height - 4)}`).join(" ");
   return (
-    <Suspense fallback={null}>
-      <Sparkline values={values} label={`Members of ${segment.name} over the last ${values.length} evaluations, from ${n(values[0])} to ${n(values[values.length - 1])}`} />
-    </Suspense>
+    <svg className="sparkline" width={width} height={height} role="img" aria-label={label}>
+      <polyline points={points} fill="none" stroke="#2563eb" strokeWidth={1.5} />
+    </svg>
   );
 }
