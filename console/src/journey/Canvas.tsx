@@ -109,6 +109,7 @@ function Flow({ doc, editable, selected, names, problems, figures, experiment, o
   return (
     <div className="canvas" role="application" aria-label="Journey canvas: the steps and their ways; configure the selected step beside it">
       <ReactFlow
+        key={doc.steps.map((s) => s.id).join(",")}  // a step added, removed or renamed: drawn afresh (measured anew) rather than patched
         nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ padding: 0.12, maxZoom: 0.9 }} minZoom={0.2}
         nodesDraggable={false} nodesConnectable={editable} elementsSelectable
         onNodeClick={(_, node) => onSelect(node.id)} onPaneClick={() => onSelect(null)}
