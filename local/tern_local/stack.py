@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -509,7 +510,12 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(payload)
+                self._send(payload)
+
+        def _send(self, body: bytes) -> None:
+            # the client may have gone first: the console cancels a count it no longer needs (AbortController)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
 
         def _console(self, method: str, path: str) -> None:
             """What CloudFront's default behaviour answers: the console's files."""
@@ -520,7 +526,7 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(answer.body)
+                self._send(answer.body)
 
         def __getattr__(self, name: str) -> Any:
             # The API's one route is ANY /{proxy+}: every method reaches the function, which answers 405 for the
