@@ -81,6 +81,16 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def new_journey(page: Page, name: str, audience: str) -> None:
+    nav(page, "Journeys")
+    page.get_by_role("button", name="New journey").click()
+    making = page.get_by_role("form", name="New journey")
+    making.get_by_label("Journey name").fill(name)
+    making.get_by_label("Audience").select_option(label=audience)
+    making.get_by_role("button", name="Create and open the canvas").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+
 def nav(page: Page, name: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
@@ -224,13 +234,7 @@ def test_the_classic_journey_is_built_on_the_canvas_run_and_its_figures_drawn(pa
     expect(page.locator("dl.facts dd").first).to_have_text("40", timeout=WAIT_MS)
 
     # the journey, on the canvas
-    nav(page, "Journeys")
-    page.get_by_role("button", name="New journey").click()
-    making = page.get_by_role("form", name="New journey")
-    making.get_by_label("Journey name").fill("Product launch")
-    making.get_by_label("Audience").select_option(label="Gala guests, live")
-    making.get_by_role("button", name="Create and open the canvas").click()
-    expect(page.get_by_role("heading", name="Product launch")).to_be_visible()
+    new_journey(page, "Product launch", "Gala guests, live")
 
     def add(kind: str) -> None:
         page.get_by_label("New step").select_option(kind)
@@ -306,12 +310,7 @@ def test_the_editor_and_the_canvas_work_from_the_keyboard(page: Page, stack: Loc
 
 
 def test_a_journeys_problems_are_shown_on_its_nodes(page: Page) -> None:
-    nav(page, "Journeys")
-    page.get_by_role("button", name="New journey").click()
-    making = page.get_by_role("form", name="New journey")
-    making.get_by_label("Journey name").fill("Unfinished")
-    making.get_by_label("Audience").select_option(label="Gala guests, live")
-    making.get_by_role("button", name="Create and open the canvas").click()
+    new_journey(page, "Unfinished", "Gala guests, live")
     page.get_by_label("New step").select_option("send_email")
     page.get_by_role("button", name=re.compile("^Add step")).click()
     page.get_by_role("button", name="Save", exact=True).click()
