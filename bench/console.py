@@ -15,10 +15,8 @@ The target: within a second on this machine. Also printed: the JavaScript of the
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import os
 import re
-import socket
 import statistics
 import sys
 import time
@@ -29,7 +27,8 @@ from playwright.sync_api import sync_playwright
 from tern.engines.duckdb import DuckDBEngine
 from tern.segments.definition import parse_definition
 from tern.segments.evaluate import count
-from tern_local.console import DIST
+from tern_local.console import DIST, first_load_kb
+from tern_local.demo_stack import free_port
 from tern_local.generator import generate, print_progress
 from tern_local.stack import LocalStack
 
@@ -38,21 +37,6 @@ CONTACTS = int(os.environ.get("BENCH_CONTACTS", "200000"))
 LAKE = ROOT / "bench-lake" / f"console-{CONTACTS}"
 ORG = "bench"
 EDITS = int(os.environ.get("BENCH_RUNS", "12"))
-
-
-def first_load_kb() -> tuple[float, list[str]]:
-    """The gzipped size of the JavaScript the first page loads before anything is clicked: index.html's entry and
-    preloads, and the landing route's own chunk (the segment list)."""
-    html = (DIST / "index.html").read_text()
-    files = sorted(set(re.findall(r'(?:src|href)="/(assets/[^"]+\.js)"', html)))
-    files += [p.relative_to(DIST).as_posix() for p in (DIST / "assets").glob("Segments-*.js")]
-    return sum(len(gzip.compress((DIST / f).read_bytes(), 9)) for f in files) / 1024, files
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:

@@ -8,8 +8,10 @@ here, the orgs of the lake, for the org picker (the local stack takes the org fr
 
 from __future__ import annotations
 
+import gzip
 import json
 import mimetypes
+import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -51,9 +53,26 @@ class ConsoleSite:
             if not (self.dist / self.root_object).is_file():
                 return _missing("the console is not built: `make console` (or `make serve`, which builds it) builds console/dist")
             return _missing(f"no file {path} in the console")
-        content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        immutable = name.startswith("assets/")  # Vite names them by their content's hash
-        return Answer(200, content_type, file.read_bytes(), "public, max-age=31536000, immutable" if immutable else "no-cache")
+        return Answer(200, content_type(name), file.read_bytes(), cache_control(name))
+
+
+def content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def cache_control(name: str) -> str:
+    """How long a file of the console may be kept, here and in the console bucket: Vite names assets/ by their
+    content's hash (kept a year), index.html and config.json change in place (never kept)."""
+    return "public, max-age=31536000, immutable" if name.startswith("assets/") else "no-cache"
+
+
+def first_load_kb(dist: Path = DIST) -> tuple[float, list[str]]:
+    """The gzipped size of the JavaScript the first page loads before anything is clicked: index.html's entry and
+    preloads, and the landing route's own chunk (the segment list)."""
+    html = (dist / "index.html").read_text()
+    files = sorted(set(re.findall(r'(?:src|href)="/(assets/[^"]+\.js)"', html)))
+    files += [p.relative_to(dist).as_posix() for p in (dist / "assets").glob("Segments-*.js")]
+    return sum(len(gzip.compress((dist / f).read_bytes(), 9)) for f in files) / 1024, files
 
 
 def _missing(message: str) -> Answer:

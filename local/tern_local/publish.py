@@ -8,14 +8,13 @@ the user pool's hosted UI, and asks CloudFront to forget index.html and config.j
 from __future__ import annotations
 
 import json
-import mimetypes
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from tern_local.console import DIST
+from tern_local.console import DIST, cache_control, content_type
 
 NEEDED = ("ConsoleBucketName", "SignInDomain", "UserPoolClientId", "ConsoleUrl")
 
@@ -42,11 +41,9 @@ def publish(stack: str, dist: Path = DIST, session: Any = None) -> dict[str, Any
     files = sorted(p for p in dist.rglob("*") if p.is_file())
     for file in [f for f in files if f.name != "index.html"] + [dist / "index.html"]:  # index.html last: it names the assets
         key = file.relative_to(dist).as_posix()
-        immutable = key.startswith("assets/")
-        s3.put_object(Bucket=bucket, Key=key, Body=file.read_bytes(), ContentType=mimetypes.guess_type(file.name)[0] or "application/octet-stream",
-                      CacheControl="public, max-age=31536000, immutable" if immutable else "no-cache")  # fmt: skip
+        s3.put_object(Bucket=bucket, Key=key, Body=file.read_bytes(), ContentType=content_type(key), CacheControl=cache_control(key))
     config = {"auth": "cognito", "domain": outputs["SignInDomain"], "client_id": outputs["UserPoolClientId"]}
-    s3.put_object(Bucket=bucket, Key="config.json", Body=json.dumps(config).encode(), ContentType="application/json", CacheControl="no-cache")
+    s3.put_object(Bucket=bucket, Key="config.json", Body=json.dumps(config).encode(), ContentType="application/json", CacheControl=cache_control("config.json"))
     distribution = next((r["PhysicalResourceId"] for r in aws.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
                          if r["LogicalResourceId"] == "ConsoleDistribution"), None)  # fmt: skip
     if distribution:
