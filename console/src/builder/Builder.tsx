@@ -1,7 +1,7 @@
 import { createContext, useContext, useEffect, useId, useState } from "react";
 import {
   ATTRIBUTE_OPS, COMPARISONS, CONTACT_FIELDS, EVENT_TYPES, GROUPS, Json, KINDS, MEASURES, Node, OUTCOMES, RECENCY_OPS,
-  SET_OPS, childPath, children, describe, groupOf, kindsFor, problemsAt,
+  SET_OPS, childPath, children, describe, groupOf, kindsFor, problemsAt, without,
 } from "./model";
 
 /** What the pickers offer by name: the org's segments, lists and journeys. */
@@ -313,12 +313,6 @@ function Filters({ value, invalid, onChange }: { value?: Record<string, Json>; i
       <button type="button" onClick={() => set([...entries, [entries.length ? `properties.key${entries.length + 1}` : "link", ""]])}>+ filter</button>
     </div>
   );
-}
-
-function without(node: Node, field: string): Node {
-  const next = { ...node };
-  delete next[field];
-  return next;
 }
 
 function today(offsetDays: number): string {

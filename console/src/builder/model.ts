@@ -54,6 +54,13 @@ export const EVENT_TYPES = [
   "email_clicked", "email_bounced", "email_complained", "sms_sent", "sms_delivered", "score_changed", "journey_step",
 ];
 
+/** A copy of `o` without `fields`. */
+export function without<T extends object>(o: T, ...fields: string[]): T {
+  const next = { ...o } as Record<string, unknown>;
+  for (const f of fields) delete next[f];
+  return next as T;
+}
+
 export function groupOf(node: Node): Group | null {
   for (const g of GROUPS) if (g in node && !("kind" in node)) return g;
   return null;

@@ -1,5 +1,6 @@
 import { useEffect, useId, useState } from "react";
-import { Builder, Catalog, CatalogContext } from "../builder/Builder";
+import { Builder, Catalog, CatalogContext, Select } from "../builder/Builder";
+import { without } from "../builder/model";
 import { JourneyDoc, STEP_KINDS, Step, setWay, wayLabel, ways } from "./model";
 
 export type Choices = {
@@ -21,7 +22,7 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
   const others = doc.steps.filter((s) => s.id !== step.id);
   const emailSteps = doc.steps.filter((s) => s.kind === "send_email").map((s) => s.id);
   const target = (way: string, value: string | null) => (
-    <Choice key={way} label={way === "next" ? "Then" : `Way ${wayLabel(step, way)} leads to`} value={value ?? ""}
+    <Select key={way} label={way === "next" ? "Then" : `Way ${wayLabel(step, way)} leads to`} value={value ?? ""}
       options={[["", "(the path ends)"], ...others.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => onChange(setWay(step, way, v || null))} />
   );
   const condition = (node: any, onNode: (n: any) => void, label: string) => (
@@ -35,33 +36,33 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
       {problems.length > 0 && <ul className="problems" role="alert">{problems.map((p, i) => <li key={i}>{p}</li>)}</ul>}
       <StepId value={step.id} taken={others.map((s) => s.id)} onRename={onRename} />
       {(step.kind === "send_email" || step.kind === "send_sms") && (
-        <Choice label="Content" value={step.content_id ?? ""} onChange={(v) => set("content_id", v)}
+        <Select label="Content" value={step.content_id ?? ""} onChange={(v) => set("content_id", v)}
           options={[["", "(choose)"], ...choices.content.filter((c) => c.channel === (step.kind === "send_email" ? "email" : "sms")).map((c): [string, string] => [c.id, c.name])]} />
       )}
       {step.kind === "webhook" && (
-        <Choice label="Destination" value={step.destination_id ?? ""} onChange={(v) => set("destination_id", v)}
+        <Select label="Destination" value={step.destination_id ?? ""} onChange={(v) => set("destination_id", v)}
           options={[["", "(choose)"], ...choices.destinations.map((d): [string, string] => [d.id, d.name])]} />
       )}
       {step.kind === "wait_for" && <Line label="Duration (ISO 8601: P1D, PT6H)" value={step.duration ?? ""} onChange={(v) => set("duration", v)} />}
       {step.kind === "wait_until" && (
         <>
-          <Choice label="Until" value={step.from !== undefined ? "field" : "time"} options={[["time", "a date and time"], ["field", "a time a field holds"]]}
-            onChange={(v) => onChange(v === "field" ? { ...without(step, "at"), from: "entry_event.event_start" } : { ...without(without(without(step, "from"), "offset"), "no_value"), at: step.at ?? "" })} />
+          <Select label="Until" value={step.from !== undefined ? "field" : "time"} options={[["time", "a date and time"], ["field", "a time a field holds"]]}
+            onChange={(v) => onChange(v === "field" ? { ...without(step, "at"), from: "entry_event.event_start" } : { ...without(step, "from", "offset", "no_value"), at: step.at ?? "" })} />
           {step.from === undefined ? (
             <Line label="At (with its offset: 2026-12-08T10:00:00+01:00)" value={step.at ?? ""} onChange={(v) => set("at", v)} />
           ) : (
             <>
               <Line label="From field" value={step.from} onChange={(v) => set("from", v)} />
               <Line label="Offset (e.g. -P1D)" value={step.offset ?? ""} onChange={(v) => set("offset", v)} />
-              <Choice label="Without a time, go to" value={step.no_value ?? ""} options={[["", "(the path ends)"], ...others.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => set("no_value", v)} />
+              <Select label="Without a time, go to" value={step.no_value ?? ""} options={[["", "(the path ends)"], ...others.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => set("no_value", v)} />
             </>
           )}
         </>
       )}
       {step.kind === "branch_on_event" && (
         <>
-          <Choice label="Message step" value={step.message_step ?? ""} options={[["", "(choose)"], ...emailSteps.map((m): [string, string] => [m, m])]} onChange={(v) => set("message_step", v)} />
-          <Choice label="Event" value={step.event} options={[["clicked", "clicked"], ["opened", "opened"], ["bounced", "bounced (hard)"]]} onChange={(v) => set("event", v)} />
+          <Select label="Message step" value={step.message_step ?? ""} options={[["", "(choose)"], ...emailSteps.map((m): [string, string] => [m, m])]} onChange={(v) => set("message_step", v)} />
+          <Select label="Event" value={step.event} options={[["clicked", "clicked"], ["opened", "opened"], ["bounced", "bounced (hard)"]]} onChange={(v) => set("event", v)} />
           <Line label="Link (a click on it; empty: any link)" value={step.link ?? ""} onChange={(v) => set("link", v)} />
           <Line label="Timeout (ISO 8601: P1D)" value={step.timeout ?? ""} onChange={(v) => set("timeout", v)} />
         </>
@@ -93,8 +94,8 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
       {step.kind === "holdout" && <Num label="Held out (percent)" value={step.percent} onChange={(v) => set("percent", v)} />}
       {step.kind === "update_contact" && (
         <>
-          <Choice label="Field" value={step.field} options={[["tags", "tags"], ["categories", "categories"], ["consents", "consents"]]} onChange={(v) => set("field", v)} />
-          <Choice label="Action" value={step.action} options={[["add", "add"], ["remove", "remove"]]} onChange={(v) => set("action", v)} />
+          <Select label="Field" value={step.field} options={[["tags", "tags"], ["categories", "categories"], ["consents", "consents"]]} onChange={(v) => set("field", v)} />
+          <Select label="Action" value={step.action} options={[["add", "add"], ["remove", "remove"]]} onChange={(v) => set("action", v)} />
           <Line label="Value" value={step.value ?? ""} onChange={(v) => set("value", v)} />
         </>
       )}
@@ -102,12 +103,6 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
       <button type="button" className="danger" onClick={onRemove}>Remove step {step.id}</button>
     </fieldset>
   );
-}
-
-function without(o: Step, field: string): Step {
-  const next = { ...o };
-  delete next[field];
-  return next;
 }
 
 function StepId({ value, taken, onRename }: { value: string; taken: string[]; onRename: (to: string) => void }) {
@@ -122,20 +117,6 @@ function StepId({ value, taken, onRename }: { value: string; taken: string[]; on
         onChange={(e) => setText(e.target.value)} onBlur={() => !bad && text !== value && onRename(text)}
         onKeyDown={(e) => e.key === "Enter" && !bad && text !== value && onRename(text)} />
       {bad && <span id={`${id}-bad`} className="problem">{bad}</span>}
-    </div>
-  );
-}
-
-export function Choice({ label, value, options, onChange }: { label: string; value: string; options: [string, string][]; onChange: (v: string) => void }) {
-  const id = useId();
-  const known = options.some(([k]) => k === value);
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        {!known && <option value={value}>{value}</option>}
-        {options.map(([k, text]) => <option key={k} value={k}>{text}</option>)}
-      </select>
     </div>
   );
 }

@@ -1,5 +1,7 @@
 // A journey definition's steps as the canvas edits them (docs/JOURNEY-FORMAT.md): plain JSON, each step's ways
 // out (next, yes / no, branches[i], else) the edges, the API's paths (steps[2].timeout) mapped to the steps.
+import { without } from "../builder/model";
+
 export type Step = { id: string; kind: string; [field: string]: any };
 export type JourneyDoc = { name: string; start: string; steps: Step[]; [field: string]: any };
 
@@ -59,10 +61,7 @@ export function setWay(step: Step, way: string, target: string | null): Step {
 }
 
 function withField(o: Record<string, any>, field: string, value: any): Record<string, any> {
-  const next = { ...o };
-  if (value === null || value === undefined) delete next[field];
-  else next[field] = value;
-  return next;
+  return value === null || value === undefined ? without(o, field) : { ...o, [field]: value };
 }
 
 /** A new step id of the kind not yet taken: email, email_2, ... */

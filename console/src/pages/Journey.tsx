@@ -1,10 +1,11 @@
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 import { ApiError, Problem, get, post, put } from "../api";
-import type { Catalog } from "../builder/Builder";
+import { Catalog, Select } from "../builder/Builder";
+import { without } from "../builder/model";
 import type { StepFigures, WayExperiment } from "../journey/Canvas";
 import { JourneyDoc, STEP_KINDS, Step, freshId, layout, removeStep, renameStep, setWay, stepOf, ways } from "../journey/model";
-import { Choice, Choices, Line, Num, StepForm } from "../journey/StepForm";
+import { Choices, Line, Num, StepForm } from "../journey/StepForm";
 import { ErrorNote, Status, announce, n, useAction } from "../ui";
 
 const Canvas = lazy(() => import("../journey/Canvas"));
@@ -139,9 +140,9 @@ export default function Journey() {
       {journeyProblems.length > 0 && <ul className="problems" role="alert">{journeyProblems.map((p, i) => <li key={i}><code>{p.path}</code> {p.message}</li>)}</ul>}
       {editable && (
         <div className="row toolbar">
-          <Choice label="New step" value={addKind} options={Object.entries(STEP_KINDS).map(([k, s]) => [k, s.label])} onChange={setAddKind} />
+          <Select label="New step" value={addKind} options={Object.entries(STEP_KINDS).map(([k, s]) => [k, s.label])} onChange={setAddKind} />
           <button type="button" onClick={add}>Add step{step ? ` after ${step.id}` : ""}</button>
-          <Choice label="Selected step" value={selected ?? ""} options={[["", "(the journey's settings)"], ...doc.steps.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => setSelected(v || null)} />
+          <Select label="Selected step" value={selected ?? ""} options={[["", "(the journey's settings)"], ...doc.steps.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => setSelected(v || null)} />
         </div>
       )}
       <div className="journey-body">
@@ -150,7 +151,7 @@ export default function Journey() {
             experiment={byWay(analytics)} onSelect={setSelected} onChange={change} />
         </Suspense>
         <aside className="panel" aria-label={step ? `Step ${step.id}` : "Journey settings"}>
-          {!editable && !step && <Choice label="Selected step" value="" options={[["", "(choose a step)"], ...doc.steps.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => setSelected(v || null)} />}
+          {!editable && !step && <Select label="Selected step" value="" options={[["", "(choose a step)"], ...doc.steps.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => setSelected(v || null)} />}
           {step ? (
             <>
               <StepForm doc={doc} step={step} choices={choices} problems={byStep[step.id] ?? []} editable={editable}
@@ -190,9 +191,9 @@ function SaveAsSegment({ journeyId, step }: { journeyId: string; step: Step }) {
   return (
     <fieldset className="step-form">
       <legend>Save as a segment</legend>
-      <Choice label="Contacts who" value={outcome} options={OUTCOMES.map((o) => [o, o.replace("_", " ")])} onChange={setOutcome} />
+      <Select label="Contacts who" value={outcome} options={OUTCOMES.map((o) => [o, o.replace("_", " ")])} onChange={setOutcome} />
       {decision && outcome === "branched" && (
-        <Choice label="Took the way" value={way} options={[["", "(choose)"], ...ways(step).map(([w]): [string, string] => [w, w])]} onChange={setWay_} />
+        <Select label="Took the way" value={way} options={[["", "(choose)"], ...ways(step).map(([w]): [string, string] => [w, w])]} onChange={setWay_} />
       )}
       <button type="button" disabled={action.busy} onClick={() => action.run(async () => {
         const body = outcome === "branched" && way ? { outcome, way } : { outcome };
@@ -218,20 +219,20 @@ function Settings({ doc, editable, segments, onChange }: { doc: JourneyDoc; edit
       <legend>The journey</legend>
       <Line label="Journey name" value={doc.name} onChange={(v) => onChange({ ...doc, name: v })} />
       <Line label="Description" value={doc.description ?? ""} onChange={(v) => set("description", v)} />
-      <Choice label="Contacts enter" value={event ? "event" : "segment"} options={[["segment", "as members of a segment"], ["event", "when they do an event"]]}
+      <Select label="Contacts enter" value={event ? "event" : "segment"} options={[["segment", "as members of a segment"], ["event", "when they do an event"]]}
         onChange={(v) => set("entry", v === "event" ? { kind: "event", event_type: "purchase" } : undefined)} />
       {event && <Line label="Entry event type" value={doc.entry.event_type ?? ""} onChange={(v) => set("entry", { ...doc.entry, event_type: v })} />}
       {!event && (
-        <Choice label="Audience" value={doc.audience ?? ""} options={[["", "(choose a live segment)"], ...segments.map((s): [string, string] => [s.id, s.name])]} onChange={(v) => set("audience", v)} />
+        <Select label="Audience" value={doc.audience ?? ""} options={[["", "(choose a live segment)"], ...segments.map((s): [string, string] => [s.id, s.name])]} onChange={(v) => set("audience", v)} />
       )}
       {!event && (
-        <Choice label="Mode" value={doc.mode ?? "one_time"} options={[["one_time", "once, the members at start"], ["one_time_with_joiners", "once, and joiners as they join"], ["recurring", "recurring"]]}
+        <Select label="Mode" value={doc.mode ?? "one_time"} options={[["one_time", "once, the members at start"], ["one_time_with_joiners", "once, and joiners as they join"], ["recurring", "recurring"]]}
           onChange={(v) => onChange(v === "recurring" ? { ...doc, mode: v, every: doc.every ?? { every: 7, unit: "days" } } : { ...without(doc, "every"), mode: v })} />
       )}
       {doc.mode === "recurring" && (
         <div className="row">
           <Num label="Every" value={doc.every?.every} onChange={(v) => set("every", { ...doc.every, every: v })} />
-          <Choice label="Unit" value={doc.every?.unit ?? "days"} options={[["hours", "hours"], ["days", "days"]]} onChange={(v) => set("every", { ...doc.every, unit: v })} />
+          <Select label="Unit" value={doc.every?.unit ?? "days"} options={[["hours", "hours"], ["days", "days"]]} onChange={(v) => set("every", { ...doc.every, unit: v })} />
         </div>
       )}
       <Line label="Start at (optional, with an offset)" value={doc.start_at ?? ""} onChange={(v) => set("start_at", v)} />
@@ -263,12 +264,6 @@ function inOrder(doc: JourneyDoc, steps: StepFigures[]): StepFigures[] {
   const at = layout(doc);
   const place = (id: string) => (at[id] ? at[id].y * 10_000 + at[id].x : Infinity);
   return [...steps].sort((a, b) => place(a.step_id) - place(b.step_id));
-}
-
-function without(o: Record<string, any>, field: string): any {
-  const next = { ...o };
-  delete next[field];
-  return next;
 }
 
 function clean(o: Record<string, any>): Record<string, any> | undefined {
