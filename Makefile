@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
 # The AWS SAM CLI lives in its own environment: its pins would fight ours.
 SAM_STAMP := .venv-sam/.installed
+# Every Python environment installs from its lock in requirements/ (hashes, nothing unlocked: uv and pip both
+# refuse what a lock does not name), and is checked against it after (requirements/locks.py check).
+# `make lock` re-resolves them all to the newest releases and prints what moved.
+LOCKS := requirements/dev.txt requirements/sam.txt requirements/uv.txt layers/common/requirements.lock
+COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
 
 # The console (console/): Node 20+ and npm; built into console/dist when its sources change.
 CONSOLE_STAMP := console/node_modules/.installed
@@ -13,7 +19,7 @@ CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.h
 # The browser the console's tests drive: Debian's Chromium (Playwright downloads none of its own).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test bench serve lint clean contract console console-test publish-console
+.PHONY: demo test bench serve lint clean contract console console-test publish-console lock test-latest
 
 $(CONSOLE_STAMP): console/package.json console/package-lock.json
 	cd console && npm ci --no-audit --no-fund --loglevel=error
@@ -34,17 +40,47 @@ console-test: $(CONSOLE_STAMP)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-$(STAMP): pyproject.toml
+# uv itself, by pip in hash-checking mode, from its own one-line lock
+$(UV): requirements/uv.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/uv.txt
+	touch $(UV)
+
+# the venv exactly as locked (sync removes what the lock does not name), then Tern itself, editable
+$(STAMP): requirements/dev.txt pyproject.toml $(UV)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	$(BIN)/python requirements/locks.py check requirements/dev.txt --ignore tern pip
 	touch $(STAMP)
 
-$(SAM_STAMP):
+$(SAM_STAMP): requirements/sam.txt $(UV)
 	test -x .venv-sam/bin/python || $(PYTHON) -m venv .venv-sam
-	.venv-sam/bin/python -m pip install --quiet --upgrade pip
-	.venv-sam/bin/python -m pip install --quiet 'aws-sam-cli>=1.170'
+	$(UV) pip sync --quiet --python .venv-sam/bin/python --require-hashes requirements/sam.txt
+	.venv-sam/bin/python requirements/locks.py check requirements/sam.txt --ignore pip
 	touch $(SAM_STAMP)
+
+# Re-resolve every lock to the newest releases (the console's is package-lock.json: `npm update` in console/).
+# Then run everything: `make test`, `make demo`, `make test-latest` (see README, "Upgrading dependencies").
+lock: $(UV)
+	mkdir -p .lock-before && cp $(LOCKS) .lock-before/ 2>/dev/null || true
+	$(COMPILE) --upgrade pyproject.toml --extra dev -o requirements/dev.txt
+	grep -E '^uv==' requirements/dev.txt | cut -d' ' -f1 | $(COMPILE) - -o requirements/uv.txt
+	$(COMPILE) --upgrade requirements/sam.in -o requirements/sam.txt
+	$(MAKE) -C layers/common lock UV=$(CURDIR)/$(UV)
+	$(BIN)/python requirements/locks.py diff $(foreach l,$(LOCKS),.lock-before/$(notdir $(l)) $(l))
+	rm -rf .lock-before
+
+# The canary: a throwaway environment from the newest releases (no lock), running the local stack's smoke
+# tests and the AWS-protocol tests. A failure here is the next break a new user would meet after `make lock`.
+LATEST := .venv-latest
+test-latest: $(UV)
+	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)
+	$(COMPILE) --upgrade --no-header pyproject.toml --extra dev -o $(LATEST)/requirements.txt
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(UV) pip sync --quiet --python $(LATEST)/bin/python --require-hashes $(LATEST)/requirements.txt
+	$(UV) pip install --quiet --python $(LATEST)/bin/python --no-deps --no-build-isolation -e .
+	$(BIN)/python requirements/locks.py diff requirements/dev.txt $(LATEST)/requirements.txt
+	$(LATEST)/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile \
+		tests/integration/test_local_stack.py tests/integration/test_aws_protocols.py tests/unit/test_local_athena.py tests/unit/test_athena_engine.py
 
 demo: $(STAMP)
 	$(BIN)/python -m tern_local.demo
@@ -80,4 +116,4 @@ lint: $(STAMP) $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-sam/bin:$$PATH" .venv-sam/bin/sam build --build-dir .aws-sam/build
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam demo-lake demo-lake-run bench-lake .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist
+	rm -rf $(VENV) .venv-sam .venv-latest .aws-sam demo-lake demo-lake-run bench-lake .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist

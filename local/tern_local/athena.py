@@ -1,5 +1,7 @@
 """The local Athena: Athena's query API (StartQueryExecution, GetQueryExecution, GetQueryResults,
-StopQueryExecution) on the local AWS port, answered by DuckDB over the lake folder.
+StopQueryExecution, ListQueryExecutions, BatchGetQueryExecution) on the local AWS port, answered by DuckDB
+over the lake folder, in both of the protocols SDKs speak to Athena (rest-json and JSON 1.1:
+tern_local.protocols).
 
 What it keeps of Athena, so that code that passes here passes there:
 - statements arrive in Athena's dialect and are transpiled for DuckDB by sqlglot (the Glue database that
@@ -41,6 +43,7 @@ import sqlglot
 from sqlglot import exp
 
 from tern.engines.duckdb import DuckDBEngine
+from tern_local.protocols import bridge_all
 
 MAX_RESULTS = 1000
 _UNLOAD = re.compile(r"^\s*UNLOAD\s*\((?P<select>.*)\)\s*TO\s*'s3://(?P<bucket>[^/']+)/(?P<prefix>[^']*)'\s*WITH\s*\((?P<options>[^)]*)\)\s*;?\s*$", re.S | re.I)
@@ -214,6 +217,16 @@ class LocalAthena:
         self.s3.put_object(Bucket=bucket, Key=f"{prefix}{query.id}.csv", Body="".join(lines).encode())
 
 
+def _int_param(response: Any, name: str) -> int | None:
+    value = response._get_param(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: not a number: {value!r}") from None
+
+
 # ------------------------------------------------------------------------------------- Athena's rendering
 
 
@@ -324,7 +337,9 @@ def route_athena_to(athena: LocalAthena | None) -> None:
 
     if getattr(AthenaResponse, "__routed_by_tern__", False):
         return
-    original = {name: getattr(AthenaResponse, name) for name in ("start_query_execution", "get_query_execution", "get_query_results", "stop_query_execution")}
+    bridge_all()  # Athena's rest-json (boto3 and the AWS CLI from 1.44.14 on) and JSON 1.1 (older SDKs) alike
+    names = ("start_query_execution", "get_query_execution", "get_query_results", "stop_query_execution", "list_query_executions", "batch_get_query_execution")
+    original: dict[str, Any] = {name: getattr(AthenaResponse, name, None) for name in names}  # moto has no BatchGetQueryExecution
 
     def start_query_execution(self: Any) -> Any:
         if _active is None:
@@ -358,7 +373,8 @@ def route_athena_to(athena: LocalAthena | None) -> None:
         if query_id not in _active.queries:
             return self.error(f"QueryExecution {query_id} was not found", 400)
         try:
-            return json.dumps(_active.results(query_id, self._get_param("MaxResults"), self._get_param("NextToken")))
+            size = _int_param(self, "MaxResults")  # rest-json carries it in the query string, as text
+            return json.dumps(_active.results(query_id, size, self._get_param("NextToken")))
         except ValueError as e:
             return self.error(str(e), 400)
 
@@ -370,9 +386,41 @@ def route_athena_to(athena: LocalAthena | None) -> None:
             _active.stop(query_id)
         return json.dumps({})
 
+    def list_query_executions(self: Any) -> Any:
+        """The workgroup's queries, newest first, at most MaxResults (1 to 50, default 50) a page."""
+        if _active is None:
+            return original["list_query_executions"](self)
+        workgroup = self._get_param("WorkGroup") or "primary"
+        if self.athena_backend.get_work_group(workgroup) is None:
+            return self.error(f"WorkGroup {workgroup} is not found.", 400)
+        try:
+            size = _int_param(self, "MaxResults") or 50
+            if not 0 < size <= 50:
+                raise ValueError("1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50")
+            ids = [q.id for q in sorted(_active.queries.values(), key=lambda q: q.submitted, reverse=True) if q.workgroup == workgroup]
+            token = self._get_param("NextToken")
+            start = _offset(token, workgroup) if token else 0
+        except ValueError as e:
+            return self.error(str(e), 400)
+        answer: dict[str, Any] = {"QueryExecutionIds": ids[start : start + size]}
+        if start + size < len(ids):
+            answer["NextToken"] = base64.urlsafe_b64encode(f"{workgroup}:{start + size}".encode()).decode()
+        return json.dumps(answer)
+
+    def batch_get_query_execution(self: Any) -> Any:
+        if _active is None:
+            return original["batch_get_query_execution"](self) if original["batch_get_query_execution"] else self.error("BatchGetQueryExecution is not implemented", 400)
+        ids = self._get_param("QueryExecutionIds") or []
+        if not 1 <= len(ids) <= 50:
+            return self.error("QueryExecutionIds: between 1 and 50 ids", 400)
+        found = [_active.execution(i) for i in ids if i in _active.queries]
+        missing = [{"QueryExecutionId": i, "ErrorCode": "INVALID_INPUT", "ErrorMessage": f"QueryExecution {i} was not found"} for i in ids if i not in _active.queries]
+        return json.dumps({"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing})
+
     for name, method in (
         ("start_query_execution", start_query_execution), ("get_query_execution", get_query_execution),
         ("get_query_results", get_query_results), ("stop_query_execution", stop_query_execution),
+        ("list_query_executions", list_query_executions), ("batch_get_query_execution", batch_get_query_execution),
     ):  # fmt: skip
         setattr(AthenaResponse, name, method)
     AthenaResponse.__routed_by_tern__ = True  # type: ignore[attr-defined]

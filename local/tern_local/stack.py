@@ -46,6 +46,7 @@ from tern_local.console import ConsoleSite
 from tern_local.fidelity import as_aws_does
 from tern_local.iam import Roles
 from tern_local.map_runs import enforce_tolerated_failures
+from tern_local.protocols import bridge_all
 from tern_local.runtime import LocalRuntime
 from tern_local.template import TEMPLATE, create_table, template
 
@@ -360,6 +361,7 @@ class LocalStack:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}  # real ASL, run by moto's interpreter
         enforce_tolerated_failures()  # ...whose Distributed Map would succeed whatever its items did
         as_aws_does()  # where moto differs from AWS in what Tern relies on: atomic conditional writes, waits on time
+        bridge_all()  # every protocol the SDKs speak to each service, old and new (Athena: JSON 1.1 and rest-json)
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self.moto.start()
         # moto keeps its state per process: a stack started after another in this process starts empty
