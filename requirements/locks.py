@@ -1,14 +1,14 @@
 """What was tested is what installs: checks an environment against its lock, and says what a re-lock changed.
 
-    python requirements/locks.py check LOCK [--path SITE_PACKAGES] [--platform linux_aarch64 --python 3.11] [--ignore NAME...]
+    python requirements/locks.py check LOCK [--ignore NAME...]
     python requirements/locks.py diff OLD NEW [OLD NEW ...]
 
 (pip itself is the venv's seed, from the interpreter's ensurepip, not from an index: the Makefile lets it be.)
 
 `check` fails (exit 1, one line on stderr per package) when an installed distribution is not in the lock, is at
-another version, or a locked one is missing. With --path it reads a folder of unpacked wheels (the Lambda
-layer) instead of the running interpreter's environment, and --platform / --python say which environment
-the lock's markers are evaluated for. It needs `packaging` (every environment here has it; pip vendors it).
+another version, or a locked one is missing, in the environment of the interpreter running it (the lock's markers
+evaluated for it). It needs `packaging` (every environment here has it; pip vendors it). The Lambda layer, a
+folder of wheels for another platform, has its own check (layers/common/check_lock.py: no markers there).
 """
 
 from __future__ import annotations
@@ -29,35 +29,26 @@ except ImportError:  # a bare interpreter (the layer's build): pip carries its o
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;\\]+)\s*(?:;\s*(?P<marker>[^\\]+?))?\s*\\?$")
 
 
-def pins(lock: Path, environment: dict[str, str] | None = None) -> dict[str, str]:
+def pins(lock: Path) -> dict[str, str]:
     """The lock's pins that apply to this environment (markers evaluated), by canonical name."""
     found: dict[str, str] = {}
     for line in lock.read_text().splitlines():
         match = PIN.match(line)
         if not match:
             continue
-        if match["marker"] and not Marker(match["marker"]).evaluate(environment or {}):
+        if match["marker"] and not Marker(match["marker"]).evaluate():
             continue
         found[canonicalize_name(match["name"])] = match["version"]
     return found
 
 
-def installed(path: str | None) -> dict[str, str]:
-    distributions = importlib.metadata.distributions(path=[path]) if path else importlib.metadata.distributions()
-    return {canonicalize_name(d.metadata["Name"]): d.version for d in distributions}
+def installed() -> dict[str, str]:
+    return {canonicalize_name(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
 
 
 def check(args: argparse.Namespace) -> int:
-    environment = None
-    if args.platform:
-        machine = args.platform.split("_", 1)[1]
-        environment = {
-            "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": machine,
-            "python_version": args.python, "python_full_version": f"{args.python}.0", "implementation_name": "cpython",
-            "platform_python_implementation": "CPython",
-        }  # fmt: skip
-    locked = pins(Path(args.lock), environment)
-    present = installed(args.path)
+    locked = pins(Path(args.lock))
+    present = installed()
     ignored = {canonicalize_name(n) for n in args.ignore}
     problems = []
     for name, version in sorted(present.items()):
@@ -95,9 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     one = commands.add_parser("check")
     one.add_argument("lock")
-    one.add_argument("--path", help="a folder of unpacked distributions (default: this interpreter's environment)")
-    one.add_argument("--platform", help="evaluate markers for this platform, e.g. linux_aarch64")
-    one.add_argument("--python", default="3.11")
     one.add_argument("--ignore", nargs="*", default=[], help="distributions allowed beside the lock (the project itself)")
     one.set_defaults(run=check)
     two = commands.add_parser("diff")

@@ -17,23 +17,21 @@ def test_cfn_lint_passes() -> None:
 
 
 def test_the_layer_ships_what_the_functions_import() -> None:
-    """The layer's Makefile builds python/ from tern/ and requirements.txt: every package the layer and the
-    functions import must come from the runtime, requirements.txt or a layer."""
+    """The layer's Makefile builds python/ from tern/ and requirements.lock (compiled from requirements.in): every
+    package the layer and the functions import must come from the lock or a layer."""
     import ast
     import re
 
     from tern_local.template import properties
 
-    assert (ROOT / properties("CommonLayer")["ContentUri"] / "Makefile").is_file()
-    content = ROOT / properties("CommonLayer")["ContentUri"] / "python"
-    assert (content / "tern" / "__init__.py").is_file() and (content / "requirements.txt").is_file()
-    required = {
-        re.split(r"[<>=\[ ]", line.strip())[0].replace("-", "_").lower()
-        for line in (content / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    modules = {"phonenumberslite": "phonenumbers", "pyyaml": "yaml"}  # distributions whose module has another name
-    provided = {modules.get(r, r) for r in required} | {"tern", "boto3", "botocore"} | {"pyarrow"}  # boto3: the runtime; pyarrow: SdkForPandasLayer
+    layer = ROOT / properties("CommonLayer")["ContentUri"]
+    assert (layer / "Makefile").is_file() and (layer / "requirements.in").is_file()
+    content = layer / "python"
+    assert (content / "tern" / "__init__.py").is_file() and not (content / "requirements.txt").exists()
+    locked = set(re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", (layer / "requirements.lock").read_text(), re.M))
+    required = {name.replace("-", "_").lower() for name in locked}
+    modules = {"phonenumberslite": "phonenumbers", "pyyaml": "yaml", "python_dateutil": "dateutil"}  # distributions whose module has another name
+    provided = {modules.get(r, r) for r in required} | {"tern"} | {"pyarrow"}  # pyarrow: SdkForPandasLayer
     sources = [p for p in (content / "tern").rglob("*.py") if p.name != "duckdb.py"] + list((ROOT / "functions").glob("*/app.py"))
     imported = set()
     for source in sources:

@@ -1,8 +1,9 @@
 """AWS documents checked against the service's own model (botocore's, the one the AWS CLI and SDKs use):
 unknown fields, wrong types and missing required fields, each with its path in the document.
 
-botocore is in every Lambda runtime, and its pinpoint model outlives the service: documents saved from
-Pinpoint's API (`aws pinpoint get-journey`) keep the shapes named there (JourneyResponse, SegmentResponse, ...).
+The layer ships botocore with its pinpoint model kept (layers/common/botocore-services.txt), a model that outlives
+the service: documents saved from Pinpoint's API (`aws pinpoint get-journey`) keep the shapes named there
+(JourneyResponse, SegmentResponse, ...).
 """
 
 from __future__ import annotations
