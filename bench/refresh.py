@@ -41,6 +41,7 @@ from tern.settings import EvaluateSegmentSettings
 from tern.store.ranges import CHUNK_BYTES
 from tern.usecases.refresh import refresh_stage
 from tern_local.athena import LocalAthena, route_athena_to
+from tern_local.protocols import bridge_all
 from tern_local.generator import CONTACTS_SCHEMA
 from tern_local.runtime import LocalRuntime
 from tern_local.template import create_table
@@ -153,6 +154,7 @@ def run(members: int, churn: bool) -> None:
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in ("results", "lake"):
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        bridge_all()  # moto routes Athena's rest-json (the installed boto3's protocol) only through the bridge
         athena = boto3.client("athena", region_name=REGION)
         athena.create_work_group(Name=ENV["TERN_ATHENA_WORKGROUP"], Configuration={
             "ResultConfiguration": {"OutputLocation": "s3://results/athena/"}, "EnforceWorkGroupConfiguration": True,
