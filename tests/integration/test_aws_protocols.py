@@ -172,6 +172,8 @@ def test_both_protocols_on_the_wire_as_the_api_reference_writes_them(stack: Loca
     assert status == 200 and len(page["ResultSet"]["Rows"]) == 1
     status, listed = _raw(stack, "GET", f"/query-executions?WorkGroup={WORKGROUP}", None, {})
     assert status == 200 and query_id in listed["QueryExecutionIds"]
+    status, error = _raw(stack, "GET", "/query-executions/nope", None, {})
+    assert status == 400 and error["__type"].endswith("InvalidRequestException")
 
 
 def test_the_readme_aws_cli_example_works(stack: LocalStack) -> None:
