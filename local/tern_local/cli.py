@@ -6,9 +6,11 @@ Output is machine-readable (JSON, or one id a line); user errors are one line on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -111,11 +113,28 @@ def cmd_data_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from tern_local.stack import serve
-
     if args.time_scale <= 0:
         raise UsageError("--time-scale: must be more than 0")
-    serve(Path(args.data), args.port, args.aws_port, args.time_scale)
+    # Until serve() takes them over: a Ctrl-C or SIGTERM while the stack's modules load (seconds) stops tern here, even
+    # when SIGINT came ignored from the shell (a script's background job; stack.StopSignals)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.default_int_handler)
+    hung: list[str] = []
+    try:
+        from tern_local.stack import serve
+
+        hung = serve(Path(args.data), args.port, args.aws_port, args.time_scale)
+    except KeyboardInterrupt:  # before serve() had started anything
+        print("\nstopping", flush=True)
+    if hung:
+        sys.stderr.write(f"tern: {' and '.join(hung)} did not stop in time; exiting without waiting\n")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a terminal gone
+            stream.flush()
+    # Stopped: the interpreter's teardown has nothing left to do but cost. It garbage-collects moto's and the SDK's heap
+    # (seconds on a busy machine), runs atexit hooks that wait on locks that invocations still in flight hold (logging's,
+    # held by a thread writing to a full stdout pipe: forever), and tears down modules under daemon threads in DuckDB
+    os._exit(RUN_ERROR if hung else 0)
 
 
 def cmd_import_pinpoint(args: argparse.Namespace) -> None:

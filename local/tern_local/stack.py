@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import signal
 import threading
 import time
 import traceback
@@ -341,6 +342,9 @@ class LocalStack:
         self.resolver = Resolver(template()["Resources"], {**defaults, **LOCAL_PARAMETERS})
         self.log_level = log_level  # overrides the template's POWERTOOLS_LOG_LEVEL (the demo keeps quiet)
         self._stop = threading.Event()
+        self.moto: Any = None  # set as start() gets to them: stop() stops what a start cut short had started
+        self.http: ThreadingHTTPServer | None = None
+        self._serving: threading.Thread | None = None
         self.fired: dict[str, dt.datetime] = {}
         self.locks: dict[str, threading.Lock] = {}
         self.functions: dict[str, ModuleType] = {}
@@ -395,7 +399,8 @@ class LocalStack:
         _route_lambda_to(self)
         self.http = ThreadingHTTPServer((self.host, self.port), _handler(self))
         self.port = self.http.server_address[1]
-        threading.Thread(target=self.http.serve_forever, daemon=True, name="tern-api").start()
+        self._serving = threading.Thread(target=self.http.serve_forever, daemon=True, name="tern-api")
+        self._serving.start()
         threading.Thread(target=self._scheduler_loop, daemon=True, name="tern-scheduler").start()
 
     def _function(self, logical_id: str) -> ModuleType:
@@ -469,12 +474,33 @@ class LocalStack:
             if not expression.startswith("rate(") and schedule.get("ActionAfterCompletion") == "DELETE":
                 scheduler.delete_schedule(Name=schedule["Name"], GroupName=group)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20.0) -> list[str]:
+        """Stop what start() started, as far as it got; returns what did not stop within `timeout` seconds.
+
+        Each server stops in a thread of its own, so that one that never stops (moto's stop waits for its loop, which
+        a start cut short may never reach) cannot hold the caller. Requests in flight are not waited for: both
+        servers answer in daemon threads.
+        """
+        self._stop.set()
+        steps = [("the admin API", self._stop_api)] if self.http is not None else []
+        steps += [("moto", self.moto.stop)] if self.moto is not None else []
+        deadline = time.monotonic() + timeout
+        hung = []
+        for name, step in steps:
+            thread = threading.Thread(target=step, daemon=True, name=f"tern-stop-{name}")
+            thread.start()
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                hung.append(name)
         use_runtime(None)
         route_athena_to(None)
-        self._stop.set()
-        self.http.shutdown()
-        self.moto.stop()
+        return hung
+
+    def _stop_api(self) -> None:
+        assert self.http is not None
+        if self._serving is not None and self._serving.is_alive():
+            self.http.shutdown()  # returns once serve_forever has: never, had its thread not started
+        self.http.server_close()  # the port is free from here, not only when the process ends
 
 
 def _within(now: dt.datetime, start: dt.datetime | None, end: dt.datetime | None) -> bool:
@@ -578,18 +604,65 @@ def api_gateway_event(method: str, path: str, query: list[tuple[str, str]], head
     }  # fmt: skip
 
 
-def serve(data: Path, port: int, aws_port: int, time_scale: float, ready: Callable[[LocalStack], None] | None = None) -> None:
-    stack = LocalStack(data, port, aws_port, time_scale)
-    stack.start()
-    print(f"Tern console:    http://{stack.host}:{stack.port}/   (the admin API beside it; name your org with the X-Tern-Org header)", flush=True)
-    print(f"Local AWS (moto): {stack.endpoint}   (aws --endpoint-url {stack.endpoint} ...)", flush=True)
-    print(f"Lake: {data}   clock x{time_scale:g}   template: {TEMPLATE.name}   Ctrl-C stops", flush=True)
-    if ready:
-        ready(stack)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        print("\nstopping", flush=True)
-    finally:
-        stack.stop()
+class StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM stop `tern serve`, whenever they come: during its start, as it waits, or while
+    requests are in flight.
+
+    The handlers are installed whatever was there before: a command a script starts in the background (`make test &`)
+    inherits SIGINT ignored, and Python then installs no KeyboardInterrupt of its own, so the stack outlived every
+    Ctrl-C. The first signal raises KeyboardInterrupt in the main thread and is noted (code that swallows the
+    exception does not keep the stack up); one while it stops exits at once, for a stop that hangs.
+    """
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self.stopping = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+
+    def _handle(self, number: int, frame: object) -> None:
+        name = signal.Signals(number).name
+        if self.received or self.stopping:
+            with contextlib.suppress(OSError):
+                os.write(2, f"tern serve: {name} while stopping: exiting without waiting\n".encode())
+            os._exit(128 + number)
+        self.received = name
+        raise KeyboardInterrupt
+
+
+def serve(
+    data: Path, port: int, aws_port: int, time_scale: float, ready: Callable[[LocalStack], None] | None = None,
+    stop_timeout: float = 20.0,
+) -> list[str]:
+    """Run the stack until Ctrl-C or SIGTERM; returns what did not stop within `stop_timeout` seconds."""
+    with StopSignals() as signals:
+        stack: LocalStack | None = None
+        hung: list[str] = []
+        try:
+            stack = LocalStack(data, port, aws_port, time_scale)
+            stack.start()
+            print(f"Tern console:    http://{stack.host}:{stack.port}/   (the admin API beside it; name your org with the X-Tern-Org header)", flush=True)
+            print(f"Local AWS (moto): {stack.endpoint}   (aws --endpoint-url {stack.endpoint} ...)", flush=True)
+            print(f"Lake: {data}   clock x{time_scale:g}   template: {TEMPLATE.name}   Ctrl-C stops", flush=True)
+            if ready:
+                ready(stack)
+            while not signals.received:  # the handler interrupts the sleep; this is for a KeyboardInterrupt swallowed
+                time.sleep(1)
+        except KeyboardInterrupt:
+            signals.received = signals.received or "KeyboardInterrupt"
+        finally:
+            signals.stopping = True
+            if signals.received:
+                with contextlib.suppress(OSError):  # a terminal gone is no reason to leave the stack up
+                    print("\nstopping", flush=True)
+            if stack is not None:
+                hung = stack.stop(stop_timeout)
+    return hung

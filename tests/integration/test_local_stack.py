@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +20,7 @@ import boto3
 import pytest
 
 from tern_local.generator import generate
+from tern_local.stack import LocalStack
 
 HOT = {"name": "Warsaw", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]}}
 
@@ -28,29 +31,88 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=5):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """What a command a script starts in the background (`make test &`) inherits, and passes on: SIGINT ignored.
+    Python then installs no KeyboardInterrupt of its own, and `tern serve` outlived every Ctrl-C."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Serving:
+    """`tern serve` in a process of its own, started with SIGINT ignored, its output read as it comes: a pipe nobody
+    reads fills with the functions' logs (64 KiB), and then every thread that logs waits on it, the stop too."""
+
+    def __init__(self, lake: Path, port: int, aws_port: int):
+        command = [
+            sys.executable, "-m", "tern_local.cli", "serve", "--data", str(lake), "--port", str(port), "--aws-port", str(aws_port),
+            "--time-scale", "3600",
+        ]  # fmt: skip
+        with sigint_ignored():
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.startswith("Lake:"):
+                self.ready.set()
+        self.ready.set()  # it ended before it was ready
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self, number: int = signal.SIGINT) -> tuple[int, str]:
+        """Send the signal; the exit code and everything it wrote. The waits are generous: a busy machine is slow."""
+        self.process.send_signal(number)
+        try:
+            code = self.process.wait(timeout=120)
+        finally:
+            self.kill()
+        self._reader.join(timeout=30)
+        return code, self.output()
+
+    def kill(self) -> None:
+        """No stack outlives its test, holding its ports and a core."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    lake: Path = tmp_path_factory.mktemp("stack-lake")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root: Path = tmp_path_factory.mktemp("stack-lake")
     for org, seed in (("acme", 1), ("globex", 2)):
-        generate(lake, contacts=500, events_per_contact=5, days=20, org=org, seed=seed)
+        generate(root, contacts=500, events_per_contact=5, days=20, org=org, seed=seed)
+    return root
+
+
+@pytest.fixture(scope="module")
+def stack(lake: Path) -> Iterator[dict[str, Any]]:
     port, aws_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tern_local.cli", "serve", "--data", str(lake), "--port", str(port), "--aws-port", str(aws_port), "--time-scale", "3600"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    started = time.monotonic()
-    lines = []
-    while time.monotonic() - started < 120:
-        line = process.stdout.readline()
-        lines.append(line)
-        if line.startswith("Lake:") or not line:
-            break
-    assert any(line.startswith(f"Tern console:    http://127.0.0.1:{port}/") for line in lines), "".join(lines)
-    yield {"url": f"http://127.0.0.1:{port}", "aws": f"http://127.0.0.1:{aws_port}", "process": process}
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+    serving = Serving(lake, port, aws_port)
+    try:
+        serving.ready.wait(timeout=120)
+        assert any(line.startswith(f"Tern console:    http://127.0.0.1:{port}/") for line in serving.lines), serving.output()
+        yield {
+            "url": f"http://127.0.0.1:{port}", "aws": f"http://127.0.0.1:{aws_port}", "port": port, "aws_port": aws_port,
+            "serving": serving,
+        }  # fmt: skip
+    finally:
+        serving.kill()
 
 
 def http(stack: dict[str, Any], method: str, path: str, body: Any = None, org: str | None = "acme") -> tuple[int, Any]:
@@ -108,7 +170,39 @@ def test_bad_input_is_a_400_naming_the_field(stack: dict[str, Any]) -> None:
 
 
 def test_ctrl_c_stops_the_stack(stack: dict[str, Any]) -> None:
-    process = stack["process"]
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
-    assert "stopping" in process.stdout.read()
+    # a request to each server that never ends: the API's handler waits for the rest of the body, moto's for the headers
+    api = socket.create_connection(("127.0.0.1", stack["port"]))
+    api.sendall(b"POST /segments HTTP/1.1\r\nHost: x\r\nX-Tern-Org: acme\r\nContent-Length: 100\r\n\r\n{")
+    aws = socket.create_connection(("127.0.0.1", stack["aws_port"]))
+    aws.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    with api, aws:
+        time.sleep(0.5)  # for the servers to take them
+        code, output = stack["serving"].stop(signal.SIGINT)
+    assert code == 0 and "stopping" in output, output
+    assert not listening(stack["port"]) and not listening(stack["aws_port"])
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_the_start_stops_what_had_started(lake: Path, number: int) -> None:
+    port, aws_port = free_port(), free_port()
+    serving = Serving(lake, port, aws_port)
+    try:
+        deadline = time.monotonic() + 120
+        while not listening(aws_port):  # moto first; the template's deployment and the functions' imports come after
+            assert time.monotonic() < deadline and serving.process.poll() is None, serving.output()
+            time.sleep(0.05)
+        code, output = serving.stop(number)
+    finally:
+        serving.kill()
+    assert code == 0 and "stopping" in output, output
+    assert not listening(port) and not listening(aws_port)
+
+
+def test_a_server_that_does_not_stop_is_named_not_waited_for(lake: Path) -> None:
+    stack = LocalStack(lake)
+    release = threading.Event()
+    stack.moto = type("Moto", (), {"stop": lambda self: release.wait()})()  # as moto's stop waits for a loop never begun
+    try:
+        assert stack.stop(timeout=1) == ["moto"]
+    finally:
+        release.set()
