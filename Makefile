@@ -108,7 +108,7 @@ serve: $(STAMP) $(CONSOLE_BUILD)
 	$(BIN)/tern serve --data $(DATA)
 
 lint: $(STAMP) $(SAM_STAMP)
-	$(BIN)/ruff check layers local tests bench functions
+	$(BIN)/ruff check layers local tests bench functions requirements
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml

@@ -41,8 +41,8 @@ from tern.settings import EvaluateSegmentSettings
 from tern.store.ranges import CHUNK_BYTES
 from tern.usecases.refresh import refresh_stage
 from tern_local.athena import LocalAthena, route_athena_to
-from tern_local.protocols import bridge_all
 from tern_local.generator import CONTACTS_SCHEMA
+from tern_local.protocols import bridge_all
 from tern_local.runtime import LocalRuntime
 from tern_local.template import create_table
 
