@@ -13,11 +13,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tern.engines.duckdb import DuckDBEngine  # noqa: E402
 from tern_local.generator import generate  # noqa: E402
 from tern_local.protocols import bridge_all  # noqa: E402
+from tern_local.ses import emulate  # noqa: E402
 
 from reference import Lake  # noqa: E402
 
-# moto under mock_aws answers the AWS APIs in every protocol the SDKs speak, as the local stack does
+# moto under mock_aws answers the AWS APIs in every protocol the SDKs speak, and SES v2 as SES does, as the local stack does
 bridge_all()
+emulate()
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, 0)
 ORGS = ("acme", "globex")

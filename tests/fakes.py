@@ -173,14 +173,16 @@ class MemoryEmail:
     rejected: set[str] = field(default_factory=set)
     sent: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str]) -> str:
+    def send(
+        self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str], headers: dict[str, str] | None = None, sender: Any = None,
+    ) -> str:
         if self.throttled:
             self.throttled -= 1
             raise RetryLater("SES throttled")
         if to in self.rejected:
             raise SendRejected(f"SES refused the message: Email address is not verified. {to}")
         message_id = f"email-{len(self.sent) + 1}"
-        self.sent.append({"id": message_id, "to": to, "subject": subject, "html": html, "text": text, "tags": tags})
+        self.sent.append({"id": message_id, "to": to, "subject": subject, "html": html, "text": text, "tags": tags, "headers": headers or {}, "sender": sender})
         return message_id
 
 

@@ -7,10 +7,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tern.api.app import handle
 from tern.observability import logger, metrics, tracer
-from tern.services import admin_services
+from tern.services import api_services
 from tern.settings import ApiSettings
 
-services = admin_services(ApiSettings())  # type: ignore[call-arg]  # read once, at cold start
+services = api_services(ApiSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -200,6 +200,15 @@ class Roles:
             values.setdefault("WorkGroupName", self.workgroup)
         if prefix == "ses" and params.get("FromEmailAddress"):
             values["IdentityName"] = str(params["FromEmailAddress"])
+        if prefix == "ses" and params.get("EmailIdentity"):
+            values["IdentityName"] = str(params["EmailIdentity"])
+        if prefix == "ses" and params.get("TenantName"):  # a tenant's ARN ends in its id, which the request does not carry
+            values["TenantName"], values["TenantId"] = str(params["TenantName"]), "*"
+        if prefix == "ses" and params.get("ResourceArn"):  # a tenant association: on the tenant and on the resource
+            kind, _, name = str(params["ResourceArn"]).split(":", 5)[-1].partition("/")
+            slot = {"identity": "IdentityName", "configuration-set": "ConfigurationSetName", "template": "TemplateName"}.get(kind)
+            if slot:
+                values[slot] = name
         if prefix == "lambda" and params.get("FunctionName"):
             values["FunctionName"] = str(params["FunctionName"]).split(":function:")[-1].split(":")[0]
         if prefix == "states":

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import threading
 import time
@@ -47,8 +48,11 @@ from tern_local.console import ConsoleSite
 from tern_local.fidelity import as_aws_does
 from tern_local.iam import Roles
 from tern_local.map_runs import enforce_tolerated_failures
+from tern_local.outbox import route_outbox_to
 from tern_local.protocols import bridge_all
 from tern_local.runtime import LocalRuntime
+from tern_local.ses import emulate as emulate_ses
+from tern_local.ses import route_dns_to, verified_by_its_owner
 from tern_local.template import TEMPLATE, create_table, template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,11 +137,33 @@ class Resolver:
             if key == "Fn::Sub":
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
                 return self.substitute(text, extra)
+            if key == "Fn::If":
+                condition, then, otherwise = arg
+                return self.resolve(then if self.condition(condition) else otherwise)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def condition(self, name: str) -> bool:
+        """A condition of template.yaml's Conditions, evaluated with this stack's parameters."""
+        return bool(self._truth(template().get("Conditions", {})[name]))
+
+    def _truth(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Fn::Not":
+                return not self._truth(arg[0])
+            if key == "Fn::Equals":
+                return self._truth(arg[0]) == self._truth(arg[1])
+            if key == "Fn::And":
+                return all(self._truth(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self._truth(a) for a in arg)
+            if key == "Condition":
+                return self.condition(arg)
+        return self.resolve(value)
 
     def substitute(self, text: str, extra: dict[str, str]) -> str:
         def one(match: re.Match[str]) -> str:
@@ -170,7 +196,8 @@ def deploy(resolver: Resolver, endpoint: str) -> None:
     def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
 
-    for logical, resource in resolver.resources.items():
+    present = {logical: r for logical, r in resolver.resources.items() if "Condition" not in r or resolver.condition(r["Condition"])}
+    for logical, resource in present.items():
         kind, name = resource["Type"], resolver.names[logical]
         props = resolver.resolve(resource.get("Properties", {}))
         if kind == "AWS::DynamoDB::Table":
@@ -191,12 +218,15 @@ def deploy(resolver: Resolver, endpoint: str) -> None:
             client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]))
         elif kind == "AWS::SES::ConfigurationSet":
             client("sesv2").create_configuration_set(ConfigurationSetName=name)
-    for logical, resource in resolver.resources.items():  # what refers to the resources above
+        elif kind == "AWS::SecretsManager::Secret":  # a generated value, as GenerateSecretString makes; Ref is its ARN
+            value = secrets.token_urlsafe(48)
+            resolver.refs[logical] = client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
+    for logical, resource in present.items():  # what refers to the resources above
         kind, name = resource["Type"], resolver.names[logical]
         props = resolver.resolve(resource.get("Properties", {}))
-        if kind == "AWS::SES::EmailIdentity":
+        if kind == "AWS::SES::EmailIdentity":  # the stack's own sender: verified, as its deployer does by SES's e-mail
             client("sesv2").create_email_identity(EmailIdentity=name)
-            client("ses").verify_email_identity(EmailAddress=name)  # moto's SES sends only from verified addresses
+            verified_by_its_owner(name)
         elif kind == "AWS::Serverless::StateMachine":  # its definition as `sam deploy` leaves it: substituted
             definition = resolver.substitute((ROOT / props["DefinitionUri"]).read_text(), props.get("DefinitionSubstitutions", {}))
             role = client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -366,6 +396,7 @@ class LocalStack:
         enforce_tolerated_failures()  # ...whose Distributed Map would succeed whatever its items did
         as_aws_does()  # where moto differs from AWS in what Tern relies on: atomic conditional writes, waits on time
         bridge_all()  # every protocol the SDKs speak to each service, old and new (Athena: JSON 1.1 and rest-json)
+        emulate_ses()  # SES v2's domain verification, MAIL FROM, event destinations and tenants, where moto stops short
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self.moto.start()
         # moto keeps its state per process: a stack started after another in this process starts empty
@@ -392,6 +423,8 @@ class LocalStack:
             self.engine, boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION), lake_bucket=self.resolver.names["LakeBucket"]
         )
         route_athena_to(self.athena)
+        route_outbox_to(self.data / "outbox")  # every e-mail and text the local SES and SNS accepted, as sent
+        route_dns_to(self.data / "dns.txt")  # the local DNS, where a sending domain's records are published
         for logical in self.resolver.functions():
             self.functions[logical] = self._function(logical)
             self.locks[logical] = threading.Lock()
@@ -403,10 +436,18 @@ class LocalStack:
         self._serving.start()
         threading.Thread(target=self._scheduler_loop, daemon=True, name="tern-scheduler").start()
 
+    def is_public(self, path: str) -> bool:
+        """Does the template route this path to the API function with no authorizer (`Auth: {Authorizer: NONE}`)?"""
+        events = self.resolver.resources["ApiFunction"]["Properties"].get("Events", {}).values()
+        prefixes = [e["Properties"]["Path"].split("{", 1)[0] for e in events if (e["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"]
+        return any(path.startswith(prefix) for prefix in prefixes)
+
     def _function(self, logical_id: str) -> ModuleType:
         os.environ.update(function_environment(self.resolver, logical_id))
         # Receivers on a laptop listen on 127.0.0.1; a deployed stack never delivers to loopback (no such setting)
         os.environ["TERN_WEBHOOKS_ALLOW_LOOPBACK"] = "true"
+        # Recipients' links (unsubscribe, preferences) reach this stack's HTTP server, not a CloudFront distribution
+        os.environ["TERN_PUBLIC_URL"] = f"http://{self.host}:{self.port}"
         if self.log_level:
             os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
         return load_function(logical_id)
@@ -494,6 +535,8 @@ class LocalStack:
                 hung.append(name)
         use_runtime(None)
         route_athena_to(None)
+        route_outbox_to(None)
+        route_dns_to(None)
         return hung
 
     def _stop_api(self) -> None:
@@ -518,8 +561,9 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
                 return self._console(self.command, url.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", "replace") if length else None
-            org = self.headers.get("X-Tern-Org")
-            event = api_gateway_event(self.command, url.path, parse_qsl(url.query, keep_blank_values=True), dict(self.headers), body, org)
+            public = stack.is_public(url.path)  # a path the template serves with no authorizer: no claims, whatever was sent
+            org = None if public else self.headers.get("X-Tern-Org")
+            event = api_gateway_event(self.command, url.path, parse_qsl(url.query, keep_blank_values=True), dict(self.headers), body, org, public)
             try:
                 response = stack.invoke(stack.api, "ApiFunction", event)
             except Exception:  # noqa: BLE001 - the function failed: API Gateway answers 502, the log has why
@@ -580,9 +624,12 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def api_gateway_event(method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: str | None, org: str | None) -> dict[str, Any]:
-    """An API Gateway REST proxy event, as AWS sends it behind the Cognito authorizer: every value of a repeated
-    query parameter in multiValueQueryStringParameters, the last in queryStringParameters, blanks kept."""
+def api_gateway_event(
+    method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: str | None, org: str | None, public: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event, as AWS sends it behind the Cognito authorizer (`public`: a route with no
+    authorizer, whose requestContext has none): every value of a repeated query parameter in
+    multiValueQueryStringParameters, the last in queryStringParameters, blanks kept."""
     values: dict[str, list[str]] = {}
     for name, value in query:
         values.setdefault(name, []).append(value)
@@ -598,7 +645,7 @@ def api_gateway_event(method: str, path: str, query: list[tuple[str, str]], head
         "requestContext": {
             "resourcePath": "/{proxy+}", "httpMethod": method, "path": f"/v1{path}", "stage": "v1",
             "accountId": ACCOUNT, "requestId": str(uuid.uuid4()), "apiId": "local",
-            "identity": {"sourceIp": "127.0.0.1"}, "authorizer": {"claims": claims},
+            "identity": {"sourceIp": "127.0.0.1"}, **({} if public else {"authorizer": {"claims": claims}}),
         },
         "body": body, "isBase64Encoded": False,
     }  # fmt: skip

@@ -40,6 +40,8 @@ ENV = {
     "TERN_EXPORT_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:export",
     "TERN_STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/state-machine",
     "TERN_FAILURES_QUEUE_ARN": f"arn:aws:sqs:{REGION}:123456789012:failures",
+    "TERN_SES_ARN_PREFIX": f"arn:aws:ses:{REGION}:123456789012", "TERN_SENDING_PREFIX": "tern-dev",
+    "TERN_EVENT_BUS_ARN": f"arn:aws:events:{REGION}:123456789012:event-bus/default",
     "AWS_DEFAULT_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Tern",
     "POWERTOOLS_SERVICE_NAME": "tern",
 }  # fmt: skip
@@ -72,6 +74,8 @@ def api(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         s3.create_bucket(Bucket="results", CreateBucketConfiguration={"LocationConstraint": REGION})
         scheduler = boto3.client("scheduler")
         scheduler.create_schedule_group(Name="tern")
+        secret = boto3.client("secretsmanager").create_secret(Name="tern-unsubscribe", SecretString="k" * 48)  # what the template generates
+        monkeypatch.setenv("TERN_UNSUBSCRIBE_SECRET_ARN", secret["ARN"])
         # the refresh workflow, held (moto does not run executions here): an evaluation stays running
         definition = (ROOT / "statemachines" / "refresh_segment.asl.json").read_text()
         boto3.client("stepfunctions").create_state_machine(name="tern-segment-refreshes-dev", definition=definition, roleArn=ENV["TERN_STATE_MACHINE_ROLE_ARN"])

@@ -30,6 +30,7 @@ from tern.journeys.ingest import Ingest
 from tern.journeys.model import Journey
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.steps import IDEMPOTENCY_KEY, JourneySteps, StepRequest
+from tern.journeys.unsubscribe import Links, Signer
 from tern.lists.repository import ListRepository
 from tern.segments.lifecycle import Segments
 from tern.segments.repository import SegmentRepository
@@ -52,6 +53,7 @@ from fakes import (
 
 NOW = dt.datetime(2026, 11, 22, 12)
 LINK = "https://shop.example.com/new"
+LINKS = Links(Signer(b"a test key for unsubscribe links, 32+ bytes"), "https://tern.example.com")
 CLASSIC = {
     "name": "Launch", "audience": "s1", "start": "announce", "steps": [
         {"id": "announce", "kind": "send_email", "content_id": "e1", "next": "clicked"},
@@ -89,7 +91,7 @@ class World:
         }))  # fmt: skip
         self.steps = JourneySteps(self.journeys, content, self.engagement, self.email, self.sms, self.events, self.tokens, self.overlay, SegmentRepository(self.table),
                                   Ledger(self.table), OrgSettings(self.table), Throttle(self.table),
-                                  WebhookDeliveries(DestinationRepository(self.table), allow_loopback=True), lambda: NOW)  # type: ignore[arg-type]
+                                  WebhookDeliveries(DestinationRepository(self.table), allow_loopback=True), LINKS, lambda: NOW)  # type: ignore[arg-type]
         self.ingest = Ingest(self.engagement, self.events, self.tokens, lambda: NOW)
 
     def request(self, step: str, contact: dict[str, Any] = ANNA, token: str | None = None) -> StepRequest:
@@ -353,7 +355,7 @@ def test_ses_answers_become_what_the_step_acts_on(code: str, raised: type[Except
     with Stubber(client) as stub:
         stub.add_client_error("send_email", service_error_code=code, service_message="Email address is not verified.")
         with pytest.raises(raised):
-            SesEmail(client, "news@example.com").send("anna@example.com", "Hi", "<p>x</p>", None, {})
+            SesEmail(client, "news@example.com").send("anna@example.com", "Hi", "<p>x</p>", None, {}, {})
 
 
 def test_sns_refusing_a_number_is_a_rejected_send() -> None:

@@ -19,6 +19,7 @@ from tern.journeys.validate import check_publishable, check_shape
 from tern.segments.segment import Segment
 
 NOW = dt.datetime(2026, 11, 22, 12)
+SENDER = "journeys@tern.example.com"  # the stack's own From, for content that names none
 FN = "arn:aws:lambda:eu-central-1:123456789012:function:tern-journey-step-dev"
 
 
@@ -54,13 +55,13 @@ def segment(segment_id: str) -> Segment:
 
 def problems(body: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(DefinitionError) as caught:
-        check_publishable(JourneyDefinition.model_validate(body), content, segment, NOW)
+        check_publishable(JourneyDefinition.model_validate(body), content, segment, NOW, default_sender=SENDER)
     return {p.path: p.message for p in caught.value.problems}
 
 
 def test_the_classic_journey_compiles_to_parseable_asl_with_one_state_a_step() -> None:
     definition = JourneyDefinition.model_validate(classic())
-    check_publishable(definition, content, segment, NOW)
+    check_publishable(definition, content, segment, NOW, default_sender=SENDER)
     asl = compile_journey(definition, FN)
     AmazonStateLanguageParser.parse(json.dumps(asl))  # the interpreter accepts it
     states = asl["States"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +86,9 @@ def test_what_fails_for_good_waits_in_the_failures_queue_and_alarms_say_so() -> 
     alarms = {k: r for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert {f"{f}Errors" for f in functions} | {"FailuresWaiting", "EventsNotConverted", "JourneyExecutionsFailed"} == set(alarms)
     assert all(a["Condition"] == "HasAlarmTopic" and a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}] for a in alarms.values())
-    assert "Default" not in template()["Parameters"]["SenderAddress"]
+    sender = template()["Parameters"]["SenderAddress"]  # optional: orgs send from their own domains, each under its own tenant
+    assert sender["Default"] == "" and re.fullmatch(sender["AllowedPattern"], "") and re.fullmatch(sender["AllowedPattern"], "news@example.com")
+    assert resources["SenderIdentity"]["Condition"] == "HasSenderAddress"
 
 
 def test_a_refresh_mark_outlives_no_refresh() -> None:

@@ -5,7 +5,7 @@ import { JourneyDoc, STEP_KINDS, Step, layout, setWay, summary, wayLabel, ways }
 
 export type StepFigures = {
   step_id: string; entered?: number; converted?: number | null; sent?: number; clicked?: number; opened?: number; bounced?: number;
-  blocked?: number; stopped?: number; exited?: number; failed?: number; held_out?: number; capped?: number; deferred?: number; waiting?: number;
+  unsubscribed?: number; blocked?: number; stopped?: number; exited?: number; failed?: number; held_out?: number; capped?: number; deferred?: number; waiting?: number;
   ways?: { way: string; next: string | null; contacts: number }[];
 };
 export type WayExperiment = { step_id: string; way: string; contacts: number; converted: number; conversion_rate: number | null; lift?: number | null; lift_low?: number | null; lift_high?: number | null };
@@ -15,7 +15,7 @@ type StepData = {
   experiment: WayExperiment[]; isStart: boolean;
 };
 
-const SHOWN: (keyof StepFigures)[] = ["sent", "opened", "clicked", "bounced", "blocked", "capped", "deferred", "held_out", "exited", "stopped", "failed"];
+const SHOWN: (keyof StepFigures)[] = ["sent", "opened", "clicked", "bounced", "unsubscribed", "blocked", "capped", "deferred", "held_out", "exited", "stopped", "failed"];
 
 function StepNode({ data }: NodeProps<Node<StepData>>) {
   const { step, names, problems, figures, experiment, isStart } = data;

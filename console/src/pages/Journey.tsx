@@ -12,7 +12,7 @@ const Canvas = lazy(() => import("../journey/Canvas"));
 const Funnel = lazy(() => import("../charts").then((m) => ({ default: m.Funnel })));
 
 const RECORD_FIELDS = ["id", "org_id", "status", "version", "published_version", "state_machine_arn", "created_at", "updated_at", "published_at", "started_at", "copied_from"];
-const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched", "converted"];
+const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "unsubscribed", "stopped", "blocked", "exited", "failed", "held_out", "branched", "converted"];
 
 type Analytics = {
   entered: { contacts: number; entries: number }; converted: number; steps: StepFigures[];

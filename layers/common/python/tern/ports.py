@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -106,10 +107,56 @@ class TaskTokens(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SendAs:
+    """Who a message is from, and the org's SES tenant and configuration set it goes through."""
+
+    from_address: str
+    configuration_set: str | None
+    tenant: str | None
+
+
 class Email(Protocol):
-    def send(self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str]) -> str:
-        """Send one message; returns the provider's message id. Raises RetryLater when throttled."""
+    def send(
+        self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str], headers: dict[str, str], sender: SendAs | None = None,
+    ) -> str:
+        """Send one message with these extra headers (List-Unsubscribe), as `sender` (None: the stack's own sender);
+        returns the provider's message id. Raises RetryLater when throttled, SendRejected when refused for good."""
         ...
+
+
+@dataclass(frozen=True)
+class OrgSending:
+    """An org's SES tenant and its configuration set (engagement events to EventBridge)."""
+
+    tenant: str
+    configuration_set: str
+
+
+@dataclass(frozen=True)
+class IdentityState:
+    """A domain identity as SES reports it."""
+
+    verified: bool  # VerifiedForSendingStatus
+    dkim_status: str  # PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE, NOT_STARTED
+    dkim_tokens: tuple[str, ...]
+    mail_from_status: str | None  # PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE
+
+
+class SendingIdentities(Protocol):
+    """SES v2 identities and tenants (tern.aws.ses.SesIdentities)."""
+
+    def prepare_org(self, name: str) -> OrgSending:
+        """The org's tenant and configuration set (named `name`), made if missing; idempotent."""
+        ...
+
+    def add_domain(self, sending: OrgSending, domain: str, mail_from_domain: str) -> IdentityState:
+        """The domain's identity with Easy DKIM, its MAIL FROM domain, associated with the org's tenant."""
+        ...
+
+    def state(self, domain: str) -> IdentityState: ...
+
+    def remove_domain(self, sending: OrgSending, domain: str) -> None: ...
 
 
 class Sms(Protocol):

@@ -11,7 +11,7 @@ Only functions/, tern.api and tern.usecases import this module (the import contr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tern.aws import Clients
@@ -21,7 +21,8 @@ from tern.aws.idempotency import Handler, once_per_key, table_records
 from tern.aws.lambdas import LambdaTrigger
 from tern.aws.s3 import S3LakeFiles, S3ResultFiles
 from tern.aws.scheduler import EventBridgeScheduler
-from tern.aws.ses import SesEmail
+from tern.aws.secrets import secret_bytes
+from tern.aws.ses import SesEmail, SesIdentities
 from tern.aws.sns import SnsSms
 from tern.aws.stepfunctions import StepFunctions
 from tern.clock import Clock, utc_now
@@ -37,16 +38,27 @@ from tern.journeys.engagement import Engagement
 from tern.journeys.entry import Starter
 from tern.journeys.ingest import Ingest
 from tern.journeys.lifecycle import JourneyRuns, Journeys
+from tern.journeys.preferences import Preferences
 from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.journeys.senders import SenderRepository, Senders
 from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps, StepRequest
 from tern.journeys.triggers import Triggers
+from tern.journeys.unsubscribe import Links, Signer
 from tern.lists.repository import ListRepository
-from tern.ports import Events, LakeFiles, ResultFiles, Scheduler, StateMachines, Trigger
+from tern.ports import Events, LakeFiles, ResultFiles, Scheduler, SendingIdentities, StateMachines, Trigger
 from tern.segments.lifecycle import Segments
 from tern.segments.previews import PreviewRepository
 from tern.segments.refreshes import SegmentRefreshes
 from tern.segments.repository import SegmentRepository
-from tern.settings import AdminSettings, FunctionSettings, IngestEventsSettings, JourneyStepSettings, QuerySettings
+from tern.settings import (
+    AdminSettings,
+    ApiSettings,
+    FunctionSettings,
+    IngestEventsSettings,
+    JourneyStepSettings,
+    QuerySettings,
+    SendingSettings,
+)
 from tern.store.events import LakeEvents
 from tern.store.overlay import ContactOverlay
 
@@ -120,6 +132,13 @@ class Services:
     org_settings: OrgSettings
     import_links: ImportLinks
     webhooks_allow_loopback: bool = False
+    preferences: Preferences | None = None  # the api function's: recipients' links (tern.api.recipients)
+    sending: Sending | None = None  # the api function's: the orgs' sending domains (tern.journeys.senders)
+
+    def senders(self, org_id: str) -> Senders:
+        if self.sending is None:
+            raise AssertionError("this function has no sending domains (tern.services.api_services)")
+        return self.sending.senders(org_id)
 
     def segments(self, org_id: str) -> Segments:
         return Segments(org_id, self.segment_repository, self.refresh_scheduler, self.lists)
@@ -128,6 +147,7 @@ class Services:
         return Journeys(
             org_id, self.journey_repository, self.content, self.segments(org_id), self.machines, self.journey_runs, self.events,
             self.step_function_arn, self.clock, WebhookDeliveries(self.destinations, self.webhooks_allow_loopback),
+            self.sending.senders(org_id) if self.sending else None, self.sending.default_sender if self.sending else None,
         )  # fmt: skip
 
     def triggers(self) -> Triggers:
@@ -189,6 +209,36 @@ def admin_services(settings: AdminSettings) -> Services:
     )
 
 
+@dataclass(frozen=True)
+class Sending:
+    """The orgs' sending domains over SES v2 (identities, each org's tenant and configuration set)."""
+
+    repository: SenderRepository
+    identities: SendingIdentities
+    region: str
+    prefix: str
+    default_sender: str | None
+    clock: Clock
+
+    def senders(self, org_id: str) -> Senders:
+        return Senders(org_id, self.repository, self.identities, self.region, self.prefix, self.clock)
+
+
+def sending(settings: SendingSettings, world: Runtime, table: Table) -> Sending:
+    region = settings.ses_arn_prefix.split(":")[3]
+    identities = SesIdentities(world.aws.client("sesv2"), settings.ses_arn_prefix, settings.event_bus_arn)
+    return Sending(SenderRepository(table), identities, region, settings.sending_prefix, settings.email_sender or None, world.clock)
+
+
+def api_services(settings: ApiSettings) -> Services:
+    """The api function's: the admin services, the orgs' sending domains, and what recipients' links work with."""
+    services = admin_services(settings)
+    world = runtime(settings)
+    signer = Signer(secret_bytes(world.aws.client("secretsmanager"), settings.unsubscribe_secret_arn))
+    table = Table(world.aws.table(settings.table_name))
+    return replace(services, preferences=Preferences(signer, table, services.overlay, services.events, world.clock), sending=sending(settings, world, table))
+
+
 def journey_step(settings: JourneyStepSettings) -> Handler:
     """journey_step's handler: one step for one contact, at most once per journey version, contact, step and phase."""
     world = runtime(settings)
@@ -207,7 +257,9 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
         settings=OrgSettings(table),
         throttle=Throttle(table),
         deliveries=WebhookDeliveries(DestinationRepository(table), allow_loopback=settings.webhooks_allow_loopback),
+        links=Links(Signer(secret_bytes(world.aws.client("secretsmanager"), settings.unsubscribe_secret_arn)), settings.public_url),
         clock=world.clock,
+        senders=sending(settings, world, table).senders,
     )
     run: Callable[[dict[str, Any]], dict[str, Any]] = lambda request: steps.run(StepRequest.model_validate(request))  # noqa: E731
     records = table_records(settings.table_name, "IDEMPOTENCY#journey-step", session=world.aws.session)

@@ -43,8 +43,21 @@ class AdminSettings(QuerySettings):
     webhooks_allow_loopback: bool = False  # webhooks to 127.0.0.1: the local stack and tests only
 
 
-class ApiSettings(AdminSettings):
-    """The api function."""
+class SendingSettings(BaseSettings):
+    """What the orgs' sending domains need (tern.journeys.senders): the names and ARNs of the stack's SES resources."""
+
+    model_config = SettingsConfigDict(env_prefix="TERN_", extra="ignore", frozen=True)
+
+    ses_arn_prefix: str  # arn:<partition>:ses:<region>:<account>: identities' and configuration sets' ARNs start so
+    sending_prefix: str  # each org's SES tenant and configuration set is <prefix>-<org> (tern-<stage>)
+    event_bus_arn: str  # the default bus, where each org's configuration set publishes engagement events
+    email_sender: str | None = None  # the stack's own From address (SenderAddress), for content that names none
+
+
+class ApiSettings(AdminSettings, SendingSettings):
+    """The api function, which also answers recipients' unsubscribe links (tern.api.recipients)."""
+
+    unsubscribe_secret_arn: str  # Secrets Manager: the key unsubscribe links are signed with
 
 
 class EvaluateSegmentSettings(AdminSettings):
@@ -59,11 +72,12 @@ class ExportSettings(AdminSettings):
     """The export function."""
 
 
-class JourneyStepSettings(FunctionSettings):
-    """journey_step: sends, with the sender and configuration set SES needs."""
+class JourneyStepSettings(FunctionSettings, SendingSettings):
+    """journey_step: sends, as the org's sending domain (or the stack's sender), through its tenant and configuration set."""
 
-    email_sender: str
     ses_configuration_set: str | None = None  # unset: no engagement events from SES
+    unsubscribe_secret_arn: str  # Secrets Manager: the key every e-mail's unsubscribe link is signed with
+    public_url: str  # where recipients reach the stack: the links' https://HOST (the console's distribution)
     webhooks_allow_loopback: bool = False  # webhook steps to 127.0.0.1: the local stack and tests only
 
 

@@ -14,7 +14,19 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
 from tern import __version__
-from tern.api import content, destinations, events, exports, imports, journeys, lists, segments, settings
+from tern.api import (
+    content,
+    destinations,
+    events,
+    exports,
+    imports,
+    journeys,
+    lists,
+    recipients,
+    segments,
+    senders,
+    settings,
+)
 from tern.api.context import NoOrgError
 from tern.api.contract import document
 from tern.api.responses import problem
@@ -56,8 +68,10 @@ app.include_router(content.router)
 app.include_router(exports.router)
 app.include_router(destinations.router)
 app.include_router(settings.router)
+app.include_router(senders.router)
 app.include_router(events.router)
 app.include_router(imports.router)
+app.include_router(recipients.router)
 
 
 MAX_BODY_BYTES = 6 * 1000 * 1000  # Lambda's limit for a synchronous request; what is valid is far smaller

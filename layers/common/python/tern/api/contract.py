@@ -18,6 +18,7 @@ from tern.exports.model import Action, Destination, Export
 from tern.journeys.caps import FrequencyCap
 from tern.journeys.content import Content
 from tern.journeys.model import Journey
+from tern.journeys.senders import Sender
 from tern.lists.repository import ListRecord
 from tern.segments.segment import Segment
 
@@ -57,6 +58,7 @@ _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "Action": (Action, {"version", "key"}),
     "List": (ListRecord, {"version"}),
     "FrequencyCap": (FrequencyCap, set()),
+    "Sender": (Sender, {"version"}),
 }
 
 

@@ -46,10 +46,12 @@ from tern.journeys.model import (
 
 OUTCOMES = [
     "deferred", "processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched",
-    "capped", "outside_window", "no_date",
+    "capped", "outside_window", "no_date", "unsubscribed",
 ]  # fmt: skip
 PASSED = ("sent", "failed", "capped", "outside_window")  # a send's outcomes that let the contact go on
 ANSWERS = ("opened", "clicked", "bounced")
+# What a message's recipient did afterwards: counted at its send step, never where the contact is nor who reached it
+REACTIONS = (*ANSWERS, "unsubscribed")
 
 
 def _events(engine: QueryEngine) -> exp.Table:
@@ -101,7 +103,7 @@ def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | N
 
     # where each contact is now: its latest position event
     sends = [s.id for s in journey.steps if isinstance(s, (SendEmail, SendSms))]
-    moves = exp.not_(exp.and_(exp.column("outcome").isin(*(exp.Literal.string(a) for a in ANSWERS)),
+    moves = exp.not_(exp.and_(exp.column("outcome").isin(*(exp.Literal.string(a) for a in REACTIONS)),
                               exp.column("step_id").isin(*(exp.Literal.string(s) for s in sends)))) if sends else exp.true()  # fmt: skip
     rank = exp.Case()
     for i, outcome in enumerate(OUTCOMES):
@@ -153,7 +155,7 @@ def _reached(journey: Journey, engine: QueryEngine, counts: dict[str, dict[str, 
                    exp.alias_(exp.Count(this=exp.Distinct(expressions=[converted])), "converted"))
         .from_(_events(engine))
         .where(exp.and_(_scope(journey), exp.column("step_id").isin(*(exp.Literal.string(s.id) for s in journey.steps)),
-                        exp.not_(exp.column("outcome").isin(*(exp.Literal.string(a) for a in ANSWERS)))))
+                        exp.not_(exp.column("outcome").isin(*(exp.Literal.string(a) for a in REACTIONS)))))
         .group_by("step_id")
     )  # fmt: skip
     found = {str(step_id): (int(n), int(c)) for step_id, n, c in engine.run(sql.sql(dialect=engine.dialect)).rows}

@@ -18,18 +18,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tern import lake
 from tern.clock import Instant
 from tern.errors import Problem, TooLarge
+from tern.journeys.senders import domain_of
 from tern.text import MultiLine, OneLine
 
 MAX_CONTENT_BYTES = 300 * 1024  # what a DynamoDB item (400 KB) holds beside the rest of the record
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
 PERSONAL_FIELDS = frozenset(name for name in lake.CONTACTS if name not in lake.LIST_COLUMNS and name != "attributes")
+# The recipient's own link (tern.journeys.unsubscribe), made for each message: where a marketing e-mail places it.
+# Content that places neither gets a footer with it (every marketing e-mail shows one; RFC 8058's header aside).
+LINKS = frozenset({"unsubscribe_url", "preferences_url"})
 
 
 def _check_placeholders(text: str, where: str) -> None:
     for match in PLACEHOLDER.finditer(text):
         name = match.group(1)
         event_field = name.startswith("entry_event.") and (name[12:] in lake.EVENTS or (name.startswith("entry_event.properties.") and len(name) > 23))
-        if name not in PERSONAL_FIELDS and not (name.startswith("attributes.") and len(name) > len("attributes.")) and not event_field:
+        if name not in PERSONAL_FIELDS and name not in LINKS and not (name.startswith("attributes.") and len(name) > len("attributes.")) and not event_field:
             raise ValueError(f"{where}: {{{{{name}}}}} is not a contact field")
 
 
@@ -42,9 +46,15 @@ class ContentDraft(BaseModel):
     body: Annotated[str, Field(max_length=200_000), MultiLine] | None = None  # e-mail: HTML
     text: Annotated[str, Field(max_length=1600), MultiLine] | None = None  # SMS, or the e-mail's plain-text part
     status: Literal["draft", "ready"] = "draft"
+    # e-mail: who it is from, at one of the org's sending domains (`News <news@news.example.com>`); none: the stack's
+    from_address: Annotated[str, Field(max_length=320), OneLine] | None = None
 
     @model_validator(mode="after")
     def _fits_channel(self) -> ContentDraft:
+        if self.from_address is not None and self.channel != "email":
+            raise ValueError("only e-mail content has a From address")
+        if self.from_address is not None and domain_of(self.from_address) is None:
+            raise ValueError(f"from_address: {self.from_address!r} is not an e-mail address such as news@news.example.com")
         if self.channel == "email" and self.status == "ready" and not (self.subject and (self.body or self.text)):
             raise ValueError("ready e-mail content needs a subject and a body or text")
         if self.channel == "sms" and self.status == "ready" and not self.text:
@@ -94,3 +104,20 @@ def personalised(content: ContentDraft, contact: dict[str, Any]) -> dict[str, st
         "body": render(content.body, contact, escape=True) if content.body else None,
         "text": render(content.text, contact) if content.text else None,
     }
+
+
+def places_link(*texts: str | None) -> bool:
+    """Does the content show the recipient's unsubscribe or preferences link itself?"""
+    return any(match.group(1) in LINKS for text in texts if text for match in PLACEHOLDER.finditer(text))
+
+
+def with_footer(message: dict[str, Any], url: str) -> dict[str, Any]:
+    """The message with a visible unsubscribe link at the end of its HTML and its text."""
+    body, text = message.get("body"), message.get("text")
+    if body:
+        footer = f'<p style="font-size:12px;color:#666666">Don\'t want these e-mails? <a href="{html.escape(url, quote=True)}">Unsubscribe or change your preferences</a>.</p>'
+        at = body.lower().rfind("</body>")
+        body = body[:at] + footer + body[at:] if at >= 0 else body + footer
+    if text or not body:
+        text = f"{text or ''}\n\nUnsubscribe or change your preferences: {url}".lstrip("\n")
+    return {**message, "body": body, "text": text}

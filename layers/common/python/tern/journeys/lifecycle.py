@@ -22,6 +22,7 @@ from tern.journeys.asl import compile_journey
 from tern.journeys.content import Content, ContentDraft
 from tern.journeys.model import Journey, JourneyDefinition, execution_name, first_execution
 from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.journeys.senders import Senders, domain_of
 from tern.journeys.steps import JourneyRef, StepRequest, journey_event
 from tern.journeys.validate import check_publishable, check_shape
 from tern.ports import Deliveries, Events, Scheduler, StateMachines
@@ -86,6 +87,8 @@ class Journeys:
     step_function_arn: str  # what the journeys' Task states invoke
     clock: Clock = utc_now
     deliveries: Deliveries | None = None  # the org's webhook destinations (publish checks a webhook step's)
+    senders: Senders | None = None  # the org's sending domains (publish and content check an e-mail's From)
+    default_sender: str | None = None  # the stack's own From address (SenderAddress), for content that names none
 
     # ----- drafts
 
@@ -122,8 +125,9 @@ class Journeys:
             raise ConflictError(f"journey {journey_id} is already {journey.status}")
         deliveries = self.deliveries
         destination = (lambda d: deliveries.exists(self.org_id, d)) if deliveries is not None else None
+        sender = self.senders.sending_as if self.senders is not None else None
         check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()), self.clock(),
-                          destination)  # fmt: skip
+                          destination, sender, self.default_sender)  # fmt: skip
         asl = compile_journey(journey.definition(), self.step_function_arn)
         name = f"tern-{hashlib.sha256(self.org_id.encode()).hexdigest()[:8]}-{journey.id}"
         arn = self.machines.create(name, asl, self.org_id, f"journey {journey.id}")
@@ -206,7 +210,22 @@ class Journeys:
     def get_content(self, content_id: str) -> Content:
         return self.content.get(self.org_id, content_id)
 
+    def _own_sender(self, draft: ContentDraft) -> None:
+        """A From address must be at one of the org's sending domains (verified or not yet: publishing checks that)."""
+        if draft.from_address is None or self.senders is None:
+            return
+        domain = domain_of(draft.from_address)
+        if domain is None or domain not in {s.domain for s in self.senders.repository.all(self.org_id)}:
+            raise DefinitionError([Problem("from_address", f"{domain or draft.from_address} is not one of your sending domains: add it under Senders first")])
+
+    def sending_from(self, domain: str) -> list[str]:
+        """The org's published or running journeys with an e-mail step whose content is from this domain."""
+        domain = domain.strip().lower()
+        sending = {c.id for c in self.content.list_content(self.org_id) if c.from_address and domain_of(c.from_address) == domain}
+        return [j.id for j in self.list_journeys() if j.status != "draft" and any(getattr(s, "content_id", None) in sending for s in j.steps)]
+
     def create_content(self, draft: ContentDraft) -> Content:
+        self._own_sender(draft)
         now = self.clock()
         return self.content.create(Content(**draft.model_dump(), id=_id(), org_id=self.org_id, created_at=now, updated_at=now))
 
@@ -225,4 +244,5 @@ class Journeys:
     def update_content(self, content_id: str, draft: ContentDraft) -> Content:
         content = self.content.get(self.org_id, content_id)
         self._unused(content_id)
+        self._own_sender(draft)
         return self.content.save(content.model_copy(update={**draft.model_dump(), "updated_at": self.clock()}))

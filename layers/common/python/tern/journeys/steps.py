@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,10 +42,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tern import lake
 from tern.clock import Clock, naive_utc, utc_now, wall_timestamp
-from tern.errors import ContactStopped, DeliveryFailed, SendRejected
+from tern.errors import ContactStopped, DefinitionError, DeliveryFailed, SendRejected
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.conditions import Evaluator, Facts
-from tern.journeys.content import personalised
+from tern.journeys.content import personalised, places_link, with_footer
 from tern.journeys.engagement import Engagement, SentMessage
 from tern.journeys.model import (
     DECISIONS,
@@ -63,9 +64,11 @@ from tern.journeys.model import (
     bucket,
 )
 from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.journeys.senders import Senders
 from tern.journeys.times import EXECUTION_LIMIT
+from tern.journeys.unsubscribe import Links, Unsubscribe
 from tern.journeys.windows import next_opening, zone_of
-from tern.ports import Deliveries, Email, Events, Sms, TaskTokens
+from tern.ports import Deliveries, Email, Events, SendAs, Sms, TaskTokens
 from tern.segments.repository import SegmentRepository
 from tern.store.overlay import ContactOverlay
 
@@ -128,7 +131,9 @@ class JourneySteps:
     settings: OrgSettings
     throttle: Throttle
     deliveries: Deliveries
+    links: Links  # every e-mail's own unsubscribe link (tern.journeys.unsubscribe)
     clock: Clock = utc_now
+    senders: Callable[[str], Senders] | None = None  # an org's sending domains: content's From, its tenant and configuration set
     _published: dict[tuple[str, str, int], Journey] = field(default_factory=dict)
 
     def journey(self, ref: JourneyRef) -> Journey:
@@ -228,11 +233,21 @@ class JourneySteps:
                 journey_event(request, step.id, "processed", now), journey_event(request, step.id, "capped", now, reason=refused),
             ])  # fmt: skip
             return {"outcome": "capped", "reason": refused, "way": "next", "until": None}
-        message = personalised(self.content.get(journey.org_id, step.content_id), contact)
+        content = self.content.get(journey.org_id, step.content_id)
+        headers: dict[str, str] = {}
+        if channel == "email":  # the recipient's link, in the body and as RFC 8058's one-click header
+            issued = int((now if now.tzinfo else now.replace(tzinfo=dt.UTC)).timestamp())
+            url = self.links.url(Unsubscribe(journey.org_id, request.contact_id, CONSENT[channel], journey.id, step.id, key, issued))
+            contact = {**contact, "unsubscribe_url": url, "preferences_url": url}
+            headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        message = personalised(content, contact)
+        if channel == "email" and not places_link(content.subject, content.body, content.text):
+            message = with_footer(message, contact["unsubscribe_url"])
         try:
             if channel == "email":
                 tags = {"org": _tag(journey.org_id), "journey": _tag(journey.id), "step": _tag(step.id), "contact": _tag(request.contact_id)}
-                message_id = self.email.send(address, message["subject"] or "", message["body"], message["text"], tags)
+                sender = self._sender(journey.org_id, content.from_address)
+                message_id = self.email.send(address, message["subject"] or "", message["body"], message["text"], tags, headers, sender)
             else:
                 message_id = self.sms.send(address, message["text"] or "")
         except SendRejected as e:  # this message will never go; the contact's path goes on without it
@@ -250,6 +265,18 @@ class JourneySteps:
             journey_event(request, step.id, "sent", now, channel=channel, message_id=message_id),
         ])  # fmt: skip
         return {"outcome": "sent", "message_id": message_id, "way": "next", "until": None}
+
+    def _sender(self, org_id: str, from_address: str | None) -> SendAs | None:
+        """As whom the org's e-mail goes: its content's From, at one of the org's verified domains, through the org's
+        tenant (checked again at each send: a domain removed since publishing sends nothing); None: the stack's."""
+        if from_address is None:
+            return None
+        if self.senders is None:
+            raise SendRejected(f"{from_address}: this function has no sending domains")
+        try:
+            return self.senders(org_id).sending_as(from_address)
+        except DefinitionError as e:
+            raise SendRejected("; ".join(p.message for p in e.problems)) from None
 
     # ----- webhooks
 

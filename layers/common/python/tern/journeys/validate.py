@@ -70,9 +70,13 @@ def check_publishable(
     segment: Callable[[str], Segment],
     now: dt.datetime,
     destination: Callable[[str], bool] | None = None,
+    sender: Callable[[str], object] | None = None,
+    default_sender: str | None = None,
 ) -> None:
     """Everything publishing needs; `content` and `segment` look an id up for the org (NotFoundError if absent);
-    `now` (naive UTC) is when the first contacts could enter."""
+    `now` (naive UTC) is when the first contacts could enter; `sender` checks an e-mail's From address is one of the
+    org's verified sending domains (DefinitionError naming it); without a From, content sends as `default_sender`
+    (the stack's own, on a single-org install), or cannot be published."""
     check_shape(definition)
     problems: list[Problem] = []
     index = _index(definition)
@@ -137,6 +141,15 @@ def check_publishable(
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is {found.channel}, not {channel}"))
             elif found.status != "ready":
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is not ready to send"))
+            elif channel == "email" and found.from_address is None and not default_sender:
+                problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} has no From address: pick one of your sending domains"))
+            elif channel == "email" and found.from_address is not None and sender is None:
+                problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r}: its From address cannot be checked here"))
+            elif channel == "email" and found.from_address is not None and sender is not None:
+                try:
+                    sender(found.from_address)
+                except DefinitionError as e:
+                    problems += [Problem(f"steps[{i}].content_id", f"content {step.content_id!r}: {p.message}") for p in e.problems]
 
     problems += _longest_paths(definition, now)
 

@@ -1,0 +1,113 @@
+"""What a recipient reaches from a message: `/u/<org>/<token>`, public (no authorizer, no cookie, no login).
+
+- POST with `List-Unsubscribe=One-Click` (RFC 8058: what a mailbox provider sends unattended when its user
+  presses "unsubscribe"): the token's consent withdrawn at once, 200, no redirect;
+- GET: the preference page: the consent's state and a button (a plain form: no JavaScript), which POSTs
+  `action=unsubscribe` or `action=subscribe` back here.
+
+The org comes from the path and the token alone (tern.journeys.unsubscribe), never from claims: a token that is
+not this org's, altered or made up changes nothing and says so (400). Pages are the recipient's: plain words,
+no codes; they are never cached, never framed, and send no Referer (the token is in the URL).
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from tern.api.context import ORG_ID, services
+from tern.journeys.preferences import Preferences
+from tern.journeys.unsubscribe import BadToken, Unsubscribe
+
+router = Router()
+HTML = "text/html; charset=utf-8"
+HEADERS = {
+    "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+}  # fmt: skip
+# What a consent is called where a recipient reads it (an org's own topic names come with its settings)
+TOPICS = {"email_marketing": "marketing e-mails", "sms_marketing": "marketing text messages"}
+PAGE = {"type": "string", "description": "an HTML page for the recipient"}
+ANSWERS: dict[int, OpenAPIResponse] = {
+    200: {"description": "The page", "content": {HTML: {"schema": PAGE}}},
+    400: {"description": "Not a link of this organisation's: nothing changed", "content": {HTML: {"schema": PAGE}}},
+}
+
+
+def _preferences() -> Preferences:
+    found = services(router).preferences
+    assert found is not None, "the api function's services carry the preferences (tern.services.api_services)"
+    return found
+
+
+def _page(status: int, title: str, *paragraphs: str, form: str = "") -> Response[str]:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    text = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}}"
+        "button{font:inherit;padding:.5rem 1rem;cursor:pointer}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}{form}</body></html>"
+    )
+    return Response(status, HTML, text, headers=dict(HEADERS))
+
+
+def _button(action: str, label: str) -> str:
+    return f'<form method="post"><input type="hidden" name="action" value="{action}"><button type="submit">{html.escape(label)}</button></form>'
+
+
+def _topic(link: Unsubscribe) -> str:
+    return html.escape(TOPICS.get(link.consent, link.consent.replace("_", " ")))
+
+
+def _invalid() -> Response[str]:
+    return _page(400, "This link is not valid", "Nothing was changed. If you copied the link from an e-mail, check that it is complete, or use the link in a newer e-mail.")
+
+
+def _link(org: str, token: str) -> Unsubscribe | None:
+    if not ORG_ID.fullmatch(org) or len(token) > 2000:
+        return None
+    try:
+        return _preferences().read(org, token)
+    except BadToken:
+        return None
+
+
+@router.get("/u/<org>/<token>", responses=ANSWERS, summary="The recipient's preference page")
+def preference_page(org: str, token: str) -> Response[str]:
+    link = _link(org, token)
+    if link is None:
+        return _invalid()
+    if _preferences().consent_given(link) is False:
+        return _page(200, "You are unsubscribed", f"You no longer receive {_topic(link)} from us.", form=_button("subscribe", f"Receive {_topic(link)} again"))
+    return _page(200, "Your e-mail preferences", f"You receive {_topic(link)} from us.", form=_button("unsubscribe", f"Unsubscribe from {_topic(link)}"))
+
+
+def _form() -> dict[str, list[str]]:
+    event = router.current_event
+    body = event.decoded_body or ""
+    return parse_qs(body, keep_blank_values=True) if len(body) <= 10_000 else {}
+
+
+@router.post("/u/<org>/<token>", responses=ANSWERS, summary="One-click unsubscribe (RFC 8058), or the preference page's button")
+def unsubscribe(org: str, token: str) -> Response[str]:
+    if _link(org, token) is None:
+        return _invalid()
+    form = _form()
+    action = (form.get("action") or [""])[0]
+    if action == "subscribe":
+        link = _preferences().set_consent(org, token, _preferences().read(org, token).consent, True)
+        return _page(200, "You are subscribed again", f"You will receive {_topic(link)} from us again.", form=_button("unsubscribe", f"Unsubscribe from {_topic(link)}"))
+    if action != "unsubscribe" and form.get("List-Unsubscribe") != ["One-Click"]:
+        return _page(400, "Nothing was changed", "This request did not say what to change. Open the link from your e-mail to see your preferences.")
+    done = _preferences().unsubscribe(org, token)
+    topic = _topic(done.link)
+    if done.outcome == "resubscribed_since" and done.given_again is not None:
+        if action != "unsubscribe":  # the same message's one-click again: it does not undo a later change of mind
+            return _page(200, "You are subscribed", f"This link was already used on {done.at:%d %B %Y}, and you chose to receive {topic} "
+                         f"again on {done.given_again:%d %B %Y}, so nothing was changed.", form=_button("unsubscribe", f"Unsubscribe from {topic}"))  # fmt: skip
+        _preferences().set_consent(org, token, done.link.consent, False)  # the recipient, on the page, chose again
+    return _page(200, "You are unsubscribed", f"You will no longer receive {topic} from us.", form=_button("subscribe", f"Receive {topic} again"))

@@ -1,0 +1,194 @@
+"""What a recipient and their mailbox provider do with a journey's e-mail, on the local stack, over HTTP.
+
+The e-mail is read from the local outbox (DIR/outbox/<id>.eml, as a receiving server gets it); its one-click
+header is POSTed as RFC 8058 says a provider does it (form-encoded `List-Unsubscribe=One-Click`, no cookie, no
+authorization); then the same contact's send in another journey of the org is blocked, the preference page says
+so, and the journey's figures count the unsubscribe at its step. Altered and misplaced tokens change nothing; the
+old message's link posted again after the contact subscribed again does not undo it.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from stack_client import http, lake_contacts, live, local_stack, ok, wait_for
+from tern_local.generator import generate
+from tern_local.ses import publish
+from tern_local.stack import REGION, LocalStack
+
+SCALE = 7200
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    lake: Path = tmp_path_factory.mktemp("recipients-lake")
+    generate(lake, contacts=200, events_per_contact=2, days=10, org="acme", seed=25)
+    with local_stack(lake, time_scale=SCALE) as running:
+        yield running
+
+
+def post(url: str, form: str) -> tuple[int, str, dict[str, str]]:
+    """A POST as a mailbox provider makes it: form-encoded, nothing else (no cookie, no authorization)."""
+    request = urllib.request.Request(url, data=form.encode(), method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return _send(request)
+
+
+def get(url: str) -> tuple[int, str, dict[str, str]]:
+    return _send(urllib.request.Request(url))
+
+
+def _send(request: urllib.request.Request) -> tuple[int, str, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+def outbox(stack: LocalStack) -> dict[str, EmailMessage]:
+    """The outbox's messages by recipient (the latest, when one got two)."""
+    found: dict[str, EmailMessage] = {}
+    for path in sorted((stack.data / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        found[str(message["To"])] = message
+    return found
+
+
+def run_journey(stack: LocalStack, audience: str, content_id: str, name: str) -> dict[str, Any]:
+    journey = ok(stack, "POST", "/journeys", {"name": name, "audience": audience, "start": "hello",
+                                              "steps": [{"id": "hello", "kind": "send_email", "content_id": content_id}]})  # fmt: skip
+    ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+
+    def figures() -> dict[str, int] | None:
+        found = ok(stack, "GET", f"/journeys/{journey['id']}/analytics")
+        step = found["steps"][0]
+        return step if step["sent"] + step["blocked"] >= found["entered"]["contacts"] > 0 else None
+
+    wait_for(figures, timeout=120, every=0.5, what=f"journey {name} to send")
+    return dict(journey)
+
+
+def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) -> None:
+    contacts = lake_contacts(stack)
+    city = "Kraków"
+    audience = live(stack, {"name": city, "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": city}]},
+                            "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
+    content = ok(stack, "POST", "/content", {"name": "news", "channel": "email", "subject": "News for {{first_name|you}}",
+                                             "body": "<html><body><p>Our news</p></body></html>", "text": "Our news", "status": "ready"})  # fmt: skip
+    first = run_journey(stack, audience["id"], content["id"], "First")
+    sent = outbox(stack)
+    assert sent, "the outbox holds what SES accepted"
+    address, message = sorted(sent.items())[0]
+    contact_id = next(c for c, row in contacts.items() if row["email"] == address)
+
+    # the message as its recipient's server has it: both headers, and the same link in the body
+    header = str(message["List-Unsubscribe"])
+    assert header.startswith(f"<http://127.0.0.1:{stack.port}/u/acme/") and header.endswith(">")
+    assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    url = header[1:-1]
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and url in html_part.get_content() and text_part is not None and url in text_part.get_content()
+
+    # a tampered token, and acme's token under another org's path: 400, nothing changed
+    token = url.rsplit("/", 1)[1]
+    tampered = url[: -3] + ("AAA" if not url.endswith("AAA") else "BBB")
+    for wrong in (tampered, url.replace("/u/acme/", "/u/globex/"), url.replace(token, token.split(".")[0])):
+        status, page, _ = post(wrong, "List-Unsubscribe=One-Click")
+        assert status == 400 and "not valid" in page and "Nothing was changed" in page
+
+    # the provider's one-click POST: 2xx at once, no redirect, no cookie asked
+    status, page, headers = post(url, "List-Unsubscribe=One-Click")
+    assert status == 200 and "You will no longer receive" in page
+    assert headers.get("Cache-Control") == "no-store" and "Set-Cookie" not in headers
+
+    # the preference page, from the same link: withdrawn, with a way back (a plain form: no JavaScript)
+    status, page, headers = get(url)
+    assert status == 200 and "You are unsubscribed" in page and 'name="action" value="subscribe"' in page and "<script" not in page
+    assert "frame-ancestors 'none'" in headers.get("Content-Security-Policy", "")
+
+    # the contact's next send, in another journey of the org: blocked; everyone else in the audience gets it
+    before = {path.name for path in (stack.data / "outbox").glob("*.eml")}
+    second = run_journey(stack, audience["id"], content["id"], "Second")
+    new = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in (stack.data / "outbox").glob("*.eml") if p.name not in before]
+    assert new and address not in {str(m["To"]) for m in new}
+    figures = ok(stack, "GET", f"/journeys/{second['id']}/analytics")["steps"][0]
+    assert figures["blocked"] >= 1 and figures["sent"] == len(new)
+
+    # the first journey counts the unsubscribe at the step whose message it came from
+    assert ok(stack, "GET", f"/journeys/{first['id']}/analytics")["steps"][0]["unsubscribed"] == 1
+
+    # a segment sees it at its next evaluation: by the consent, and by the e-mail action
+    withdrawn = live(stack, {"name": "Unsubscribed", "where": {"all": [
+        {"kind": "attribute", "field": "city", "op": "eq", "value": city},
+        {"kind": "activity", "event_type": "email_unsubscribed", "op": "gte", "value": 1, "window": {"last_days": 30}},
+        {"kind": "consents", "op": "has_none", "values": ["email_marketing"]},
+    ]}, "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
+    assert [m["contact_id"] for m in ok(stack, "GET", f"/segments/{withdrawn['id']}/members")["members"]] == [contact_id]
+
+    # subscribing again on the page, then the old message's one-click replayed: nothing undone
+    status, page, _ = post(url, "action=subscribe")
+    assert status == 200 and "again" in page
+    status, page, _ = post(url, "List-Unsubscribe=One-Click")
+    assert status == 200 and "already used" in page and "nothing was changed" in page
+    assert "You receive" in get(url)[1]
+
+
+def test_an_org_sends_from_its_own_verified_domain_under_its_own_tenant(stack: LocalStack) -> None:
+    domain = "news.acme-shop.example"
+    added = ok(stack, "POST", "/senders", {"domain": domain.upper() + "."})
+    assert (added["domain"], added["status"], added["mail_from_domain"]) == (domain, "pending", f"bounces.{domain}")
+    kinds = [(r["type"], r["name"]) for r in added["records"]]
+    assert [k for k, _ in kinds].count("CNAME") == 3 and ("MX", f"bounces.{domain}") in kinds and ("TXT", f"_dmarc.{domain}") in kinds
+    assert all(r["value"].endswith(".dkim.amazonses.com") and r["name"].endswith(f"._domainkey.{domain}") for r in added["records"] if r["type"] == "CNAME")
+
+    # another org can neither take the domain, nor see it, nor send from it
+    assert http(stack, "POST", "/senders", {"domain": domain}, org="globex")[0] == 409
+    assert http(stack, "GET", f"/senders/{domain}", org="globex")[0] == 404
+    status, answer = http(stack, "POST", "/content", {"name": "x", "channel": "email", "subject": "s", "body": "b", "from_address": f"hi@{domain}"}, org="globex")
+    assert status == 400 and domain in json.dumps(answer) and "not one of your sending domains" in json.dumps(answer)
+
+    city = "Gdańsk"
+    audience = live(stack, {"name": city, "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": city}]},
+                            "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
+    content = ok(stack, "POST", "/content", {"name": "from us", "channel": "email", "subject": "Hello", "body": "<p>Hello</p>",
+                                             "status": "ready", "from_address": f"Acme News <hello@{domain}>"})  # fmt: skip
+    journey = ok(stack, "POST", "/journeys", {"name": "Own domain", "audience": audience["id"], "start": "hello",
+                                              "steps": [{"id": "hello", "kind": "send_email", "content_id": content["id"]}]})  # fmt: skip
+
+    # not verified yet: publishing is refused, naming the domain
+    status, answer = http(stack, "POST", f"/journeys/{journey['id']}/publish")
+    assert status == 400 and f"{domain} is not verified for sending" in json.dumps(answer)
+
+    # the records published (the local DNS is a file): SES finds them, the domain is verified
+    publish(stack.data / "dns.txt", [(r["name"], r["type"], r["value"]) for r in added["records"] if r["required"]])
+    checked = ok(stack, "GET", f"/senders/{domain}")
+    assert (checked["status"], checked["dkim_status"], checked["mail_from_status"]) == ("verified", "SUCCESS", "SUCCESS")
+    assert [s["domain"] for s in ok(stack, "GET", "/senders")["senders"]] == [domain]
+
+    before = {p.name for p in (stack.data / "outbox").glob("*.eml")}
+    ok(stack, "POST", f"/journeys/{journey['id']}/publish")
+    ok(stack, "POST", f"/journeys/{journey['id']}/start")
+    wait_for(lambda: ok(stack, "GET", f"/journeys/{journey['id']}/analytics")["steps"][0]["sent"] > 0, timeout=120, every=0.5, what="a send")
+    new = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in (stack.data / "outbox").glob("*.eml") if p.name not in before]
+    assert new and {str(m["From"]) for m in new} == {f"Acme News <hello@{domain}>"}
+
+    # SES has the org's tenant holding its identity and configuration set: the sends went through it
+    ses = boto3.client("sesv2", endpoint_url=stack.endpoint, region_name=REGION)
+    held = {r["ResourceArn"].rsplit(":", 1)[1] for r in ses.list_tenant_resources(TenantName="tern-local-acme")["TenantResources"]}
+    assert held == {f"identity/{domain}", "configuration-set/tern-local-acme"}
+
+    # a domain in use by a running journey is not removed from under it
+    assert http(stack, "DELETE", f"/senders/{domain}")[0] == 409
