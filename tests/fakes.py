@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 
 from tern.aws.dynamodb import WriteCount
 from tern.engines import Result
-from tern.errors import ConflictError, RetryLater, SendRejected, StoreError
+from tern.errors import ConflictError, OptedOut, RetryLater, SendRejected, StoreError
 
 
 class MemoryTable:
@@ -188,11 +188,16 @@ class MemoryEmail:
 
 @dataclass
 class MemorySms:
-    sent: list[dict[str, Any]] = field(default_factory=list)
+    """Sends into a list; a number in `opted_out` (a STOP on the identity's opt-out list) raises OptedOut, as AWS does."""
 
-    def send(self, phone: str, text: str) -> str:
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    opted_out: set[str] = field(default_factory=set)
+
+    def send(self, phone: str, text: str, origination: str | None = None, context: dict[str, str] | None = None) -> str:
+        if phone in self.opted_out:
+            raise OptedOut(f"opted out of texts from {origination or 'this account'} (replied STOP)")
         message_id = f"sms-{len(self.sent) + 1}"
-        self.sent.append({"id": message_id, "to": phone, "text": text})
+        self.sent.append({"id": message_id, "to": phone, "text": text, "origination": origination, "context": context or {}})
         return message_id
 
 

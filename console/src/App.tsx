@@ -12,6 +12,7 @@ const Content = lazy(() => import("./pages/Content"));
 const Journeys = lazy(() => import("./pages/Journeys"));
 const Journey = lazy(() => import("./pages/Journey"));
 const Settings = lazy(() => import("./pages/Settings"));
+const Sending = lazy(() => import("./pages/Sending"));
 
 export function App() {
   const [config, setConfig] = useState<Config | null>(null);
@@ -40,6 +41,7 @@ export function App() {
           <NavLink to="/lists">Lists</NavLink>
           <NavLink to="/content">Content</NavLink>
           <NavLink to="/journeys">Journeys</NavLink>
+          <NavLink to="/sending">Sending</NavLink>
           <NavLink to="/settings">Destinations &amp; settings</NavLink>
         </nav>
         {config.auth === "local" ? (
@@ -64,6 +66,7 @@ export function App() {
             <Route path="/content" element={<Content />} />
             <Route path="/journeys" element={<Journeys />} />
             <Route path="/journeys/:id" element={<Journey />} />
+            <Route path="/sending" element={<Sending />} />
             <Route path="/settings" element={<Settings />} />
             <Route path="*" element={<p>There is no such page.</p>} />
           </Routes>

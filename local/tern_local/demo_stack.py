@@ -177,7 +177,8 @@ def classic_journey(lake: Path, org: str, vips: list[str], now: dt.datetime) -> 
 def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
     """Announce by e-mail, wait up to a day for a click on the link, hold the clickers until the launch, text them."""
     from moto.ses.models import ses_backends
-    from moto.sns.models import sns_backends
+
+    from tern_local.sms import sent as texts_sent
 
     print(f"\n== The classic journey (Step Functions in moto, a fresh local stack whose clock runs x{DEMO_SCALE:,}: a day is {86400 / DEMO_SCALE:.0f} s)")
     listed = api("POST", "/lists?name=Launch%20VIPs", raw="contact_id\n" + "\n".join(vips) + "\n")
@@ -234,7 +235,7 @@ def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
             break
         time.sleep(0.5)
     analytics = api("GET", f"/journeys/{journey['id']}/analytics")
-    print(f"\n   GET /journeys/{journey['id']}/analytics ({len(ses.sent_messages)} e-mails and {len(sns_backends[ACCOUNT][REGION].sms_messages)} SMS in moto):\n")
+    print(f"\n   GET /journeys/{journey['id']}/analytics ({len(ses.sent_messages)} e-mails and {len(texts_sent())} SMS sent):\n")
     columns = ["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "waiting"]
     print(f"     {'step':<10} {'kind':<16}" + "".join(f"{c:>10}" for c in columns))
     for step in analytics["steps"]:

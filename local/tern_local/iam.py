@@ -209,6 +209,15 @@ class Roles:
             slot = {"identity": "IdentityName", "configuration-set": "ConfigurationSetName", "template": "TemplateName"}.get(kind)
             if slot:
                 values[slot] = name
+        if prefix == "sms-voice":  # an origination identity is a number's or a pool's id, or its ARN
+            for key in ("OriginationIdentity", "PhoneNumberId", "PoolId"):
+                value = str(params.get(key) or "").rsplit("/", 1)[-1]
+                if value.startswith("phone-"):
+                    values["PhoneNumberId"] = value
+                elif value.startswith("pool-"):
+                    values["PoolId"] = value
+            if params.get("OptOutListName"):
+                values["OptOutListName"] = str(params["OptOutListName"]).rsplit("/", 1)[-1]
         if prefix == "lambda" and params.get("FunctionName"):
             values["FunctionName"] = str(params["FunctionName"]).split(":function:")[-1].split(":")[0]
         if prefix == "states":

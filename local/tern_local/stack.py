@@ -53,13 +53,16 @@ from tern_local.protocols import bridge_all
 from tern_local.runtime import LocalRuntime
 from tern_local.ses import emulate as emulate_ses
 from tern_local.ses import route_dns_to, verified_by_its_owner
+from tern_local.sms import LOCAL_NUMBERS, route_sms_outbox_to, with_sms
+from tern_local.sms import STATE as sms_state
 from tern_local.template import TEMPLATE, create_table, template
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 STAGE = "local"
-LOCAL_PARAMETERS = {"Stage": STAGE, "SenderAddress": "journeys@tern.local.example"}  # what `sam deploy` would be given
+LOCAL_PARAMETERS = {"Stage": STAGE, "SenderAddress": "journeys@tern.local.example", "SmsOriginationIdentity": LOCAL_NUMBERS[0][0],
+                    "PostalAddress": "Tern (local stack), 1 Example Street, 00-001 Example City"}  # what `sam deploy` would be given
 
 
 # ------------------------------------------------------------------------------------- the template
@@ -350,6 +353,22 @@ class ScaledClock:
 # ----------------------------------------------------------------------------------------- the stack
 
 
+def _moto_server(host: str, port: int) -> Any:
+    """moto's server with End User Messaging SMS in front of it (tern_local.sms): moto has no such service."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    class LocalAws(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = with_sms(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return LocalAws(ip_address=host, port=port, verbose=False)
+
+
 class LocalStack:
     def __init__(
         self, data: Path, port: int = 8000, aws_port: int = 5000, time_scale: float = 1.0, host: str = "127.0.0.1", log_level: str | None = None,
@@ -384,8 +403,6 @@ class LocalStack:
         return f"http://{self.host}:{self.aws_port}"
 
     def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log would drown the console
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # a failed state dumps its whole parse tree
         # There is no CloudWatch here: an invocation that published no metric is not worth a warning.
@@ -397,7 +414,8 @@ class LocalStack:
         as_aws_does()  # where moto differs from AWS in what Tern relies on: atomic conditional writes, waits on time
         bridge_all()  # every protocol the SDKs speak to each service, old and new (Athena: JSON 1.1 and rest-json)
         emulate_ses()  # SES v2's domain verification, MAIL FROM, event destinations and tenants, where moto stops short
-        self.moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self.moto = _moto_server(self.host, self.aws_port)
+        sms_state.reset()  # the account's numbers on its Default opt-out list, no opted-out number yet
         self.moto.start()
         # moto keeps its state per process: a stack started after another in this process starts empty
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=30).close()
@@ -425,6 +443,7 @@ class LocalStack:
         route_athena_to(self.athena)
         route_outbox_to(self.data / "outbox")  # every e-mail and text the local SES and SNS accepted, as sent
         route_dns_to(self.data / "dns.txt")  # the local DNS, where a sending domain's records are published
+        route_sms_outbox_to(self.data / "outbox")  # every text End User Messaging SMS sent
         for logical in self.resolver.functions():
             self.functions[logical] = self._function(logical)
             self.locks[logical] = threading.Lock()
@@ -537,6 +556,7 @@ class LocalStack:
         route_athena_to(None)
         route_outbox_to(None)
         route_dns_to(None)
+        route_sms_outbox_to(None)
         return hung
 
     def _stop_api(self) -> None:

@@ -22,7 +22,8 @@ from stack_client import local_stack, ok, ses_sent, wait_for
 from tern_local.console import DIST
 from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
-from tern_local.stack import ACCOUNT, REGION, LocalStack
+from tern_local.ses import publish
+from tern_local.stack import REGION, LocalStack
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -180,7 +181,7 @@ def test_a_list_is_uploaded_and_its_report_shown(page: Page, lake: Path, tmp_pat
 
 
 def test_every_control_has_an_accessible_name_and_the_org_picker_switches_orgs(page: Page, stack: LocalStack) -> None:
-    for where in ("#/", "#/segments/new", "#/lists", "#/journeys", "#/content", "#/settings"):
+    for where in ("#/", "#/segments/new", "#/lists", "#/journeys", "#/content", "#/sending", "#/settings"):
         page.goto(f"http://127.0.0.1:{stack.port}/{where}")
         page.wait_for_load_state("networkidle")
         unnamed = page.evaluate(
@@ -319,7 +320,7 @@ def test_a_journeys_problems_are_shown_on_its_nodes(page: Page) -> None:
     expect(page.get_by_role("complementary", name="Step email").get_by_role("alert")).to_contain_text("content_id")
     shot(page, "journey-problems")
 
-@pytest.mark.parametrize("where", ["#/", "#/segments/new", "#/lists", "#/content", "#/journeys", "#/settings"])
+@pytest.mark.parametrize("where", ["#/", "#/segments/new", "#/lists", "#/content", "#/journeys", "#/sending", "#/settings"])
 def test_every_page_fits_a_tablet(browser: Browser, stack: LocalStack, where: str) -> None:
     context = browser.new_context(viewport={"width": 820, "height": 1180})
     tablet = context.new_page()
@@ -332,6 +333,28 @@ def test_every_page_fits_a_tablet(browser: Browser, stack: LocalStack, where: st
 
 
 def sms_sent() -> list[tuple[str, str]]:
-    from moto.sns.models import sns_backends
+    from tern_local.sms import sent
 
-    return list(sns_backends[ACCOUNT][REGION].sms_messages.values())
+    return sent()
+
+
+def test_a_sending_domain_is_added_its_records_shown_and_verified_once_published(page: Page, stack: LocalStack) -> None:
+    nav(page, "Sending")
+    page.get_by_label("Domain (e.g. news.example.com)").fill("news.console-shop.example")
+    page.get_by_role("button", name="Add domain").click()
+    card = page.get_by_role("article", name="Domain news.console-shop.example")
+    expect(card).to_contain_text("Waiting for its DNS records", timeout=WAIT_MS)
+    records = card.get_by_role("table", name="DNS records for news.console-shop.example")
+    expect(records.get_by_role("row")).to_have_count(1 + 6)  # three DKIM CNAMEs, MX, SPF, DMARC
+    shot(page, "sending-domain-pending")
+    # the marketer publishes them at their DNS host (on the local stack: its DNS file)
+    rows = [[c.inner_text() for c in row.get_by_role("cell").all()] for row in records.get_by_role("row").all()[1:]]
+    publish(stack.data / "dns.txt", [(name, kind, value) for kind, name, value, purpose in rows if "optional" not in purpose])
+    card.get_by_role("button", name="Check again").click()
+    expect(card).to_contain_text("Verified: ready to send", timeout=WAIT_MS)
+    expect(card.get_by_role("table")).to_have_count(0)
+    # the postal address every e-mail shows, saved and read back
+    page.get_by_label("Postal address (shown in every marketing e-mail)").fill("Acme, ul. Długa 1, Warszawa")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Saved", timeout=WAIT_MS)
+    assert ok(stack, "GET", "/settings/messages")["postal_address"] == "Acme, ul. Długa 1, Warszawa"

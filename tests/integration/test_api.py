@@ -41,7 +41,7 @@ ENV = {
     "TERN_STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/state-machine",
     "TERN_FAILURES_QUEUE_ARN": f"arn:aws:sqs:{REGION}:123456789012:failures",
     "TERN_SES_ARN_PREFIX": f"arn:aws:ses:{REGION}:123456789012", "TERN_SENDING_PREFIX": "tern-dev",
-    "TERN_EVENT_BUS_ARN": f"arn:aws:events:{REGION}:123456789012:event-bus/default",
+    "TERN_EVENT_BUS_ARN": f"arn:aws:events:{REGION}:123456789012:event-bus/default", "TERN_POSTAL_ADDRESS": "Acme, 1 Main Street, Springfield",
     "AWS_DEFAULT_REGION": REGION, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Tern",
     "POWERTOOLS_SERVICE_NAME": "tern",
 }  # fmt: skip

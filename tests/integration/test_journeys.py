@@ -19,7 +19,7 @@ from stack_client import evaluate, http, lake_contacts, live, local_stack, ok, s
 from tern.journeys.entry import execution_name
 from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
-from tern_local.stack import ACCOUNT, REGION, LocalStack
+from tern_local.stack import REGION, LocalStack
 
 LINK = "https://shop.example.com/new"
 SCALE = 7200
@@ -48,9 +48,9 @@ def content(stack: LocalStack) -> dict[str, str]:
 
 
 def sms_sent() -> list[tuple[str, str]]:
-    from moto.sns.models import sns_backends
+    from tern_local.sms import sent
 
-    return list(sns_backends[ACCOUNT][REGION].sms_messages.values())
+    return sent()
 
 
 def click(stack: LocalStack, message_id: str, link: str = LINK) -> None:

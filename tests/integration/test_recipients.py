@@ -25,6 +25,7 @@ import pytest
 from stack_client import http, lake_contacts, live, local_stack, ok, wait_for
 from tern_local.generator import generate
 from tern_local.ses import publish
+from tern_local.sms import LOCAL_NUMBERS, reply
 from tern_local.stack import REGION, LocalStack
 
 SCALE = 7200
@@ -66,9 +67,9 @@ def outbox(stack: LocalStack) -> dict[str, EmailMessage]:
     return found
 
 
-def run_journey(stack: LocalStack, audience: str, content_id: str, name: str) -> dict[str, Any]:
+def run_journey(stack: LocalStack, audience: str, content_id: str, name: str, kind: str = "send_email") -> dict[str, Any]:
     journey = ok(stack, "POST", "/journeys", {"name": name, "audience": audience, "start": "hello",
-                                              "steps": [{"id": "hello", "kind": "send_email", "content_id": content_id}]})  # fmt: skip
+                                              "steps": [{"id": "hello", "kind": kind, "content_id": content_id}]})  # fmt: skip
     ok(stack, "POST", f"/journeys/{journey['id']}/publish")
     ok(stack, "POST", f"/journeys/{journey['id']}/start")
 
@@ -83,6 +84,10 @@ def run_journey(stack: LocalStack, audience: str, content_id: str, name: str) ->
 
 def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) -> None:
     contacts = lake_contacts(stack)
+    ok(stack, "PUT", "/settings/messages", {"postal_address": "Acme Sp. z o.o.\nul. Długa 1, 00-001 Warszawa", "language": "en", "topics": [
+        {"consent": "email_marketing", "names": {"en": "Offers and news", "pl": "Oferty i nowości"}},
+        {"consent": "newsletter", "names": {"en": "The monthly newsletter", "pl": "Miesięcznik"}, "descriptions": {"en": "Once a month"}},
+    ]})  # fmt: skip
     city = "Kraków"
     audience = live(stack, {"name": city, "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": city}]},
                             "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
@@ -101,6 +106,7 @@ def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) 
     url = header[1:-1]
     html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
     assert html_part is not None and url in html_part.get_content() and text_part is not None and url in text_part.get_content()
+    assert "ul. Długa 1, 00-001 Warszawa" in html_part.get_content() and "ul. Długa 1" in text_part.get_content()  # the org's address
 
     # a tampered token, and acme's token under another org's path: 400, nothing changed
     token = url.rsplit("/", 1)[1]
@@ -116,8 +122,10 @@ def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) 
 
     # the preference page, from the same link: withdrawn, with a way back (a plain form: no JavaScript)
     status, page, headers = get(url)
-    assert status == 200 and "You are unsubscribed" in page and 'name="action" value="subscribe"' in page and "<script" not in page
+    assert status == 200 and "You are unsubscribed" in page and 'name="action" value="save"' in page and "<script" not in page
     assert "frame-ancestors 'none'" in headers.get("Content-Security-Policy", "")
+    assert "Offers and news" in page and "The monthly newsletter" in page and 'value="email_marketing">' in page  # unchecked
+    assert "Oferty i nowości" in get(url + "?lang=pl")[1]
 
     # the contact's next send, in another journey of the org: blocked; everyone else in the audience gets it
     before = {path.name for path in (stack.data / "outbox").glob("*.eml")}
@@ -138,12 +146,15 @@ def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) 
     ]}, "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
     assert [m["contact_id"] for m in ok(stack, "GET", f"/segments/{withdrawn['id']}/members")["members"]] == [contact_id]
 
-    # subscribing again on the page, then the old message's one-click replayed: nothing undone
-    status, page, _ = post(url, "action=subscribe")
-    assert status == 200 and "again" in page
+    # subscribing again on the page (the offers, and the newsletter too), then the old message's one-click replayed:
+    # nothing undone
+    status, page, _ = post(url, "action=save&topic=email_marketing&topic=newsletter")
+    assert status == 200 and "Your choices are saved" in page and 'value="newsletter" checked' in page and 'value="email_marketing" checked' in page
     status, page, _ = post(url, "List-Unsubscribe=One-Click")
     assert status == 200 and "already used" in page and "nothing was changed" in page
-    assert "You receive" in get(url)[1]
+    assert 'value="email_marketing" checked' in get(url)[1]
+    status, page, _ = post(url, "action=unsubscribe_all")
+    assert status == 200 and "checked" not in page
 
 
 def test_an_org_sends_from_its_own_verified_domain_under_its_own_tenant(stack: LocalStack) -> None:
@@ -192,3 +203,39 @@ def test_an_org_sends_from_its_own_verified_domain_under_its_own_tenant(stack: L
 
     # a domain in use by a running journey is not removed from under it
     assert http(stack, "DELETE", f"/senders/{domain}")[0] == 409
+
+
+def texts(stack: LocalStack) -> list[dict[str, Any]]:
+    path = stack.data / "outbox" / "sms.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_stop_on_the_orgs_opt_out_list_blocks_its_next_text(stack: LocalStack) -> None:
+    number_id, number = LOCAL_NUMBERS[1]
+    sender = ok(stack, "PUT", "/settings/sms-sender", {"origination_identity": number_id})["sms_sender"]
+    assert (sender["phone_number"], sender["opt_out_list"]) == (number, "tern-local-acme")
+    assert http(stack, "PUT", "/settings/sms-sender", {"origination_identity": number_id}, org="globex")[0] == 409  # one org's number
+
+    audience = live(stack, {"name": "Texts", "where": {"all": [{"kind": "attribute", "field": "phone", "op": "is_not_empty"},
+                                                             {"kind": "consents", "op": "has_any", "values": ["sms_marketing"]}]},
+                            "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
+    content = ok(stack, "POST", "/content", {"name": "text", "channel": "sms", "text": "Hi {{first_name|there}}: it is out", "status": "ready"})
+    before = len(texts(stack))
+    run_journey(stack, audience["id"], content["id"], "First texts", kind="send_sms")
+    first = texts(stack)[before:]
+    assert first and {t["from"] for t in first} == {number} and {t["context"]["org"] for t in first} == {"acme"}
+
+    # one recipient replies STOP to the org's number: AWS puts them on the number's opt-out list, the org's own
+    stopper = first[0]["to"]
+    assert reply(stopper, number_id, "stop")
+    sms = boto3.client("pinpoint-sms-voice-v2", endpoint_url=stack.endpoint, region_name=REGION)
+    listed = sms.describe_opted_out_numbers(OptOutListName="tern-local-acme")["OptedOutNumbers"]
+    assert [(n["OptedOutNumber"], n["EndUserOptedOut"]) for n in listed] == [(stopper, True)]
+
+    # the org's next text to that number, in another journey: blocked (and recorded), everyone else texted
+    before = len(texts(stack))
+    second = run_journey(stack, audience["id"], content["id"], "Second texts", kind="send_sms")
+    later = texts(stack)[before:]
+    assert later and stopper not in {t["to"] for t in later} and len(later) == len(first) - 1
+    figures = ok(stack, "GET", f"/journeys/{second['id']}/analytics")["steps"][0]
+    assert figures["blocked"] == 1 and figures["sent"] == len(later)

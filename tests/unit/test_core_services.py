@@ -17,8 +17,8 @@ from botocore.stub import Stubber
 
 from tern.aws.idempotency import once_per_key
 from tern.aws.ses import SesEmail
-from tern.aws.sns import SnsSms
-from tern.errors import ContactStopped, DeliveryFailed, RetryLater, SendRejected, StoreError
+from tern.aws.sms import EndUserMessagingSms
+from tern.errors import ContactStopped, DeliveryFailed, OptedOut, RetryLater, SendRejected, StoreError
 from tern.exports.jobs import JobRequest, JobRunner, Jobs
 from tern.exports.model import Destination, Export, ExportRequest
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
@@ -358,9 +358,28 @@ def test_ses_answers_become_what_the_step_acts_on(code: str, raised: type[Except
             SesEmail(client, "news@example.com").send("anna@example.com", "Hi", "<p>x</p>", None, {}, {})
 
 
-def test_sns_refusing_a_number_is_a_rejected_send() -> None:
-    client = boto3.client("sns", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x")
+def test_end_user_messaging_refusals_are_rejected_sends_and_a_stop_is_an_opt_out() -> None:
+    client = boto3.client("pinpoint-sms-voice-v2", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stub:
-        stub.add_client_error("publish", service_error_code="InvalidParameter", service_message="Invalid parameter: PhoneNumber")
-        with pytest.raises(SendRejected, match="PhoneNumber"):
-            SnsSms(client).send("+0", "It is out")
+        stub.add_client_error("send_text_message", service_error_code="ValidationException", service_message="Invalid DestinationPhoneNumber")
+        with pytest.raises(SendRejected, match="DestinationPhoneNumber"):
+            EndUserMessagingSms(client, "phone-1").send("+0", "It is out")
+        stub.add_client_error("send_text_message", service_error_code="ConflictException", service_message="opted out",
+                              modeled_fields={"Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT"})  # fmt: skip
+        with pytest.raises(OptedOut, match="phone-1"):
+            EndUserMessagingSms(client, "phone-1").send("+48600100200", "It is out")
+
+
+def test_a_stop_on_the_opt_out_list_blocks_the_text_and_tern_keeps_it() -> None:
+    world = World()
+    world.sms.opted_out.add(ANNA["phone"])  # Anna replied STOP: the identity's opt-out list has her number
+    with pytest.raises(ContactStopped):
+        world.steps.run(world.request("text", token="t"))
+    assert world.sms.sent == [] and world.events.outcomes("c1")[-1] == ("text", "blocked")
+    assert world.engagement.suppressed("acme", "sms", ANNA["phone"]) == "replied STOP"
+    assert world.overlay.consent("acme", "c1", "sms_marketing") == "remove"
+    assert any(r["event_type"] == "sms_opted_out" and r["contact_id"] == "c1" for r in world.events.rows)
+    world.sms.opted_out.clear()  # Tern does not need AWS to say it again: its own check blocks the next text first
+    with pytest.raises(ContactStopped):
+        world.steps.run(world.request("text", token="t2").model_copy(update={"execution": "again", "run_id": "r2"}))
+    assert world.sms.sent == [] and "sms_marketing" in world.events.rows[-1]["reason"]

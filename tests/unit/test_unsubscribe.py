@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from test_core_services import ANNA, NOW, World
 
 from tern.errors import ContactStopped
+from tern.journeys.caps import ConsentTopic, MessageSettings, OrgSettings
 from tern.journeys.preferences import Preferences
 from tern.journeys.steps import StepRequest
 from tern.journeys.unsubscribe import BadToken, Links, Signer, Unsubscribe, _b64, _unb64
@@ -41,7 +42,7 @@ class Clock:
 
 def preferences(clock: Clock | None = None) -> tuple[Preferences, MemoryTable, MemoryEvents]:
     table, events = MemoryTable(), MemoryEvents()
-    return Preferences(Signer(SECRET), table, ContactOverlay(MemoryLakeFiles(), table), events, clock or Clock()), table, events  # type: ignore[arg-type]
+    return Preferences(Signer(SECRET), table, ContactOverlay(MemoryLakeFiles(), table), events, OrgSettings(table), clock or Clock()), table, events  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------------- tokens
@@ -191,7 +192,7 @@ def test_after_one_click_the_contacts_next_send_in_another_journey_is_blocked() 
     world = World()
     world.steps.run(world.request("announce"))
     url = world.email.sent[0]["headers"]["List-Unsubscribe"][1:-1]
-    prefs = Preferences(world.steps.links.signer, world.table, world.overlay, world.events, lambda: NOW)  # type: ignore[arg-type]
+    prefs = Preferences(world.steps.links.signer, world.table, world.overlay, world.events, OrgSettings(world.table), lambda: NOW)  # type: ignore[arg-type]
     assert prefs.unsubscribe("acme", _token(url)).outcome == "unsubscribed"
     world.journeys.create(world.journey.model_copy(update={"id": "j2", "name": "Another"}))
     request = StepRequest.model_validate({
@@ -201,3 +202,22 @@ def test_after_one_click_the_contacts_next_send_in_another_journey_is_blocked() 
     with pytest.raises(ContactStopped):
         world.steps.run(request)
     assert world.events.outcomes("c1")[-1] == ("announce", "blocked") and len(world.email.sent) == 1
+
+
+def test_the_page_lists_the_orgs_topics_with_the_contacts_state() -> None:
+    prefs, table, _ = preferences()
+    OrgSettings(table).set_messages("acme", MessageSettings(postal_address="Acme, 1 Main St", topics=[
+        ConsentTopic(consent="newsletter", names={"en": "Newsletter", "pl": "Biuletyn"}),
+        ConsentTopic(consent="email_marketing", names={"en": "Offers"}),
+    ]))  # fmt: skip
+    link = dataclasses.replace(LINK, consents=("email_marketing",))
+    token = Signer(SECRET).issue(link)
+    assert [(t.consent, given) for t, given in prefs.topics(link)] == [("newsletter", False), ("email_marketing", True)]
+    prefs.set_consent("acme", token, "newsletter", True)
+    prefs.unsubscribe("acme", token)
+    assert [(t.consent, given) for t, given in prefs.topics(link)] == [("newsletter", True), ("email_marketing", False)]
+
+
+def test_a_token_carries_the_consents_the_message_went_with() -> None:
+    link = dataclasses.replace(LINK, consents=("email_marketing", "newsletter"))
+    assert Signer(SECRET).read("acme", Signer(SECRET).issue(link)) == link

@@ -78,5 +78,9 @@ class SendRejected(TernError):
     number it will not take): the step records it as failed and the contact's path goes on."""
 
 
+class OptedOut(SendRejected):
+    """The recipient told the provider to stop (an SMS STOP on the org's opt-out list): never send there again."""
+
+
 class ContactStopped(Exception):  # noqa: N818 - the name is the error the state machine catches
     """This contact's path ends here (no consent, suppressed, no address); the step has recorded why."""

@@ -160,8 +160,17 @@ class SendingIdentities(Protocol):
 
 
 class Sms(Protocol):
-    def send(self, phone: str, text: str) -> str:
-        """Send one text; returns the provider's message id. Raises RetryLater when throttled."""
+    def send(self, phone: str, text: str, origination: str | None = None, context: dict[str, str] | None = None) -> str:
+        """Send one text from `origination` (the org's number or pool; None: the stack's); returns the provider's message
+        id. Raises RetryLater when throttled, OptedOut when the number is on the identity's opt-out list (a STOP)."""
+        ...
+
+
+class SmsOrigins(Protocol):
+    """The orgs' SMS origination identities and their opt-out lists (tern.aws.sms.SmsOrigins)."""
+
+    def assign(self, identity: str, opt_out_list: str) -> str:
+        """Give the identity its org's opt-out list (made if missing); the identity's phone number."""
         ...
 
 

@@ -23,7 +23,7 @@ from tern.aws.s3 import S3LakeFiles, S3ResultFiles
 from tern.aws.scheduler import EventBridgeScheduler
 from tern.aws.secrets import secret_bytes
 from tern.aws.ses import SesEmail, SesIdentities
-from tern.aws.sns import SnsSms
+from tern.aws.sms import EndUserMessagingSms, SmsOrigins
 from tern.aws.stepfunctions import StepFunctions
 from tern.clock import Clock, utc_now
 from tern.engines import QueryEngine
@@ -40,12 +40,13 @@ from tern.journeys.ingest import Ingest
 from tern.journeys.lifecycle import JourneyRuns, Journeys
 from tern.journeys.preferences import Preferences
 from tern.journeys.repository import ContentRepository, JourneyRepository
-from tern.journeys.senders import SenderRepository, Senders
+from tern.journeys.senders import SenderRepository, Senders, SmsSenders
 from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps, StepRequest
 from tern.journeys.triggers import Triggers
 from tern.journeys.unsubscribe import Links, Signer
 from tern.lists.repository import ListRepository
 from tern.ports import Events, LakeFiles, ResultFiles, Scheduler, SendingIdentities, StateMachines, Trigger
+from tern.ports import SmsOrigins as SmsOriginsPort
 from tern.segments.lifecycle import Segments
 from tern.segments.previews import PreviewRepository
 from tern.segments.refreshes import SegmentRefreshes
@@ -140,6 +141,11 @@ class Services:
             raise AssertionError("this function has no sending domains (tern.services.api_services)")
         return self.sending.senders(org_id)
 
+    def sms_senders(self, org_id: str) -> SmsSenders:
+        if self.sending is None:
+            raise AssertionError("this function has no SMS senders (tern.services.api_services)")
+        return self.sending.sms_senders(org_id)
+
     def segments(self, org_id: str) -> Segments:
         return Segments(org_id, self.segment_repository, self.refresh_scheduler, self.lists)
 
@@ -148,7 +154,12 @@ class Services:
             org_id, self.journey_repository, self.content, self.segments(org_id), self.machines, self.journey_runs, self.events,
             self.step_function_arn, self.clock, WebhookDeliveries(self.destinations, self.webhooks_allow_loopback),
             self.sending.senders(org_id) if self.sending else None, self.sending.default_sender if self.sending else None,
+            self._postal_address(org_id) if self.sending else None,
         )  # fmt: skip
+
+    def _postal_address(self, org_id: str) -> Callable[[], str | None]:
+        default = self.sending.default_postal_address if self.sending else None
+        return lambda: self.org_settings.messages(org_id).postal_address or default
 
     def triggers(self) -> Triggers:
         return Triggers(self.journey_repository, self.segment_repository, self.events, self.clock)
@@ -215,19 +226,26 @@ class Sending:
 
     repository: SenderRepository
     identities: SendingIdentities
+    sms_origins: SmsOriginsPort
     region: str
     prefix: str
     default_sender: str | None
+    default_postal_address: str | None
     clock: Clock
 
     def senders(self, org_id: str) -> Senders:
         return Senders(org_id, self.repository, self.identities, self.region, self.prefix, self.clock)
 
+    def sms_senders(self, org_id: str) -> SmsSenders:
+        return SmsSenders(org_id, self.repository.table, self.sms_origins, self.prefix, self.clock)
+
 
 def sending(settings: SendingSettings, world: Runtime, table: Table) -> Sending:
     region = settings.ses_arn_prefix.split(":")[3]
     identities = SesIdentities(world.aws.client("sesv2"), settings.ses_arn_prefix, settings.event_bus_arn)
-    return Sending(SenderRepository(table), identities, region, settings.sending_prefix, settings.email_sender or None, world.clock)
+    origins = SmsOrigins(world.aws.client("pinpoint-sms-voice-v2"))
+    return Sending(SenderRepository(table), identities, origins, region, settings.sending_prefix, settings.email_sender or None,
+                   settings.postal_address or None, world.clock)  # fmt: skip
 
 
 def api_services(settings: ApiSettings) -> Services:
@@ -236,19 +254,21 @@ def api_services(settings: ApiSettings) -> Services:
     world = runtime(settings)
     signer = Signer(secret_bytes(world.aws.client("secretsmanager"), settings.unsubscribe_secret_arn))
     table = Table(world.aws.table(settings.table_name))
-    return replace(services, preferences=Preferences(signer, table, services.overlay, services.events, world.clock), sending=sending(settings, world, table))
+    preferences = Preferences(signer, table, services.overlay, services.events, services.org_settings, world.clock)
+    return replace(services, preferences=preferences, sending=sending(settings, world, table))
 
 
 def journey_step(settings: JourneyStepSettings) -> Handler:
     """journey_step's handler: one step for one contact, at most once per journey version, contact, step and phase."""
     world = runtime(settings)
     table = Table(world.aws.table(settings.table_name))
+    outbound = sending(settings, world, table)
     steps = JourneySteps(
         journeys=JourneyRepository(table),
         content=ContentRepository(table),
         engagement=Engagement(table),
-        email=SesEmail(world.aws.client("sesv2"), settings.email_sender, settings.ses_configuration_set),
-        sms=SnsSms(world.aws.client("sns")),
+        email=SesEmail(world.aws.client("sesv2"), settings.email_sender or None, settings.ses_configuration_set),
+        sms=EndUserMessagingSms(world.aws.client("pinpoint-sms-voice-v2"), settings.sms_origination or None),
         events=world.events(settings),
         tokens=StepFunctions(world.aws.client("stepfunctions")),
         overlay=ContactOverlay(world.lake_files(settings), table),
@@ -259,7 +279,9 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
         deliveries=WebhookDeliveries(DestinationRepository(table), allow_loopback=settings.webhooks_allow_loopback),
         links=Links(Signer(secret_bytes(world.aws.client("secretsmanager"), settings.unsubscribe_secret_arn)), settings.public_url),
         clock=world.clock,
-        senders=sending(settings, world, table).senders,
+        senders=outbound.senders,
+        sms_senders=outbound.sms_senders,
+        postal_address=settings.postal_address or None,
     )
     run: Callable[[dict[str, Any]], dict[str, Any]] = lambda request: steps.run(StepRequest.model_validate(request))  # noqa: E731
     records = table_records(settings.table_name, "IDEMPOTENCY#journey-step", session=world.aws.session)

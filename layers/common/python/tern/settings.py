@@ -52,6 +52,8 @@ class SendingSettings(BaseSettings):
     sending_prefix: str  # each org's SES tenant and configuration set is <prefix>-<org> (tern-<stage>)
     event_bus_arn: str  # the default bus, where each org's configuration set publishes engagement events
     email_sender: str | None = None  # the stack's own From address (SenderAddress), for content that names none
+    sms_origination: str | None = None  # the stack's own SMS number or pool (SmsOriginationIdentity), for orgs without one
+    postal_address: str | None = None  # the stack's (PostalAddress), shown in e-mail of an org that set none of its own
 
 
 class ApiSettings(AdminSettings, SendingSettings):

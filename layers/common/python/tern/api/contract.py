@@ -15,10 +15,10 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tern.exports.model import Action, Destination, Export
-from tern.journeys.caps import FrequencyCap
+from tern.journeys.caps import FrequencyCap, MessageSettings
 from tern.journeys.content import Content
 from tern.journeys.model import Journey
-from tern.journeys.senders import Sender
+from tern.journeys.senders import Sender, SmsSender
 from tern.lists.repository import ListRecord
 from tern.segments.segment import Segment
 
@@ -59,6 +59,8 @@ _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "List": (ListRecord, {"version"}),
     "FrequencyCap": (FrequencyCap, set()),
     "Sender": (Sender, {"version"}),
+    "SmsSender": (SmsSender, set()),
+    "MessageSettings": (MessageSettings, set()),
 }
 
 

@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from tern.api.context import ORG_ID, services
+from tern.journeys.caps import ConsentTopic
 from tern.journeys.preferences import Preferences
 from tern.journeys.unsubscribe import BadToken, Unsubscribe
 
@@ -63,6 +64,45 @@ def _topic(link: Unsubscribe) -> str:
     return html.escape(TOPICS.get(link.consent, link.consent.replace("_", " ")))
 
 
+def _language(topics: list[tuple[ConsentTopic, bool]]) -> str:
+    """The recipient's language (`?lang=`, else their browser's Accept-Language) among those the topics are named in."""
+    event = router.current_event
+    offered = {lang for topic, _ in topics for lang in topic.names}
+    asked = [(event.query_string_parameters or {}).get("lang") or ""]
+    asked += [part.split(";")[0].strip() for part in (event.headers.get("Accept-Language") or event.headers.get("accept-language") or "").split(",")]
+    for lang in asked:
+        if lang in offered:
+            return lang
+        if lang[:2] in offered:
+            return lang[:2]
+    return ""
+
+
+def _name(topic: ConsentTopic, lang: str, default: str) -> str:
+    return topic.names.get(lang) or topic.names.get(default) or next(iter(topic.names.values()))
+
+
+def _preferences_page(link: Unsubscribe, title: str, said: str) -> Response[str]:
+    """The page: each of the org's e-mail topics with a switch (checkbox), "save", and "unsubscribe from all"; plain
+    forms, no JavaScript."""
+    prefs = _preferences()
+    topics = prefs.topics(link)
+    settings = prefs.settings.messages(link.org_id)
+    lang = _language(topics) or settings.language
+    rows = "".join(
+        f'<p><label><input type="checkbox" name="topic" value="{html.escape(t.consent, quote=True)}"{" checked" if given else ""}> '
+        f"{html.escape(_name(t, lang, settings.language))}</label>"
+        + (f'<br><small>{html.escape(t.descriptions.get(lang) or t.descriptions.get(settings.language) or "")}</small>' if t.descriptions else "")
+        + "</p>"
+        for t, given in topics
+    )  # fmt: skip
+    forms = (f'<form method="post"><input type="hidden" name="action" value="save">{rows}<button type="submit">Save my choices</button></form>'
+             '<form method="post" style="margin-top:1rem"><input type="hidden" name="action" value="unsubscribe_all">'
+             '<button type="submit">Unsubscribe from all</button></form>')  # fmt: skip
+    footer = f'<p style="color:#666;font-size:14px">{html.escape(settings.postal_address).replace(chr(10), "<br>")}</p>' if settings.postal_address else ""
+    return _page(200, title, said, form=forms + footer)
+
+
 def _invalid() -> Response[str]:
     return _page(400, "This link is not valid", "Nothing was changed. If you copied the link from an e-mail, check that it is complete, or use the link in a newer e-mail.")
 
@@ -81,9 +121,9 @@ def preference_page(org: str, token: str) -> Response[str]:
     link = _link(org, token)
     if link is None:
         return _invalid()
-    if _preferences().consent_given(link) is False:
-        return _page(200, "You are unsubscribed", f"You no longer receive {_topic(link)} from us.", form=_button("subscribe", f"Receive {_topic(link)} again"))
-    return _page(200, "Your e-mail preferences", f"You receive {_topic(link)} from us.", form=_button("unsubscribe", f"Unsubscribe from {_topic(link)}"))
+    if not _preferences().consent_given(link):
+        return _preferences_page(link, "You are unsubscribed", f"You no longer receive {_topic(link)} from us. Choose what you want to receive:")
+    return _preferences_page(link, "Your e-mail preferences", "Choose what you want to receive from us:")
 
 
 def _form() -> dict[str, list[str]]:
@@ -92,22 +132,31 @@ def _form() -> dict[str, list[str]]:
     return parse_qs(body, keep_blank_values=True) if len(body) <= 10_000 else {}
 
 
-@router.post("/u/<org>/<token>", responses=ANSWERS, summary="One-click unsubscribe (RFC 8058), or the preference page's button")
+@router.post("/u/<org>/<token>", responses=ANSWERS, summary="One-click unsubscribe (RFC 8058), or the preference page's buttons")
 def unsubscribe(org: str, token: str) -> Response[str]:
-    if _link(org, token) is None:
+    link = _link(org, token)
+    if link is None:
         return _invalid()
+    prefs = _preferences()
     form = _form()
     action = (form.get("action") or [""])[0]
     if action == "subscribe":
-        link = _preferences().set_consent(org, token, _preferences().read(org, token).consent, True)
-        return _page(200, "You are subscribed again", f"You will receive {_topic(link)} from us again.", form=_button("unsubscribe", f"Unsubscribe from {_topic(link)}"))
+        prefs.set_consent(org, token, link.consent, True)
+        return _preferences_page(link, "You are subscribed again", f"You will receive {_topic(link)} from us again.")
+    if action in ("save", "unsubscribe_all"):
+        wanted = set(form.get("topic") or []) if action == "save" else set()
+        for topic, given in prefs.topics(link):
+            if (topic.consent in wanted) != given:
+                prefs.set_consent(org, token, topic.consent, topic.consent in wanted)
+        said = "Your choices are saved." if action == "save" else "You are unsubscribed from all our e-mails."
+        return _preferences_page(link, "Your e-mail preferences", said)
     if action != "unsubscribe" and form.get("List-Unsubscribe") != ["One-Click"]:
         return _page(400, "Nothing was changed", "This request did not say what to change. Open the link from your e-mail to see your preferences.")
-    done = _preferences().unsubscribe(org, token)
-    topic = _topic(done.link)
+    done = prefs.unsubscribe(org, token)
+    named = _topic(done.link)
     if done.outcome == "resubscribed_since" and done.given_again is not None:
         if action != "unsubscribe":  # the same message's one-click again: it does not undo a later change of mind
-            return _page(200, "You are subscribed", f"This link was already used on {done.at:%d %B %Y}, and you chose to receive {topic} "
-                         f"again on {done.given_again:%d %B %Y}, so nothing was changed.", form=_button("unsubscribe", f"Unsubscribe from {topic}"))  # fmt: skip
-        _preferences().set_consent(org, token, done.link.consent, False)  # the recipient, on the page, chose again
-    return _page(200, "You are unsubscribed", f"You will no longer receive {topic} from us.", form=_button("subscribe", f"Receive {topic} again"))
+            return _page(200, "You are subscribed", f"This link was already used on {done.at:%d %B %Y}, and you chose to receive {named} "
+                         f"again on {done.given_again:%d %B %Y}, so nothing was changed.", form=_button("unsubscribe", f"Unsubscribe from {named}"))  # fmt: skip
+        prefs.set_consent(org, token, done.link.consent, False)  # the recipient, on the page, chose again
+    return _page(200, "You are unsubscribed", f"You will no longer receive {named} from us.", form=_button("subscribe", f"Receive {named} again"))

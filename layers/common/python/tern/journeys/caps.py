@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tern.aws.dynamodb import Table
 from tern.errors import ConflictError, RetryLater, StoreError
+from tern.text import MultiLine, OneLine
 
 Channel = Literal["email", "sms"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
@@ -154,8 +155,41 @@ def over(sends: list[Sent], channel: str, journey_id: str, now: dt.datetime, cap
     return None
 
 
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="a language code: en, pl, pt-BR")]
+
+
+class ConsentTopic(BaseModel):
+    """A consent as recipients see it on the preference page: its value in contacts' consents, and its names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    consent: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    channel: Literal["email", "sms"] = "email"
+    names: Annotated[dict[Language, Annotated[str, Field(min_length=1, max_length=100), OneLine]], Field(min_length=1, max_length=20)]
+    descriptions: Annotated[dict[Language, Annotated[str, Field(max_length=300), OneLine]], Field(max_length=20)] = {}
+
+
+class MessageSettings(BaseModel):
+    """What every marketing message says of the org: its postal address (CAN-SPAM asks for it in each), and the
+    consent topics its preference page lists, in its languages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    postal_address: Annotated[str, Field(min_length=1, max_length=500), MultiLine] | None = None
+    language: Language = "en"  # the page's language when the recipient's browser asks for none the topics have
+    topics: Annotated[list[ConsentTopic], Field(max_length=20)] = []
+
+    @field_validator("topics")
+    @classmethod
+    def _distinct(cls, topics: list[ConsentTopic]) -> list[ConsentTopic]:
+        seen = [t.consent for t in topics]
+        if len(seen) != len(set(seen)):
+            raise ValueError("each consent is one topic: a consent is listed twice")
+        return topics
+
+
 class OrgSettings:
-    """The org's settings in the table: the frequency cap."""
+    """The org's settings in the table: the frequency cap, and what its messages say of it."""
 
     def __init__(self, table: Table):
         self.table = table
@@ -163,6 +197,13 @@ class OrgSettings:
     def frequency_cap(self, org_id: str) -> FrequencyCap | None:
         item = self.table.get(f"ORG#{org_id}", "SETTINGS#frequency-cap")
         return FrequencyCap.model_validate_json(str(item["body"])) if item else None
+
+    def messages(self, org_id: str) -> MessageSettings:
+        item = self.table.get(f"ORG#{org_id}", "SETTINGS#messages")
+        return MessageSettings.model_validate_json(str(item["body"])) if item else MessageSettings()
+
+    def set_messages(self, org_id: str, settings: MessageSettings) -> None:
+        self.table.put({"PK": f"ORG#{org_id}", "SK": "SETTINGS#messages", "body": settings.model_dump_json()})
 
     def set_frequency_cap(self, org_id: str, cap: FrequencyCap | None) -> None:
         if cap is None:

@@ -27,13 +27,14 @@ PERSONAL_FIELDS = frozenset(name for name in lake.CONTACTS if name not in lake.L
 # The recipient's own link (tern.journeys.unsubscribe), made for each message: where a marketing e-mail places it.
 # Content that places neither gets a footer with it (every marketing e-mail shows one; RFC 8058's header aside).
 LINKS = frozenset({"unsubscribe_url", "preferences_url"})
+ORG_FIELDS = frozenset({"org.postal_address"})  # the org's own (its message settings), where the content places it
 
 
 def _check_placeholders(text: str, where: str) -> None:
     for match in PLACEHOLDER.finditer(text):
         name = match.group(1)
         event_field = name.startswith("entry_event.") and (name[12:] in lake.EVENTS or (name.startswith("entry_event.properties.") and len(name) > 23))
-        if name not in PERSONAL_FIELDS and name not in LINKS and not (name.startswith("attributes.") and len(name) > len("attributes.")) and not event_field:
+        if name not in PERSONAL_FIELDS and name not in LINKS and name not in ORG_FIELDS and not (name.startswith("attributes.") and len(name) > len("attributes.")) and not event_field:
             raise ValueError(f"{where}: {{{{{name}}}}} is not a contact field")
 
 
@@ -111,13 +112,28 @@ def places_link(*texts: str | None) -> bool:
     return any(match.group(1) in LINKS for text in texts if text for match in PLACEHOLDER.finditer(text))
 
 
-def with_footer(message: dict[str, Any], url: str) -> dict[str, Any]:
-    """The message with a visible unsubscribe link at the end of its HTML and its text."""
+def places_address(*texts: str | None) -> bool:
+    """Does the content show the org's postal address itself ({{org.postal_address}})?"""
+    return any(match.group(1) in ORG_FIELDS for text in texts if text for match in PLACEHOLDER.finditer(text))
+
+
+def with_footer(message: dict[str, Any], url: str | None, postal_address: str | None = None) -> dict[str, Any]:
+    """The message with what it must show and does not: a visible unsubscribe link, the org's postal address."""
+    if url is None and postal_address is None:
+        return message
     body, text = message.get("body"), message.get("text")
+    lines_html, lines_text = [], []
+    if url is not None:
+        lines_html.append(f'Don\'t want these e-mails? <a href="{html.escape(url, quote=True)}">Unsubscribe or change your preferences</a>.')
+        lines_text.append(f"Unsubscribe or change your preferences: {url}")
+    if postal_address is not None:
+        lines_html.append(html.escape(postal_address).replace("\n", "<br>"))
+        lines_text.append(postal_address)
     if body:
-        footer = f'<p style="font-size:12px;color:#666666">Don\'t want these e-mails? <a href="{html.escape(url, quote=True)}">Unsubscribe or change your preferences</a>.</p>'
+        footer = "".join(f'<p style="font-size:12px;color:#666666">{line}</p>' for line in lines_html)
         at = body.lower().rfind("</body>")
         body = body[:at] + footer + body[at:] if at >= 0 else body + footer
     if text or not body:
-        text = f"{text or ''}\n\nUnsubscribe or change your preferences: {url}".lstrip("\n")
+        text = f"{text or ''}\n\n" + "\n".join(lines_text)
+        text = text.lstrip("\n")
     return {**message, "body": body, "text": text}

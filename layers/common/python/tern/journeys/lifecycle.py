@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,7 @@ class Journeys:
     deliveries: Deliveries | None = None  # the org's webhook destinations (publish checks a webhook step's)
     senders: Senders | None = None  # the org's sending domains (publish and content check an e-mail's From)
     default_sender: str | None = None  # the stack's own From address (SenderAddress), for content that names none
+    postal_address: Callable[[], str | None] | None = None  # the org's postal address (its own, else the stack's)
 
     # ----- drafts
 
@@ -127,7 +129,7 @@ class Journeys:
         destination = (lambda d: deliveries.exists(self.org_id, d)) if deliveries is not None else None
         sender = self.senders.sending_as if self.senders is not None else None
         check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()), self.clock(),
-                          destination, sender, self.default_sender)  # fmt: skip
+                          destination, sender, self.default_sender, self.postal_address() if self.postal_address else "unchecked")  # fmt: skip
         asl = compile_journey(journey.definition(), self.step_function_arn)
         name = f"tern-{hashlib.sha256(self.org_id.encode()).hexdigest()[:8]}-{journey.id}"
         arn = self.machines.create(name, asl, self.org_id, f"journey {journey.id}")

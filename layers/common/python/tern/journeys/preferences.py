@@ -18,6 +18,7 @@ from typing import Any, Literal
 from tern.aws.dynamodb import Table
 from tern.clock import Clock, naive_utc, utc_now
 from tern.errors import ConflictError
+from tern.journeys.caps import ConsentTopic, OrgSettings
 from tern.journeys.unsubscribe import Signer, Unsubscribe
 from tern.ports import Events
 from tern.store.overlay import ContactOverlay
@@ -38,21 +39,31 @@ def _spent_pk(org_id: str) -> str:
 
 
 class Preferences:
-    def __init__(self, signer: Signer, table: Table, overlay: ContactOverlay, events: Events, clock: Clock = utc_now):
+    def __init__(self, signer: Signer, table: Table, overlay: ContactOverlay, events: Events, settings: OrgSettings, clock: Clock = utc_now):
         self.signer = signer
         self.table = table
         self.overlay = overlay
         self.events = events
+        self.settings = settings
         self.clock = clock
 
     def read(self, org_id: str, token: str) -> Unsubscribe:
         """The link the token names (BadToken when it is not this org's, or altered)."""
         return self.signer.read(org_id, token)
 
-    def consent_given(self, link: Unsubscribe) -> bool | None:
-        """The contact's consent as the overlay has it now (None: no change since the lake's own value)."""
-        change = self.overlay.consent(link.org_id, link.contact_id, link.consent)
-        return None if change is None else change == "add"
+    def consent_given(self, link: Unsubscribe, consent: str | None = None) -> bool:
+        """The contact's consent now: as the message went (the token's), with Tern's changes since (the overlay)."""
+        consent = consent or link.consent
+        change = self.overlay.consent(link.org_id, link.contact_id, consent)
+        return consent in link.consents or consent == link.consent if change is None else change == "add"
+
+    def topics(self, link: Unsubscribe) -> list[tuple[ConsentTopic, bool]]:
+        """The org's e-mail consent topics (the message's own first, named by its consent if the org listed none),
+        each with the contact's state."""
+        listed = [t for t in self.settings.messages(link.org_id).topics if t.channel == "email"]
+        if link.consent not in {t.consent for t in listed}:
+            listed.insert(0, ConsentTopic(consent=link.consent, names={"en": "Marketing e-mails" if link.consent == "email_marketing" else link.consent}))
+        return [(t, self.consent_given(link, t.consent)) for t in listed]
 
     def unsubscribe(self, org_id: str, token: str) -> Withdrawal:
         """RFC 8058's one-click POST (and the page's button): withdraw the token's consent, once."""

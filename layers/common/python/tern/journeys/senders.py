@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tern.aws.dynamodb import Table
 from tern.clock import Clock, Instant, naive_utc, utc_now
 from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem
-from tern.ports import IdentityState, OrgSending, SendAs, SendingIdentities
+from tern.ports import IdentityState, OrgSending, SendAs, SendingIdentities, SmsOrigins
 from tern.store.records import Records
 
 # A DNS name of at least two labels, each 1-63 letters, digits and inner hyphens (IDN domains in their xn-- form)
@@ -217,3 +217,64 @@ class Senders:
             state = "Amazon SES could not verify it" if sender.status == "failed" else "its DNS records are not found yet"
             raise DefinitionError([Problem(where, f"{domain} is not verified for sending: {state}")])
         return SendAs(from_address=from_address, configuration_set=sender.configuration_set, tenant=sender.tenant)
+
+
+class SmsSenderDraft(BaseModel):
+    """The org's own SMS origination identity: a phone number's or a pool's id or ARN in AWS End User Messaging."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    origination_identity: Annotated[str, Field(
+        min_length=1, max_length=256, pattern=r"^(arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:[0-9]{12}:(phone-number|pool)/)?(phone|pool)-[0-9A-Za-z]{1,64}$",
+        description="a phone number's id (phone-...) or a pool's (pool-...), or its ARN",
+    )]  # fmt: skip
+
+
+class SmsSender(SmsSenderDraft):
+    org_id: str
+    phone_number: str  # what recipients see, and reply STOP to
+    opt_out_list: str  # the org's own: a STOP to this identity lands on it
+    updated_at: Instant
+
+
+class SmsSenders:
+    """One org's SMS origination identity. One org per identity (`SMSORIGIN#<identity> OWNER`): a STOP to it is that
+    org's, its opt-out list the org's own (`<prefix>-<org>`), which AWS checks before every text it sends."""
+
+    def __init__(self, org_id: str, table: Table, origins: SmsOrigins, prefix: str, clock: Clock = utc_now):
+        self.org_id, self.table, self.origins, self.prefix, self.clock = org_id, table, origins, prefix, clock
+
+    def get(self) -> SmsSender | None:
+        item = self.table.get(f"ORG#{self.org_id}", "SETTINGS#sms-sender")
+        return SmsSender.model_validate_json(str(item["body"])) if item else None
+
+    def set(self, draft: SmsSenderDraft) -> SmsSender:
+        identity = draft.origination_identity
+        holder = self.table.get(f"SMSORIGIN#{identity}", "OWNER")
+        if holder is not None and holder["org_id"] != self.org_id:
+            raise ConflictError(f"{identity} is the SMS sender of another organisation")
+        if holder is None:
+            try:
+                self.table.put({"PK": f"SMSORIGIN#{identity}", "SK": "OWNER", "org_id": self.org_id}, condition="attribute_not_exists(PK)")
+            except ConflictError:
+                raise ConflictError(f"{identity} is the SMS sender of another organisation") from None
+        opt_out_list = sending_names(self.prefix, self.org_id)
+        try:
+            phone = self.origins.assign(identity, opt_out_list)
+        except Exception:
+            if holder is None:
+                self.table.take(f"SMSORIGIN#{identity}", "OWNER")
+            raise
+        previous = self.get()
+        sender = SmsSender(origination_identity=identity, org_id=self.org_id, phone_number=phone, opt_out_list=opt_out_list, updated_at=naive_utc(self.clock()))
+        self.table.put({"PK": f"ORG#{self.org_id}", "SK": "SETTINGS#sms-sender", "body": sender.model_dump_json()})
+        if previous is not None and previous.origination_identity != identity:
+            self.table.take(f"SMSORIGIN#{previous.origination_identity}", "OWNER")
+        return sender
+
+    def remove(self) -> SmsSender | None:
+        previous = self.get()
+        if previous is not None:
+            self.table.take(f"ORG#{self.org_id}", "SETTINGS#sms-sender")
+            self.table.take(f"SMSORIGIN#{previous.origination_identity}", "OWNER")
+        return previous

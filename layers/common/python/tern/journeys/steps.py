@@ -42,10 +42,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tern import lake
 from tern.clock import Clock, naive_utc, utc_now, wall_timestamp
-from tern.errors import ContactStopped, DefinitionError, DeliveryFailed, SendRejected
+from tern.errors import ContactStopped, DefinitionError, DeliveryFailed, OptedOut, SendRejected
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.conditions import Evaluator, Facts
-from tern.journeys.content import personalised, places_link, with_footer
+from tern.journeys.content import personalised, places_address, places_link, with_footer
 from tern.journeys.engagement import Engagement, SentMessage
 from tern.journeys.model import (
     DECISIONS,
@@ -64,7 +64,7 @@ from tern.journeys.model import (
     bucket,
 )
 from tern.journeys.repository import ContentRepository, JourneyRepository
-from tern.journeys.senders import Senders
+from tern.journeys.senders import Senders, SmsSenders
 from tern.journeys.times import EXECUTION_LIMIT
 from tern.journeys.unsubscribe import Links, Unsubscribe
 from tern.journeys.windows import next_opening, zone_of
@@ -134,6 +134,8 @@ class JourneySteps:
     links: Links  # every e-mail's own unsubscribe link (tern.journeys.unsubscribe)
     clock: Clock = utc_now
     senders: Callable[[str], Senders] | None = None  # an org's sending domains: content's From, its tenant and configuration set
+    sms_senders: Callable[[str], SmsSenders] | None = None  # an org's own SMS number or pool, with its own opt-out list
+    postal_address: str | None = None  # the stack's (PostalAddress), for an org that set none of its own
     _published: dict[tuple[str, str, int], Journey] = field(default_factory=dict)
 
     def journey(self, ref: JourneyRef) -> Journey:
@@ -237,19 +239,27 @@ class JourneySteps:
         headers: dict[str, str] = {}
         if channel == "email":  # the recipient's link, in the body and as RFC 8058's one-click header
             issued = int((now if now.tzinfo else now.replace(tzinfo=dt.UTC)).timestamp())
-            url = self.links.url(Unsubscribe(journey.org_id, request.contact_id, CONSENT[channel], journey.id, step.id, key, issued))
-            contact = {**contact, "unsubscribe_url": url, "preferences_url": url}
+            held = tuple(sorted(c for c in consents if isinstance(c, str)))[:20]
+            url = self.links.url(Unsubscribe(journey.org_id, request.contact_id, CONSENT[channel], journey.id, step.id, key, issued, held))
+            postal = self.settings.messages(journey.org_id).postal_address or self.postal_address or ""
+            contact = {**contact, "unsubscribe_url": url, "preferences_url": url, "org.postal_address": postal}
             headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
         message = personalised(content, contact)
-        if channel == "email" and not places_link(content.subject, content.body, content.text):
-            message = with_footer(message, contact["unsubscribe_url"])
+        if channel == "email":  # what the content does not show itself: the link, the org's postal address
+            message = with_footer(message, None if places_link(content.subject, content.body, content.text) else contact["unsubscribe_url"],
+                                  None if places_address(content.subject, content.body, content.text) else contact["org.postal_address"] or None)  # fmt: skip
         try:
             if channel == "email":
                 tags = {"org": _tag(journey.org_id), "journey": _tag(journey.id), "step": _tag(step.id), "contact": _tag(request.contact_id)}
                 sender = self._sender(journey.org_id, content.from_address)
                 message_id = self.email.send(address, message["subject"] or "", message["body"], message["text"], tags, headers, sender)
             else:
-                message_id = self.sms.send(address, message["text"] or "")
+                own = self.sms_senders(journey.org_id).get() if self.sms_senders else None
+                message_id = self.sms.send(address, message["text"] or "", own.origination_identity if own else None, {"org": journey.org_id, "journey": journey.id})
+        except OptedOut as e:  # the recipient replied STOP: Tern knows it from now on, for every journey of the org
+            self.ledger.release(journey.org_id, request.contact_id, key)
+            self._opted_out(journey, request, address, str(e), now)
+            self._blocked(journey, step, request, now, str(e))
         except SendRejected as e:  # this message will never go; the contact's path goes on without it
             self.ledger.release(journey.org_id, request.contact_id, key)
             self.events.write(journey.org_id, [
@@ -265,6 +275,18 @@ class JourneySteps:
             journey_event(request, step.id, "sent", now, channel=channel, message_id=message_id),
         ])  # fmt: skip
         return {"outcome": "sent", "message_id": message_id, "way": "next", "until": None}
+
+    def _opted_out(self, journey: Journey, request: StepRequest, phone: str, reason: str, now: dt.datetime) -> None:
+        """A STOP the provider holds, recorded where Tern looks: the number suppressed for the org (checked before any
+        later text), the consent removed (segments see it), and an `sms_opted_out` event."""
+        at = naive_utc(now)
+        self.engagement.suppress(journey.org_id, "sms", phone, "replied STOP", at)
+        source = "sms-stop-" + hashlib.sha256(f"{journey.org_id}\n{request.contact_id}\n{phone}".encode()).hexdigest()[:24]
+        self.overlay.write(journey.org_id, source, "consent", CONSENT["sms"], "remove", [request.contact_id], at)
+        self.events.write(journey.org_id, [{
+            "event_id": source, "contact_id": request.contact_id, "event_type": "sms_opted_out", "ts": at, "channel": "sms",
+            "journey_id": journey.id, "properties": [("reason", reason[:500])],
+        }])  # fmt: skip
 
     def _sender(self, org_id: str, from_address: str | None) -> SendAs | None:
         """As whom the org's e-mail goes: its content's From, at one of the org's verified domains, through the org's

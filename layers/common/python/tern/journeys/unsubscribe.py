@@ -41,6 +41,7 @@ class Unsubscribe:
     step_id: str
     send: str  # the send it came from (journey, version, step, execution): names the message
     issued: int  # Unix seconds
+    consents: tuple[str, ...] = ()  # the contact's consents as the message went: the page's state, with Tern's changes since
 
     @property
     def digest(self) -> str:
@@ -81,8 +82,9 @@ class Signer:
         if not hmac.compare_digest(signature, hmac.new(self._key(org_id), payload, hashlib.sha256).digest()):
             raise BadToken("this link is not valid")
         try:
-            link = Unsubscribe(**json.loads(payload))
-        except (ValueError, TypeError):
+            fields = json.loads(payload)
+            link = Unsubscribe(**{**fields, "consents": tuple(fields.get("consents") or ())})
+        except (ValueError, TypeError, AttributeError):
             raise BadToken("this link is not valid") from None
         if link.org_id != org_id:  # signed with this org's key but naming another: not one Tern made
             raise BadToken("this link is not valid")

@@ -72,11 +72,13 @@ def check_publishable(
     destination: Callable[[str], bool] | None = None,
     sender: Callable[[str], object] | None = None,
     default_sender: str | None = None,
+    postal_address: str | None = "unchecked",
 ) -> None:
     """Everything publishing needs; `content` and `segment` look an id up for the org (NotFoundError if absent);
     `now` (naive UTC) is when the first contacts could enter; `sender` checks an e-mail's From address is one of the
     org's verified sending domains (DefinitionError naming it); without a From, content sends as `default_sender`
-    (the stack's own, on a single-org install), or cannot be published."""
+    (the stack's own, on a single-org install), or cannot be published; every marketing e-mail shows the org's
+    `postal_address` (CAN-SPAM): without one (the org's, else the stack's) no e-mail step is published."""
     check_shape(definition)
     problems: list[Problem] = []
     index = _index(definition)
@@ -141,6 +143,8 @@ def check_publishable(
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is {found.channel}, not {channel}"))
             elif found.status != "ready":
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is not ready to send"))
+            elif channel == "email" and not postal_address:
+                problems.append(Problem(f"steps[{i}].content_id", "your organisation's postal address is not set: every marketing e-mail shows it (settings: messages)"))
             elif channel == "email" and found.from_address is None and not default_sender:
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} has no From address: pick one of your sending domains"))
             elif channel == "email" and found.from_address is not None and sender is None:

@@ -25,7 +25,7 @@ from tern.imports.links import ImportLinks
 from tern.imports.pinpoint.documents import Element, Skipped, elements, parse
 from tern.imports.pinpoint.journeys import DURATION, JourneyMapper
 from tern.imports.pinpoint.segments import SegmentMapper, Unmappable
-from tern.imports.pinpoint.templates import email_content, sms_content, substitutions
+from tern.imports.pinpoint.templates import email_content, from_note, sms_content, substitutions
 from tern.imports.pinpoint.timing import BadValue
 from tern.imports.report import Finding, Findings
 from tern.journeys.content import ContentDraft
@@ -199,7 +199,7 @@ class _Pass:
         if channel == "email":
             fields = email_content(name, message.get("Title"), message.get("HtmlBody"), message.get("Body"), {}, where, findings)
             if message.get("FromAddress"):
-                findings.differs(where, f"sent from the stack's sender address, not {message['FromAddress']}")
+                findings.differs(where, from_note(message["FromAddress"]))
         else:
             fields = sms_content(name, message.get("Body"), {}, where, findings)
         return self._content("campaign_message", key, name, where, fields, findings)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from tern.imports.pinpoint.segments import SegmentMapper, Unmappable, combine
+from tern.imports.pinpoint.templates import from_note
 from tern.imports.pinpoint.timing import BadValue, closed_days, open_hours, quiet_time, zone
 from tern.imports.report import Findings
 from tern.journeys.matching import EventType
@@ -148,9 +149,9 @@ class JourneyMapper:
             notes = []
             config = a.get("MessageConfig") or {}
             if config.get("FromAddress"):
-                notes.append(f"sent from the stack's sender address, not {config['FromAddress']}")
+                notes.append(from_note(config["FromAddress"]))
             if any(config.get(k) for k in ("OriginationNumber", "SenderId", "EntityId", "TemplateId", "MessageType")):
-                notes.append("sent with the stack's SMS settings (origination number, sender id, message type)")
+                notes.append("sent from your organisation's SMS number (Sending), else the stack's: not the origination number, sender id or message type Pinpoint had")
             if a.get("TemplateVersion"):
                 notes.append(f"Tern content has no versions: the template as imported, not version {a['TemplateVersion']}")
             content = self.contents.template(channel, a["TemplateName"], here, f)

@@ -117,3 +117,10 @@ def sms_content(name: str, body: Any, defaults: dict[str, str], where: str, find
         out["text"] = text
     out["status"] = "ready" if complete else "draft"
     return out
+
+
+def from_note(address: str) -> str:
+    """What becomes of a Pinpoint message's FromAddress: Tern content sends from an org's verified sending domain."""
+    domain = address.rsplit("@", 1)[-1].strip("> ")
+    return (f"Pinpoint sent it from {address}: add {domain} under Sending (its DNS records verified), then set the content's From; "
+            "until then it goes from the stack's sender address")  # fmt: skip
