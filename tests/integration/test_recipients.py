@@ -39,9 +39,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield running
 
 
-def post(url: str, form: str) -> tuple[int, str, dict[str, str]]:
-    """A POST as a mailbox provider makes it: form-encoded, nothing else (no cookie, no authorization)."""
-    request = urllib.request.Request(url, data=form.encode(), method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
+def post(url: str, form: str, kind: str = "application/x-www-form-urlencoded") -> tuple[int, str, dict[str, str]]:
+    """A POST as a mailbox provider makes it: the form, nothing else (no cookie, no authorization)."""
+    request = urllib.request.Request(url, data=form.encode(), method="POST", headers={"Content-Type": kind})
     return _send(request)
 
 
@@ -115,8 +115,9 @@ def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) 
         status, page, _ = post(wrong, "List-Unsubscribe=One-Click")
         assert status == 400 and "not valid" in page and "Nothing was changed" in page
 
-    # the provider's one-click POST: 2xx at once, no redirect, no cookie asked
-    status, page, headers = post(url, "List-Unsubscribe=One-Click")
+    # the provider's one-click POST, as RFC 8058 asks it be sent (multipart/form-data): 2xx at once, no redirect, no cookie
+    status, page, headers = post(url, '--b1\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--b1--\r\n',
+                                 "multipart/form-data; boundary=b1")
     assert status == 200 and "You will no longer receive" in page
     assert headers.get("Cache-Control") == "no-store" and "Set-Cookie" not in headers
 

@@ -17,7 +17,15 @@ from pydantic import ValidationError
 from tern.aws.ses import SesEmail, SesIdentities
 from tern.errors import ConflictError, DefinitionError, NotFoundError, SendRejected, StoreError
 from tern.journeys.content import ContentDraft
-from tern.journeys.senders import SenderDraft, SenderRepository, Senders, domain_of, sending_names
+from tern.journeys.senders import (
+    SenderDraft,
+    SenderRepository,
+    Senders,
+    SmsSenderDraft,
+    SmsSenders,
+    domain_of,
+    sending_names,
+)
 from tern_local.ses import publish, route_dns_to
 
 from fakes import MemoryTable
@@ -135,3 +143,29 @@ def test_ses_failures_are_the_stores(ses: object) -> None:
     identities = SesIdentities(ses, f"arn:aws:ses:{REGION}:{ACCOUNT}", "arn:aws:events:x")
     with pytest.raises(StoreError):
         identities.state("never-added.example.com")
+
+
+class Origins:
+    """SmsOrigins over memory: which list each identity has."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, str] = {}
+
+    def assign(self, identity: str, opt_out_list: str) -> str:
+        self.lists[identity] = opt_out_list
+        return "+48500100300"
+
+
+def test_an_sms_number_is_one_orgs_however_it_is_named_and_never_the_shared_one() -> None:
+    table, origins = MemoryTable(), Origins()
+    arn = "arn:aws:sms-voice:eu-central-1:123456789012:phone-number/phone-0a1b"
+    acme = SmsSenders("acme", table, origins, "tern-test", lambda: NOW, shared="phone-shared")  # type: ignore[arg-type]
+    globex = SmsSenders("globex", table, origins, "tern-test", lambda: NOW, shared="phone-shared")  # type: ignore[arg-type]
+    assert acme.set(SmsSenderDraft(origination_identity="phone-0a1b")).opt_out_list == "tern-test-acme"
+    with pytest.raises(ConflictError, match="another organisation"):
+        globex.set(SmsSenderDraft(origination_identity=arn))  # the same number by its ARN
+    with pytest.raises(DefinitionError, match="shared number"):
+        globex.set(SmsSenderDraft(origination_identity="phone-shared"))
+    assert origins.lists == {"phone-0a1b": "tern-test-acme"}
+    acme.remove()
+    assert globex.set(SmsSenderDraft(origination_identity=arn)).org_id == "globex"

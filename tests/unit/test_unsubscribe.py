@@ -23,7 +23,7 @@ from tern.errors import ContactStopped
 from tern.journeys.caps import ConsentTopic, MessageSettings, OrgSettings
 from tern.journeys.preferences import Preferences
 from tern.journeys.steps import StepRequest
-from tern.journeys.unsubscribe import BadToken, Links, Signer, Unsubscribe, _b64, _unb64
+from tern.journeys.unsubscribe import BadToken, Links, Signer, Unsubscribe, _b64, _unb64, held
 from tern.store.overlay import ContactOverlay
 
 from fakes import MemoryEvents, MemoryLakeFiles, MemoryTable
@@ -179,11 +179,12 @@ def test_every_email_carries_one_click_headers_and_a_visible_link_of_its_own() -
 def test_content_that_places_the_link_gets_no_footer_and_sms_gets_no_link() -> None:
     world = World()
     content = world.steps.content
-    content.save(content.get("acme", "e1").model_copy(update={"body": "<p>News</p><a href='{{unsubscribe_url}}'>Leave</a>"}))
+    content.save(content.get("acme", "e1").model_copy(update={"body": "<p>News</p><a href='{{unsubscribe_url}}'>Leave</a>", "text": "News"}))
     world.steps.run(world.request("announce"))
     [sent] = world.email.sent
     url = sent["headers"]["List-Unsubscribe"][1:-1]
     assert sent["html"].count(url) == 1 and "Don't want these e-mails" not in sent["html"]
+    assert url in sent["text"]  # the text part did not place it: its own footer shows it
     world.steps.run(world.request("text", token="t"))
     assert "/u/" not in world.sms.sent[0]["text"]
 
@@ -210,7 +211,7 @@ def test_the_page_lists_the_orgs_topics_with_the_contacts_state() -> None:
         ConsentTopic(consent="newsletter", names={"en": "Newsletter", "pl": "Biuletyn"}),
         ConsentTopic(consent="email_marketing", names={"en": "Offers"}),
     ]))  # fmt: skip
-    link = dataclasses.replace(LINK, consents=("email_marketing",))
+    link = dataclasses.replace(LINK, held=(held("email_marketing"),))
     token = Signer(SECRET).issue(link)
     assert [(t.consent, given) for t, given in prefs.topics(link)] == [("newsletter", False), ("email_marketing", True)]
     prefs.set_consent("acme", token, "newsletter", True)
@@ -218,6 +219,44 @@ def test_the_page_lists_the_orgs_topics_with_the_contacts_state() -> None:
     assert [(t.consent, given) for t, given in prefs.topics(link)] == [("newsletter", True), ("email_marketing", False)]
 
 
-def test_a_token_carries_the_consents_the_message_went_with() -> None:
-    link = dataclasses.replace(LINK, consents=("email_marketing", "newsletter"))
-    assert Signer(SECRET).read("acme", Signer(SECRET).issue(link)) == link
+def test_a_token_carries_the_topics_the_contact_held_and_stays_within_the_header_limit() -> None:
+    link = dataclasses.replace(LINK, org_id="o" * 64, journey_id="j" * 12, held=tuple(held(f"topic-{i}-" + "x" * 190) for i in range(20)))
+    token = Signer(SECRET).issue(link)
+    assert Signer(SECRET).read(link.org_id, token) == link
+    url = Links(Signer(SECRET), "https://tern-console.example.com").url(link)
+    assert len(f"<{url}>") < 870  # SES v2 refuses a header value longer than that
+
+
+def test_only_the_one_spelling_of_a_token_reads() -> None:
+    token = Signer(SECRET).issue(LINK)
+    payload, signature = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for other in alphabet:
+        if other != signature[-1]:
+            with pytest.raises(BadToken):
+                Signer(SECRET).read("acme", f"{payload}.{signature[:-1]}{other}")
+
+
+def test_an_sms_cannot_place_an_e_mails_link() -> None:
+    from pydantic import ValidationError
+
+    from tern.journeys.content import ContentDraft
+
+    with pytest.raises(ValidationError, match="an SMS has no unsubscribe link"):
+        ContentDraft(name="t", channel="sms", text="Leave: {{unsubscribe_url}}")
+
+
+def test_a_failure_before_the_token_is_spent_leaves_it_usable() -> None:
+    prefs, table, events = preferences()
+    token = Signer(SECRET).issue(LINK)
+    writes = prefs.events.write
+
+    def failing(org_id: str, rows: list[dict[str, object]]) -> None:
+        raise RuntimeError("the function timed out")
+
+    prefs.events.write = failing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        prefs.unsubscribe("acme", token)
+    assert table.get("ORG#acme#UNSUBSCRIBE", f"TOKEN#{LINK.digest}") is None  # not spent: the retry still works
+    prefs.events.write = writes  # type: ignore[method-assign]
+    assert prefs.unsubscribe("acme", token).outcome == "unsubscribed" and prefs.consent_given(LINK) is False

@@ -232,12 +232,13 @@ class Sending:
     default_sender: str | None
     default_postal_address: str | None
     clock: Clock
+    shared_sms: str | None = None
 
     def senders(self, org_id: str) -> Senders:
         return Senders(org_id, self.repository, self.identities, self.region, self.prefix, self.clock)
 
     def sms_senders(self, org_id: str) -> SmsSenders:
-        return SmsSenders(org_id, self.repository.table, self.sms_origins, self.prefix, self.clock)
+        return SmsSenders(org_id, self.repository.table, self.sms_origins, self.prefix, self.clock, self.shared_sms)
 
 
 def sending(settings: SendingSettings, world: Runtime, table: Table) -> Sending:
@@ -245,7 +246,7 @@ def sending(settings: SendingSettings, world: Runtime, table: Table) -> Sending:
     identities = SesIdentities(world.aws.client("sesv2"), settings.ses_arn_prefix, settings.event_bus_arn)
     origins = SmsOrigins(world.aws.client("pinpoint-sms-voice-v2"))
     return Sending(SenderRepository(table), identities, origins, region, settings.sending_prefix, settings.email_sender or None,
-                   settings.postal_address or None, world.clock)  # fmt: skip
+                   settings.postal_address or None, world.clock, settings.sms_origination or None)  # fmt: skip
 
 
 def api_services(settings: ApiSettings) -> Services:

@@ -12,6 +12,8 @@ no codes; they are never cached, never framed, and send no Referer (the token is
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 from urllib.parse import parse_qs
 
@@ -127,9 +129,22 @@ def preference_page(org: str, token: str) -> Response[str]:
 
 
 def _form() -> dict[str, list[str]]:
+    """The POST's fields: RFC 8058's one-click comes as multipart/form-data (what the RFC asks providers to send) or
+    form-encoded; the page's own forms are form-encoded."""
     event = router.current_event
     body = event.decoded_body or ""
-    return parse_qs(body, keep_blank_values=True) if len(body) <= 10_000 else {}
+    if len(body) > 10_000:
+        return {}
+    kind = event.headers.get("Content-Type") or event.headers.get("content-type") or ""
+    if not kind.lower().startswith("multipart/form-data"):
+        return parse_qs(body, keep_blank_values=True)
+    message = email.message_from_string(f"Content-Type: {kind}\r\n\r\n{body}", policy=email.policy.HTTP)
+    found: dict[str, list[str]] = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            found.setdefault(name, []).append(str(part.get_payload(decode=False)).strip())
+    return found
 
 
 @router.post("/u/<org>/<token>", responses=ANSWERS, summary="One-click unsubscribe (RFC 8058), or the preference page's buttons")
@@ -145,8 +160,8 @@ def unsubscribe(org: str, token: str) -> Response[str]:
         return _preferences_page(link, "You are subscribed again", f"You will receive {_topic(link)} from us again.")
     if action in ("save", "unsubscribe_all"):
         wanted = set(form.get("topic") or []) if action == "save" else set()
-        for topic, given in prefs.topics(link):
-            if (topic.consent in wanted) != given:
+        for topic, given in prefs.topics(link):  # "from all" withdraws each, whatever the page believed of it
+            if (topic.consent in wanted) != given or action == "unsubscribe_all":
                 prefs.set_consent(org, token, topic.consent, topic.consent in wanted)
         said = "Your choices are saved." if action == "save" else "You are unsubscribed from all our e-mails."
         return _preferences_page(link, "Your e-mail preferences", said)

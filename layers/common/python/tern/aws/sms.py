@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tern.aws import error_code, sending
-from tern.errors import DefinitionError, OptedOut, Problem, StoreError
+from tern.errors import DefinitionError, OptedOut, Problem, SendRejected, StoreError
 
 THROTTLED = {"ThrottlingException", "Throttling"}
 # This text will never go as it is (a number AWS will not take, an identity that cannot send there): the step records why.
@@ -23,9 +23,10 @@ class EndUserMessagingSms:
         self.configuration_set = configuration_set
 
     def send(self, phone: str, text: str, origination: str | None = None, context: dict[str, str] | None = None) -> str:
+        if not (origination or self.origination):  # IAM grants SendTextMessage on numbers and pools, never on "*"
+            raise SendRejected("no SMS number to send from: set the organisation's (Sending), or the stack's SmsOriginationIdentity")
         request: dict[str, Any] = {"DestinationPhoneNumber": phone, "MessageBody": text, "MessageType": "PROMOTIONAL", "Context": context or {}}
-        if origination or self.origination:
-            request["OriginationIdentity"] = origination or self.origination
+        request["OriginationIdentity"] = origination or self.origination
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
         with sending("End User Messaging SMS", THROTTLED, REJECTED):
@@ -48,7 +49,7 @@ class SmsOrigins:
             return dict(getattr(self._sms, operation)(**request))
         except ClientError as e:
             message = e.response.get("Error", {}).get("Message") or error_code(e)
-            if error_code(e) in ("ResourceNotFoundException", "ValidationException"):
+            if error_code(e) in ("ResourceNotFoundException", "ValidationException", "AccessDeniedException", "ConflictException"):
                 raise DefinitionError([Problem("origination_identity", f"AWS End User Messaging refused it: {message}")]) from None
             raise StoreError(f"End User Messaging {operation}: {error_code(e)}: {message}") from None
         except BotoCoreError as e:

@@ -54,6 +54,8 @@ class ContentDraft(BaseModel):
     def _fits_channel(self) -> ContentDraft:
         if self.from_address is not None and self.channel != "email":
             raise ValueError("only e-mail content has a From address")
+        if self.channel == "sms" and self.text and any(m.group(1) in LINKS | ORG_FIELDS for m in PLACEHOLDER.finditer(self.text)):
+            raise ValueError("text: an SMS has no unsubscribe link or postal address to place (a recipient replies STOP)")
         if self.from_address is not None and domain_of(self.from_address) is None:
             raise ValueError(f"from_address: {self.from_address!r} is not an e-mail address such as news@news.example.com")
         if self.channel == "email" and self.status == "ready" and not (self.subject and (self.body or self.text)):
@@ -107,33 +109,21 @@ def personalised(content: ContentDraft, contact: dict[str, Any]) -> dict[str, st
     }
 
 
-def places_link(*texts: str | None) -> bool:
-    """Does the content show the recipient's unsubscribe or preferences link itself?"""
-    return any(match.group(1) in LINKS for text in texts if text for match in PLACEHOLDER.finditer(text))
-
-
-def places_address(*texts: str | None) -> bool:
-    """Does the content show the org's postal address itself ({{org.postal_address}})?"""
-    return any(match.group(1) in ORG_FIELDS for text in texts if text for match in PLACEHOLDER.finditer(text))
-
-
-def with_footer(message: dict[str, Any], url: str | None, postal_address: str | None = None) -> dict[str, Any]:
-    """The message with what it must show and does not: a visible unsubscribe link, the org's postal address."""
-    if url is None and postal_address is None:
-        return message
+def with_footer(message: dict[str, Any], url: str, postal_address: str | None = None) -> dict[str, Any]:
+    """The message with what each part (HTML, text) must show and does not show itself: the recipient's unsubscribe
+    link, the org's postal address."""
     body, text = message.get("body"), message.get("text")
-    lines_html, lines_text = [], []
-    if url is not None:
-        lines_html.append(f'Don\'t want these e-mails? <a href="{html.escape(url, quote=True)}">Unsubscribe or change your preferences</a>.')
-        lines_text.append(f"Unsubscribe or change your preferences: {url}")
-    if postal_address is not None:
-        lines_html.append(html.escape(postal_address).replace("\n", "<br>"))
-        lines_text.append(postal_address)
     if body:
-        footer = "".join(f'<p style="font-size:12px;color:#666666">{line}</p>' for line in lines_html)
+        escaped = html.escape(url, quote=True)
+        lines = [] if escaped in body or url in body else [f'Don\'t want these e-mails? <a href="{escaped}">Unsubscribe or change your preferences</a>.']
+        if postal_address and html.escape(postal_address) not in body and postal_address not in body:
+            lines.append(html.escape(postal_address).replace("\n", "<br>"))
+        footer = "".join(f'<p style="font-size:12px;color:#666666">{line}</p>' for line in lines)
         at = body.lower().rfind("</body>")
         body = body[:at] + footer + body[at:] if at >= 0 else body + footer
     if text or not body:
-        text = f"{text or ''}\n\n" + "\n".join(lines_text)
-        text = text.lstrip("\n")
+        lines = [] if text and url in text else [f"Unsubscribe or change your preferences: {url}"]
+        if postal_address and not (text and postal_address in text):
+            lines.append(postal_address)
+        text = "\n\n".join(part for part in (text, "\n".join(lines)) if part)
     return {**message, "body": body, "text": text}

@@ -224,7 +224,7 @@ class Journeys:
         """The org's published or running journeys with an e-mail step whose content is from this domain."""
         domain = domain.strip().lower()
         sending = {c.id for c in self.content.list_content(self.org_id) if c.from_address and domain_of(c.from_address) == domain}
-        return [j.id for j in self.list_journeys() if j.status != "draft" and any(getattr(s, "content_id", None) in sending for s in j.steps)]
+        return [j.id for j in self.list_journeys() if j.status in ("published", "running") and any(getattr(s, "content_id", None) in sending for s in j.steps)]
 
     def create_content(self, draft: ContentDraft) -> Content:
         self._own_sender(draft)

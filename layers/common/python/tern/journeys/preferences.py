@@ -19,7 +19,7 @@ from tern.aws.dynamodb import Table
 from tern.clock import Clock, naive_utc, utc_now
 from tern.errors import ConflictError
 from tern.journeys.caps import ConsentTopic, OrgSettings
-from tern.journeys.unsubscribe import Signer, Unsubscribe
+from tern.journeys.unsubscribe import Signer, Unsubscribe, held
 from tern.ports import Events
 from tern.store.overlay import ContactOverlay
 
@@ -55,7 +55,7 @@ class Preferences:
         """The contact's consent now: as the message went (the token's), with Tern's changes since (the overlay)."""
         consent = consent or link.consent
         change = self.overlay.consent(link.org_id, link.contact_id, consent)
-        return consent in link.consents or consent == link.consent if change is None else change == "add"
+        return consent == link.consent or held(consent) in link.held if change is None else change == "add"
 
     def topics(self, link: Unsubscribe) -> list[tuple[ConsentTopic, bool]]:
         """The org's e-mail consent topics (the message's own first, named by its consent if the org listed none),
@@ -72,13 +72,15 @@ class Preferences:
         spent = self.table.get(_spent_pk(org_id), f"TOKEN#{link.digest}")
         if spent is not None:
             return self._replayed(link, dt.datetime.fromisoformat(str(spent["at"])))
-        try:  # spent first: of two POSTs racing, one withdraws and the other is a replay
+        # the withdrawal first (a retry rewrites the same overlay file), then the token spent: a failure between them
+        # leaves the token unspent, so the provider's retry withdraws again rather than finding it "already used"
+        self.overlay.write(org_id, f"unsubscribe-{link.digest}", "consent", link.consent, "remove", [link.contact_id], now)
+        self.events.write(org_id, _rows(link, link.consent, now, "by the recipient's link"))
+        try:  # of two POSTs racing, one spends it and the other is a replay
             self.table.put({"PK": _spent_pk(org_id), "SK": f"TOKEN#{link.digest}", "at": now.isoformat(), "contact_id": link.contact_id,
                             "consent": link.consent, "journey_id": link.journey_id, "step_id": link.step_id}, condition="attribute_not_exists(PK)")  # fmt: skip
         except ConflictError:
             return self._replayed(link, now)
-        self.overlay.write(org_id, f"unsubscribe-{link.digest}", "consent", link.consent, "remove", [link.contact_id], now)
-        self.events.write(org_id, _rows(link, link.consent, now, "by the recipient's link"))
         return Withdrawal(link, "unsubscribed", now)
 
     def _replayed(self, link: Unsubscribe, first_used: dt.datetime) -> Withdrawal:

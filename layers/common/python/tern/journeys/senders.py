@@ -175,9 +175,15 @@ class Senders:
             tenant=sending.tenant, configuration_set=sending.configuration_set, created_at=now, checked_at=now,
         ))  # fmt: skip
 
+    def _stored(self, domain: str) -> Sender:
+        name = domain.strip().lower()
+        if not DOMAIN.fullmatch(name):  # not a domain: not one of this org's either
+            raise NotFoundError(f"sender {domain[:100]} not found")
+        return self.repository.get(self.org_id, name)
+
     def get(self, domain: str) -> Sender:
         """The sender with SES's current verification status (SES checks the DNS; Tern asks SES)."""
-        sender = self.repository.get(self.org_id, domain.strip().lower())
+        sender = self._stored(domain)
         if sender.status == "verified" and sender.mail_from_status == "SUCCESS":
             return sender
         state = self.identities.state(sender.domain)
@@ -196,7 +202,7 @@ class Senders:
         return [self.get(s.domain) for s in self.repository.all(self.org_id)]
 
     def remove(self, domain: str) -> Sender:
-        sender = self.repository.get(self.org_id, domain.strip().lower())
+        sender = self._stored(domain)
         self.identities.remove_domain(OrgSending(sender.tenant, sender.configuration_set), sender.domain)
         self.repository.delete(self.org_id, sender.domain)
         self.table.take(f"SENDER#{sender.domain}", "OWNER")
@@ -209,7 +215,7 @@ class Senders:
         if domain is None:
             raise DefinitionError([Problem(where, f"{from_address!r} is not an e-mail address")])
         try:
-            sender = self.repository.get(self.org_id, domain)
+            sender = self._stored(domain)
             sender = sender if sender.status == "verified" else self.get(domain)  # verified once, SES keeps it so
         except NotFoundError:
             raise DefinitionError([Problem(where, f"{domain} is not one of your sending domains: add it under Senders, and publish its DNS records")]) from None
@@ -241,15 +247,18 @@ class SmsSenders:
     """One org's SMS origination identity. One org per identity (`SMSORIGIN#<identity> OWNER`): a STOP to it is that
     org's, its opt-out list the org's own (`<prefix>-<org>`), which AWS checks before every text it sends."""
 
-    def __init__(self, org_id: str, table: Table, origins: SmsOrigins, prefix: str, clock: Clock = utc_now):
+    def __init__(self, org_id: str, table: Table, origins: SmsOrigins, prefix: str, clock: Clock = utc_now, shared: str | None = None):
         self.org_id, self.table, self.origins, self.prefix, self.clock = org_id, table, origins, prefix, clock
+        self.shared = shared  # the stack's own number or pool (every org without one of its own sends from it)
 
     def get(self) -> SmsSender | None:
         item = self.table.get(f"ORG#{self.org_id}", "SETTINGS#sms-sender")
         return SmsSender.model_validate_json(str(item["body"])) if item else None
 
     def set(self, draft: SmsSenderDraft) -> SmsSender:
-        identity = draft.origination_identity
+        identity = draft.origination_identity.rsplit("/", 1)[-1]  # an ARN and its id are one identity, claimed once
+        if self.shared and identity == self.shared.rsplit("/", 1)[-1]:
+            raise DefinitionError([Problem("origination_identity", f"{identity} is the stack's shared number: every organisation without its own sends from it")])
         holder = self.table.get(f"SMSORIGIN#{identity}", "OWNER")
         if holder is not None and holder["org_id"] != self.org_id:
             raise ConflictError(f"{identity} is the SMS sender of another organisation")

@@ -45,7 +45,7 @@ from tern.clock import Clock, naive_utc, utc_now, wall_timestamp
 from tern.errors import ContactStopped, DefinitionError, DeliveryFailed, OptedOut, SendRejected
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.conditions import Evaluator, Facts
-from tern.journeys.content import personalised, places_address, places_link, with_footer
+from tern.journeys.content import personalised, with_footer
 from tern.journeys.engagement import Engagement, SentMessage
 from tern.journeys.model import (
     DECISIONS,
@@ -66,7 +66,7 @@ from tern.journeys.model import (
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.senders import Senders, SmsSenders
 from tern.journeys.times import EXECUTION_LIMIT
-from tern.journeys.unsubscribe import Links, Unsubscribe
+from tern.journeys.unsubscribe import Links, Unsubscribe, held
 from tern.journeys.windows import next_opening, zone_of
 from tern.ports import Deliveries, Email, Events, SendAs, Sms, TaskTokens
 from tern.segments.repository import SegmentRepository
@@ -239,15 +239,16 @@ class JourneySteps:
         headers: dict[str, str] = {}
         if channel == "email":  # the recipient's link, in the body and as RFC 8058's one-click header
             issued = int((now if now.tzinfo else now.replace(tzinfo=dt.UTC)).timestamp())
-            held = tuple(sorted(c for c in consents if isinstance(c, str)))[:20]
-            url = self.links.url(Unsubscribe(journey.org_id, request.contact_id, CONSENT[channel], journey.id, step.id, key, issued, held))
-            postal = self.settings.messages(journey.org_id).postal_address or self.postal_address or ""
+            messages = self.settings.messages(journey.org_id)
+            topics = {t.consent for t in messages.topics if t.channel == "email"} | {CONSENT[channel]}
+            holding = tuple(sorted(held(c) for c in topics if c in consents))
+            url = self.links.url(Unsubscribe(journey.org_id, request.contact_id, CONSENT[channel], journey.id, step.id, key, issued, holding))
+            postal = messages.postal_address or self.postal_address or ""
             contact = {**contact, "unsubscribe_url": url, "preferences_url": url, "org.postal_address": postal}
             headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
         message = personalised(content, contact)
-        if channel == "email":  # what the content does not show itself: the link, the org's postal address
-            message = with_footer(message, None if places_link(content.subject, content.body, content.text) else contact["unsubscribe_url"],
-                                  None if places_address(content.subject, content.body, content.text) else contact["org.postal_address"] or None)  # fmt: skip
+        if channel == "email":  # what a part (HTML, text) does not show itself: the link, the org's postal address
+            message = with_footer(message, contact["unsubscribe_url"], contact["org.postal_address"] or None)
         try:
             if channel == "email":
                 tags = {"org": _tag(journey.org_id), "journey": _tag(journey.id), "step": _tag(step.id), "contact": _tag(request.contact_id)}

@@ -41,7 +41,7 @@ class Unsubscribe:
     step_id: str
     send: str  # the send it came from (journey, version, step, execution): names the message
     issued: int  # Unix seconds
-    consents: tuple[str, ...] = ()  # the contact's consents as the message went: the page's state, with Tern's changes since
+    held: tuple[str, ...] = ()  # the org's topics the contact held as the message went (`held(consent)` each): the page's state
 
     @property
     def digest(self) -> str:
@@ -54,7 +54,16 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the one spelling Tern writes decodes (base64 would take other final characters for the same bytes)."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not the canonical spelling")
+    return data
+
+
+def held(consent: str) -> str:
+    """A consent as a token carries it: 6 hex characters of its digest (20 topics fit any header)."""
+    return hashlib.sha256(consent.encode()).hexdigest()[:6]
 
 
 class Signer:
@@ -83,7 +92,7 @@ class Signer:
             raise BadToken("this link is not valid")
         try:
             fields = json.loads(payload)
-            link = Unsubscribe(**{**fields, "consents": tuple(fields.get("consents") or ())})
+            link = Unsubscribe(**{**fields, "held": tuple(fields.get("held") or ())})
         except (ValueError, TypeError, AttributeError):
             raise BadToken("this link is not valid") from None
         if link.org_id != org_id:  # signed with this org's key but naming another: not one Tern made
