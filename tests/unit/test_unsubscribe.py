@@ -260,3 +260,25 @@ def test_a_failure_before_the_token_is_spent_leaves_it_usable() -> None:
     assert table.get("ORG#acme#UNSUBSCRIBE", f"TOKEN#{LINK.digest}") is None  # not spent: the retry still works
     prefs.events.write = writes  # type: ignore[method-assign]
     assert prefs.unsubscribe("acme", token).outcome == "unsubscribed" and prefs.consent_given(LINK) is False
+
+
+def test_transactional_content_carries_no_unsubscribe_and_needs_no_postal_address() -> None:
+    world = World()
+    content = world.steps.content
+    content.save(content.get("acme", "e1").model_copy(update={"purpose": "transactional", "body": "<p>Your ticket</p>"}))
+    world.steps.run(world.request("announce"))
+    [sent] = world.email.sent
+    assert sent["headers"] == {} and "/u/" not in (sent["html"] or "") and "Unsubscribe" not in (sent["html"] or "")
+    from tern.journeys.content import ContentDraft
+    from tern.journeys.model import JourneyDefinition
+    from tern.journeys.validate import check_publishable
+
+    definition = JourneyDefinition.model_validate({"name": "T", "start": "s", "entry": {"kind": "event", "event_type": "purchase"},
+                                                   "steps": [{"id": "s", "kind": "send_email", "content_id": "e1"}]})  # fmt: skip
+    ready = content.get("acme", "e1").model_copy(update={"status": "ready"})
+    check_publishable(definition, lambda _: ready, lambda _: None, NOW, default_sender="news@example.com", postal_address=None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(Exception, match="postal address is not set"):
+        check_publishable(definition, lambda _: ready.model_copy(update={"purpose": "marketing"}), lambda _: None, NOW,  # type: ignore[arg-type,return-value]
+                          default_sender="news@example.com", postal_address=None)  # fmt: skip
+    with pytest.raises(ValueError, match="no unsubscribe link"):
+        ContentDraft(name="t", channel="email", subject="s", body="{{unsubscribe_url}}", purpose="transactional")

@@ -2,9 +2,9 @@ import { useEffect, useId, useState } from "react";
 import { ApiError, Problem, del, get, post, put } from "../api";
 import { ErrorNote, Status, useAction, when } from "../ui";
 
-type ContentRecord = { id: string; name: string; channel: "email" | "sms"; status: string; subject?: string | null; body?: string | null; text?: string | null; from_address?: string | null; updated_at: string };
+type ContentRecord = { id: string; name: string; channel: "email" | "sms"; status: string; subject?: string | null; body?: string | null; text?: string | null; from_address?: string | null; purpose?: "marketing" | "transactional"; updated_at: string };
 type Draft = Omit<ContentRecord, "id" | "updated_at">;
-const EMPTY: Draft = { name: "", channel: "email", status: "draft", subject: "", body: "", text: "", from_address: "" };
+const EMPTY: Draft = { name: "", channel: "email", status: "draft", subject: "", body: "", text: "", from_address: "", purpose: "marketing" };
 
 /** E-mail and SMS content: personalised with {{field|fallback}}, previewed for a chosen contact. */
 export default function Content() {
@@ -50,7 +50,7 @@ function Editor({ id, start, onDone }: { id: string | null; start: Draft; onDone
   const email = draft.channel === "email";
   const body = (): Record<string, unknown> => ({
     name: draft.name, channel: draft.channel, status: draft.status,
-    ...(email ? { subject: draft.subject || undefined, body: draft.body || undefined, from_address: draft.from_address || undefined } : {}), text: draft.text || undefined,
+    ...(email ? { subject: draft.subject || undefined, body: draft.body || undefined, from_address: draft.from_address || undefined, purpose: draft.purpose ?? "marketing" } : {}), text: draft.text || undefined,
   });
   const problem = (field: string) => problems.find((p) => p.path === field)?.message;
   const field = (name: keyof Draft, label: string, multiline = false) => (
@@ -75,6 +75,7 @@ function Editor({ id, start, onDone }: { id: string | null; start: Draft; onDone
       {email && field("subject", "Subject")}
       {email && field("body", "HTML body", true)}
       {field("text", email ? "Plain text (optional)" : "Text", true)}
+      {email && <label className="field check"><input type="checkbox" checked={draft.purpose === "transactional"} onChange={(e) => setDraft({ ...draft, purpose: e.target.checked ? "transactional" : "marketing" })} /> Transactional (something the contact asked for, such as a ticket: no unsubscribe link)</label>}
       <label className="field check"><input type="checkbox" checked={draft.status === "ready"} onChange={(e) => setDraft({ ...draft, status: e.target.checked ? "ready" : "draft" })} /> Ready to send</label>
       <p className="muted">Personalise with <code>{"{{first_name|there}}"}</code>, <code>{"{{attributes.KEY}}"}</code>, <code>{"{{entry_event.FIELD}}"}</code>.{email && <> Every e-mail shows an unsubscribe link and your postal address: place them with <code>{"{{unsubscribe_url}}"}</code> and <code>{"{{org.postal_address}}"}</code>, or Tern adds them at the end.</>}</p>
       <ErrorNote error={action.error} />

@@ -49,11 +49,18 @@ class ContentDraft(BaseModel):
     status: Literal["draft", "ready"] = "draft"
     # e-mail: who it is from, at one of the org's sending domains (`News <news@news.example.com>`); none: the stack's
     from_address: Annotated[str, Field(max_length=320), OneLine] | None = None
+    # transactional: what the contact asked for (a ticket, a reminder of their booking): no unsubscribe link or header,
+    # no postal address required; the channel's consent and suppressions are still checked
+    purpose: Literal["marketing", "transactional"] = "marketing"
 
     @model_validator(mode="after")
     def _fits_channel(self) -> ContentDraft:
         if self.from_address is not None and self.channel != "email":
             raise ValueError("only e-mail content has a From address")
+        if self.purpose == "transactional" and any(m.group(1) in LINKS for f in (self.subject, self.body, self.text) if f for m in PLACEHOLDER.finditer(f)):
+            raise ValueError("transactional content has no unsubscribe link to place")
+        if self.purpose == "transactional" and self.channel != "email":
+            raise ValueError("only e-mail content is marked transactional")
         if self.channel == "sms" and self.text and any(m.group(1) in LINKS | ORG_FIELDS for m in PLACEHOLDER.finditer(self.text)):
             raise ValueError("text: an SMS has no unsubscribe link or postal address to place (a recipient replies STOP)")
         if self.from_address is not None and domain_of(self.from_address) is None:

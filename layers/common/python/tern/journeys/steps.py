@@ -237,7 +237,11 @@ class JourneySteps:
             return {"outcome": "capped", "reason": refused, "way": "next", "until": None}
         content = self.content.get(journey.org_id, step.content_id)
         headers: dict[str, str] = {}
-        if channel == "email":  # the recipient's link, in the body and as RFC 8058's one-click header
+        marketing = channel == "email" and content.purpose == "marketing"
+        if channel == "email" and not marketing:  # transactional: no unsubscribe (it is not marketing), the address if set
+            postal = self.settings.messages(journey.org_id).postal_address or self.postal_address or ""
+            contact = {**contact, "org.postal_address": postal}
+        if marketing:  # the recipient's link, in the body and as RFC 8058's one-click header
             issued = int((now if now.tzinfo else now.replace(tzinfo=dt.UTC)).timestamp())
             messages = self.settings.messages(journey.org_id)
             topics = {t.consent for t in messages.topics if t.channel == "email"} | {CONSENT[channel]}
@@ -247,7 +251,7 @@ class JourneySteps:
             contact = {**contact, "unsubscribe_url": url, "preferences_url": url, "org.postal_address": postal}
             headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
         message = personalised(content, contact)
-        if channel == "email":  # what a part (HTML, text) does not show itself: the link, the org's postal address
+        if marketing:  # what a part (HTML, text) does not show itself: the link, the org's postal address
             message = with_footer(message, contact["unsubscribe_url"], contact["org.postal_address"] or None)
         try:
             if channel == "email":

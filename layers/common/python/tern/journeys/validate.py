@@ -143,7 +143,7 @@ def check_publishable(
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is {found.channel}, not {channel}"))
             elif found.status != "ready":
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is not ready to send"))
-            elif channel == "email" and not postal_address:
+            elif channel == "email" and found.purpose == "marketing" and not postal_address:
                 problems.append(Problem(f"steps[{i}].content_id", "your organisation's postal address is not set: every marketing e-mail shows it (settings: messages)"))
             elif channel == "email" and found.from_address is None and not default_sender:
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} has no From address: pick one of your sending domains"))
