@@ -117,7 +117,11 @@ def _records() -> set[tuple[str, str, str]]:
 
 
 def _state(response: Any) -> _State:
-    backend = response.sesv2_backend
+    return _kept(response.sesv2_backend)
+
+
+def _kept(backend: Any) -> _State:
+    """What SES keeps beside moto's backend (kept on it: a reset of moto resets this too)."""
     if not hasattr(backend, "__tern_ses__"):
         backend.__tern_ses__ = _State()
     return backend.__tern_ses__  # type: ignore[no-any-return]
@@ -164,10 +168,7 @@ def verified_by_its_owner(address: str) -> None:
 
     from tern_local.stack import ACCOUNT, REGION
 
-    backend: Any = sesv2_backends[ACCOUNT][REGION]
-    if not hasattr(backend, "__tern_ses__"):
-        backend.__tern_ses__ = _State()
-    backend.__tern_ses__.identities[address.lower()] = _Identity(tokens=(), dkim="NOT_STARTED", verified=True)
+    _kept(sesv2_backends[ACCOUNT][REGION]).identities[address.lower()] = _Identity(tokens=(), dkim="NOT_STARTED", verified=True)
 
 
 def _arn(response: Any, kind: str, name: str) -> str:

@@ -23,7 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from tern.api.context import ORG_ID, services
 from tern.journeys.caps import ConsentTopic
-from tern.journeys.preferences import Preferences
+from tern.journeys.preferences import Preferences, name_of
 from tern.journeys.unsubscribe import BadToken, Unsubscribe
 
 router = Router()
@@ -32,8 +32,6 @@ HEADERS = {
     "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 }  # fmt: skip
-# What a consent is called where a recipient reads it (an org's own topic names come with its settings)
-TOPICS = {"email_marketing": "marketing e-mails", "sms_marketing": "marketing text messages"}
 PAGE = {"type": "string", "description": "an HTML page for the recipient"}
 ANSWERS: dict[int, OpenAPIResponse] = {
     200: {"description": "The page", "content": {HTML: {"schema": PAGE}}},
@@ -63,7 +61,7 @@ def _button(action: str, label: str) -> str:
 
 
 def _topic(link: Unsubscribe) -> str:
-    return html.escape(TOPICS.get(link.consent, link.consent.replace("_", " ")))
+    return html.escape(name_of(link.consent))
 
 
 def _language(topics: list[tuple[ConsentTopic, bool]]) -> str:
@@ -71,7 +69,7 @@ def _language(topics: list[tuple[ConsentTopic, bool]]) -> str:
     event = router.current_event
     offered = {lang for topic, _ in topics for lang in topic.names}
     asked = [(event.query_string_parameters or {}).get("lang") or ""]
-    asked += [part.split(";")[0].strip() for part in (event.headers.get("Accept-Language") or event.headers.get("accept-language") or "").split(",")]
+    asked += [part.split(";")[0].strip() for part in (event.headers.get("Accept-Language") or "").split(",")]  # headers: case-insensitive
     for lang in asked:
         if lang in offered:
             return lang
@@ -135,7 +133,7 @@ def _form() -> dict[str, list[str]]:
     body = event.decoded_body or ""
     if len(body) > 10_000:
         return {}
-    kind = event.headers.get("Content-Type") or event.headers.get("content-type") or ""
+    kind = event.headers.get("Content-Type") or ""
     if not kind.lower().startswith("multipart/form-data"):
         return parse_qs(body, keep_blank_values=True)
     message = email.message_from_string(f"Content-Type: {kind}\r\n\r\n{body}", policy=email.policy.HTTP)

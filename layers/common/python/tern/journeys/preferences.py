@@ -24,6 +24,12 @@ from tern.ports import Events
 from tern.store.overlay import ContactOverlay
 
 Outcome = Literal["unsubscribed", "already", "resubscribed_since"]
+# What a consent is called where a recipient reads it, when the org's topics do not name it
+NAMES = {"email_marketing": "marketing e-mails", "sms_marketing": "marketing text messages"}
+
+
+def name_of(consent: str) -> str:
+    return NAMES.get(consent, consent.replace("_", " "))
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Preferences:
         each with the contact's state."""
         listed = [t for t in self.settings.messages(link.org_id).topics if t.channel == "email"]
         if link.consent not in {t.consent for t in listed}:
-            listed.insert(0, ConsentTopic(consent=link.consent, names={"en": "Marketing e-mails" if link.consent == "email_marketing" else link.consent}))
+            listed.insert(0, ConsentTopic(consent=link.consent, names={"en": name_of(link.consent).capitalize()}))
         return [(t, self.consent_given(link, t.consent)) for t in listed]
 
     def unsubscribe(self, org_id: str, token: str) -> Withdrawal:

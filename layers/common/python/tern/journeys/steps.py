@@ -237,18 +237,16 @@ class JourneySteps:
             return {"outcome": "capped", "reason": refused, "way": "next", "until": None}
         content = self.content.get(journey.org_id, step.content_id)
         headers: dict[str, str] = {}
-        marketing = channel == "email" and content.purpose == "marketing"
-        if channel == "email" and not marketing:  # transactional: no unsubscribe (it is not marketing), the address if set
-            postal = self.settings.messages(journey.org_id).postal_address or self.postal_address or ""
-            contact = {**contact, "org.postal_address": postal}
+        marketing = channel == "email" and content.purpose == "marketing"  # transactional: no unsubscribe, not marketing
+        if channel == "email":
+            messages = self.settings.messages(journey.org_id)
+            contact = {**contact, "org.postal_address": messages.postal_address or self.postal_address or ""}
         if marketing:  # the recipient's link, in the body and as RFC 8058's one-click header
             issued = int((now if now.tzinfo else now.replace(tzinfo=dt.UTC)).timestamp())
-            messages = self.settings.messages(journey.org_id)
             topics = {t.consent for t in messages.topics if t.channel == "email"} | {CONSENT[channel]}
             holding = tuple(sorted(held(c) for c in topics if c in consents))
             url = self.links.url(Unsubscribe(journey.org_id, request.contact_id, CONSENT[channel], journey.id, step.id, key, issued, holding))
-            postal = messages.postal_address or self.postal_address or ""
-            contact = {**contact, "unsubscribe_url": url, "preferences_url": url, "org.postal_address": postal}
+            contact = {**contact, "unsubscribe_url": url, "preferences_url": url}
             headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
         message = personalised(content, contact)
         if marketing:  # what a part (HTML, text) does not show itself: the link, the org's postal address
