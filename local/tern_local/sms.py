@@ -159,7 +159,13 @@ def _describe_opted_out_numbers(body: dict[str, Any]) -> dict[str, Any]:
     for rule in body.get("Filters") or []:
         if rule.get("Name") == "end-user-opted-out":
             numbers = [n for n in numbers if str(entry.numbers[n][1]).lower() in [str(v).lower() for v in rule.get("Values") or []]]
-    return {"OptOutListArn": entry.arn, "OptOutListName": entry.name, "OptedOutNumbers": [_opted_out(entry, n) for n in numbers]}
+    size = body.get("MaxResults", 100)
+    if not isinstance(size, int) or not 1 <= size <= 100:
+        raise SmsError("ValidationException", "MaxResults must be between 1 and 100", Reason="INVALID_PARAMETER",
+                       Fields=[{"Name": "MaxResults", "Message": "Member must have value between 1 and 100"}])  # fmt: skip
+    start = int(body["NextToken"]) if str(body.get("NextToken") or "").isdigit() else 0  # a page's opaque token: here, where it starts
+    answer = {"OptOutListArn": entry.arn, "OptOutListName": entry.name, "OptedOutNumbers": [_opted_out(entry, n) for n in numbers[start:start + size]]}
+    return {**answer, "NextToken": str(start + size)} if start + size < len(numbers) else answer
 
 
 def _describe_phone_numbers(body: dict[str, Any]) -> dict[str, Any]:

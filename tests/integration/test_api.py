@@ -37,6 +37,7 @@ ENV = {
     "TERN_SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler", "TERN_REGION": REGION,
     "TERN_JOURNEY_RUN_MACHINE_ARN": f"arn:aws:states:{REGION}:123456789012:stateMachine:journey-runs",
     "TERN_JOURNEY_STEP_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:journey-step",
+    "TERN_JOURNEY_RUN_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:journey-run",
     "TERN_EXPORT_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:export",
     "TERN_STATE_MACHINE_ROLE_ARN": "arn:aws:iam::123456789012:role/state-machine",
     "TERN_FAILURES_QUEUE_ARN": f"arn:aws:sqs:{REGION}:123456789012:failures",

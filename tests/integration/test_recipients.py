@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from stack_client import http, lake_contacts, live, local_stack, ok, wait_for
+from tern.journeys.senders import check_schedule
 from tern_local.generator import generate
 from tern_local.ses import publish
 from tern_local.sms import LOCAL_NUMBERS, reply
@@ -232,6 +233,14 @@ def test_a_stop_on_the_orgs_opt_out_list_blocks_its_next_text(stack: LocalStack)
     sms = boto3.client("pinpoint-sms-voice-v2", endpoint_url=stack.endpoint, region_name=REGION)
     listed = sms.describe_opted_out_numbers(OptOutListName="tern-local-acme")["OptedOutNumbers"]
     assert [(n["OptedOutNumber"], n["EndUserOptedOut"]) for n in listed] == [(stopper, True)]
+
+    # Tern reads the org's list on the org's own schedule (made with its number), as the Scheduler invokes it:
+    # the STOP is recorded before any text, and a second look records nothing twice
+    scheduler = boto3.client("scheduler", endpoint_url=stack.endpoint, region_name=REGION)
+    target = scheduler.get_schedule(Name=check_schedule("acme"), GroupName=stack.resolver.names["ScheduleGroup"])["Target"]
+    checked = stack.invoke_arn(target["Arn"], json.loads(target["Input"]))
+    assert checked["checked"] and checked["stops"] == 1 and checked["contacts"] >= 1 and checked["unmatched"] == 0
+    assert stack.invoke_arn(target["Arn"], json.loads(target["Input"]))["stops"] == 0
 
     # the org's next text to that number, in another journey: blocked (and recorded), everyone else texted
     before = len(texts(stack))

@@ -17,8 +17,8 @@ from botocore.stub import Stubber
 
 from tern.aws.idempotency import once_per_key
 from tern.aws.ses import SesEmail
-from tern.aws.sms import EndUserMessagingSms
-from tern.errors import ContactStopped, DeliveryFailed, OptedOut, RetryLater, SendRejected, StoreError
+from tern.aws.sms import EndUserMessagingSms, SmsOrigins
+from tern.errors import ContactStopped, DefinitionError, DeliveryFailed, OptedOut, RetryLater, SendRejected, StoreError
 from tern.exports.jobs import JobRequest, JobRunner, Jobs
 from tern.exports.model import Destination, Export, ExportRequest
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
@@ -368,6 +368,22 @@ def test_end_user_messaging_refusals_are_rejected_sends_and_a_stop_is_an_opt_out
                               modeled_fields={"Reason": "DESTINATION_PHONE_NUMBER_OPTED_OUT"})  # fmt: skip
         with pytest.raises(OptedOut, match="phone-1"):
             EndUserMessagingSms(client, "phone-1").send("+48600100200", "It is out")
+
+
+def test_the_stops_on_an_opt_out_list_are_read_every_page_and_only_the_recipients_own() -> None:
+    client = boto3.client("pinpoint-sms-voice-v2", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x")
+    asked = {"OptOutListName": "tern-test-acme", "MaxResults": 100, "Filters": [{"Name": "end-user-opted-out", "Values": ["true"]}]}
+    at = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
+    page = {"OptOutListArn": "arn:aws:sms-voice:eu-central-1:123456789012:opt-out-list/tern-test-acme", "OptOutListName": "tern-test-acme"}
+    with Stubber(client) as stub:
+        stub.add_response("describe_opted_out_numbers", {**page, "NextToken": "p2", "OptedOutNumbers": [
+            {"OptedOutNumber": "+48600100200", "OptedOutTimestamp": at, "EndUserOptedOut": True}]}, asked)  # fmt: skip
+        stub.add_response("describe_opted_out_numbers", {**page, "OptedOutNumbers": [
+            {"OptedOutNumber": "+48600100201", "OptedOutTimestamp": at, "EndUserOptedOut": True}]}, {**asked, "NextToken": "p2"})  # fmt: skip
+        assert list(SmsOrigins(client).end_user_opt_outs("tern-test-acme")) == [("+48600100200", at), ("+48600100201", at)]
+        stub.add_client_error("describe_opted_out_numbers", service_error_code="ResourceNotFoundException", service_message="no such list")
+        with pytest.raises(DefinitionError, match="no such list"):
+            list(SmsOrigins(client).end_user_opt_outs("tern-test-acme"))
 
 
 def test_a_stop_on_the_opt_out_list_blocks_the_text_and_tern_keeps_it() -> None:

@@ -16,6 +16,7 @@ ADMIN = {
     "TERN_TABLE_NAME": "tern", "TERN_LAKE_BUCKET": "lake", "TERN_RESULTS_BUCKET": "results", "TERN_GLUE_DATABASE": "tern",
     "TERN_ATHENA_WORKGROUP": "tern", "TERN_SCHEDULE_GROUP": "tern", "TERN_SCHEDULER_ROLE_ARN": "arn:role/s",
     "TERN_REFRESH_MACHINE_ARN": "arn:sm/e", "TERN_JOURNEY_RUN_MACHINE_ARN": "arn:sm/r", "TERN_JOURNEY_STEP_FUNCTION_ARN": "arn:fn/s",
+    "TERN_JOURNEY_RUN_FUNCTION_ARN": "arn:fn/r",
     "TERN_EXPORT_FUNCTION_ARN": "arn:fn/x", "TERN_STATE_MACHINE_ROLE_ARN": "arn:role/m", "TERN_FAILURES_QUEUE_ARN": "arn:sqs/f",
     "TERN_UNSUBSCRIBE_SECRET_ARN": "arn:secret/u", "TERN_SES_ARN_PREFIX": "arn:aws:ses:eu-west-1:123456789012",
     "TERN_SENDING_PREFIX": "tern-dev", "TERN_EVENT_BUS_ARN": "arn:aws:events:eu-west-1:123456789012:event-bus/default",

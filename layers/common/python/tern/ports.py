@@ -173,6 +173,10 @@ class SmsOrigins(Protocol):
         """Give the identity its org's opt-out list (made if missing); the identity's phone number."""
         ...
 
+    def end_user_opt_outs(self, opt_out_list: str) -> Iterator[tuple[str, dt.datetime]]:
+        """The numbers on the list that replied STOP (not those an API call added), with when they did."""
+        ...
+
 
 class Deliveries(Protocol):
     """Signed POSTs to an org's webhook destinations (tern.exports.webhook): a journey's webhook steps."""

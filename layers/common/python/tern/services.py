@@ -38,6 +38,7 @@ from tern.journeys.engagement import Engagement
 from tern.journeys.entry import Starter
 from tern.journeys.ingest import Ingest
 from tern.journeys.lifecycle import JourneyRuns, Journeys
+from tern.journeys.opt_outs import SmsOptOuts, StopRecord
 from tern.journeys.preferences import Preferences
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.senders import SenderRepository, Senders, SmsSenders
@@ -132,6 +133,7 @@ class Services:
     job_trigger: Trigger
     org_settings: OrgSettings
     import_links: ImportLinks
+    sms_opt_outs: SmsOptOuts | None = None  # journey_run's: the orgs' STOP replies, checked on a schedule
     webhooks_allow_loopback: bool = False
     preferences: Preferences | None = None  # the api function's: recipients' links (tern.api.recipients)
     sending: Sending | None = None  # the api function's: the orgs' sending domains (tern.journeys.senders)
@@ -187,21 +189,22 @@ def admin_services(settings: AdminSettings) -> Services:
     lambdas, scheduler = world.aws.client("lambda"), world.aws.client("scheduler")
 
     machines = StepFunctions(world.aws.client("stepfunctions"), settings.state_machine_role_arn)
+    engine, events, overlay = world.engine(settings), world.events(settings), ContactOverlay(lake_files, table)
 
     def schedules(target_arn: str) -> Scheduler:
         return EventBridgeScheduler(scheduler, settings.schedule_group, target_arn, settings.scheduler_role_arn, settings.failures_queue_arn)
 
     return Services(
         clock=world.clock,
-        engine=world.engine(settings),
+        engine=engine,
         lake_files=lake_files,
-        events=world.events(settings),
+        events=events,
         segment_repository=SegmentRepository(table),
         lists=ListRepository(table),
         lake_bucket=settings.lake_bucket,
         refreshes=SegmentRefreshes(machines, settings.refresh_machine_arn),
         previews=PreviewRepository(table),
-        overlay=ContactOverlay(lake_files, table),
+        overlay=overlay,
         refresh_scheduler=schedules(settings.refresh_machine_arn),
         journey_repository=JourneyRepository(table),
         content=ContentRepository(table),
@@ -216,6 +219,8 @@ def admin_services(settings: AdminSettings) -> Services:
         job_trigger=LambdaTrigger(lambdas, settings.export_function_arn),
         org_settings=OrgSettings(table),
         import_links=ImportLinks(table),
+        sms_opt_outs=SmsOptOuts(table, SmsOrigins(world.aws.client("pinpoint-sms-voice-v2")), engine,
+                                StopRecord(Engagement(table), overlay, events), world.clock),  # fmt: skip
         webhooks_allow_loopback=settings.webhooks_allow_loopback,
     )
 
@@ -233,12 +238,13 @@ class Sending:
     default_postal_address: str | None
     clock: Clock
     shared_sms: str | None = None
+    opt_out_checks: Scheduler | None = None  # the api function's: a schedule per org number, to journey_run
 
     def senders(self, org_id: str) -> Senders:
         return Senders(org_id, self.repository, self.identities, self.region, self.prefix, self.clock)
 
     def sms_senders(self, org_id: str) -> SmsSenders:
-        return SmsSenders(org_id, self.repository.table, self.sms_origins, self.prefix, self.clock, self.shared_sms)
+        return SmsSenders(org_id, self.repository.table, self.sms_origins, self.prefix, self.clock, self.shared_sms, self.opt_out_checks)
 
 
 def sending(settings: SendingSettings, world: Runtime, table: Table) -> Sending:
@@ -256,7 +262,9 @@ def api_services(settings: ApiSettings) -> Services:
     signer = Signer(secret_bytes(world.aws.client("secretsmanager"), settings.unsubscribe_secret_arn))
     table = Table(world.aws.table(settings.table_name))
     preferences = Preferences(signer, table, services.overlay, services.events, services.org_settings, world.clock)
-    return replace(services, preferences=preferences, sending=sending(settings, world, table))
+    checks = EventBridgeScheduler(world.aws.client("scheduler"), settings.schedule_group, settings.journey_run_function_arn,
+                                  settings.scheduler_role_arn, settings.failures_queue_arn)  # fmt: skip
+    return replace(services, preferences=preferences, sending=replace(sending(settings, world, table), opt_out_checks=checks))
 
 
 def journey_step(settings: JourneyStepSettings) -> Handler:

@@ -4,6 +4,8 @@ recipient's STOP lands on."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -68,6 +70,13 @@ class SmsOrigins:
         found = self._call("update_phone_number", PhoneNumberId=identity, OptOutListName=opt_out_list)
         return str(found.get("PhoneNumber") or identity)
 
-    def opted_out(self, opt_out_list: str, phone: str) -> bool:
-        found = self._call("describe_opted_out_numbers", OptOutListName=opt_out_list, OptedOutNumbers=[phone])
-        return bool(found.get("OptedOutNumbers"))
+    def end_user_opt_outs(self, opt_out_list: str) -> Iterator[tuple[str, dt.datetime]]:
+        """Every number on the list that opted out itself (a STOP, not an API call), with when: a page at a time."""
+        request: dict[str, Any] = {"OptOutListName": opt_out_list, "MaxResults": 100, "Filters": [{"Name": "end-user-opted-out", "Values": ["true"]}]}
+        while True:
+            page = self._call("describe_opted_out_numbers", **request)
+            for entry in page.get("OptedOutNumbers") or []:
+                yield str(entry["OptedOutNumber"]), entry["OptedOutTimestamp"]
+            if not page.get("NextToken"):
+                return
+            request["NextToken"] = page["NextToken"]

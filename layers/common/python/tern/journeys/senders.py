@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tern.aws.dynamodb import Table
 from tern.clock import Clock, Instant, naive_utc, utc_now
 from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem
-from tern.ports import IdentityState, OrgSending, SendAs, SendingIdentities, SmsOrigins
+from tern.ports import IdentityState, OrgSending, Scheduler, SendAs, SendingIdentities, SmsOrigins
 from tern.store.records import Records
 
 # A DNS name of at least two labels, each 1-63 letters, digits and inner hyphens (IDN domains in their xn-- form)
@@ -243,17 +243,40 @@ class SmsSender(SmsSenderDraft):
     updated_at: Instant
 
 
+def sms_sender_of(table: Table, org_id: str) -> SmsSender | None:
+    """The org's own SMS number, if it set one."""
+    item = table.get(f"ORG#{org_id}", "SETTINGS#sms-sender")
+    return SmsSender.model_validate_json(str(item["body"])) if item else None
+
+
+# Every org with a number of its own has its list checked for STOPs on a schedule (tern.journeys.opt_outs).
+CHECK_EVERY = "rate(15 minutes)"
+
+
+def check_schedule(org_id: str) -> str:
+    """The org's schedule that checks its number's opt-out list (Scheduler names allow [0-9a-zA-Z-_.]{1,64})."""
+    return "sms-opt-outs-" + hashlib.sha256(org_id.encode()).hexdigest()[:40]
+
+
+def check_request(org_id: str) -> dict[str, str]:
+    """What the schedule hands the journey_run function (tern.usecases.journeys)."""
+    return {"stage": "sms_opt_outs", "org_id": org_id}
+
+
 class SmsSenders:
     """One org's SMS origination identity. One org per identity (`SMSORIGIN#<identity> OWNER`): a STOP to it is that
     org's, its opt-out list the org's own (`<prefix>-<org>`), which AWS checks before every text it sends."""
 
-    def __init__(self, org_id: str, table: Table, origins: SmsOrigins, prefix: str, clock: Clock = utc_now, shared: str | None = None):
+    def __init__(
+        self, org_id: str, table: Table, origins: SmsOrigins, prefix: str, clock: Clock = utc_now, shared: str | None = None,
+        checks: Scheduler | None = None,
+    ):
         self.org_id, self.table, self.origins, self.prefix, self.clock = org_id, table, origins, prefix, clock
         self.shared = shared  # the stack's own number or pool (every org without one of its own sends from it)
+        self.checks = checks  # the schedules that check the org's opt-out list for STOPs
 
     def get(self) -> SmsSender | None:
-        item = self.table.get(f"ORG#{self.org_id}", "SETTINGS#sms-sender")
-        return SmsSender.model_validate_json(str(item["body"])) if item else None
+        return sms_sender_of(self.table, self.org_id)
 
     def set(self, draft: SmsSenderDraft) -> SmsSender:
         identity = draft.origination_identity.rsplit("/", 1)[-1]  # an ARN and its id are one identity, claimed once
@@ -279,6 +302,8 @@ class SmsSenders:
         self.table.put({"PK": f"ORG#{self.org_id}", "SK": "SETTINGS#sms-sender", "body": sender.model_dump_json()})
         if previous is not None and previous.origination_identity != identity:
             self.table.take(f"SMSORIGIN#{previous.origination_identity}", "OWNER")
+        if self.checks is not None:
+            self.checks.put(check_schedule(self.org_id), CHECK_EVERY, check_request(self.org_id), f"STOP replies to {phone} ({self.org_id})", once=False)
         return sender
 
     def remove(self) -> SmsSender | None:
@@ -286,4 +311,6 @@ class SmsSenders:
         if previous is not None:
             self.table.take(f"ORG#{self.org_id}", "SETTINGS#sms-sender")
             self.table.take(f"SMSORIGIN#{previous.origination_identity}", "OWNER")
+        if self.checks is not None:
+            self.checks.delete(check_schedule(self.org_id))
         return previous

@@ -63,6 +63,7 @@ from tern.journeys.model import (
     branch_of,
     bucket,
 )
+from tern.journeys.opt_outs import StopRecord
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.senders import Senders, SmsSenders
 from tern.journeys.times import EXECUTION_LIMIT
@@ -280,16 +281,9 @@ class JourneySteps:
         return {"outcome": "sent", "message_id": message_id, "way": "next", "until": None}
 
     def _opted_out(self, journey: Journey, request: StepRequest, phone: str, reason: str, now: dt.datetime) -> None:
-        """A STOP the provider holds, recorded where Tern looks: the number suppressed for the org (checked before any
-        later text), the consent removed (segments see it), and an `sms_opted_out` event."""
-        at = naive_utc(now)
-        self.engagement.suppress(journey.org_id, "sms", phone, "replied STOP", at)
-        source = "sms-stop-" + hashlib.sha256(f"{journey.org_id}\n{request.contact_id}\n{phone}".encode()).hexdigest()[:24]
-        self.overlay.write(journey.org_id, source, "consent", CONSENT["sms"], "remove", [request.contact_id], at)
-        self.events.write(journey.org_id, [{
-            "event_id": source, "contact_id": request.contact_id, "event_type": "sms_opted_out", "ts": at, "channel": "sms",
-            "journey_id": journey.id, "properties": [("reason", reason[:500])],
-        }])  # fmt: skip
+        """A STOP the provider holds, recorded where Tern looks (tern.journeys.opt_outs): the consent removed (segments
+        see it), an `sms_opted_out` event, and the number suppressed for the org (checked before any later text)."""
+        StopRecord(self.engagement, self.overlay, self.events).record(journey.org_id, phone, [request.contact_id], now, reason, journey.id)
 
     def _sender(self, org_id: str, from_address: str | None) -> SendAs | None:
         """As whom the org's e-mail goes: its content's From, at one of the org's verified domains, through the org's

@@ -9,6 +9,7 @@ and `report`. Each batch adds its counts to the run's item; the report reads the
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
@@ -56,14 +57,24 @@ class Report(_Stage):
     stage: Literal["report"]
 
 
-Stage: TypeAdapter[Audience | Plan | Enter | Failed | Report] = TypeAdapter(
-    Annotated[Audience | Plan | Enter | Failed | Report, Field(discriminator="stage")]
+class CheckSmsOptOuts(BaseModel):
+    """Not a run's stage: the org's schedule asking for its STOP replies (tern.journeys.opt_outs)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    stage: Literal["sms_opt_outs"]
+    org_id: str
+
+
+Stage: TypeAdapter[Audience | Plan | Enter | Failed | Report | CheckSmsOptOuts] = TypeAdapter(
+    Annotated[Audience | Plan | Enter | Failed | Report | CheckSmsOptOuts, Field(discriminator="stage")]
 )
 
 
 def run_stage(event: dict[str, Any], services: Services) -> dict[str, Any]:
-    """One step of a journey's run, as its state machine asks for it."""
+    """One step of a journey's run, as its state machine asks for it; or an org's STOP replies, as its schedule asks."""
     request = Stage.validate_python(event)
+    if isinstance(request, CheckSmsOptOuts):
+        return check_sms_opt_outs(request, services)
     if isinstance(request, Audience):
         return audience(request, services)
     if isinstance(request, Plan):
@@ -141,6 +152,19 @@ def report(request: Report, services: Services) -> dict[str, Any]:
     counts = services.journey_repository.run_counts(request.org_id, request.journey_id, request.run_id)
     answer = {**request.model_dump(exclude={"stage"}), **counts}
     logger.info("journey run", extra=answer)
+    return answer
+
+
+def check_sms_opt_outs(request: CheckSmsOptOuts, services: Services) -> dict[str, Any]:
+    """The STOPs on the org's opt-out list since its last check, recorded: consents removed, numbers suppressed."""
+    if services.sms_opt_outs is None:
+        raise AssertionError("this function has no SMS opt-out checks (tern.services.admin_services)")
+    checked = services.sms_opt_outs.check(request.org_id)
+    if checked is None:
+        logger.info("SMS opt-outs not checked: the organisation has no number of its own", extra={"org_id": request.org_id})
+        return {"org_id": request.org_id, "checked": False}
+    answer = {"checked": True, **asdict(checked)}
+    logger.info("SMS opt-outs checked", extra=answer)
     return answer
 
 
