@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 UV := $(BIN)/uv
 # The AWS SAM CLI lives in its own environment: its pins would fight ours.
 SAM_STAMP := .venv-sam/.installed
+# checkov (the security gate, security/checkov_gate.py) too: it pins boto3 and others far behind ours.
+CHECKOV_STAMP := .venv-checkov/.installed
 # Every Python environment installs from its lock in requirements/ (hashes, nothing unlocked: uv and pip both
 # refuse what a lock does not name), and is checked against it after (requirements/locks.py check).
 # `make lock` re-resolves them all to the newest releases and prints what moved.
-LOCKS := requirements/dev.txt requirements/sam.txt requirements/uv.txt layers/common/requirements.lock
+LOCKS := requirements/dev.txt requirements/sam.txt requirements/checkov.txt requirements/uv.txt layers/common/requirements.lock
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
 
 # The console (console/): Node 20+ and npm; built into console/dist when its sources change.
@@ -19,7 +21,7 @@ CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.h
 # The browser the console's tests drive: Debian's Chromium (Playwright downloads none of its own).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test bench serve lint clean contract console console-test publish-console lock test-latest
+.PHONY: demo test bench serve lint clean contract console console-test publish-console lock test-latest security
 
 $(CONSOLE_STAMP): console/package.json console/package-lock.json
 	cd console && npm ci --no-audit --no-fund --loglevel=error
@@ -59,6 +61,15 @@ $(SAM_STAMP): requirements/sam.txt $(UV)
 	.venv-sam/bin/python requirements/locks.py check requirements/sam.txt --ignore pip
 	touch $(SAM_STAMP)
 
+$(CHECKOV_STAMP): requirements/checkov.txt $(UV)
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	$(UV) pip sync --quiet --python .venv-checkov/bin/python --require-hashes requirements/checkov.txt
+	.venv-checkov/bin/python requirements/locks.py check requirements/checkov.txt --ignore pip
+	touch $(CHECKOV_STAMP)
+
+security: $(STAMP) $(CHECKOV_STAMP)  # checkov over the template and its SAM expansion, against security/accepted.yaml
+	$(BIN)/python security/checkov_gate.py --checkov .venv-checkov/bin/checkov
+
 # Re-resolve every lock to the newest releases (the console's is package-lock.json: `npm update` in console/).
 # Then run everything: `make test`, `make demo`, `make test-latest` (see README, "Upgrading dependencies").
 lock: $(UV)
@@ -66,6 +77,7 @@ lock: $(UV)
 	$(COMPILE) --upgrade pyproject.toml --extra dev -o requirements/dev.txt
 	grep -E '^uv==' requirements/dev.txt | cut -d' ' -f1 | $(COMPILE) - -o requirements/uv.txt
 	$(COMPILE) --upgrade requirements/sam.in -o requirements/sam.txt
+	$(COMPILE) --upgrade requirements/checkov.in -o requirements/checkov.txt
 	$(MAKE) -C layers/common lock UV=$(CURDIR)/$(UV)
 	$(BIN)/python requirements/locks.py diff $(foreach l,$(LOCKS),.lock-before/$(notdir $(l)) $(l))
 	rm -rf .lock-before
@@ -85,7 +97,7 @@ test-latest: $(UV)
 demo: $(STAMP)
 	$(BIN)/python -m tern_local.demo
 
-test: $(STAMP) $(SAM_STAMP) $(CONSOLE_BUILD) $(CHROMIUM) console-test
+test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) $(CONSOLE_BUILD) $(CHROMIUM) console-test
 	$(BIN)/python -m pytest -n 2 --dist loadfile  # two workers, each test file whole in one (a module's local stack with it)
 
 bench: $(STAMP)
@@ -116,4 +128,4 @@ lint: $(STAMP) $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-sam/bin:$$PATH" .venv-sam/bin/sam build --build-dir .aws-sam/build
 
 clean:
-	rm -rf $(VENV) .venv-sam .venv-latest .aws-sam demo-lake demo-lake-run bench-lake .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist
+	rm -rf $(VENV) .venv-sam .venv-checkov .venv-latest .aws-sam demo-lake demo-lake-run bench-lake .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist

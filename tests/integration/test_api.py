@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import importlib.util
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +66,20 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+class HeldEngine(DuckDBEngine):
+    """DuckDB whose started queries keep running until `finished` is set: counts over a lake too big to answer at once."""
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.finished = threading.Event()
+
+    def poll(self, query_id: str) -> Any:
+        return super().poll(query_id) if self.finished.is_set() else None
+
+
 @pytest.fixture()
-def api(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in ENV.items():
+def api(lake: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
+    for name, value in {**ENV, **getattr(request, "param", {}).get("env", {})}.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         create_table(boto3.client("dynamodb"), "TernTable", "tern")
@@ -81,16 +93,24 @@ def api(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         definition = (ROOT / "statemachines" / "refresh_segment.asl.json").read_text()
         boto3.client("stepfunctions").create_state_machine(name="tern-segment-refreshes-dev", definition=definition, roleArn=ENV["TERN_STATE_MACHINE_ROLE_ARN"])
         # the lake answers from DuckDB instead of Athena and is a folder, as in the local stack: the runtime hook
-        use_runtime(LocalRuntime(lake, lambda: NOW, REGION, engine=DuckDBEngine(lake)))
+        engine = getattr(request, "param", {}).get("engine", DuckDBEngine)(lake)
+        use_runtime(LocalRuntime(lake, lambda: NOW, REGION, engine=engine))
         spec = importlib.util.spec_from_file_location("api_function", ROOT / "functions" / "api" / "app.py")
         assert spec and spec.loader
         function = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(function)  # the cold start: ApiSettings from the environment, the services
+        function.engine = engine  # type: ignore[attr-defined]  # the test's handle on the lake's queries
         yield function
         use_runtime(None)
 
 
 def call(function: Any, method: str, path: str, body: Any = None, org: str | None = "acme", query: dict[str, str] | None = None, raw: str | None = None) -> tuple[int, Any]:
+    response = respond(function, method, path, body, org, query, raw)
+    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+
+def respond(function: Any, method: str, path: str, body: Any = None, org: str | None = "acme", query: dict[str, str] | None = None, raw: str | None = None) -> Any:
+    """The API Gateway response: statusCode, headers, body."""
     event = copy.deepcopy(EVENT)
     event.update(httpMethod=method, path=path, queryStringParameters=query, body=raw if raw is not None else (json.dumps(body) if body is not None else None))
     event["requestContext"].update(httpMethod=method, path=f"/prod{path}")
@@ -99,8 +119,28 @@ def call(function: Any, method: str, path: str, body: Any = None, org: str | Non
         del claims["custom:org_id"]
     else:
         claims["custom:org_id"] = org
-    response = function.lambda_handler(event, Context())
-    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+    return function.lambda_handler(event, Context())
+
+
+@pytest.mark.parametrize("api", [{"engine": HeldEngine, "env": {"TERN_ORG_QUERY_LIMIT": "4"}}], indirect=True)
+def test_a_burst_of_previews_from_one_org_is_throttled_while_another_orgs_still_answer(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tern.usecases import preview
+
+    monkeypatch.setattr(preview, "WAIT_SECONDS", 0.0)  # answer with an id at once rather than wait 5 s for held queries
+    definition = {"name": "p", "where": {"all": [HOT["where"]["all"][0], {"kind": "gender", "value": "female"}]}}
+    running = [call(api, "POST", "/segments/preview", definition) for _ in range(2)]  # a count and a sample each: 4 queries
+    assert [status for status, _ in running] == [202, 202]
+    refused = respond(api, "POST", "/segments/preview", definition)
+    assert refused["statusCode"] == 429 and 1 <= int(refused["multiValueHeaders"]["Retry-After"][0]) <= 300
+    assert "counts at once" in json.loads(refused["body"])["message"]
+    assert call(api, "GET", "/journeys/x/analytics")[0] == 404  # what needs no query still answers
+    assert call(api, "POST", "/segments/preview", definition, org="globex")[0] == 202  # another org's slots are its own
+
+    # the counts finish: the poll that sees it gives the org's slots back, and the next preview is taken
+    api.engine.finished.set()
+    status, done = call(api, "GET", running[0][1]["poll"])
+    assert status == 200 and done["status"] == "done" and done["total"] > 0
+    assert call(api, "POST", "/segments/preview", definition)[0] == 202  # taken (answered by id: this test waits for nothing)
 
 
 def test_a_segment_from_draft_to_members_and_history(api: Any) -> None:
@@ -163,6 +203,13 @@ def test_bad_requests_get_a_clear_4xx(api: Any, method: str, path: str, body: An
 def test_malformed_json_is_a_400(api: Any) -> None:
     status, answer = call(api, "POST", "/segments", raw="{not json")
     assert status == 400 and answer["problems"] == [{"path": "body", "message": "the body is not valid JSON"}]
+
+
+def test_a_json_array_is_never_read_as_its_first_item(api: Any) -> None:
+    for method, path, first in (("PUT", "/settings/messages", {}), ("POST", "/segments", HOT)):
+        status, answer = call(api, method, path, raw=json.dumps([first, 1]))
+        assert status == 400 and answer["problems"] == [{"path": "body", "message": "expected an object {...}, got an array"}]
+    assert call(api, "GET", "/segments")[1]["segments"] == []  # nothing was written
 
 
 def test_state_changes_that_do_not_fit_are_409(api: Any) -> None:

@@ -13,8 +13,9 @@ from moto import mock_aws
 from pydantic import ValidationError
 
 from tern.aws.dynamodb import Table
-from tern.errors import RetryLater
+from tern.errors import RetryLater, TooBusy
 from tern.journeys.caps import FrequencyCap, Ledger, Limits, OrgSettings, Sent, Throttle, over
+from tern.store.query_slots import QuerySlots
 from tern_local.fidelity import atomic_dynamodb_writes
 from tern_local.template import create_table
 
@@ -111,3 +112,34 @@ def test_messages_per_second_lets_that_many_through_a_second(table: Table) -> No
         throttle.take("acme", "j1", 5, NOW)
     throttle.take("acme", "j1", 5, NOW + dt.timedelta(seconds=1))  # the next second
     throttle.take("acme", "j2", 5, NOW)  # another journey
+
+
+def test_racing_queries_never_hold_more_than_the_orgs_slots_and_a_lease_ends(table: Table) -> None:
+    """Twelve queries of one org start at once against 4 slots: exactly 4 run; the rest hear when to try again."""
+    now = [1_800_000_000.0]
+    slots = QuerySlots(table, limit=4, clock=lambda: now[0])
+    taken: list[str] = []
+    refused: list[int] = []
+    start = threading.Barrier(12)
+
+    def query(n: int) -> None:
+        start.wait()
+        try:
+            slots.take("acme", f"q{n}", seconds=60)
+            taken.append(f"q{n}")
+        except TooBusy as e:
+            refused.append(e.retry_after)
+
+    threads = [threading.Thread(target=query, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(taken) == 4 and len(refused) == 8 and set(refused) == {60}
+    slots.take("globex", "g1")  # another org's slots are its own
+    slots.give_back("acme", taken[0])
+    slots.take("acme", "again", seconds=60)  # a slot given back is taken again
+    with pytest.raises(TooBusy):
+        slots.take("acme", "one-more")
+    now[0] += 61  # a client that never came back: its leases end
+    slots.take("acme", "after")

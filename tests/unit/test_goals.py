@@ -125,6 +125,9 @@ def test_contact_events_on_eventbridge_reach_the_triggers_and_bad_ones_are_dropp
     bad = ingest.handle({"source": CONTACT_EVENTS, "detail": {**detail, "amount": "lots"}})
     assert bad["ignored"] and "amount" in bad["problem"]
     assert ingest.handle({"source": CONTACT_EVENTS, "detail": {k: v for k, v in detail.items() if k != "org_id"}})["problem"].startswith("org_id")
+    for hostile in ("../globex", "acme/contacts", "org_id=globex", "x" * 65):  # it would name another org's folders
+        refused = ingest.handle({"source": CONTACT_EVENTS, "detail": {**detail, "org_id": hostile}})
+        assert refused["ignored"] and refused["problem"].startswith("org_id: not an org id")
 
 
 def test_reentry_counts_entries_and_their_interval_and_a_new_entry_clears_the_exit_mark() -> None:

@@ -54,6 +54,14 @@ class UnresolvedReference(ConflictError):
     """A definition names a segment with no stored membership yet, or a list or segment that is not there."""
 
 
+class TooBusy(TernError):
+    """The org is using all it may of something shared (its lake queries at once): try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class GoneError(TernError):
     """The thing existed but is no longer there (an export file past its 7 days)."""
 

@@ -6,7 +6,12 @@ optional columns) and the data generator.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+
+# An org's id names its folders (`org_id=<id>`) and keys: letters, digits, `.`, `_`, `-`, never `/` or `=`. Every
+# way in (the API's claims, recipients' links, contact events on EventBridge) holds an org id to it.
+ORG_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ColumnType(StrEnum):

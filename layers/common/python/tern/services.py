@@ -63,6 +63,7 @@ from tern.settings import (
 )
 from tern.store.events import LakeEvents
 from tern.store.overlay import ContactOverlay
+from tern.store.query_slots import OrgQueries, QuerySlots
 
 # ------------------------------------------------------------------------------------------- runtime
 
@@ -137,6 +138,11 @@ class Services:
     webhooks_allow_loopback: bool = False
     preferences: Preferences | None = None  # the api function's: recipients' links (tern.api.recipients)
     sending: Sending | None = None  # the api function's: the orgs' sending domains (tern.journeys.senders)
+    query_slots: QuerySlots | None = None  # the api function's: how many lake queries each org runs at once
+
+    def queries(self, org_id: str) -> QueryEngine:
+        """The engine as the org's API requests use it: within the org's query slots (tern.store.query_slots)."""
+        return self.engine if self.query_slots is None else OrgQueries(self.engine, self.query_slots, org_id)
 
     def senders(self, org_id: str) -> Senders:
         if self.sending is None:
@@ -264,7 +270,8 @@ def api_services(settings: ApiSettings) -> Services:
     preferences = Preferences(signer, table, services.overlay, services.events, services.org_settings, world.clock)
     checks = EventBridgeScheduler(world.aws.client("scheduler"), settings.schedule_group, settings.journey_run_function_arn,
                                   settings.scheduler_role_arn, settings.failures_queue_arn)  # fmt: skip
-    return replace(services, preferences=preferences, sending=replace(sending(settings, world, table), opt_out_checks=checks))
+    return replace(services, preferences=preferences, sending=replace(sending(settings, world, table), opt_out_checks=checks),
+                   query_slots=QuerySlots(table, settings.org_query_limit))  # fmt: skip
 
 
 def journey_step(settings: JourneyStepSettings) -> Handler:

@@ -61,6 +61,7 @@ class ApiSettings(AdminSettings, SendingSettings):
     """The api function, which also answers recipients' unsubscribe links (tern.api.recipients)."""
 
     unsubscribe_secret_arn: str  # Secrets Manager: the key unsubscribe links are signed with
+    org_query_limit: int = 10  # lake queries one org's API requests run at once (OrgQueryLimit; tern.store.query_slots)
 
 
 class EvaluateSegmentSettings(AdminSettings):

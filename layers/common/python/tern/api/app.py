@@ -5,6 +5,7 @@ and the one place domain errors become HTTP answers:
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from typing import Any
@@ -40,6 +41,7 @@ from tern.errors import (
     QueryError,
     StoreError,
     TernError,
+    TooBusy,
     TooLarge,
 )
 from tern.segments.definition import problems_from
@@ -113,8 +115,12 @@ def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str,
         return _refused(413, f"too large: the body is {size:,} bytes; the limit is {MAX_BODY_BYTES:,} bytes")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if body and media_type not in JSON_TYPES and not media_type.endswith("+json") and _takes_json(event):
+    takes_json = bool(body) and _takes_json(event)
+    if takes_json and media_type not in JSON_TYPES and not media_type.endswith("+json"):
         return _refused(415, f"send the body as application/json, not {media_type} (POST /lists takes text/csv)")
+    text = base64.b64decode(body).decode("utf-8", "replace") if takes_json and event.get("isBase64Encoded") else body
+    if takes_json and text.lstrip().startswith("["):  # Powertools would read a list as its first item: [{...}, x] as {...}
+        return _refused(400, "invalid request: body: expected an object {...}, got an array", [Problem("body", "expected an object {...}, got an array")])
     if refused := _query_refused(event):
         return refused
     app.append_context(services=services)  # the resolver clears its context after each request
@@ -185,6 +191,13 @@ def not_found(error: NotFoundError) -> Response[dict[str, Any]]:
 @app.exception_handler(ConflictError)
 def conflict(error: ConflictError) -> Response[dict[str, Any]]:
     return problem(409, str(error))
+
+
+@app.exception_handler(TooBusy)
+def too_busy(error: TooBusy) -> Response[dict[str, Any]]:
+    answer = problem(429, f"{error}: try again in {error.retry_after} seconds")
+    answer.headers["Retry-After"] = str(error.retry_after)
+    return answer
 
 
 @app.exception_handler(GoneError)

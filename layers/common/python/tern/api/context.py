@@ -6,17 +6,16 @@ The services are handed to the resolver for each invocation (tern.api.app.handle
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from tern.errors import TernError
+from tern.lake import ORG_ID
 from tern.services import Services
 
 ORG_CLAIMS = ("custom:org_id", "org_id")
-ORG_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class NoOrgError(TernError):

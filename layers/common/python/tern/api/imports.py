@@ -36,7 +36,7 @@ def import_endpoints(
     s = services(router)
     org = org_id(router)
     csv_text, without = as_list_csv(router.current_event.decoded_body or "")
-    report = import_list(csv_text, name, org, s.engine, s.lake_files, s.lists, s.clock())
+    report = import_list(csv_text, name, org, s.queries(org), s.lake_files, s.lists, s.clock())
     s.pinpoint(org).link_list(segment, report.record.id)
     record = report.record.model_dump(mode="json", exclude={"version"})
     return {**record, "segment": segment, "endpoints_without_contact": without, "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201

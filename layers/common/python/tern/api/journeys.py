@@ -62,7 +62,7 @@ def copy_journey(journey_id: str) -> tuple[dict[str, Any], int]:
 def journey_analytics(journey_id: str) -> dict[str, Any]:
     s = services(router)
     journey = s.journeys(org_id(router)).get(journey_id)
-    return analytics(journey, s.engine, s.journey_repository.totals(journey.org_id, journey.id))
+    return analytics(journey, s.queries(journey.org_id), s.journey_repository.totals(journey.org_id, journey.id))
 
 
 class SaveAsSegment(BaseModel):

@@ -21,7 +21,8 @@ def create_list(name: Annotated[str, Query(min_length=1, max_length=200), OneLin
     """The body is CSV (text/csv) whose first row names a contact_id or email column."""
     s = services(router)
     body = router.current_event.decoded_body or ""
-    report = import_list(body, name, org_id(router), s.engine, s.lake_files, s.lists, s.clock())
+    org = org_id(router)
+    report = import_list(body, name, org, s.queries(org), s.lake_files, s.lists, s.clock())
     return {**report.record.model_dump(mode="json", exclude={"version"}), "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201
 
 

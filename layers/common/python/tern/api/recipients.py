@@ -21,10 +21,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from tern.api.context import ORG_ID, services
+from tern.api.context import services
 from tern.journeys.caps import ConsentTopic
 from tern.journeys.preferences import Preferences, name_of
 from tern.journeys.unsubscribe import BadToken, Unsubscribe
+from tern.lake import ORG_ID
 
 router = Router()
 HTML = "text/html; charset=utf-8"

@@ -16,6 +16,10 @@ from typing import Any
 import pyarrow as pa
 
 LIST_SEPARATOR = "; "
+# A spreadsheet runs a cell that starts so as a formula (=HYPERLINK(...), a DDE call): OWASP's CSV injection.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# ... unless it is only a number however written (+48 600 100 200, -12.5, (0)22): nothing there to run.
+_NUMBER = re.compile(r"[+-]?[0-9][0-9 .,()/-]*")
 XLSX_MAX_ROWS = 1_048_576  # a worksheet's rows, the header included; more members continue on another sheet
 
 
@@ -52,7 +56,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def inert(text: str) -> str:
+    """The cell as a spreadsheet shows it but never runs it: a quote before a formula's first character."""
+    if text.startswith(FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 class CsvWriter:
+    """CSV (RFC 4180, UTF-8), every cell text; one a spreadsheet would read as a formula is made inert."""
+
     def __init__(self, path: str):
         self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed by close()
         self._csv = csv.writer(self._file)
@@ -63,7 +76,7 @@ class CsvWriter:
         if not self._header:
             self._csv.writerow(header)
             self._header = True
-        self._csv.writerows([_text(v) for v in row] for row in rows)
+        self._csv.writerows([inert(_text(v)) for v in row] for row in rows)
         self.rows += len(rows)
 
     def close(self, header: list[str]) -> None:

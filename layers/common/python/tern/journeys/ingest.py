@@ -25,6 +25,7 @@ from tern.journeys.engagement import Engagement
 from tern.journeys.matching import ContactEvent
 from tern.journeys.steps import JourneyRef, StepRequest, complete, journey_event
 from tern.journeys.triggers import Triggers
+from tern.lake import ORG_ID
 from tern.ports import Events, TaskTokens
 from tern.segments.definition import problems_of
 
@@ -84,8 +85,10 @@ def parse(event: dict[str, Any]) -> Engaged | None:
 
 def _org(detail: dict[str, Any]) -> str:
     org_id = detail.get("org_id")
-    if not isinstance(org_id, str) or not org_id or len(org_id) > 200:
+    if not isinstance(org_id, str) or not org_id:
         raise ValueError("org_id: the org the contact belongs to is required")
+    if not ORG_ID.fullmatch(org_id):  # as the API holds its callers' (tern.api.context): it names the org's folders
+        raise ValueError("org_id: not an org id (1-64 letters, digits, '.', '_', '-')")
     return org_id
 
 

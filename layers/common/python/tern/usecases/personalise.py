@@ -16,7 +16,7 @@ from tern.services import Services
 def preview_content(services: Services, org_id: str, content: ContentDraft, contact_id: str) -> dict[str, Any]:
     """{contact_id, subject, body, text}; NotFoundError when the org has no such contact."""
     one = parse_definition({"name": "preview", "where": {"kind": "attribute", "field": "contact_id", "op": "eq", "value": contact_id}})
-    engine = services.engine
+    engine = services.queries(org_id)
     compiled = compile_segment(one, org_id, services.clock(), dialect=engine.dialect, database=engine.database)  # type: ignore[arg-type]
     rows = engine.run(compiled.contact_rows_sql(SNAPSHOT)).rows
     if not rows:

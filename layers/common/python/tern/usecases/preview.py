@@ -13,6 +13,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+from tern.engines import QueryEngine
 from tern.errors import NotFoundError
 from tern.segments.definition import SegmentDefinition
 from tern.segments.evaluate import counts_from, statements
@@ -31,11 +32,12 @@ def preview(services: Services, org_id: str, definition: SegmentDefinition) -> t
     segments = services.segments(org_id)
     segments.check_references(definition)  # 400 naming the criterion that refers to nothing
     memberships = segments.memberships_for(definition)  # 409 if a referred segment has no membership yet
-    count_sql, sample_sql, leaves = statements(definition, services.engine, org_id, now, SAMPLE, memberships)
-    pending = PendingPreview(uuid.uuid4().hex, services.engine.start(count_sql), services.engine.start(sample_sql), leaves)
+    engine = services.queries(org_id)  # each query holds one of the org's slots until a poll sees it finished
+    count_sql, sample_sql, leaves = statements(definition, engine, org_id, now, SAMPLE, memberships)
+    pending = PendingPreview(uuid.uuid4().hex, engine.start(count_sql), engine.start(sample_sql), leaves)
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        done = _answer(services, pending)
+        done = _answer(engine, pending)
         if done is not None:
             return done, True
         time.sleep(_POLL_SECONDS)
@@ -48,15 +50,15 @@ def preview_status(services: Services, org_id: str, preview_id: str) -> dict[str
     if not _ID.fullmatch(preview_id):
         raise NotFoundError(f"preview {preview_id} not found")
     pending = services.previews.get(org_id, preview_id)
-    done = _answer(services, pending)
+    done = _answer(services.queries(org_id), pending)
     return {"preview_id": preview_id, "status": "running"} if done is None else {"preview_id": preview_id, "status": "done", **done}
 
 
-def _answer(services: Services, pending: PendingPreview) -> dict[str, Any] | None:
-    counted = services.engine.poll(pending.count_query)
+def _answer(engine: QueryEngine, pending: PendingPreview) -> dict[str, Any] | None:
+    counted = engine.poll(pending.count_query)
     if counted is None:
         return None
-    sample = services.engine.poll(pending.sample_query)
+    sample = engine.poll(pending.sample_query)
     if sample is None:
         return None
     counts = counts_from(counted.rows[0], pending.leaves)
