@@ -62,7 +62,7 @@ $(SAM_STAMP): requirements/sam.txt $(UV)
 	touch $(SAM_STAMP)
 
 $(CHECKOV_STAMP): requirements/checkov.txt $(UV)
-	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv --without-pip .venv-checkov
 	$(UV) pip sync --quiet --python .venv-checkov/bin/python --require-hashes requirements/checkov.txt
 	.venv-checkov/bin/python requirements/locks.py check requirements/checkov.txt --ignore pip
 	touch $(CHECKOV_STAMP)
@@ -120,7 +120,7 @@ serve: $(STAMP) $(CONSOLE_BUILD)
 	$(BIN)/tern serve --data $(DATA)
 
 lint: $(STAMP) $(SAM_STAMP)
-	$(BIN)/ruff check layers local tests bench functions requirements
+	$(BIN)/ruff check layers local tests bench functions requirements security
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml

@@ -12,9 +12,11 @@ import gzip
 import json
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 from tern_local.template import template
 
@@ -29,13 +31,34 @@ class Answer:
     cache: str = "no-cache"
 
 
+# The response headers policy's blocks: the header each sets, and its value from the block.
+_SECURITY_HEADERS = {
+    "ContentSecurityPolicy": ("Content-Security-Policy", lambda b: b["ContentSecurityPolicy"]),
+    "StrictTransportSecurity": ("Strict-Transport-Security", lambda b: f"max-age={b['AccessControlMaxAgeSec']}"
+                                + ("; includeSubDomains" if b.get("IncludeSubdomains") else "") + ("; preload" if b.get("Preload") else "")),
+    "FrameOptions": ("X-Frame-Options", lambda b: b["FrameOption"]),
+    "ContentTypeOptions": ("X-Content-Type-Options", lambda b: "nosniff"),
+    "ReferrerPolicy": ("Referrer-Policy", lambda b: b["ReferrerPolicy"]),
+}  # fmt: skip
+
+
 class ConsoleSite:
-    def __init__(self, lake: Path, dist: Path = DIST):
-        config = template()["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    def __init__(self, lake: Path, dist: Path = DIST, resolve: Callable[[Any], Any] = lambda value: value):
+        resources = template()["Resources"]
+        config = resources["ConsoleDistribution"]["Properties"]["DistributionConfig"]
         self.api_patterns = [b["PathPattern"] for b in config["CacheBehaviors"] if b["TargetOriginId"] == "api"]
         self.root_object = str(config["DefaultRootObject"])
         self.lake = lake
         self.dist = dist
+        # what the distribution's response headers policy adds to every answer (each behaviour names it)
+        policy = resolve(resources["ConsoleSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"])
+        self.security_headers = [(header, value(policy[key]), bool(policy[key]["Override"])) for key, (header, value) in _SECURITY_HEADERS.items() if key in policy]
+
+    def with_security_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """An answer's headers as CloudFront sends them on: the policy's, overriding the origin's or not, as it says."""
+        sent = {name.lower() for name, _ in headers}
+        kept = [(n, v) for n, v in headers if not any(n.lower() == h.lower() and override for h, _, override in self.security_headers)]
+        return kept + [(h, v) for h, v, override in self.security_headers if override or h.lower() not in sent]
 
     def is_api(self, path: str) -> bool:
         """Does CloudFront pass this path to the API? (Its patterns: `*` any characters, `?` one; case-sensitive.)"""

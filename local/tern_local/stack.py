@@ -80,6 +80,9 @@ def _given_name(resource: dict[str, Any]) -> Any:
     return None
 
 
+NO_VALUE: Any = type("NoValue", (), {"__repr__": lambda self: "AWS::NoValue"})()  # !Ref AWS::NoValue: the property is left out
+
+
 @dataclass
 class Resolver:
     """Resolves the template's intrinsics (Ref, Sub, GetAtt) the way CloudFormation would for this stack.
@@ -100,6 +103,8 @@ class Resolver:
             self.names[logical] = str(self.resolve(given)) if given is not None else f"tern-{kebab}-{STAGE}"
 
     def ref(self, name: str) -> str:
+        if name == "AWS::NoValue":
+            return NO_VALUE  # type: ignore[no-any-return]
         if name in self.refs:
             return self.refs[name]
         return self.names[name]
@@ -144,9 +149,9 @@ class Resolver:
                 condition, then, otherwise = arg
                 return self.resolve(then if self.condition(condition) else otherwise)
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in ((k, self.resolve(v)) for k, v in value.items()) if v is not NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
         return value
 
     def condition(self, name: str) -> bool:
@@ -377,7 +382,6 @@ class LocalStack:
         from tern.engines.duckdb import DuckDBEngine
 
         self.data = data
-        self.console = ConsoleSite(data)
         self.host = host
         self.port = port
         self.aws_port = aws_port
@@ -389,6 +393,7 @@ class LocalStack:
             raise ValueError(f"template.yaml parameters the local stack has no value for: {', '.join(missing)}")
         defaults = {name: str(p["Default"]) for name, p in declared.items() if "Default" in p}
         self.resolver = Resolver(template()["Resources"], {**defaults, **LOCAL_PARAMETERS})
+        self.console = ConsoleSite(data, resolve=self.resolver.resolve)  # the distribution, with its security headers
         self.log_level = log_level  # overrides the template's POWERTOOLS_LOG_LEVEL (the demo keeps quiet)
         self._stop = threading.Event()
         self.moto: Any = None  # set as start() gets to them: stop() stops what a start cut short had started
@@ -596,7 +601,7 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             named = {name.lower() for name in multi}
             headers = [(name, str(value)) for name, value in (response.get("headers") or {}).items() if name.lower() not in named]
             headers += [(name, str(value)) for name, values in multi.items() for value in values]
-            for name, value in headers:
+            for name, value in stack.console.with_security_headers(headers):
                 if name.lower() != "content-length":
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
@@ -613,8 +618,8 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             """What CloudFront's default behaviour answers: the console's files."""
             answer = stack.console.answer(method, path)
             self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type)
-            self.send_header("Cache-Control", answer.cache)
+            for name, value in stack.console.with_security_headers([("Content-Type", answer.content_type), ("Cache-Control", answer.cache)]):
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
             if self.command != "HEAD":

@@ -69,6 +69,8 @@ def page(browser: Browser, stack: LocalStack) -> Iterator[Page]:
     opened = context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    # the distribution's Content-Security-Policy holds here too (tern_local.console): nothing the console does breaks it
+    opened.on("console", lambda m: m.type == "error" and "Content Security Policy" in m.text and problems.append(f"CSP: {m.text}"))
     opened.on("response", lambda r: r.status >= 500 and problems.append(f"{r.request.method} {r.url}: {r.status}"))
     opened.goto(f"http://127.0.0.1:{stack.port}/")
     opened.get_by_label("Organisation").select_option("acme")

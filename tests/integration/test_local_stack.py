@@ -133,9 +133,30 @@ def test_the_stack_is_deployed_from_the_template(stack: dict[str, Any]) -> None:
 
     assert client("dynamodb").list_tables()["TableNames"] == ["tern-tern-table-local"]
     buckets = {b["Name"] for b in client("s3").list_buckets()["Buckets"]}
-    assert buckets == {"tern-lake-bucket-local", "tern-results-bucket-local", "tern-console-bucket-local"}
+    assert buckets == {"tern-lake-bucket-local", "tern-results-bucket-local", "tern-console-bucket-local", "tern-logs-bucket-local"}
     assert {t["Name"] for t in client("glue").get_tables(DatabaseName="tern_local")["TableList"]} == {"contacts", "events", "lists", "memberships", "overlay"}
     assert [g["Name"] for g in client("scheduler").list_schedule_groups()["ScheduleGroups"] if g["Name"] != "default"] == ["tern-local"]
+
+
+def test_every_answer_carries_the_distributions_security_headers(stack: dict[str, Any]) -> None:
+    """What CloudFront's response headers policy adds: the console's files and the API's answers alike; a page that
+    sends its own, stricter Content-Security-Policy (a recipient's preference page) keeps it."""
+
+    def headers(path: str, org: str | None = "acme") -> Any:
+        request = urllib.request.Request(stack["url"] + path, headers={"X-Tern-Org": org} if org else {})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.headers
+        except urllib.error.HTTPError as e:
+            return e.headers
+
+    for path, org in (("/", "acme"), ("/segments", "acme"), ("/u/acme/not-a-token", None)):
+        found = headers(path, org)
+        assert found["X-Frame-Options"] == "DENY" and found["X-Content-Type-Options"] == "nosniff", path
+        assert found["Strict-Transport-Security"].startswith("max-age=63072000"), path
+    console = headers("/")["Content-Security-Policy"]
+    assert "script-src 'self';" in console and "frame-ancestors 'none'" in console and "amazoncognito.com" in console
+    assert headers("/u/acme/not-a-token", None)["Content-Security-Policy"].startswith("default-src 'none'")
 
 
 def test_a_live_segment_refreshes_on_its_schedule(stack: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from tern_local.template import template
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 22, 12)
-NAMES = {"state_machine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:tern-1a2b3c4d-j1"}
+NAMES = {"state_machine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:tern_local_1a2b3c4d-j1"}
 
 
 def roles_resolver() -> Resolver:
@@ -40,11 +40,13 @@ def roles() -> Roles:
 
 def test_publishing_a_journey_needs_publish_and_pass_role(roles: Roles) -> None:
     needed = dict(roles.authorised("states", "CreateStateMachine", {
-        "name": "tern-1a2b3c4d-j1", "roleArn": f"arn:aws:iam::{ACCOUNT}:role/tern-journey-state-machine-role-local", "publish": True,
+        "name": "tern_local_1a2b3c4d-j1", "roleArn": f"arn:aws:iam::{ACCOUNT}:role/tern-journey-state-machine-role-local", "publish": True,
     }))  # fmt: skip
     assert needed["states:PublishStateMachineVersion"] == [NAMES["state_machine"]]
     assert needed["iam:PassRole"] == [f"arn:aws:iam::{ACCOUNT}:role/tern-journey-state-machine-role-local"]
-    assert roles.check("ApiFunction", "states", "CreateStateMachine", {"name": "tern-1a2b3c4d-j1", "roleArn": needed["iam:PassRole"][0], "publish": True}) is None
+    assert roles.check("ApiFunction", "states", "CreateStateMachine", {"name": "tern_local_1a2b3c4d-j1", "roleArn": needed["iam:PassRole"][0], "publish": True}) is None
+    for other in ("tern_prod_1a2b3c4d-j1", "tern-1a2b3c4d-j1", "tern_local-2_1a2b3c4d-j1"):  # another stage's journeys are not this stage's
+        assert roles.check("ApiFunction", "states", "CreateStateMachine", {"name": other, "roleArn": needed["iam:PassRole"][0], "publish": True}) is not None
 
 
 def test_completing_a_task_token_is_authorised_on_every_resource(roles: Roles) -> None:

@@ -134,6 +134,7 @@ class Services:
     job_trigger: Trigger
     org_settings: OrgSettings
     import_links: ImportLinks
+    machine_prefix: str = "tern_local"  # the stage's journeys' state machines are named so (JourneyMachinePrefix)
     sms_opt_outs: SmsOptOuts | None = None  # journey_run's: the orgs' STOP replies, checked on a schedule
     webhooks_allow_loopback: bool = False
     preferences: Preferences | None = None  # the api function's: recipients' links (tern.api.recipients)
@@ -162,7 +163,7 @@ class Services:
             org_id, self.journey_repository, self.content, self.segments(org_id), self.machines, self.journey_runs, self.events,
             self.step_function_arn, self.clock, WebhookDeliveries(self.destinations, self.webhooks_allow_loopback),
             self.sending.senders(org_id) if self.sending else None, self.sending.default_sender if self.sending else None,
-            self._postal_address(org_id) if self.sending else None,
+            self._postal_address(org_id) if self.sending else None, self.machine_prefix,
         )  # fmt: skip
 
     def _postal_address(self, org_id: str) -> Callable[[], str | None]:
@@ -225,6 +226,7 @@ def admin_services(settings: AdminSettings) -> Services:
         job_trigger=LambdaTrigger(lambdas, settings.export_function_arn),
         org_settings=OrgSettings(table),
         import_links=ImportLinks(table),
+        machine_prefix=settings.journey_machine_prefix,
         sms_opt_outs=SmsOptOuts(table, SmsOrigins(world.aws.client("pinpoint-sms-voice-v2")), engine,
                                 StopRecord(Engagement(table), overlay, events), world.clock),  # fmt: skip
         webhooks_allow_loopback=settings.webhooks_allow_loopback,

@@ -91,6 +91,7 @@ class Journeys:
     senders: Senders | None = None  # the org's sending domains (publish and content check an e-mail's From)
     default_sender: str | None = None  # the stack's own From address (SenderAddress), for content that names none
     postal_address: Callable[[], str | None] | None = None  # the org's postal address (its own, else the stack's)
+    machine_prefix: str = "tern_local"  # the stage's state machines: `<prefix>_<org digest>-<journey>` (IAM grants that much)
 
     # ----- drafts
 
@@ -131,7 +132,7 @@ class Journeys:
         check_publishable(journey.definition(), lambda c: self.content.get(self.org_id, c), lambda s: self.segments.get(s, self.clock()), self.clock(),
                           destination, sender, self.default_sender, self.postal_address() if self.postal_address else "unchecked")  # fmt: skip
         asl = compile_journey(journey.definition(), self.step_function_arn)
-        name = f"tern-{hashlib.sha256(self.org_id.encode()).hexdigest()[:8]}-{journey.id}"
+        name = f"{self.machine_prefix}_{hashlib.sha256(self.org_id.encode()).hexdigest()[:8]}-{journey.id}"
         arn = self.machines.create(name, asl, self.org_id, f"journey {journey.id}")
         now = self.clock()
         return self.repository.save(journey.model_copy(update={
