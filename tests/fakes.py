@@ -150,6 +150,27 @@ class MemoryTrigger:
         self.invoked.append(payload)
 
 
+class MemorySecrets:
+    """tern.ports.SigningSecrets in memory: each secret's versions, the current last."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, list[str]] = {}
+
+    def create(self, name: str, value: str) -> None:
+        assert name not in self.versions, f"{name} exists"
+        self.versions[name] = [value]
+
+    def rotate(self, name: str, value: str) -> None:
+        self.versions[name].append(value)
+
+    def values(self, name: str) -> tuple[str, str | None]:
+        kept = self.versions[name]
+        return kept[-1], kept[-2] if len(kept) > 1 else None
+
+    def delete(self, name: str) -> None:
+        self.versions.pop(name, None)
+
+
 class MemoryTokens:
     """Task tokens: succeed() resumes a waiting execution once; a token that timed out resumes nobody."""
 

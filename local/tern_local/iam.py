@@ -218,6 +218,9 @@ class Roles:
                     values["PoolId"] = value
             if params.get("OptOutListName"):
                 values["OptOutListName"] = str(params["OptOutListName"]).rsplit("/", 1)[-1]
+        if prefix == "secretsmanager" and (params.get("SecretId") or params.get("Name")):
+            given = str(params.get("SecretId") or params.get("Name"))  # a name, or an ARN whose name ends in 6 random characters
+            values["SecretId"] = given.split(":secret:", 1)[1] if ":secret:" in given else f"{given}-AbCdEf"
         if prefix == "lambda" and params.get("FunctionName"):
             values["FunctionName"] = str(params["FunctionName"]).split(":function:")[-1].split(":")[0]
         if prefix == "states":

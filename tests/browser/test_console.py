@@ -360,3 +360,26 @@ def test_a_sending_domain_is_added_its_records_shown_and_verified_once_published
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Saved", timeout=WAIT_MS)
     assert ok(stack, "GET", "/settings/messages")["postal_address"] == "Acme, ul. Długa 1, Warszawa"
+
+
+def test_a_webhook_destinations_secret_is_replaced_and_the_destination_removed(page: Page, stack: LocalStack) -> None:
+    nav(page, "Destinations & settings")
+    page.get_by_label("Destination name").fill("Console CRM")
+    page.get_by_label("URL (https, public)").fill("http://127.0.0.1:9/hook")  # the local stack alone takes http to itself
+    page.get_by_label("Signing secret (16+ characters, shown only now)").fill("the-first-secret-01")
+    page.get_by_role("button", name="Add destination").click()
+    row = page.get_by_role("row").filter(has_text="Console CRM")
+    expect(row).to_contain_text("Set when added", timeout=WAIT_MS)
+    page.get_by_role("button", name="Replace the secret of Console CRM").click()
+    form = page.get_by_role("form", name="New secret for Console CRM")
+    form.get_by_label("New signing secret (16+ characters, shown only now)").fill("the-second-secret-2")
+    form.get_by_label("Hours the old secret keeps working").fill("12")
+    form.get_by_role("button", name="Replace the secret").click()
+    expect(row).to_contain_text("the old one works until", timeout=WAIT_MS)
+    shot(page, "destination-secret-replaced")
+    (hook,) = [d for d in ok(stack, "GET", "/destinations")["destinations"] if d["name"] == "Console CRM"]
+    assert hook["previous_secret_until"] and "secret" not in hook
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove Console CRM").click()
+    expect(page.get_by_role("row").filter(has_text="Console CRM")).to_have_count(0, timeout=WAIT_MS)
+    assert "Console CRM" not in [d["name"] for d in ok(stack, "GET", "/destinations")["destinations"]]

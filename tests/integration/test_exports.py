@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import hmac
 import io
 import json
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +26,7 @@ import pytest
 
 from stack_client import all_members, evaluate, http, lake_contacts, live, local_stack, ok, wait_for
 from tern.aws.dynamodb import Table
+from tern.exports.webhook import verify
 from tern.segments.repository import SegmentRepository
 from tern_local.generator import generate
 from tern_local.stack import REGION, LocalStack
@@ -147,8 +148,8 @@ def test_an_expired_export_answers_410(stack: LocalStack, warsaw: dict[str, Any]
 class Receiver:
     """A webhook endpoint on 127.0.0.1: answers `failures` errors first, then 200; keeps what it accepted."""
 
-    def __init__(self, failures: int = 0, status: int = 503):
-        self.failures, self.status = failures, status
+    def __init__(self, failures: int = 0, status: int = 503, secret: str = SECRET):
+        self.failures, self.status, self.secret = failures, status, secret
         self.accepted: list[dict[str, Any]] = []
         self.requests = 0
         self.bad_signatures = 0
@@ -158,8 +159,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests += 1
-                good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                if not hmac.compare_digest(good, self.headers.get("X-Tern-Signature", "")):
+                if not verify(receiver.secret, self.headers.get("X-Tern-Signature", ""), body, time.time()):  # as a receiver checks it
                     receiver.bad_signatures += 1
                     self.send_response(401)
                 elif receiver.failures > 0:
@@ -204,6 +204,33 @@ def test_webhook_batches_are_signed_and_delivered_once_through_failures(stack: L
     assert len({b["key"] for b in receiver.accepted}) == len(receiver.accepted) == export["batches"] == -(-len(members) // 40)
     assert export["rows"] == len(members) and export["attempts"] == export["batches"] + 2 == receiver.requests
     assert set(receiver.accepted[0]["members"][0]) >= {"contact_id", "email", "total_spent"}
+
+
+def test_a_destinations_secret_is_rotated_without_losing_a_delivery_and_removed(stack: LocalStack, warsaw: dict[str, Any]) -> None:
+    receiver = Receiver()  # holds the first secret
+    try:
+        hook = destination(stack, receiver)
+        new = "the-rotated-secret-0002"
+        rotated = ok(stack, "POST", f"/destinations/{hook}/secret", {"secret": new, "overlap_hours": 24})
+        assert rotated["previous_secret_until"] and "secret" not in rotated and "secret_name" not in rotated
+        # the receiver has not switched yet: the previous secret still signs, and the batches arrive
+        assert finished_export(stack, warsaw["id"], {"format": "webhook", "destination_id": hook})["status"] == "done"
+        receiver.secret = new  # it switches, at any moment of the overlap
+        assert finished_export(stack, warsaw["id"], {"format": "webhook", "destination_id": hook})["status"] == "done"
+        assert receiver.bad_signatures == 0
+        # a rotation with no overlap: only the newest signs, and a receiver still holding an older secret refuses it
+        ok(stack, "POST", f"/destinations/{hook}/secret", {"secret": "the-third-secret-0003", "overlap_hours": 0})
+        refused = finished_export(stack, warsaw["id"], {"format": "webhook", "destination_id": hook})
+        assert refused["status"] == "failed" and "401" in refused["error"] and receiver.bad_signatures > 0
+    finally:
+        receiver.close()
+    assert http(stack, "POST", f"/destinations/{hook}/secret", {"secret": "x" * 20}, org="globex")[0] == 404
+    assert http(stack, "DELETE", f"/destinations/{hook}", org="globex")[0] == 404
+    assert ok(stack, "DELETE", f"/destinations/{hook}")["id"] == hook
+    assert http(stack, "GET", f"/destinations/{hook}")[0] == 404
+    assert http(stack, "POST", f"/segments/{warsaw['id']}/exports", {"format": "webhook", "destination_id": hook})[0] == 404
+    names = [s["Name"] for s in boto3.client("secretsmanager", endpoint_url=stack.endpoint, region_name=REGION).list_secrets()["SecretList"]]
+    assert not [n for n in names if n.endswith(hook)]  # its secret went with it
 
 
 def test_a_destination_that_keeps_failing_fails_the_job(stack: LocalStack, warsaw: dict[str, Any]) -> None:

@@ -596,17 +596,18 @@ def test_an_event_triggered_journey_reminds_before_the_show_and_asks_for_feedbac
 
 
 def test_a_webhook_step_posts_each_contact_signed_once(stack: LocalStack) -> None:
-    import hashlib
-    import hmac
     import threading
+    import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tern.exports.webhook import verify
 
     secret, received, answers = "s3cret-journey-hook", [], [503]  # the first attempt fails: delivery retries
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            signed = self.headers.get("X-Tern-Signature") == "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            signed = verify(secret, self.headers.get("X-Tern-Signature", ""), body, time.time())
             status = answers.pop() if answers else 200
             if status == 200 and signed:
                 received.append((self.headers["Idempotency-Key"], json.loads(body)))
@@ -630,6 +631,8 @@ def test_a_webhook_step_posts_each_contact_signed_once(stack: LocalStack) -> Non
         journey = ok(stack, "POST", "/journeys", body)
         published = ok(stack, "POST", f"/journeys/{journey['id']}/publish")
         ok(stack, "POST", f"/journeys/{journey['id']}/start")
+        status, refused = http(stack, "DELETE", f"/destinations/{hook['id']}")  # not from under a live journey
+        assert status == 409 and journey["id"] in refused["message"]
         wait_for(lambda: finished(stack, published) and steps(stack, journey["id"])["crm"]["sent"] == len(members), timeout=60, every=0.5, what="every post")
     finally:
         server.shutdown()

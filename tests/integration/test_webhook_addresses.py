@@ -103,7 +103,7 @@ def test_a_name_that_rebinds_to_loopback_after_creation_is_refused_at_delivery(r
     _resolving(monkeypatch, {"hooks.example.com": ["93.184.216.34", "127.0.0.1"]})
     url = f"http://hooks.example.com:{receiver.port}/hook"
     check_url(url)  # at creation it resolved to a public address
-    hook = Webhook(url, SECRET, timeout_seconds=5, sleep=lambda s: None)
+    hook = Webhook(url, [SECRET], timeout_seconds=5, sleep=lambda s: None)
     with pytest.raises(DeliveryFailed, match="resolves to 127.0.0.1, a loopback address") as failed:
         hook.post(b"{}", "x:1")
     assert failed.value.attempts == 1 and receiver.requests == 0  # refused before connecting, and not retried
@@ -111,17 +111,17 @@ def test_a_name_that_rebinds_to_loopback_after_creation_is_refused_at_delivery(r
 
 def test_delivery_connects_to_the_address_it_vetted(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     _resolving(monkeypatch, {"hooks.example.com": ["127.0.0.1"]})
-    hook = Webhook(f"http://hooks.example.com:{receiver.port}/hook", SECRET, sleep=lambda s: None, allow_loopback=True)
+    hook = Webhook(f"http://hooks.example.com:{receiver.port}/hook", [SECRET], sleep=lambda s: None, allow_loopback=True)
     assert hook.post(b"{}", "x:1") == 1 and receiver.requests == 1
     with pytest.raises(DeliveryFailed, match="loopback"):
-        Webhook(f"http://localhost:{receiver.port}/hook", SECRET, sleep=lambda s: None).post(b"{}", "x:2")
+        Webhook(f"http://localhost:{receiver.port}/hook", [SECRET], sleep=lambda s: None).post(b"{}", "x:2")
     assert receiver.requests == 1
 
 
 def test_a_redirect_is_never_followed(receiver: Receiver) -> None:
     redirecting = Receiver(redirect=f"http://127.0.0.1:{receiver.port}/elsewhere")
     try:
-        hook = Webhook(f"http://127.0.0.1:{redirecting.port}/hook", SECRET, sleep=lambda s: None, allow_loopback=True)
+        hook = Webhook(f"http://127.0.0.1:{redirecting.port}/hook", [SECRET], sleep=lambda s: None, allow_loopback=True)
         with pytest.raises(DeliveryFailed, match="302"):
             hook.post(b"{}", "x:1")
         assert redirecting.requests == 1 and receiver.requests == 0

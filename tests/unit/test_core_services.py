@@ -18,11 +18,21 @@ from botocore.stub import Stubber
 from tern.aws.idempotency import once_per_key
 from tern.aws.ses import SesEmail
 from tern.aws.sms import EndUserMessagingSms, SmsOrigins
-from tern.errors import ContactStopped, DefinitionError, DeliveryFailed, OptedOut, RetryLater, SendRejected, StoreError
+from tern.errors import (
+    ContactStopped,
+    DefinitionError,
+    DeliveryFailed,
+    NotFoundError,
+    OptedOut,
+    RetryLater,
+    SendRejected,
+    StoreError,
+)
+from tern.exports.destinations import Destinations
 from tern.exports.jobs import JobRequest, JobRunner, Jobs
-from tern.exports.model import Destination, Export, ExportRequest
+from tern.exports.model import Destination, DestinationRequest, Export, ExportRequest, SecretRotation
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
-from tern.exports.webhook import WebhookDeliveries
+from tern.exports.webhook import WebhookDeliveries, signing_secrets
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.content import Content
 from tern.journeys.engagement import Engagement
@@ -44,6 +54,7 @@ from fakes import (
     MemoryIdempotency,
     MemoryLakeFiles,
     MemoryScheduler,
+    MemorySecrets,
     MemorySms,
     MemoryTable,
     MemoryTokens,
@@ -91,7 +102,7 @@ class World:
         }))  # fmt: skip
         self.steps = JourneySteps(self.journeys, content, self.engagement, self.email, self.sms, self.events, self.tokens, self.overlay, SegmentRepository(self.table),
                                   Ledger(self.table), OrgSettings(self.table), Throttle(self.table),
-                                  WebhookDeliveries(DestinationRepository(self.table), allow_loopback=True), LINKS, lambda: NOW)  # type: ignore[arg-type]
+                                  WebhookDeliveries(DestinationRepository(self.table), MemorySecrets(), allow_loopback=True), LINKS, lambda: NOW)  # type: ignore[arg-type]
         self.ingest = Ingest(self.engagement, self.events, self.tokens, lambda: NOW)
 
     def request(self, step: str, contact: dict[str, Any] = ANNA, token: str | None = None) -> StepRequest:
@@ -305,7 +316,7 @@ def test_a_webhook_export_resumes_after_a_crash_without_resending() -> None:
         "latest": latest, "ready_until": NOW + dt.timedelta(days=1),
     }))  # fmt: skip
     jobs = _jobs(table, trigger)
-    DestinationRepository(table).create(Destination(id="d1", org_id="acme", name="CRM", url="https://crm.example/hook", secret="a-long-enough-secret", batch_size=2, created_at=NOW))
+    DestinationRepository(table).create(Destination(id="d1", org_id="acme", name="CRM", url="https://crm.example/hook", secret_name="tern-test-webhook-d1", batch_size=2, created_at=NOW))
     export = jobs.request_export("s1", ExportRequest(format="webhook", destination_id="d1"), NOW)
     assert trigger.invoked == [{"org_id": "acme", "kind": "export", "id": export.id, "segment_id": "s1"}]
     engine = RowsEngine([{"contact_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(5)])
@@ -333,7 +344,7 @@ def test_a_refused_batch_ends_the_export_failed_with_the_reason() -> None:
     }))  # fmt: skip
     jobs = _jobs(table, trigger)
     ExportRepository(table).create(Export(id="x1", org_id="acme", segment_id="s1", requested_at=NOW, format="webhook", columns="summary", destination_id="d1"))
-    DestinationRepository(table).create(Destination(id="d1", org_id="acme", name="CRM", url="https://crm.example/hook", secret="a-long-enough-secret", created_at=NOW))
+    DestinationRepository(table).create(Destination(id="d1", org_id="acme", name="CRM", url="https://crm.example/hook", secret_name="tern-test-webhook-d1", created_at=NOW))
 
     class Refusing:
         def post(self, body: bytes, batch_key: str) -> int:
@@ -399,3 +410,29 @@ def test_a_stop_on_the_opt_out_list_blocks_the_text_and_tern_keeps_it() -> None:
     with pytest.raises(ContactStopped):
         world.steps.run(world.request("text", token="t2").model_copy(update={"execution": "again", "run_id": "r2"}))
     assert world.sms.sent == [] and "sms_marketing" in world.events.rows[-1]["reason"]
+
+
+# ----------------------------------------------------------------------------- webhook destinations and their secrets
+
+
+def test_a_destinations_secret_is_kept_apart_rotated_with_an_overlap_and_removed_with_it() -> None:
+    table, secrets, now = MemoryTable(), MemorySecrets(), [NOW]
+    destinations = Destinations("acme", DestinationRepository(table), secrets, "tern-test-webhook", lambda: now[0])  # type: ignore[arg-type]
+    with pytest.raises(DefinitionError, match="https"):
+        destinations.add(DestinationRequest(name="CRM", url="http://93.184.215.14/hook", secret="the-first-secret-01"))
+    added = destinations.add(DestinationRequest(name="CRM", url="https://93.184.215.14/hook", secret="the-first-secret-01"))  # a public address: no lookup
+    assert "the-first-secret-01" not in json.dumps(list(table.items.values()), default=str)  # the table never holds it
+    assert secrets.versions[added.secret_name] == ["the-first-secret-01"] and added.secret_name.startswith("tern-test-webhook-")
+    assert signing_secrets(added, secrets, NOW.timestamp()) == ["the-first-secret-01"]
+
+    rotated = destinations.rotate(added.id, SecretRotation(secret="the-second-secret-2", overlap_hours=24))
+    during, after = (NOW + dt.timedelta(hours=23)).timestamp(), (NOW + dt.timedelta(hours=25)).timestamp()
+    assert signing_secrets(rotated, secrets, during) == ["the-second-secret-2", "the-first-secret-01"]  # both sign: no delivery fails
+    assert signing_secrets(rotated, secrets, after) == ["the-second-secret-2"]
+    at_once = destinations.rotate(added.id, SecretRotation(secret="the-third-secret-33", overlap_hours=0))
+    assert signing_secrets(at_once, secrets, during) == ["the-third-secret-33"]
+
+    with pytest.raises(NotFoundError):
+        Destinations("globex", DestinationRepository(table), secrets, "tern-test-webhook").remove(added.id)  # type: ignore[arg-type]
+    destinations.remove(added.id)
+    assert destinations.all() == [] and added.secret_name not in secrets.versions

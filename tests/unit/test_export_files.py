@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from tern.engines.duckdb import DuckDBEngine
 from tern.exports.files import CsvWriter, inert, normal_email, normal_phone, sha256
-from tern.exports.webhook import signature
+from tern.exports.webhook import signature, verify
 from tern.parquet import CONTACTS_SCHEMA
 from tern.segments.compiler import effective_contacts
 from tern.segments.definition import parse_definition
@@ -50,9 +50,20 @@ def test_a_hostile_contacts_formula_reaches_a_csv_as_inert_text(tmp_path: Path) 
     assert [inert(t) for t in ("Anna", "+48600100200", "=1", "+1 (555) =1", "")] == ["Anna", "+48600100200", "'=1", "'+1 (555) =1", ""]
 
 
-def test_webhook_signature_is_hmac_sha256_of_the_body() -> None:
-    body = b'{"batch":1}'
-    assert signature("s3cret-s3cret-s3cret", body) == "sha256=" + hmac.new(b"s3cret-s3cret-s3cret", body, hashlib.sha256).hexdigest()
+def test_a_webhook_signature_is_hmac_sha256_of_the_time_and_body_and_goes_stale() -> None:
+    body, at = b'{"batch":1}', 1_800_000_000
+    header = signature(["s3cret-s3cret-s3cret"], body, at)
+    assert header == f"t={at},v1=" + hmac.new(b"s3cret-s3cret-s3cret", f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    assert verify("s3cret-s3cret-s3cret", header, body, now=at + 299)
+    assert not verify("s3cret-s3cret-s3cret", header, body, now=at + 301)  # replayed after the tolerance
+    assert not verify("s3cret-s3cret-s3cret", header, body + b" ", now=at)  # another body
+    assert not verify("another-secret-entirely", header, body, now=at)
+    assert not verify("s3cret-s3cret-s3cret", header.replace(f"t={at}", f"t={at + 5}"), body, now=at)  # a moved time
+    for broken in ("", "v1=abc", f"t=x,v1={header.split('v1=')[1]}", f"t={at},t={at},{header.split(',')[1]}"):
+        assert not verify("s3cret-s3cret-s3cret", broken, body, now=at)
+    # while a rotation overlaps: one v1 under each secret, so a receiver holding either verifies
+    both = signature(["the-new-secret-0001", "the-old-secret-0001"], body, at)
+    assert verify("the-new-secret-0001", both, body, now=at) and verify("the-old-secret-0001", both, body, now=at)
 
 
 def _lake(root: Path, changes: list[tuple[str, str, str, str, str, int]]) -> DuckDBEngine:

@@ -152,3 +152,14 @@ def test_each_workflow_task_is_granted_by_its_role(roles: Roles, machine: str) -
     # and the check can fail: the journey run's role may not write manifests into the lake
     if machine == "JourneyRunStateMachine":
         assert roles.check(machine, "athena", "StartQueryExecution", {"WorkGroup": names["AthenaWorkGroup"], "QueryString": unload}) is not None
+
+
+def test_webhook_secrets_are_written_by_the_api_and_read_only_by_the_functions_that_deliver(roles: Roles) -> None:
+    name = {"Name": "tern-local-webhook-1a2b3c4d-d1"}
+    assert roles.check("ApiFunction", "secretsmanager", "CreateSecret", {**name, "SecretString": "s"}) is None
+    assert roles.check("ApiFunction", "secretsmanager", "GetSecretValue", {"SecretId": name["Name"]}) is not None
+    for function in ("ExportFunction", "JourneyStepFunction"):
+        assert roles.check(function, "secretsmanager", "GetSecretValue", {"SecretId": name["Name"]}) is None
+        assert roles.check(function, "secretsmanager", "PutSecretValue", {"SecretId": name["Name"], "SecretString": "s"}) is not None
+    assert roles.check("ExportFunction", "secretsmanager", "GetSecretValue", {"SecretId": "tern-prod-webhook-1a2b3c4d-d1"}) is not None
+    assert roles.check("ExportFunction", "secretsmanager", "GetSecretValue", {"SecretId": "tern-unsubscribe-local"}) is not None

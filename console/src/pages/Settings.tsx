@@ -3,7 +3,10 @@ import { del, get, post, put } from "../api";
 import { ErrorNote, n, useAction, when } from "../ui";
 
 type Cap = { messages: number; days: number; channels: string[] };
-type Destination = { id: string; name: string; url: string; batch_size: number; timeout_seconds: number; created_at: string };
+type Destination = {
+  id: string; name: string; url: string; batch_size: number; timeout_seconds: number; created_at: string;
+  secret_rotated_at: string | null; previous_secret_until: string | null;
+};
 
 /** The org's frequency cap across all journeys, and the webhook destinations exports and journeys deliver to. */
 export default function Settings() {
@@ -63,13 +66,53 @@ function Destinations() {
       </form>
       <ErrorNote error={action.error} />
       <table className="list">
-        <thead><tr><th scope="col">Name</th><th scope="col">URL</th><th scope="col" className="num">Batch</th><th scope="col">Added</th></tr></thead>
+        <thead><tr><th scope="col">Name</th><th scope="col">URL</th><th scope="col" className="num">Batch</th><th scope="col">Added</th><th scope="col">Signing secret</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>
-          {destinations.map((d) => <tr key={d.id}><td>{d.name}</td><td>{d.url}</td><td className="num">{n(d.batch_size)}</td><td>{when(d.created_at)}</td></tr>)}
-          {destinations.length === 0 && <tr><td colSpan={4} className="muted">No destinations yet.</td></tr>}
+          {destinations.map((d) => <DestinationRow key={d.id} destination={d} onChanged={load} />)}
+          {destinations.length === 0 && <tr><td colSpan={6} className="muted">No destinations yet.</td></tr>}
         </tbody>
       </table>
     </section>
+  );
+}
+
+/** One destination: its secret replaced (the old one keeps working for the hours chosen, so the receiver can switch
+ * without losing a delivery), or the destination removed. */
+function DestinationRow({ destination: d, onChanged }: { destination: Destination; onChanged: () => Promise<void> }) {
+  const [replacing, setReplacing] = useState(false);
+  const [secret, setSecret] = useState("");
+  const [overlap, setOverlap] = useState(24);
+  const action = useAction();
+  const secretNote = !d.secret_rotated_at ? "Set when added"
+    : d.previous_secret_until && new Date(d.previous_secret_until) > new Date() ? `Replaced ${when(d.secret_rotated_at)}; the old one works until ${when(d.previous_secret_until)}`
+    : `Replaced ${when(d.secret_rotated_at)}`;
+  return (
+    <>
+      <tr>
+        <td>{d.name}</td><td>{d.url}</td><td className="num">{n(d.batch_size)}</td><td>{when(d.created_at)}</td><td>{secretNote}</td>
+        <td>
+          <button type="button" onClick={() => setReplacing(!replacing)} aria-expanded={replacing} aria-label={`Replace the secret of ${d.name}`}>Replace the secret</button>{" "}
+          <button type="button" disabled={action.busy} onClick={() => {
+            if (window.confirm(`Remove the destination ${d.name}? Exports and journeys can no longer deliver to it.`)) {
+              action.run(async () => { await del(`/destinations/${d.id}`); await onChanged(); }, "Destination removed");
+            }
+          }} aria-label={`Remove ${d.name}`}>Remove</button>
+          <ErrorNote error={action.error} />
+        </td>
+      </tr>
+      {replacing && (
+        <tr><td colSpan={6}>
+          <form className="row" aria-label={`New secret for ${d.name}`} onSubmit={(e) => {
+            e.preventDefault();
+            action.run(async () => { await post(`/destinations/${d.id}/secret`, { secret, overlap_hours: overlap }); setSecret(""); setReplacing(false); await onChanged(); }, "Secret replaced");
+          }}>
+            <TextField label="New signing secret (16+ characters, shown only now)" value={secret} type="password" onChange={setSecret} />
+            <NumberField label="Hours the old secret keeps working" value={overlap} onChange={setOverlap} />
+            <button type="submit" className="primary" disabled={action.busy}>Replace the secret</button>
+          </form>
+        </td></tr>
+      )}
+    </>
   );
 }
 

@@ -178,6 +178,23 @@ class SmsOrigins(Protocol):
         ...
 
 
+class SigningSecrets(Protocol):
+    """Webhook destinations' signing secrets, each named, with its previous value kept while a rotation overlaps
+    (tern.aws.secrets.SecretsManagerSecrets)."""
+
+    def create(self, name: str, value: str) -> None: ...
+
+    def rotate(self, name: str, value: str) -> None:
+        """The new value becomes current; the current one is kept as the previous."""
+        ...
+
+    def values(self, name: str) -> tuple[str, str | None]:
+        """The current value and the previous one, if any."""
+        ...
+
+    def delete(self, name: str) -> None: ...
+
+
 class Deliveries(Protocol):
     """Signed POSTs to an org's webhook destinations (tern.exports.webhook): a journey's webhook steps."""
 

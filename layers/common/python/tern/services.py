@@ -21,13 +21,14 @@ from tern.aws.idempotency import Handler, once_per_key, table_records
 from tern.aws.lambdas import LambdaTrigger
 from tern.aws.s3 import S3LakeFiles, S3ResultFiles
 from tern.aws.scheduler import EventBridgeScheduler
-from tern.aws.secrets import secret_bytes
+from tern.aws.secrets import SecretsManagerSecrets, secret_bytes
 from tern.aws.ses import SesEmail, SesIdentities
 from tern.aws.sms import EndUserMessagingSms, SmsOrigins
 from tern.aws.stepfunctions import StepFunctions
 from tern.clock import Clock, utc_now
 from tern.engines import QueryEngine
 from tern.engines.athena import AthenaEngine
+from tern.exports.destinations import Destinations
 from tern.exports.jobs import JobRunner, Jobs
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
 from tern.exports.webhook import WebhookDeliveries
@@ -46,7 +47,16 @@ from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps,
 from tern.journeys.triggers import Triggers
 from tern.journeys.unsubscribe import Links, Signer
 from tern.lists.repository import ListRepository
-from tern.ports import Events, LakeFiles, ResultFiles, Scheduler, SendingIdentities, StateMachines, Trigger
+from tern.ports import (
+    Events,
+    LakeFiles,
+    ResultFiles,
+    Scheduler,
+    SendingIdentities,
+    SigningSecrets,
+    StateMachines,
+    Trigger,
+)
 from tern.ports import SmsOrigins as SmsOriginsPort
 from tern.segments.lifecycle import Segments
 from tern.segments.previews import PreviewRepository
@@ -129,11 +139,13 @@ class Services:
     exports: ExportRepository
     actions: ActionRepository
     destinations: DestinationRepository
+    signing_secrets: SigningSecrets
     planned: Planned
     results: ResultFiles
     job_trigger: Trigger
     org_settings: OrgSettings
     import_links: ImportLinks
+    webhook_secret_prefix: str = "tern-local-webhook"  # the destinations' secrets in Secrets Manager
     machine_prefix: str = "tern_local"  # the stage's journeys' state machines are named so (JourneyMachinePrefix)
     sms_opt_outs: SmsOptOuts | None = None  # journey_run's: the orgs' STOP replies, checked on a schedule
     webhooks_allow_loopback: bool = False
@@ -161,7 +173,7 @@ class Services:
     def journeys(self, org_id: str) -> Journeys:
         return Journeys(
             org_id, self.journey_repository, self.content, self.segments(org_id), self.machines, self.journey_runs, self.events,
-            self.step_function_arn, self.clock, WebhookDeliveries(self.destinations, self.webhooks_allow_loopback),
+            self.step_function_arn, self.clock, WebhookDeliveries(self.destinations, self.signing_secrets, self.webhooks_allow_loopback),
             self.sending.senders(org_id) if self.sending else None, self.sending.default_sender if self.sending else None,
             self._postal_address(org_id) if self.sending else None, self.machine_prefix,
         )  # fmt: skip
@@ -180,7 +192,10 @@ class Services:
         )  # fmt: skip
 
     def job_runner(self, org_id: str) -> JobRunner:
-        return JobRunner(self.jobs(org_id), self.engine, self.overlay, self.clock)
+        return JobRunner(self.jobs(org_id), self.engine, self.overlay, self.clock, self.signing_secrets)
+
+    def webhook_destinations(self, org_id: str) -> Destinations:
+        return Destinations(org_id, self.destinations, self.signing_secrets, self.webhook_secret_prefix, self.clock, self.webhooks_allow_loopback)
 
     def pinpoint(self, org_id: str) -> PinpointImporter:
         return PinpointImporter(org_id, self.segments(org_id), self.journeys(org_id), self.import_links, self.clock)
@@ -221,6 +236,8 @@ def admin_services(settings: AdminSettings) -> Services:
         exports=ExportRepository(table),
         actions=ActionRepository(table),
         destinations=DestinationRepository(table),
+        signing_secrets=SecretsManagerSecrets(world.aws.client("secretsmanager")),
+        webhook_secret_prefix=settings.webhook_secret_prefix,
         planned=Planned(table),
         results=S3ResultFiles(world.aws.client("s3"), settings.results_bucket),
         job_trigger=LambdaTrigger(lambdas, settings.export_function_arn),
@@ -294,7 +311,8 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
         ledger=Ledger(table),
         settings=OrgSettings(table),
         throttle=Throttle(table),
-        deliveries=WebhookDeliveries(DestinationRepository(table), allow_loopback=settings.webhooks_allow_loopback),
+        deliveries=WebhookDeliveries(DestinationRepository(table), SecretsManagerSecrets(world.aws.client("secretsmanager")),
+                                     allow_loopback=settings.webhooks_allow_loopback),  # fmt: skip
         links=Links(Signer(secret_bytes(world.aws.client("secretsmanager"), settings.unsubscribe_secret_arn)), settings.public_url),
         clock=world.clock,
         senders=outbound.senders,

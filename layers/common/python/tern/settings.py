@@ -37,6 +37,7 @@ class AdminSettings(QuerySettings):
     refresh_machine_arn: str  # the refresh state machine (statemachines/refresh_segment.asl.json)
     journey_run_machine_arn: str  # the run state machine (statemachines/journey_run.asl.json)
     journey_step_function_arn: str
+    webhook_secret_prefix: str = "tern-local-webhook"  # destinations' signing secrets in Secrets Manager (tern-<stage>-webhook)
     journey_machine_prefix: str = "tern_local"  # journeys' state machines: <prefix>_<org digest>-<journey> (tern_<stage>)
     journey_run_function_arn: str  # also each org's check of its SMS opt-out list (tern.journeys.opt_outs)
     export_function_arn: str

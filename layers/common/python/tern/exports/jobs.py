@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,13 +30,12 @@ from pydantic import BaseModel, ConfigDict
 
 from tern import lake
 from tern.clock import iso_utc
-from tern.errors import ConflictError, DefinitionError, DeliveryFailed, GoneError, Problem, TernError
+from tern.errors import ConflictError, DeliveryFailed, GoneError, TernError
 from tern.exports import files, query
-from tern.exports.addresses import RefusedAddress, check_url
-from tern.exports.model import Action, ActionRequest, Destination, DestinationRequest, Export, ExportRequest
+from tern.exports.model import Action, ActionRequest, Destination, Export, ExportRequest
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
-from tern.exports.webhook import Webhook
-from tern.ports import ResultFiles, Trigger
+from tern.exports.webhook import Webhook, signing_secrets
+from tern.ports import ResultFiles, SigningSecrets, Trigger
 from tern.segments.lifecycle import Segments
 from tern.segments.segment import Segment
 from tern.store.overlay import ContactOverlay, chunked
@@ -151,18 +151,6 @@ class Jobs:
         self.segments.get(segment_id, now)  # 404 for what the org cannot see
         return self.actions.of_segment(self.org_id, segment_id)
 
-    # ----- destinations
-
-    def add_destination(self, request: DestinationRequest, now: dt.datetime) -> Destination:
-        try:
-            check_url(request.url, self.allow_loopback)
-        except RefusedAddress as e:
-            raise DefinitionError([Problem("url", str(e))]) from None
-        return self.destinations.create(Destination(id=uuid.uuid4().hex[:12], org_id=self.org_id, created_at=now, **request.model_dump()))
-
-    def list_destinations(self) -> list[Destination]:
-        return self.destinations.all(self.org_id)
-
 
 # ------------------------------------------------------------------------------------------- running
 
@@ -175,12 +163,16 @@ class JobRunner:
     engine: Any  # tern.engines.QueryEngine
     overlay: ContactOverlay
     clock: Callable[[], dt.datetime]
+    secrets: SigningSecrets | None = None  # the destinations' signing secrets (Secrets Manager)
     webhook: Callable[[Destination], Webhook] | None = None  # unset: a signed Webhook to the destination's URL
 
     def _webhook(self, destination: Destination) -> Webhook:
         if self.webhook:
             return self.webhook(destination)
-        return Webhook(destination.url, destination.secret, destination.timeout_seconds, allow_loopback=self.jobs.allow_loopback)
+        if self.secrets is None:
+            raise AssertionError("this function has no signing secrets (tern.services)")
+        keys = signing_secrets(destination, self.secrets, time.time())
+        return Webhook(destination.url, keys, destination.timeout_seconds, allow_loopback=self.jobs.allow_loopback)
 
     def run(self, request: JobRequest) -> dict[str, Any]:
         repository, key = self.jobs.stored(request.kind, request.segment_id, request.id)

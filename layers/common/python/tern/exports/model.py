@@ -80,24 +80,43 @@ class Action(_Job):
     already: int = 0  # members that already had the value (add) or already lacked it (remove)
 
 
-class DestinationRequest(BaseModel):
-    """POST /destinations: where webhook exports deliver."""
+Secret = Annotated[str, Field(min_length=16, max_length=256, description="write-only: never shown again"), OneLine]
+
+
+class DestinationSettings(BaseModel):
+    """Where webhook exports and journeys' webhook steps deliver, and how."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: Annotated[str, Field(min_length=1, max_length=200), OneLine]
     url: Annotated[str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$", max_length=2000)]
-    secret: Annotated[str, Field(min_length=16, max_length=256), OneLine]
     batch_size: Annotated[int, Field(strict=True, ge=1, le=10_000)] = 500
     timeout_seconds: Annotated[float, Field(strict=True, gt=0, le=60)] = 10
 
 
-class Destination(DestinationRequest):
+class DestinationRequest(DestinationSettings):
+    """POST /destinations: the settings and the signing secret (kept in Secrets Manager, never shown again)."""
+
+    secret: Secret
+
+
+class SecretRotation(BaseModel):
+    """POST /destinations/{id}/secret: a new signing secret; the old one still signs for `overlap_hours`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    secret: Secret
+    overlap_hours: Annotated[int, Field(strict=True, ge=0, le=168)] = 24
+
+
+class Destination(DestinationSettings):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     org_id: str
     created_at: Instant
+    secret_name: str  # in Secrets Manager (tern.exports.webhook.secret_name)
+    secret_rotated_at: Instant | None = None
+    previous_secret_until: Instant | None = None  # until then, deliveries are signed with the previous secret too
     version: int = 0
 
     def public(self) -> dict[str, object]:
-        """What the API shows: never the secret."""
-        return self.model_dump(mode="json", exclude={"secret", "version"})
+        """What the API shows (the secret lives in Secrets Manager, never here)."""
+        return self.model_dump(mode="json", exclude={"version", "secret_name"})

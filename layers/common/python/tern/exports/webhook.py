@@ -1,7 +1,11 @@
 """Handing members to another system: signed JSON batches POSTed to a webhook destination.
 
-Each body is signed with HMAC-SHA256 under the destination's secret, hex in `X-Tern-Signature:
-sha256=<hex>` (the receiver recomputes it over the raw body). `Idempotency-Key` names the batch
+Each request is signed as Stripe signs its webhooks: `X-Tern-Signature: t=<unix seconds>,v1=<hex>` where hex is
+HMAC-SHA256 under the destination's secret of `<t>.<raw body>`. While a rotated secret's overlap lasts, a second
+`v1=` carries the signature under the previous secret, so a receiver holding either verifies. A receiver
+recomputes it over the raw body, compares in constant time, and refuses a `t` more than 5 minutes from its clock
+(a captured request replayed later): `verify` below does exactly that. Each attempt is signed afresh, so a retry
+after a backoff still carries a current `t`. `Idempotency-Key` names the batch
 (<export id>:<batch number>), the same on every retry. 5xx, 408, 429, timeouts and refused connections
 are retried with exponential backoff and jitter; any other answer (a redirect too), a host that resolves to
 an internal address (tern.exports.addresses), or a batch still failing after the last attempt, ends the
@@ -10,6 +14,7 @@ delivery with the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import random
@@ -22,19 +27,39 @@ from dataclasses import dataclass, field
 from tern import __version__
 from tern.errors import DeliveryFailed, NotFoundError
 from tern.exports.addresses import RefusedAddress, opener
+from tern.exports.model import Destination
 from tern.exports.repository import DestinationRepository
+from tern.ports import SigningSecrets
 
 RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+TOLERANCE_SECONDS = 300  # how far a receiver should let `t` be from its own clock
+
+
+def _mac(secret: str, at: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signature(secrets: list[str], body: bytes, at: int) -> str:
+    """The X-Tern-Signature value: `t=<at>` and a `v1=` under each secret (the current first)."""
+    return ",".join([f"t={at}", *(f"v1={_mac(secret, at, body)}" for secret in secrets)])
+
+
+def verify(secret: str, header: str, body: bytes, now: float, tolerance: float = TOLERANCE_SECONDS) -> bool:
+    """A receiver's check: the header carries a `v1` of `secret` over `<t>.<body>`, and `t` is within `tolerance` of now."""
+    parts = [part.partition("=") for part in header.split(",")]
+    stamps = [value for key, _, value in parts if key.strip() == "t"]
+    if len(stamps) != 1 or not stamps[0].strip().isdigit() or abs(now - int(stamps[0])) > tolerance:
+        return False
+    expected = _mac(secret, int(stamps[0]), body)
+    return any(hmac.compare_digest(expected, value.strip()) for key, _, value in parts if key.strip() == "v1")
 
 
 @dataclass
 class Webhook:
     url: str
-    secret: str
+    secrets: list[str]  # the current first; the previous while a rotation overlaps
     timeout_seconds: float = 10
     max_attempts: int = 5
     first_delay: float = 0.5
@@ -42,16 +67,17 @@ class Webhook:
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = field(default=random.random)
     allow_loopback: bool = False  # the local stack and tests only (tern.exports.addresses)
+    clock: Callable[[], float] = time.time
 
     def post(self, body: bytes, batch_key: str) -> int:
         """Deliver one batch; returns the attempts it took, or raises DeliveryFailed with the reason."""
-        headers = {
-            "Content-Type": "application/json", "User-Agent": f"tern/{__version__}",
-            "X-Tern-Signature": signature(self.secret, body), "Idempotency-Key": batch_key,
-        }  # fmt: skip
         delay = self.first_delay
         connections = opener(self.allow_loopback)
         for attempt in range(1, self.max_attempts + 1):
+            headers = {
+                "Content-Type": "application/json", "User-Agent": f"tern/{__version__}", "Idempotency-Key": batch_key,
+                "X-Tern-Signature": signature(self.secrets, body, int(self.clock())),
+            }  # fmt: skip
             try:
                 with connections.open(urllib.request.Request(self.url, data=body, headers=headers, method="POST"), timeout=self.timeout_seconds):
                     return attempt
@@ -75,6 +101,7 @@ class WebhookDeliveries:
     """tern.ports.Deliveries over the org's destinations: what a journey's webhook step posts through."""
 
     destinations: DestinationRepository
+    secrets: SigningSecrets
     allow_loopback: bool = False
     max_attempts: int = 3  # within journey_step's 30 s (the Task's own retries come on top for the transient)
     timeout_seconds: float = 5
@@ -91,6 +118,19 @@ class WebhookDeliveries:
             destination = self.destinations.get(org_id, destination_id)
         except NotFoundError:
             raise DeliveryFailed(f"destination {destination_id} no longer exists", 0) from None
-        hook = Webhook(destination.url, destination.secret, timeout_seconds=self.timeout_seconds, max_attempts=self.max_attempts,
-                       allow_loopback=self.allow_loopback)  # fmt: skip
+        hook = Webhook(destination.url, signing_secrets(destination, self.secrets, time.time()), timeout_seconds=self.timeout_seconds,
+                       max_attempts=self.max_attempts, allow_loopback=self.allow_loopback)  # fmt: skip
         return hook.post(body, key)
+
+
+def secret_name(prefix: str, org_id: str, destination_id: str) -> str:
+    """A destination's secret in Secrets Manager: `<prefix>-<org digest>-<id>` (IAM grants the stage's `<prefix>-*`)."""
+    return f"{prefix}-{hashlib.sha256(org_id.encode()).hexdigest()[:8]}-{destination_id}"
+
+
+def signing_secrets(destination: Destination, secrets: SigningSecrets, now: float) -> list[str]:
+    """What a delivery signs with now: the current secret, and the previous while the rotation's overlap lasts."""
+    current, previous = secrets.values(destination.secret_name)
+    until = destination.previous_secret_until
+    overlapping = until is not None and previous is not None and now < until.replace(tzinfo=until.tzinfo or dt.UTC).timestamp()
+    return [current, previous] if overlapping and previous else [current]

@@ -227,6 +227,10 @@ class Journeys:
         sending = {c.id for c in self.content.list_content(self.org_id) if c.from_address and domain_of(c.from_address) == domain}
         return [j.id for j in self.list_journeys() if j.status in ("published", "running") and any(getattr(s, "content_id", None) in sending for s in j.steps)]
 
+    def delivering_to(self, destination_id: str) -> list[str]:
+        """The org's published or running journeys with a webhook step to this destination."""
+        return [j.id for j in self.list_journeys() if j.status in ("published", "running") and any(getattr(s, "destination_id", None) == destination_id for s in j.steps)]
+
     def create_content(self, draft: ContentDraft) -> Content:
         self._own_sender(draft)
         now = self.clock()
