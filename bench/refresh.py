@@ -37,7 +37,7 @@ from tern.engines.duckdb import DuckDBEngine
 from tern.observability import logger
 from tern.segments.segment import Segment
 from tern.services import Services, admin_services, use_runtime
-from tern.settings import EvaluateSegmentSettings
+from tern.settings import AdminSettings
 from tern.store.ranges import CHUNK_BYTES
 from tern.usecases.refresh import refresh_stage
 from tern_local.athena import LocalAthena, route_athena_to
@@ -168,7 +168,7 @@ def run(members: int, churn: bool) -> None:
         wire = Wire(runtime.aws.session)
         use_runtime(runtime)
         try:
-            services = admin_services(EvaluateSegmentSettings())  # type: ignore[call-arg]
+            services = admin_services(AdminSettings())  # type: ignore[call-arg]
             services.segment_repository.create(Segment.model_validate({
                 "id": "big", "org_id": ORG, "name": "lead score 1", "status": "live", "created_at": NOW, "updated_at": NOW,
                 "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "eq", "value": 1}]},

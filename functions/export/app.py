@@ -8,10 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tern.exports.jobs import JobRequest
 from tern.observability import logger, metrics, tracer
 from tern.services import admin_services
-from tern.settings import ExportSettings
+from tern.settings import AdminSettings
 from tern.usecases.jobs import run_job
 
-services = admin_services(ExportSettings())  # type: ignore[call-arg]  # read once, at cold start
+services = admin_services(AdminSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

@@ -6,9 +6,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tern.observability import logger, metrics, tracer
 from tern.services import ingest_events
-from tern.settings import IngestEventsSettings
+from tern.settings import FunctionSettings
 
-ingest = ingest_events(IngestEventsSettings())  # type: ignore[call-arg]  # read once, at cold start
+ingest = ingest_events(FunctionSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

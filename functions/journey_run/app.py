@@ -6,10 +6,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tern.observability import logger, metrics, tracer
 from tern.services import admin_services
-from tern.settings import JourneyRunSettings
+from tern.settings import AdminSettings
 from tern.usecases.journeys import run_stage
 
-services = admin_services(JourneyRunSettings())  # type: ignore[call-arg]  # read once, at cold start
+services = admin_services(AdminSettings())  # type: ignore[call-arg]  # read once, at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="run_id")

@@ -60,4 +60,4 @@ def test_journey_step_needs_the_sending_settings_and_not_the_query_settings(envi
     environment.setenv("TERN_PUBLIC_URL", "https://tern.example.com")
     assert settings.JourneyStepSettings().events_stream is None  # type: ignore[call-arg]  # unset: events as lake files
     assert settings.JourneyStepSettings().email_sender is None  # type: ignore[call-arg]  # no stack sender: content names its From
-    assert settings.IngestEventsSettings().table_name == "tern"  # type: ignore[call-arg]
+    assert settings.FunctionSettings().table_name == "tern"  # type: ignore[call-arg]

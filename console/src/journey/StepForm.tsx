@@ -99,7 +99,7 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
           <Line label="Value" value={step.value ?? ""} onChange={(v) => set("value", v)} />
         </>
       )}
-      {ways(step).map(([way, to]) => target(way, to))}
+      {ways(step).filter(([way]) => way !== "no_value").map(([way, to]) => target(way, to))}
       <button type="button" className="danger" onClick={onRemove}>Remove step {step.id}</button>
     </fieldset>
   );

@@ -35,6 +35,18 @@ describe("a journey's steps as a graph", () => {
     expect(removed.steps[1].yes).toBeUndefined();
   });
 
+  it("follows a field wait's no_value way: renamed with its target, cleared when the target goes", () => {
+    const doc: JourneyDoc = { name: "Reminder", start: "hold", steps: [
+      { id: "hold", kind: "wait_until", from: "entry_event.event_start", offset: "-P1D", next: "remind", no_value: "sorry" },
+      { id: "remind", kind: "send_email", content_id: "c1" },
+      { id: "sorry", kind: "send_email", content_id: "c2" },
+    ] };
+    expect(ways(doc.steps[0])).toEqual([["next", "remind"], ["no_value", "sorry"]]);
+    expect(renameStep(doc, "sorry", "apology").steps[0].no_value).toBe("apology");
+    expect(removeStep(doc, "sorry").steps[0].no_value).toBeUndefined();
+    expect(ways({ id: "w", kind: "wait_until", at: "2026-12-08T10:00:00+01:00", next: "a" })).toEqual([["next", "a"]]);
+  });
+
   it("lays rows out from the start, a branch's yes left of its no", () => {
     const at = layout(CLASSIC);
     expect(at.announce.y).toBe(0);

@@ -37,6 +37,8 @@ export function ways(step: Step): [string, string | null][] {
       return [...(step.branches ?? []).map((b: any, i: number): [string, string | null] => [`branches[${i}]`, b.next ?? null]), ["else", step.else ?? null]];
     case "random_split":
       return (step.branches ?? []).map((b: any, i: number): [string, string | null] => [`branches[${i}]`, b.next ?? null]);
+    case "wait_until":  // a time from a field: a contact whose field holds none takes no_value
+      return step.from !== undefined ? [["next", step.next ?? null], ["no_value", step.no_value ?? null]] : [["next", step.next ?? null]];
     default:
       return [["next", step.next ?? null]];
   }
@@ -44,6 +46,7 @@ export function ways(step: Step): [string, string | null][] {
 
 export function wayLabel(step: Step, way: string): string {
   if (way === "held_out") return "held out";
+  if (way === "no_value") return "no time";
   const m = /^branches\[(\d+)\]$/.exec(way);
   if (m && step.kind === "random_split") return `${step.branches[Number(m[1])].percent}%`;
   if (m) return `branch ${Number(m[1]) + 1}`;
@@ -76,7 +79,7 @@ export function freshId(doc: JourneyDoc, kind: string): string {
 export function renameStep(doc: JourneyDoc, from: string, to: string): JourneyDoc {
   const swap = (v: any): any => {
     if (Array.isArray(v)) return v.map(swap);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ["next", "yes", "no", "else", "message_step"].includes(k) && x === from ? to : swap(x)]));
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ["next", "yes", "no", "else", "no_value", "message_step"].includes(k) && x === from ? to : swap(x)]));
     return v;
   };
   return { ...doc, start: doc.start === from ? to : doc.start, steps: doc.steps.map((s) => (s.id === from ? { ...swap(s), id: to } : swap(s))) };

@@ -50,6 +50,10 @@ class StoreError(TernError):
     """DynamoDB or S3 failed; the detail is for the log, not the user."""
 
 
+class EvaluationRunning(ConflictError):
+    """The segment is being evaluated now: its evaluation starts the jobs waiting for it when it ends."""
+
+
 class UnresolvedReference(ConflictError):
     """A definition names a segment with no stored membership yet, or a list or segment that is not there."""
 

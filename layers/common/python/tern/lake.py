@@ -111,7 +111,6 @@ LIST_COLUMNS = frozenset(name for name, t in CONTACTS.items() if t is ColumnType
 SCALAR_CONTACT_COLUMNS = frozenset(
     name for name, t in CONTACTS.items() if t not in (ColumnType.STRING_LIST, ColumnType.STRING_MAP)
 )
-EVENT_TIME_COLUMNS = frozenset(name for name, t in EVENTS.items() if t is ColumnType.TIMESTAMP)
 
 # Names a marketer uses for event fields in activity filters, mapped to the events column.
 EVENT_FILTER_ALIASES: dict[str, str] = {

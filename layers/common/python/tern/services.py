@@ -66,7 +66,6 @@ from tern.settings import (
     AdminSettings,
     ApiSettings,
     FunctionSettings,
-    IngestEventsSettings,
     JourneyStepSettings,
     QuerySettings,
     SendingSettings,
@@ -324,7 +323,7 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
     return once_per_key(run, records, IDEMPOTENCY_KEY, IDEMPOTENCY_DAYS * 86400)
 
 
-def ingest_events(settings: IngestEventsSettings) -> Ingest:
+def ingest_events(settings: FunctionSettings) -> Ingest:
     world = runtime(settings)
     table = Table(world.aws.table(settings.table_name))
     events = world.events(settings)

@@ -66,16 +66,7 @@ class ApiSettings(AdminSettings, SendingSettings):
     org_query_limit: int = 10  # lake queries one org's API requests run at once (OrgQueryLimit; tern.store.query_slots)
 
 
-class EvaluateSegmentSettings(AdminSettings):
-    """evaluate_segment: the steps of a refresh (its membership, then planned jobs and journeys taking joiners)."""
 
-
-class JourneyRunSettings(AdminSettings):
-    """journey_run."""
-
-
-class ExportSettings(AdminSettings):
-    """The export function."""
 
 
 class JourneyStepSettings(FunctionSettings, SendingSettings):
@@ -85,7 +76,3 @@ class JourneyStepSettings(FunctionSettings, SendingSettings):
     unsubscribe_secret_arn: str  # Secrets Manager: the key every e-mail's unsubscribe link is signed with
     public_url: str  # where recipients reach the stack: the links' https://HOST (the console's distribution)
     webhooks_allow_loopback: bool = False  # webhook steps to 127.0.0.1: the local stack and tests only
-
-
-class IngestEventsSettings(FunctionSettings):
-    """ingest_events."""

@@ -35,7 +35,3 @@ class Findings:
 
     def missing(self, element: str, note: str) -> None:
         self.items.append(Finding(self.object, element, "not mapped", note))
-
-    def lost(self) -> bool:
-        """Whether the object itself could not be mapped (a finding on the whole of it)."""
-        return any(f.status == "not mapped" and f.element == "(the whole)" for f in self.items)

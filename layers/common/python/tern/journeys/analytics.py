@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp
@@ -68,14 +67,6 @@ def _scope(journey: Journey) -> exp.Expr:
         exp.column("event_type").eq(exp.Literal.string("journey_step")),
         exp.column("journey_id").eq(exp.Literal.string(journey.id)),
     )
-
-
-@dataclass(frozen=True)
-class StepFigures:
-    step_id: str
-    kind: str
-    counts: dict[str, int]
-    waiting: int
 
 
 def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | None = None) -> dict[str, Any]:

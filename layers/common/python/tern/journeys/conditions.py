@@ -41,7 +41,6 @@ from tern.segments.definition import (
 from tern.text import OneLine
 
 StepId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-ENGAGEMENT_EVENTS = ("delivered", "opened", "clicked", "bounced")
 # how ingest_events notes each event (tern.journeys.ingest): a branch's answer, or the events dataset's type
 NOTED_AS = {"delivered": ("email_delivered", "sms_delivered"), "opened": ("opened",), "clicked": ("clicked",), "bounced": ("bounced",)}
 

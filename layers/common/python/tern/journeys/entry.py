@@ -145,7 +145,6 @@ class RunReport:
     already_entered: int = 0
     failed: int = 0
     over_daily_limit: int = 0  # not entered: the journey's entries_per_day were taken (they may enter on a later run)
-    throttled_retries: int = 0
 
     def counts(self) -> dict[str, int]:
         return {"audience": self.audience, "started": self.started, "already_entered": self.already_entered, "failed": self.failed,
@@ -252,7 +251,7 @@ class Starter:
                    "waits": {**plan["waits"], **field_waits(journey, self.clock, row, event)}}  # fmt: skip
         if event is not None:
             payload["entry_event"] = event
-        if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"], entry), payload, report):
+        if self._start_one(journey.state_machine_arn, execution_name(row["contact_id"], entry), payload):
             report.started += 1
         else:
             report.already_entered += 1
@@ -262,18 +261,16 @@ class Starter:
         found = self._patiently(lambda: self.machines.describe(execution), f"reading execution {execution}")
         return found is not None and found["status"] == "RUNNING"
 
-    def _start_one(self, arn: str, name: str, payload: dict[str, Any], report: RunReport) -> bool:
-        return self._patiently(lambda: self.machines.start(arn, name, payload), f"starting execution {name}", report)
+    def _start_one(self, arn: str, name: str, payload: dict[str, Any]) -> bool:
+        return self._patiently(lambda: self.machines.start(arn, name, payload), f"starting execution {name}")
 
-    def _patiently(self, call: Callable[[], T], what: str, report: RunReport | None = None) -> T:
+    def _patiently(self, call: Callable[[], T], what: str) -> T:
         """`call`, again after a growing pause while Step Functions throttles it (or the network fails)."""
         delay = 0.2
         for _ in range(8):
             try:
                 return call()
             except RetryLater:
-                if report is not None:
-                    report.throttled_retries += 1
                 self.sleep(delay)
                 delay = min(delay * 2, 5.0)
         raise StoreError(f"{what}: still throttled after 8 tries")

@@ -184,7 +184,6 @@ Step = Annotated[
     Field(discriminator="kind"),
 ]
 DECISIONS = (RandomSplit, Holdout, Split, MultiSplit)  # steps whose Task answers which way the contact goes
-SendStep = (SendEmail, SendSms)
 Mode = Literal["one_time", "one_time_with_joiners", "recurring"]
 
 

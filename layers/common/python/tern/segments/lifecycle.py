@@ -18,7 +18,15 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem, TernError, UnresolvedReference
+from tern.errors import (
+    ConflictError,
+    DefinitionError,
+    EvaluationRunning,
+    NotFoundError,
+    Problem,
+    TernError,
+    UnresolvedReference,
+)
 from tern.lists.repository import ListRepository
 from tern.ports import Scheduler
 from tern.segments.definition import SegmentDefinition
@@ -119,7 +127,7 @@ class Segments:
         """ConflictError unless the segment is live and no evaluation of it runs."""
         self._require(segment, "live", "evaluate")
         if segment.evaluating(now):
-            raise ConflictError(f"segment {segment.id} is being evaluated (since {segment.evaluating_since:%Y-%m-%d %H:%M:%S} UTC)")
+            raise EvaluationRunning(f"segment {segment.id} is being evaluated (since {segment.evaluating_since:%Y-%m-%d %H:%M:%S} UTC)")
 
     def commit_refresh(self, segment_id: str, evaluation: Evaluation) -> Segment:
         """The evaluation's membership is stored: it becomes the latest, in the history, and nothing is pending."""

@@ -7,13 +7,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from tern.aws.dynamodb import Table
-from tern.errors import NotFoundError
 from tern.segments.segment import Evaluation, Segment
-
-
-def _segment_key(org_id: str, segment_id: str) -> tuple[str, str]:
-    return f"ORG#{org_id}", f"SEGMENT#{segment_id}"
+from tern.store.records import Records
 
 
 def _members_pk(org_id: str, segment_id: str) -> str:
@@ -24,40 +19,17 @@ def _history_pk(org_id: str, segment_id: str) -> str:
     return f"ORG#{org_id}#HISTORY#{segment_id}"
 
 
-class SegmentRepository:
-    def __init__(self, table: Table):
-        self.table = table
+class SegmentRepository(Records[Segment]):
+    """Segments as records (tern.store.records), their status also an attribute of the item; and their members
+    and history under partitions of their own."""
 
-    def create(self, segment: Segment) -> Segment:
-        pk, sk = _segment_key(segment.org_id, segment.id)
-        stored = segment.model_copy(update={"version": 1})
-        self.table.put(self._item(stored), condition="attribute_not_exists(PK)")
-        return stored
-
-    def get(self, org_id: str, segment_id: str) -> Segment:
-        """The org's segment, or NotFoundError (whatever another org holds under that id)."""
-        item = self.table.get(*_segment_key(org_id, segment_id))
-        if item is None:
-            raise NotFoundError(f"segment {segment_id} not found")
-        return Segment.model_validate_json(item["body"])
+    kind, model = "segment", Segment
 
     def list_segments(self, org_id: str) -> list[Segment]:
-        return [
-            Segment.model_validate_json(item["body"])
-            for item in self.table.all(f"ORG#{org_id}")
-            if str(item["SK"]).startswith("SEGMENT#")
-        ]
+        return self.all(org_id)
 
-    def save(self, segment: Segment) -> Segment:
-        """Write a changed segment if nobody else wrote it since it was read (else ConflictError)."""
-        stored = segment.model_copy(update={"version": segment.version + 1})
-        self.table.put(self._item(stored), condition="version = :read", values={":read": segment.version})
-        return stored
-
-    @staticmethod
-    def _item(segment: Segment) -> dict[str, Any]:
-        pk, sk = _segment_key(segment.org_id, segment.id)
-        return {"PK": pk, "SK": sk, "version": segment.version, "status": segment.status, "body": segment.model_dump_json(by_alias=True)}
+    def _item(self, segment: Segment) -> dict[str, Any]:
+        return {**super()._item(segment), "status": segment.status, "body": segment.model_dump_json(by_alias=True)}
 
     # ----- membership
 

@@ -41,15 +41,18 @@ class Plan(_Stage):
     query_id: str
 
 
-class Enter(_Stage):
-    stage: Literal["enter"]
+class _Range(_Stage):
     csv: str
     start: int = Field(ge=0)
     end: int = Field(ge=0)
 
 
-class Failed(Enter):
-    stage: Literal["failed"]  # type: ignore[assignment]
+class Enter(_Range):
+    stage: Literal["enter"]
+
+
+class Failed(_Range):
+    stage: Literal["failed"]
     error: dict[str, Any] = {}
 
 
@@ -79,10 +82,10 @@ def run_stage(event: dict[str, Any], services: Services) -> dict[str, Any]:
         return audience(request, services)
     if isinstance(request, Plan):
         return plan_run(request, services)
-    if isinstance(request, Failed):
-        return record_failed(request, services)
     if isinstance(request, Enter):
         return enter(request, services)
+    if isinstance(request, Failed):
+        return record_failed(request, services)
     return report(request, services)
 
 

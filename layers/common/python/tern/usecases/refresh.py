@@ -18,9 +18,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tern.clock import Instant
-from tern.errors import ConflictError, NotFoundError
+from tern.errors import ConflictError, EvaluationRunning, NotFoundError
 from tern.observability import logger
-from tern.segments.membership import DELETE, PUT, difference_sql, evaluation_of, manifest_prefix, manifest_sql
+from tern.segments.membership import (
+    DELETE,
+    DIFFERENCE_COLUMNS,
+    PUT,
+    difference_sql,
+    evaluation_of,
+    manifest_prefix,
+    manifest_sql,
+)
 from tern.segments.segment import Evaluation
 from tern.services import Services
 from tern.store.ranges import byte_ranges, first_record, lines_in
@@ -104,7 +112,7 @@ def begin(request: Begin, services: Services) -> dict[str, Any]:
         segment = segments.begin_refresh(segment, request.evaluation_id, now)
     except (NotFoundError, ConflictError) as e:
         logger.warning("segment refresh skipped", extra={**base, "reason": str(e)})
-        if "being evaluated" not in str(e):  # that evaluation starts the waiting jobs when it ends
+        if not isinstance(e, EvaluationRunning):  # that evaluation starts the waiting jobs when it ends
             start_planned_jobs(services, request.org_id, request.segment_id)
         return {**base, "skipped": str(e)}
     own = manifest_prefix(request.org_id, request.segment_id, request.evaluation_id)
@@ -129,7 +137,7 @@ def plan_refresh(request: Plan, services: Services) -> dict[str, Any]:
     plan_key = f"refreshes/{request.evaluation_id}/plan.json"
     services.results.put(plan_key, json.dumps(ranges).encode(), "application/json")
     first = first_record(services.results, csv_key)
-    members, joined, left = (int(v) for v in first[2:5]) if first else (0, 0, 0)
+    members, joined, left = (int(first[DIFFERENCE_COLUMNS.index(c)]) for c in ("members", "joined", "left")) if first else (0, 0, 0)
     logger.info("segment refresh planned", extra={**request.model_dump(exclude={"stage"}), "ranges": len(ranges), "members": members})
     return {"bucket": bucket, "key": plan_key, "csv": csv_key, "members": members, "joined": joined, "left": left}
 
