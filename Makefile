@@ -121,6 +121,7 @@ serve: $(STAMP) $(CONSOLE_BUILD)
 
 lint: $(STAMP) $(SAM_STAMP)
 	$(BIN)/ruff check layers local tests bench functions requirements security
+	$(BIN)/ruff format --check layers local tests bench functions requirements security
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml

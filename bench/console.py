@@ -76,7 +76,9 @@ def main() -> None:
                     {"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"},
                     {"not": {"kind": "activity", "event_type": "email_clicked", "window": {"last_days": 30}}},
                 ]}  # fmt: skip
-                expected = count(parse_definition({"name": "b", "where": where}), engine, ORG, dt.datetime.now(dt.UTC).replace(tzinfo=None)).total
+                expected = count(
+                    parse_definition({"name": "b", "where": where}), engine, ORG, dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                ).total
                 first.get_by_label("Value", exact=True).fill(str(threshold))
                 typed = time.perf_counter()
                 page.wait_for_function("([el, want]) => el.textContent === want && !document.body.textContent.includes('counting…')",
@@ -86,9 +88,11 @@ def main() -> None:
     finally:
         stack.stop()
     warm = times[1:]  # the first count also warms DuckDB's file cache
-    print(f"live count, {CONTACTS:,} contacts, 3 criteria and a not: last keystroke to the total shown "
-          f"median {statistics.median(warm) * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms over {len(warm)} edits "
-          f"(first {times[0] * 1000:.0f} ms; 250 ms of it the editor's debounce)")
+    print(
+        f"live count, {CONTACTS:,} contacts, 3 criteria and a not: last keystroke to the total shown "
+        f"median {statistics.median(warm) * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms over {len(warm)} edits "
+        f"(first {times[0] * 1000:.0f} ms; 250 ms of it the editor's debounce)"
+    )
 
 
 if __name__ == "__main__":

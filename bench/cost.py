@@ -110,7 +110,9 @@ class Wire:
         if operation in ("PutItem", "UpdateItem", "DeleteItem"):
             writes = wru(request.get("Item") or request.get("Key"))
         elif operation == "BatchWriteItem":
-            writes = sum(wru(r.get("PutRequest", {}).get("Item") or r["DeleteRequest"]["Key"]) for rs in request["RequestItems"].values() for r in rs)
+            writes = sum(
+                wru(r.get("PutRequest", {}).get("Item") or r["DeleteRequest"]["Key"]) for rs in request["RequestItems"].values() for r in rs
+            )
         elif operation == "TransactWriteItems":
             writes = 2 * sum(wru(next(iter(i.values())).get("Item") or next(iter(i.values())).get("Key")) for i in request["TransactItems"])
         elif operation == "GetItem":
@@ -193,7 +195,9 @@ def main() -> None:
             time.sleep(1)  # the last engagement events land
             units = wire.units
             units["Step Functions state transitions (Standard)"] = transitions(stack)
-            scanned = [max(q.scanned, 10 * 2**20) for q in stack.athena.queries.values() if q.statement_type == "DML" and q.submitted > began]
+            scanned = [
+                max(q.scanned, 10 * 2**20) for q in stack.athena.queries.values() if q.statement_type == "DML" and q.submitted > began
+            ]
             units["Athena TB scanned"] = sum(scanned) / 2**40  # type: ignore[assignment]
             events = events_in(lake) - history  # each a Firehose record in the cloud, billed as 5 KB at least
             units["Firehose GB ingested (5 KB records)"] = units["Firehose GB converted to Parquet"] = events * 5 * 1024 / 2**30  # type: ignore[assignment]
@@ -207,7 +211,9 @@ def main() -> None:
             os.environ.update(environment)
 
     per_thousand = 1000 / CONTACTS
-    print(f"classic journey, {CONTACTS:,} contacts on the local stack ({len(outcome.executions):,} executions): billable units x AWS prices, us-east-1")
+    print(
+        f"classic journey, {CONTACTS:,} contacts on the local stack ({len(outcome.executions):,} executions): billable units x AWS prices, us-east-1"
+    )
     print(f"{'unit':<46} {'units':>14} {'per 1,000 contacts':>20} {'$ per 1,000':>12}")
     total = 0.0
     for name, price in PRICES.items():
@@ -215,14 +221,21 @@ def main() -> None:
         scale = 1.0 if name in PER_RUN else per_thousand
         dollars = amount * price * scale
         total += dollars
-        print(f"{name:<46} {amount:>14,.4f} {amount * scale:>20,.4f} {dollars:>12.5f}" + ("   (once a run, whatever its size)" if name in PER_RUN else ""))
+        print(
+            f"{name:<46} {amount:>14,.4f} {amount * scale:>20,.4f} {dollars:>12.5f}"
+            + ("   (once a run, whatever its size)" if name in PER_RUN else "")
+        )
     print(f"{'Tern, channel fees aside':<46} {'':>14} {'':>20} {total:>12.4f}   (goal: at most {GOAL:.2f})")
     pinpoint = 1000 * PINPOINT_PER_ENDPOINT + events * per_thousand * PINPOINT_PER_EVENT
-    print(f"{'Amazon Pinpoint, channel fees aside':<46} {'':>14} {'':>20} {pinpoint:>12.4f}   (1,000 targeted endpoints at $0.0012, and the events)")
+    print(
+        f"{'Amazon Pinpoint, channel fees aside':<46} {'':>14} {'':>20} {pinpoint:>12.4f}   (1,000 targeted endpoints at $0.0012, and the events)"
+    )
     print(f"\nTern costs {total / pinpoint:.1%} of Pinpoint for this journey. Requests on the wire: "
           + ", ".join(f"{k} {v:,}" for k, v in wire.requests.most_common(8)) + ".")  # fmt: skip
     print("Lambda GB-seconds and Athena bytes are upper bounds (local wall time against moto; whole tables, no pruning);")
-    print(f"{events:,} events recorded ({events * per_thousand:,.0f} per 1,000 contacts), {logs.size:,} bytes of the functions' log lines at INFO")
+    print(
+        f"{events:,} events recorded ({events * per_thousand:,.0f} per 1,000 contacts), {logs.size:,} bytes of the functions' log lines at INFO"
+    )
     print("(and Lambda's own, about 400 bytes an invocation);")
     print("the audience's refresh and the marketer's setup calls are included.")
 

@@ -92,7 +92,9 @@ def main() -> None:
         for export_format, columns in RUNS:
             if export_format == "xlsx" and members > XLSX_MEMBERS:
                 continue
-            done = subprocess.run([sys.executable, __file__, export_format, columns, str(members)], capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, __file__, export_format, columns, str(members)], capture_output=True, text=True, check=True
+            )
             f = json.loads(done.stdout.strip().splitlines()[-1])
             print(f"{export_format + ' ' + columns:<18} {members:>10,} {f['rows']:>10,} {f['bytes'] / mib:>9.1f} {f['query_s']:>8.1f} "
                   f"{f['write_s']:>8.1f} {f['rss'] / mib:>7.0f} M {f['arrow'] / mib:>9.1f} M {f['heap'] / mib:>8.1f} M "

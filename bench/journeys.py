@@ -67,7 +67,9 @@ def drive(stack: LocalStack, contacts: int = CONTACTS, watch: bool = True) -> Ou
     api("POST", f"/segments/{everyone['id']}/go-live")
     while not api("GET", f"/segments/{everyone['id']}")["latest"]:
         time.sleep(0.1)
-    email = api("POST", "/content", {"name": "e", "channel": "email", "subject": "Hi {{first_name}}", "body": "<p>new</p>", "status": "ready"})
+    email = api(
+        "POST", "/content", {"name": "e", "channel": "email", "subject": "Hi {{first_name}}", "body": "<p>new</p>", "status": "ready"}
+    )
     sms = api("POST", "/content", {"name": "s", "channel": "sms", "text": "out!", "status": "ready"})
     launch = (stack.clock() + dt.timedelta(hours=26)).replace(tzinfo=dt.UTC)
     journey = api("POST", "/journeys", {"name": "classic", "audience": everyone["id"], "start": "announce", "steps": [
@@ -111,15 +113,24 @@ def run(stack: LocalStack) -> None:
         history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
         transitions[sum(1 for e in history if e["type"].endswith("StateEntered"))] += 1
     figures = api("GET", f"/journeys/{journey['id']}/analytics")["steps"]
-    print(f"classic journey on the local stack: {CONTACTS:,} contacts (clock x{SCALE:,}: the one-day click window is {86400 / SCALE:.0f} s, the launch 26 h away)")
+    print(
+        f"classic journey on the local stack: {CONTACTS:,} contacts (clock x{SCALE:,}: the one-day click window is {86400 / SCALE:.0f} s, the launch 26 h away)"
+    )
     if all_sent:
-        print(f"  start to everyone e-mailed (or blocked) and waiting at the branch: {all_sent:.1f} s, {CONTACTS / all_sent:.1f} contacts/s")
+        print(
+            f"  start to everyone e-mailed (or blocked) and waiting at the branch: {all_sent:.1f} s, {CONTACTS / all_sent:.1f} contacts/s"
+        )
     print(f"  start to every execution finished: {elapsed:.1f} s (includes the day-long click window and the launch wait)")
     for step in figures:
-        print(f"  {step['step_id']:<10} processed {step['processed']:>6,}  sent {step['sent']:>6,}  clicked {step['clicked']:>5,}  blocked {step['blocked']:>5,}  exited {step['exited']:>6,}")
+        print(
+            f"  {step['step_id']:<10} processed {step['processed']:>6,}  sent {step['sent']:>6,}  clicked {step['clicked']:>5,}  blocked {step['blocked']:>5,}  exited {step['exited']:>6,}"
+        )
     values = list(transitions.elements())
-    print(f"  state transitions per contact: mean {statistics.mean(values):.2f}, max {max(values)} (by path: "
-          + ", ".join(f"{n} states x {count:,}" for n, count in sorted(transitions.items())) + "); target: at most 8")
+    print(
+        f"  state transitions per contact: mean {statistics.mean(values):.2f}, max {max(values)} (by path: "
+        + ", ".join(f"{n} states x {count:,}" for n, count in sorted(transitions.items()))
+        + "); target: at most 8"
+    )
 
 
 if __name__ == "__main__":

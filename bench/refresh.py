@@ -133,7 +133,9 @@ def moto_server() -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     endpoint = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -185,7 +187,9 @@ def run(members: int, churn: bool) -> None:
                 tracemalloc.stop()
                 seconds = time.perf_counter() - started
                 peaks = " ".join(f"{stages.peaks[s] / 2**20:>7.2f}" for s in ("begin", "plan", "apply", "commit"))
-                print(f"{label:<38} {done['members']:>10,} {done['joined']:>9,} {done['left']:>7,} {wire.items:>10,} {ranges:>6,} {peaks} {seconds:>8.1f}")
+                print(
+                    f"{label:<38} {done['members']:>10,} {done['joined']:>9,} {done['left']:>7,} {wire.items:>10,} {ranges:>6,} {peaks} {seconds:>8.1f}"
+                )
                 sys.stdout.flush()
         finally:
             use_runtime(None)

@@ -43,19 +43,46 @@ def journeys(content: str, destination: str) -> dict[str, tuple[list[dict[str, A
         "end (baseline: entering)": ([{"id": "s", "kind": "end"}], None, {}),
         "send_email": ([send], "end (baseline: entering)", {}),
         "send_email in a send window (open)": ([send], "end (baseline: entering)", {"send_window": {"start": "00:00", "end": "24:00"}}),
-        "update_contact": ([{"id": "s", "kind": "update_contact", "field": "tags", "action": "add", "value": "bench"}], "end (baseline: entering)", {}),
+        "update_contact": (
+            [{"id": "s", "kind": "update_contact", "field": "tags", "action": "add", "value": "bench"}],
+            "end (baseline: entering)",
+            {},
+        ),
         "webhook": ([{"id": "s", "kind": "webhook", "destination_id": destination}], "end (baseline: entering)", {}),
         "wait_for": ([{"id": "s", "kind": "wait_for", "duration": "PT1H"}], "end (baseline: entering)", {}),
-        "wait_until from a field": ([{"id": "s", "kind": "wait_until", "from": "contact.created_at", "offset": "P1D", "no_value": "e"},
-                                     {"id": "e", "kind": "end"}], "end (baseline: entering)", {}),  # fmt: skip
-        "random_split": ([{"id": "s", "kind": "random_split", "branches": [{"percent": 50}, {"percent": 50}]}], "end (baseline: entering)", {}),
+        "wait_until from a field": (
+            [{"id": "s", "kind": "wait_until", "from": "contact.created_at", "offset": "P1D", "no_value": "e"}, {"id": "e", "kind": "end"}],
+            "end (baseline: entering)",
+            {},
+        ),  # fmt: skip
+        "random_split": (
+            [{"id": "s", "kind": "random_split", "branches": [{"percent": 50}, {"percent": 50}]}],
+            "end (baseline: entering)",
+            {},
+        ),
         "holdout": ([{"id": "s", "kind": "holdout", "percent": 10}], "end (baseline: entering)", {}),
         "split": ([{"id": "s", "kind": "split", "condition": tags}], "end (baseline: entering)", {}),
         "split after PT1H": ([{"id": "s", "kind": "split", "condition": tags, "after": "PT1H"}], "end (baseline: entering)", {}),
-        "multi_split (3 branches)": ([{"id": "s", "kind": "multi_split", "branches": [{"condition": tags}, {"condition": {"kind": "gender", "value": "female"}},
-                                      {"condition": {"kind": "age", "min": 40}}]}], "end (baseline: entering)", {}),  # fmt: skip
-        "branch_on_event (timeout)": ([{**send, "next": "b"}, {"id": "b", "kind": "branch_on_event", "message_step": "send", "event": "clicked", "timeout": "PT2H"}],
-                                      "send_email", {}),  # fmt: skip
+        "multi_split (3 branches)": (
+            [
+                {
+                    "id": "s",
+                    "kind": "multi_split",
+                    "branches": [
+                        {"condition": tags},
+                        {"condition": {"kind": "gender", "value": "female"}},
+                        {"condition": {"kind": "age", "min": 40}},
+                    ],
+                }
+            ],
+            "end (baseline: entering)",
+            {},
+        ),  # fmt: skip
+        "branch_on_event (timeout)": (
+            [{**send, "next": "b"}, {"id": "b", "kind": "branch_on_event", "message_step": "send", "event": "clicked", "timeout": "PT2H"}],
+            "send_email",
+            {},
+        ),  # fmt: skip
     }
 
 
@@ -101,14 +128,22 @@ def main() -> None:
             audience = api("POST", "/segments", {"name": "everyone", "where": {"all": []}, "refresh": {"every": 365, "unit": "days"}})
             api("POST", f"/segments/{audience['id']}/go-live")
             first_evaluation(api, audience)
-            content = api("POST", "/content", {"name": "hi", "channel": "email", "subject": "Hi", "body": "<p>Hi</p>", "status": "ready"})["id"]
-            destination = api("POST", "/destinations", {"name": "hook", "url": f"http://127.0.0.1:{receiver.server_address[1]}/", "secret": "bench-webhook-secret-0001"})["id"]
+            content = api("POST", "/content", {"name": "hi", "channel": "email", "subject": "Hi", "body": "<p>Hi</p>", "status": "ready"})[
+                "id"
+            ]
+            destination = api(
+                "POST",
+                "/destinations",
+                {"name": "hook", "url": f"http://127.0.0.1:{receiver.server_address[1]}/", "secret": "bench-webhook-secret-0001"},
+            )["id"]
             sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
             runs = {m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if "journey-runs" in m["name"]}
             for kind, (steps, _, extra) in journeys(content, destination).items():
                 wire.units.clear()
                 before = transitions(stack, runs)
-                journey = api("POST", "/journeys", {"name": kind, "audience": audience["id"], "start": steps[0]["id"], "steps": steps, **extra})
+                journey = api(
+                    "POST", "/journeys", {"name": kind, "audience": audience["id"], "start": steps[0]["id"], "steps": steps, **extra}
+                )
                 published = api("POST", f"/journeys/{journey['id']}/publish")
                 api("POST", f"/journeys/{journey['id']}/start")
                 arn = published["state_machine_arn"]
@@ -130,16 +165,26 @@ def main() -> None:
             os.environ.update(environment)
 
     per = 1000 / CONTACTS
-    print(f"step kinds, {CONTACTS:,} contacts each on the local stack: the step's own cost per 1,000 contacts (its journey minus the baseline's)")
+    print(
+        f"step kinds, {CONTACTS:,} contacts each on the local stack: the step's own cost per 1,000 contacts (its journey minus the baseline's)"
+    )
     print(f"{'step kind':<36} {'transitions':>12} {'Lambda calls':>13} {'DynamoDB RRU':>13} {'DynamoDB WRU':>13} {'$ per 1,000':>12}")
     for kind, (_, over, _) in journeys("c", "d").items():
         units = measured[kind]
         base = measured[over] if over else collections.Counter()
         own = PRICED[0]
-        diff = {name: (float(units.get(name, 0)) - float(base.get(name, 0) if name != own or over != BASELINE else 0)) * per for name in PRICED} if over else \
-            {n: (float(units.get(n, 0)) + (float(units.get("run transitions", 0)) if n == own else 0)) * per for n in PRICED}
+        diff = (
+            {
+                name: (float(units.get(name, 0)) - float(base.get(name, 0) if name != own or over != BASELINE else 0)) * per
+                for name in PRICED
+            }
+            if over
+            else {n: (float(units.get(n, 0)) + (float(units.get("run transitions", 0)) if n == own else 0)) * per for n in PRICED}
+        )
         dollars = sum(diff[name] * PRICES[name] for name in PRICED)
-        print(f"{kind:<36} {diff[PRICED[0]]:>12,.0f} {diff[PRICED[1]]:>13,.0f} {diff[PRICED[4]]:>13,.0f} {diff[PRICED[3]]:>13,.0f} {dollars:>12.4f}")
+        print(
+            f"{kind:<36} {diff[PRICED[0]]:>12,.0f} {diff[PRICED[1]]:>13,.0f} {diff[PRICED[4]]:>13,.0f} {diff[PRICED[3]]:>13,.0f} {dollars:>12.4f}"
+        )
     print("Transitions are the contacts' own executions' (over a send for the branch); Lambda and DynamoDB figures are the journey's")
     print("minus the baseline's. The baseline row is the whole cost of entering (the run, its Map, the entry records, an end state);")
     print("Lambda GB-seconds are included in the dollars (local wall time: an upper bound). Channel fees (SES, SMS) aside.")

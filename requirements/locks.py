@@ -58,7 +58,11 @@ def check(args: argparse.Namespace) -> int:
             problems.append(f"{name} {version} is installed but not in {args.lock}")
         elif locked[name] != version:
             problems.append(f"{name} {version} is installed but {args.lock} locks {locked[name]}")
-    problems += [f"{name} {version} is locked in {args.lock} but not installed" for name, version in sorted(locked.items()) if name not in present and name not in ignored]
+    problems += [
+        f"{name} {version} is locked in {args.lock} but not installed"
+        for name, version in sorted(locked.items())
+        if name not in present and name not in ignored
+    ]
     for problem in problems:
         print(f"lock check: {problem}", file=sys.stderr)
     return 1 if problems else 0

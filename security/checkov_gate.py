@@ -28,7 +28,11 @@ from samtranslator.yaml_helper import yaml_parse
 ROOT = Path(__file__).resolve().parents[1]
 ACCEPTED = ROOT / "security" / "accepted.yaml"
 # What `sam build` would upload: the translator takes only S3 locations there.
-_LOCAL_URIS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri", "AWS::Serverless::StateMachine": "DefinitionUri"}
+_LOCAL_URIS = {
+    "AWS::Serverless::Function": "CodeUri",
+    "AWS::Serverless::LayerVersion": "ContentUri",
+    "AWS::Serverless::StateMachine": "DefinitionUri",
+}
 
 
 class _NoIam(ManagedPolicyLoader):
@@ -95,10 +99,15 @@ def main() -> int:
     new = sorted(findings - baseline.keys())
     gone = sorted(baseline.keys() - findings)
     for check, resource in new:
-        print(f"security gate: {check} fails on {resource}: fix it, or accept it in security/accepted.yaml with the reason", file=sys.stderr)
+        print(
+            f"security gate: {check} fails on {resource}: fix it, or accept it in security/accepted.yaml with the reason", file=sys.stderr
+        )
     for check, resource in gone:
         print(f"security gate: {check} no longer fails on {resource}: remove it from security/accepted.yaml", file=sys.stderr)
-    print(f"security gate: {len(findings)} findings, all accepted with reasons" if not new and not gone else "security gate: failed", file=sys.stderr)
+    print(
+        f"security gate: {len(findings)} findings, all accepted with reasons" if not new and not gone else "security gate: failed",
+        file=sys.stderr,
+    )
     return 1 if new or gone else 0
 
 

@@ -125,7 +125,9 @@ class MemoryEvents:
 
     def outcomes(self, contact_id: str | None = None) -> list[tuple[str, str]]:
         """(step, outcome) of the journey_step rows, in the order written."""
-        return [(r["step_id"], r["outcome"]) for r in self.rows if r["event_type"] == "journey_step" and contact_id in (None, r["contact_id"])]
+        return [
+            (r["step_id"], r["outcome"]) for r in self.rows if r["event_type"] == "journey_step" and contact_id in (None, r["contact_id"])
+        ]
 
 
 class MemoryScheduler:
@@ -133,7 +135,14 @@ class MemoryScheduler:
         self.schedules: dict[str, dict[str, Any]] = {}
 
     def put(
-        self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None,
+        self,
+        name: str,
+        expression: str,
+        payload: dict[str, Any],
+        description: str,
+        *,
+        once: bool,
+        start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> None:
         self.schedules[name] = {"expression": expression, "payload": payload, "once": once, "start": start, "end": end}
@@ -195,7 +204,14 @@ class MemoryEmail:
     sent: list[dict[str, Any]] = field(default_factory=list)
 
     def send(
-        self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str], headers: dict[str, str] | None = None, sender: Any = None,
+        self,
+        to: str,
+        subject: str,
+        html: str | None,
+        text: str | None,
+        tags: dict[str, str],
+        headers: dict[str, str] | None = None,
+        sender: Any = None,
     ) -> str:
         if self.throttled:
             self.throttled -= 1
@@ -203,7 +219,18 @@ class MemoryEmail:
         if to in self.rejected:
             raise SendRejected(f"SES refused the message: Email address is not verified. {to}")
         message_id = f"email-{len(self.sent) + 1}"
-        self.sent.append({"id": message_id, "to": to, "subject": subject, "html": html, "text": text, "tags": tags, "headers": headers or {}, "sender": sender})
+        self.sent.append(
+            {
+                "id": message_id,
+                "to": to,
+                "subject": subject,
+                "html": html,
+                "text": text,
+                "tags": tags,
+                "headers": headers or {},
+                "sender": sender,
+            }
+        )
         return message_id
 
 

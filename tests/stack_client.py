@@ -32,7 +32,9 @@ def local_stack(lake: Path, time_scale: float = 1.0) -> Iterator[LocalStack]:
 
 def http(stack: LocalStack, method: str, path: str, body: Any = None, org: str | None = "acme", raw: str | None = None) -> tuple[int, Any]:
     data = raw.encode() if raw is not None else json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"http://127.0.0.1:{stack.port}{path}", data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.port}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     if org:
         request.add_header("X-Tern-Org", org)
     try:

@@ -46,7 +46,10 @@ from tern.engines.duckdb import DuckDBEngine
 from tern_local.protocols import bridge_all
 
 MAX_RESULTS = 1000
-_UNLOAD = re.compile(r"^\s*UNLOAD\s*\((?P<select>.*)\)\s*TO\s*'s3://(?P<bucket>[^/']+)/(?P<prefix>[^']*)'\s*WITH\s*\((?P<options>[^)]*)\)\s*;?\s*$", re.S | re.I)
+_UNLOAD = re.compile(
+    r"^\s*UNLOAD\s*\((?P<select>.*)\)\s*TO\s*'s3://(?P<bucket>[^/']+)/(?P<prefix>[^']*)'\s*WITH\s*\((?P<options>[^)]*)\)\s*;?\s*$",
+    re.S | re.I,
+)
 
 
 @dataclass
@@ -147,7 +150,10 @@ class LocalAthena:
             query.state = "RUNNING"
             query.scanned = self._scanned(query.sql)
             if query.cutoff is not None and query.scanned > query.cutoff:  # the workgroup's data usage control
-                query.state, query.reason = "CANCELLED", f"Query cancelled! : Bytes scanned limit was exceeded (BytesScannedCutoffPerQuery {query.cutoff:,})"
+                query.state, query.reason = (
+                    "CANCELLED",
+                    f"Query cancelled! : Bytes scanned limit was exceeded (BytesScannedCutoffPerQuery {query.cutoff:,})",
+                )
                 return
             unload = _UNLOAD.match(query.sql)
             if unload:
@@ -190,7 +196,11 @@ class LocalAthena:
             raise ValueError(f"UNLOAD format {options.get('format')!r}: the local Athena writes PARQUET only")
         bucket, prefix = unload["bucket"], unload["prefix"]
         folder = self.engine.data_dir / prefix if bucket == self.lake_bucket else None
-        exists = any(folder.iterdir()) if folder and folder.is_dir() else self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount")
+        exists = (
+            any(folder.iterdir())
+            if folder and folder.is_dir()
+            else self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount")
+        )
         if exists:
             raise ValueError(f"HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: s3://{bucket}/{prefix}")
         fd, path = tempfile.mkstemp(suffix=".parquet")
@@ -246,7 +256,12 @@ def _athena_type(duckdb_type: str) -> str:
     t = duckdb_type.upper()
     if t.endswith("[]"):
         return "array"
-    for prefix, name in (("MAP(", "map"), ("STRUCT(", "row"), ("DECIMAL(", "decimal"), ("TIMESTAMP WITH TIME ZONE", "timestamp with time zone")):
+    for prefix, name in (
+        ("MAP(", "map"),
+        ("STRUCT(", "row"),
+        ("DECIMAL(", "decimal"),
+        ("TIMESTAMP WITH TIME ZONE", "timestamp with time zone"),
+    ):
         if t.startswith(prefix):
             return name
     return {
@@ -318,7 +333,11 @@ def _render(value: Any, kind: str = "") -> str:
 def _reason(error: Exception) -> str:
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     if isinstance(error, (duckdb.Error, sqlglot.errors.SqlglotError)):
-        return f"SYNTAX_ERROR: {text}" if isinstance(error, (duckdb.ParserException, sqlglot.errors.ParseError)) else f"GENERIC_INTERNAL_ERROR: {text}"
+        return (
+            f"SYNTAX_ERROR: {text}"
+            if isinstance(error, (duckdb.ParserException, sqlglot.errors.ParseError))
+            else f"GENERIC_INTERNAL_ERROR: {text}"
+        )
     return text
 
 
@@ -338,7 +357,14 @@ def route_athena_to(athena: LocalAthena | None) -> None:
     if getattr(AthenaResponse, "__routed_by_tern__", False):
         return
     bridge_all()  # Athena's rest-json (boto3 and the AWS CLI from 1.44.14 on) and JSON 1.1 (older SDKs) alike
-    names = ("start_query_execution", "get_query_execution", "get_query_results", "stop_query_execution", "list_query_executions", "batch_get_query_execution")
+    names = (
+        "start_query_execution",
+        "get_query_execution",
+        "get_query_results",
+        "stop_query_execution",
+        "list_query_executions",
+        "batch_get_query_execution",
+    )
     original: dict[str, Any] = {name: getattr(AthenaResponse, name, None) for name in names}  # moto has no BatchGetQueryExecution
 
     def start_query_execution(self: Any) -> Any:
@@ -356,7 +382,13 @@ def route_athena_to(athena: LocalAthena | None) -> None:
             output += "/"
         database = (self._get_param("QueryExecutionContext") or {}).get("Database")
         cutoff = configuration.get("BytesScannedCutoffPerQuery")
-        return json.dumps({"QueryExecutionId": _active.start(self._get_param("QueryString"), database, workgroup, output, int(cutoff) if cutoff else None)})
+        return json.dumps(
+            {
+                "QueryExecutionId": _active.start(
+                    self._get_param("QueryString"), database, workgroup, output, int(cutoff) if cutoff else None
+                )
+            }
+        )
 
     def get_query_execution(self: Any) -> Any:
         query_id = self._get_param("QueryExecutionId")
@@ -396,7 +428,9 @@ def route_athena_to(athena: LocalAthena | None) -> None:
         try:
             size = _int_param(self, "MaxResults") or 50
             if not 0 < size <= 50:
-                raise ValueError("1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50")
+                raise ValueError(
+                    "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 50"
+                )
             ids = [q.id for q in sorted(_active.queries.values(), key=lambda q: q.submitted, reverse=True) if q.workgroup == workgroup]
             token = self._get_param("NextToken")
             start = _offset(token, workgroup) if token else 0
@@ -409,12 +443,20 @@ def route_athena_to(athena: LocalAthena | None) -> None:
 
     def batch_get_query_execution(self: Any) -> Any:
         if _active is None:
-            return original["batch_get_query_execution"](self) if original["batch_get_query_execution"] else self.error("BatchGetQueryExecution is not implemented", 400)
+            return (
+                original["batch_get_query_execution"](self)
+                if original["batch_get_query_execution"]
+                else self.error("BatchGetQueryExecution is not implemented", 400)
+            )
         ids = self._get_param("QueryExecutionIds") or []
         if not 1 <= len(ids) <= 50:
             return self.error("QueryExecutionIds: between 1 and 50 ids", 400)
         found = [_active.execution(i) for i in ids if i in _active.queries]
-        missing = [{"QueryExecutionId": i, "ErrorCode": "INVALID_INPUT", "ErrorMessage": f"QueryExecution {i} was not found"} for i in ids if i not in _active.queries]
+        missing = [
+            {"QueryExecutionId": i, "ErrorCode": "INVALID_INPUT", "ErrorMessage": f"QueryExecution {i} was not found"}
+            for i in ids
+            if i not in _active.queries
+        ]
         return json.dumps({"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing})
 
     for name, method in (

@@ -199,13 +199,22 @@ def parser() -> argparse.ArgumentParser:
 
     importing = groups.add_parser("import", help="bring definitions from another system into a Tern deployment")
     sources = importing.add_subparsers(dest="command", required=True, metavar="{pinpoint}")
-    p = sources.add_parser("pinpoint", help="import what was saved from Amazon Pinpoint (segments, journeys, campaigns, templates, endpoint files)")
-    p.add_argument("files", nargs="+", metavar="FILE", help="JSON or YAML documents (get-journey ... outputs, CloudFormation templates); .csv/.ndjson endpoint files")
+    p = sources.add_parser(
+        "pinpoint", help="import what was saved from Amazon Pinpoint (segments, journeys, campaigns, templates, endpoint files)"
+    )
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="JSON or YAML documents (get-journey ... outputs, CloudFormation templates); .csv/.ndjson endpoint files",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the report; create nothing")
     p.add_argument("--org", default="acme", help="the org (the local stack's X-Tern-Org; default acme)")
     p.add_argument("--api", default=default_api(), help="the admin API's URL (default $TERN_API or http://127.0.0.1:8000, `tern serve`)")
     p.add_argument("--token", help="a Cognito ID token (with custom:org_id) for a deployed API (default $TERN_TOKEN)")
-    p.add_argument("--endpoints", action="append", default=[], metavar="SEGMENT_ID=FILE", help="which IMPORT segment an endpoint file belongs to")
+    p.add_argument(
+        "--endpoints", action="append", default=[], metavar="SEGMENT_ID=FILE", help="which IMPORT segment an endpoint file belongs to"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=cmd_import_pinpoint)
 

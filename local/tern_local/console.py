@@ -52,7 +52,11 @@ class ConsoleSite:
         self.dist = dist
         # what the distribution's response headers policy adds to every answer (each behaviour names it)
         policy = resolve(resources["ConsoleSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"])
-        self.security_headers = [(header, value(policy[key]), bool(policy[key]["Override"])) for key, (header, value) in _SECURITY_HEADERS.items() if key in policy]
+        self.security_headers = [
+            (header, value(policy[key]), bool(policy[key]["Override"]))
+            for key, (header, value) in _SECURITY_HEADERS.items()
+            if key in policy
+        ]
 
     def with_security_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """An answer's headers as CloudFront sends them on: the policy's, overriding the origin's or not, as it says."""
@@ -66,7 +70,9 @@ class ConsoleSite:
 
     def answer(self, method: str, path: str) -> Answer:
         if method not in ("GET", "HEAD"):  # the default behaviour's AllowedMethods; CloudFront answers 403
-            return Answer(403, "application/json", json.dumps({"message": f"{method} {path}: the console's files take GET and HEAD only"}).encode())
+            return Answer(
+                403, "application/json", json.dumps({"message": f"{method} {path}: the console's files take GET and HEAD only"}).encode()
+            )
         if path == "/config.json":
             orgs = sorted(p.name.removeprefix("org_id=") for p in (self.lake / "contacts").glob("org_id=*") if p.is_dir())
             return Answer(200, "application/json", json.dumps({"auth": "local", "orgs": orgs}).encode())

@@ -96,13 +96,17 @@ def main() -> None:
         if sample:
             quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in sample)
             for row in engine.run(contact_rows.format(quoted) + " ORDER BY contact_id").rows:
-                print(f"     e.g. {row[0]}  {row[1] or '?':<10} {row[2] or '(no city)':<10} lead score {row[3] if row[3] is not None else '?'}")
+                print(
+                    f"     e.g. {row[0]}  {row[1] or '?':<10} {row[2] or '(no city)':<10} lead score {row[3] if row[3] is not None else '?'}"
+                )
     run = working_copy(out)
     vips = living_segments(run, ORG, now)
     classic_journey(run, ORG, vips, now)
     print(f"\nThe local stack worked on {run}/ (a copy of {out}/ made for this run: the clicks, journey events,")
     print(f"memberships and exports it wrote are there); {out}/ is as it was. Counts above were taken at {now:%Y-%m-%d %H:%M:%S} UTC.")
-    print(f"\nTry one yourself: .venv/bin/tern segment count examples/segments/hot-leads-warsaw.json --data {out} --org {ORG} --now {now:%Y-%m-%dT%H:%M:%S}Z")
+    print(
+        f"\nTry one yourself: .venv/bin/tern segment count examples/segments/hot-leads-warsaw.json --data {out} --org {ORG} --now {now:%Y-%m-%dT%H:%M:%S}Z"
+    )
     print(f"or the admin API: .venv/bin/tern serve --data {out}, then")
     print("  curl -s -H 'X-Tern-Org: demo' -H 'Content-Type: application/json' localhost:8000/segments")
 

@@ -151,7 +151,9 @@ def living_segments(lake: Path, org: str, now: dt.datetime) -> list[str]:
         print(f"\n   The lake changes: {len(movers):,} of them click the launch link ({ADDED_EVENTS} under events/dt={now.date()})")
         for segment in (clicked, warm, to_nudge):  # "refresh now", in dependency order
             evaluation = evaluate_now(api, segment)
-            print(f"   POST /segments/{segment['id']}/evaluate (202), polled: {evaluation['members']:,} members, +{evaluation['joined']:,} -{evaluation['left']:,} in {evaluation['elapsed_ms']:.0f} ms")
+            print(
+                f"   POST /segments/{segment['id']}/evaluate (202), polled: {evaluation['members']:,} members, +{evaluation['joined']:,} -{evaluation['left']:,} in {evaluation['elapsed_ms']:.0f} ms"
+            )
         print("\n   Each evaluation wrote only the difference to the stored membership (GET .../history):\n")
         for segment in (clicked, warm, to_nudge):
             _history(api, segment)
@@ -180,7 +182,9 @@ def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
 
     from tern_local.sms import sent as texts_sent
 
-    print(f"\n== The classic journey (Step Functions in moto, a fresh local stack whose clock runs x{DEMO_SCALE:,}: a day is {86400 / DEMO_SCALE:.0f} s)")
+    print(
+        f"\n== The classic journey (Step Functions in moto, a fresh local stack whose clock runs x{DEMO_SCALE:,}: a day is {86400 / DEMO_SCALE:.0f} s)"
+    )
     listed = api("POST", "/lists?name=Launch%20VIPs", raw="contact_id\n" + "\n".join(vips) + "\n")
     print(f"   POST /lists: {listed['matched']} contacts on the 'Launch VIPs' list")
     audience = api("POST", "/segments", {"name": "Launch VIPs", "where": {"all": [{"kind": "in_list", "list_id": listed["id"]}]},
@@ -189,7 +193,11 @@ def _classic_journey(stack: LocalStack, api: Client, vips: list[str]) -> None:
     first_evaluation(api, audience)
     email = api("POST", "/content", {"name": "Announcement", "channel": "email", "subject": "{{first_name|Hello}}, something new is coming",
                                      "body": f"<p>Be the first to see it: <a href='{LAUNCH_LINK}'>the launch</a></p>", "status": "ready"})  # fmt: skip
-    sms = api("POST", "/content", {"name": "It is out", "channel": "sms", "text": "{{first_name|Hi}}, it is out: shop.example.com/new", "status": "ready"})
+    sms = api(
+        "POST",
+        "/content",
+        {"name": "It is out", "channel": "sms", "text": "{{first_name|Hi}}, it is out: shop.example.com/new", "status": "ready"},
+    )
     launch = (stack.clock() + dt.timedelta(hours=30)).replace(tzinfo=dt.UTC)
     journey = api("POST", "/journeys", {
         "name": "Product launch", "audience": audience["id"], "start": "announce", "steps": [
@@ -284,12 +292,16 @@ def after_a_purchase(stack: LocalStack, api: Client, vips: dict[str, Any]) -> No
     answer = api("POST", "/events", {"events": [
         {"contact_id": c, "event_type": "purchase", "sales_channel": "online", "production_ref": "Hamlet", "event_start": show, "amount": 89.0}
         for c in buyers]})  # fmt: skip
-    print(f"   POST /events: {answer['accepted']} purchases of Hamlet (the show on {show[:16].replace('T', ' ')} UTC): {answer['entering']} buyers entering")
+    print(
+        f"   POST /events: {answer['accepted']} purchases of Hamlet (the show on {show[:16].replace('T', ' ')} UTC): {answer['entering']} buyers entering"
+    )
 
     def figures() -> dict[str, dict[str, Any]]:
         return {s["step_id"]: s for s in api("GET", f"/journeys/{journey['id']}/analytics")["steps"]}
 
-    _until(lambda: (f := figures())["reminder"]["sent"] + f["reminder"]["blocked"] + f["thanks"]["blocked"] >= len(buyers), "every reminder")
+    _until(
+        lambda: (f := figures())["reminder"]["sent"] + f["reminder"]["blocked"] + f["thanks"]["blocked"] >= len(buyers), "every reminder"
+    )
     api("POST", f"/journeys/{journey['id']}/stop")
     found = figures()
     print(f"   thanks: {found['thanks']['sent']} sent, {found['thanks']['blocked']} blocked (no consent or address); "
@@ -328,7 +340,11 @@ def ab_test(stack: LocalStack, api: Client) -> None:
         return 12 if branch_of(split, bucket(journey["id"], "ab", contact)) == 0 else 8
 
     buyers = [c for c in members if zlib.crc32(c.encode()) % 100 < rate(c)]
-    answer = api("POST", "/events", {"events": [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "amount": 120.0} for c in buyers]})
+    answer = api(
+        "POST",
+        "/events",
+        {"events": [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "amount": 120.0} for c in buyers]},
+    )
     print(f"   {size} contacts split; POST /events: {answer['accepted']} purchases, {answer['converted']} conversions")
     report = api("GET", f"/journeys/{journey['id']}/analytics")["experiment"]
     control = report["control"]
@@ -336,7 +352,9 @@ def ab_test(stack: LocalStack, api: Client) -> None:
     print(f"     {'holdout (control)':<22} {control['contacts']:>9} {control['converted']:>10} {control['conversion_rate']:>7.1%}")
     for variant in report["variants"]:
         name = {"next": "treated (not held out)", "branches[0]": "offer A", "branches[1]": "offer B"}[variant["way"]]
-        lift = f"{variant['lift']:+.0%} ({variant['lift_low']:+.0%} to {variant['lift_high']:+.0%})" if variant["lift"] is not None else "n/a"
+        lift = (
+            f"{variant['lift']:+.0%} ({variant['lift_low']:+.0%} to {variant['lift_high']:+.0%})" if variant["lift"] is not None else "n/a"
+        )
         print(f"     {name:<22} {variant['contacts']:>9} {variant['converted']:>10} {variant['conversion_rate']:>7.1%}   {lift}")
     print("   (each run splits anew: the buckets are a digest of the journey's id, its step and the contact)")
 
@@ -373,11 +391,19 @@ def act_on(stack: LocalStack, api: Client, segment: dict[str, Any]) -> None:
             for line in body.decode().splitlines()[:3]:
                 print(f"     {line}")
     asked = api("POST", f"/segments/{segment['id']}/actions", {"kind": "tag", "value": "launch-clicker", "action": "add"})
-    done = _finished(lambda: next((a for a in api("GET", f"/segments/{segment['id']}/actions")["actions"] if a["id"] == asked["id"]), None), "tag action")
-    print(f"   POST .../actions {{kind: tag, value: launch-clicker, action: add}}: {done['changed']} contacts changed, {done['already']} already had it")
-    found = api("POST", "/segments/preview", {"name": "Tagged", "where": {"all": [{"kind": "tags", "op": "has_any", "values": ["launch-clicker"]}]}})
+    done = _finished(
+        lambda: next((a for a in api("GET", f"/segments/{segment['id']}/actions")["actions"] if a["id"] == asked["id"]), None), "tag action"
+    )
+    print(
+        f"   POST .../actions {{kind: tag, value: launch-clicker, action: add}}: {done['changed']} contacts changed, {done['already']} already had it"
+    )
+    found = api(
+        "POST", "/segments/preview", {"name": "Tagged", "where": {"all": [{"kind": "tags", "op": "has_any", "values": ["launch-clicker"]}]}}
+    )
     same = found["total"] == len(clickers) and found["sample"] == sorted(clickers)[:50]
-    print(f"   a segment on tags has_any [launch-clicker] now finds {found['total']} contacts: {'exactly the clickers' if same else 'NOT the clickers'}")
+    print(
+        f"   a segment on tags has_any [launch-clicker] now finds {found['total']} contacts: {'exactly the clickers' if same else 'NOT the clickers'}"
+    )
     if not same:
         raise SystemExit("demo: the tagged segment does not match the clickers")
 
@@ -422,4 +448,3 @@ def from_pinpoint(stack: LocalStack, api: Client) -> None:
     ways = {w["way"]: w["contacts"] for w in found["clicked"]["ways"]}
     print(f"   {size} members; {found['announce']['sent']} e-mails, {clicked} clicked; after 12 hours the split found "
           f"{ways['yes']} clickers (texted: {found['text']['sent']}) and {ways['no']} others (the PUSH step left out: their path ends)")  # fmt: skip
-

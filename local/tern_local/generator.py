@@ -105,9 +105,7 @@ def generate_contacts(rng: np.random.Generator, n: int, now: dt.datetime) -> tup
     ids = pc.binary_join_element_wise("c", pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), 7, "0"), "")
     gender_draw = rng.random(n)
     gender = pa.array(np.where(gender_draw < 0.46, "female", np.where(gender_draw < 0.90, "male", None)))  # type: ignore[call-overload]
-    first = pc.if_else(
-        pa.array(gender_draw < 0.46), _pick(rng, FEMALE_NAMES, n), _pick(rng, MALE_NAMES, n)
-    )
+    first = pc.if_else(pa.array(gender_draw < 0.46), _pick(rng, FEMALE_NAMES, n), _pick(rng, MALE_NAMES, n))
     last = _pick(rng, LAST_NAMES, n)
     domains = _pick(rng, ["example.com", "mail.example.org", "post.example.net"], n, [0.5, 0.3, 0.2])
     local_part = pc.utf8_lower(pc.binary_join_element_wise(first, ".", pc.replace_substring(last, "'", ""), ""))
@@ -156,9 +154,33 @@ def generate_contacts(rng: np.random.Generator, n: int, now: dt.datetime) -> tup
     updated = created + ((now_s - created) * rng.random(n)).astype("int64")
 
     table = pa.Table.from_arrays(
-        [ids, email, phone, first, last, gender, birth, city, postal, country, latitude, longitude, language,
-         lead_score, lead_stage, opportunity, owner, subscriber, tags, categories, consents, attributes,
-         _timestamps(created), _timestamps(updated), pa.array([ZONES.get(c) for c in country.to_pylist()], pa.string())],  # fmt: skip
+        [
+            ids,
+            email,
+            phone,
+            first,
+            last,
+            gender,
+            birth,
+            city,
+            postal,
+            country,
+            latitude,
+            longitude,
+            language,
+            lead_score,
+            lead_stage,
+            opportunity,
+            owner,
+            subscriber,
+            tags,
+            categories,
+            consents,
+            attributes,
+            _timestamps(created),
+            _timestamps(updated),
+            pa.array([ZONES.get(c) for c in country.to_pylist()], pa.string()),
+        ],  # fmt: skip
         schema=CONTACTS_SCHEMA,
     )
 

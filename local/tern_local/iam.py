@@ -125,7 +125,7 @@ class Roles:
         """Each IAM action the call needs, with the resources it is authorised on."""
         if prefix == "dynamodb" and operation == "TransactWriteItems":
             for item in params.get("TransactItems", []):
-                (kind, body), = item.items()
+                ((kind, body),) = item.items()
                 yield from self.authorised(prefix, TRANSACT_ACTIONS[kind], body)
             return
         if prefix == "dynamodb" and operation in ("BatchWriteItem", "BatchGetItem"):  # on each table named

@@ -45,7 +45,15 @@ def run_import(files: list[str], explicit: list[str], api: str, org: str, token:
                                endpoint_files[file], "text/csv"))  # fmt: skip
     if not documents:
         return {"lists": lists}
-    report = _call(api, org, token, "POST", "/imports/pinpoint" + ("?dry_run=true" if dry_run else ""), json.dumps({"files": documents}).encode(), "application/json")
+    report = _call(
+        api,
+        org,
+        token,
+        "POST",
+        "/imports/pinpoint" + ("?dry_run=true" if dry_run else ""),
+        json.dumps({"files": documents}).encode(),
+        "application/json",
+    )
     return {**report, "lists": lists}
 
 
@@ -94,7 +102,9 @@ def _import_segments(documents: dict[str, str]) -> dict[str, str | None]:
 
 
 def _call(api: str, org: str, token: str | None, method: str, path: str, body: bytes, content_type: str) -> dict[str, Any]:
-    request = urllib.request.Request(api.rstrip("/") + path, data=body, method=method, headers={"Content-Type": content_type, "X-Tern-Org": org})
+    request = urllib.request.Request(
+        api.rstrip("/") + path, data=body, method=method, headers={"Content-Type": content_type, "X-Tern-Org": org}
+    )
     if token:
         request.add_header("Authorization", token)  # a Cognito ID token, as the REST API's user pool authorizer reads it
     try:
@@ -121,7 +131,9 @@ def print_report(report: dict[str, Any], out: Any) -> None:
     for finding in report.get("findings", []):
         findings.setdefault(finding["object"], []).append(finding)
     for made in report.get("objects", []):
-        out.write(f"{made['kind']:<9} {made['name']!r} (Pinpoint {made['pinpoint']}): {made['action']}{' -> ' + made['tern_id'] if made.get('tern_id') else ''}\n")
+        out.write(
+            f"{made['kind']:<9} {made['name']!r} (Pinpoint {made['pinpoint']}): {made['action']}{' -> ' + made['tern_id'] if made.get('tern_id') else ''}\n"
+        )
     for obj, items in findings.items():
         out.write(f"\n{obj}\n")
         for f in items:

@@ -54,9 +54,16 @@ def _patch() -> None:
     def published(self: Any) -> Any:
         answer = publish(self)
         phone = self._get_param("PhoneNumber")
-        found = re.search(r"<MessageId>([^<]+)</MessageId>|\"MessageId\":\s*\"([^\"]+)\"", answer if isinstance(answer, str) else str(answer))
+        found = re.search(
+            r"<MessageId>([^<]+)</MessageId>|\"MessageId\":\s*\"([^\"]+)\"", answer if isinstance(answer, str) else str(answer)
+        )
         if _folder is not None and phone and found:
-            line = {"message_id": found.group(1) or found.group(2), "to": phone, "text": self._get_param("Message"), "at": _now().isoformat()}
+            line = {
+                "message_id": found.group(1) or found.group(2),
+                "to": phone,
+                "text": self._get_param("Message"),
+                "at": _now().isoformat(),
+            }
             with _lock, open(_folder / "sms.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
         return answer

@@ -85,7 +85,11 @@ def _from_json_1_1(dispatch: Callable[..., Any], model: Any, request: Any, opera
     try:
         op = model.operation_model(operation)
     except Exception:  # noqa: BLE001 - botocore's OperationNotFoundError: answered as AWS answers an unknown target
-        return 400, {"Content-Type": _JSON_1_1}, json.dumps({"__type": "UnknownOperationException", "message": f"Unknown operation {operation}"})
+        return (
+            400,
+            {"Content-Type": _JSON_1_1},
+            json.dumps({"__type": "UnknownOperationException", "message": f"Unknown operation {operation}"}),
+        )
     try:
         params = json.loads(request.get_data() or b"{}")
     except ValueError:

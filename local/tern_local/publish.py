@@ -43,7 +43,13 @@ def publish(stack: str, dist: Path = DIST, session: Any = None) -> dict[str, Any
         key = file.relative_to(dist).as_posix()
         s3.put_object(Bucket=bucket, Key=key, Body=file.read_bytes(), ContentType=content_type(key), CacheControl=cache_control(key))
     config = {"auth": "cognito", "domain": outputs["SignInDomain"], "client_id": outputs["UserPoolClientId"]}
-    s3.put_object(Bucket=bucket, Key="config.json", Body=json.dumps(config).encode(), ContentType="application/json", CacheControl=cache_control("config.json"))
+    s3.put_object(
+        Bucket=bucket,
+        Key="config.json",
+        Body=json.dumps(config).encode(),
+        ContentType="application/json",
+        CacheControl=cache_control("config.json"),
+    )
     distribution = next((r["PhysicalResourceId"] for r in aws.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
                          if r["LogicalResourceId"] == "ConsoleDistribution"), None)  # fmt: skip
     if distribution:

@@ -187,7 +187,9 @@ def _tenant_name(name: Any) -> None:
     if name is None:
         raise _bad("1 validation error detected: Value at 'tenantName' failed to satisfy constraint: Member must not be null")
     if name == "":
-        raise _bad("1 validation error detected: Value at 'tenantName' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        raise _bad(
+            "1 validation error detected: Value at 'tenantName' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        )
     if not str(name).strip():
         raise _bad("TenantName cannot be empty")
     if len(name) > 64:
@@ -317,7 +319,13 @@ def emulate() -> None:
         if name in state.tenants:
             raise _Error(400, "AlreadyExistsException", f"Tenant with name {name} already exists in account {self.current_account}")
         tenant_id = "tn-" + secrets.token_hex(15)
-        tenant = _Tenant(name, tenant_id, f"arn:aws:ses:{self.region}:{self.current_account}:tenant/{name}/{tenant_id}", _now(), self._get_param("Tags") or [])
+        tenant = _Tenant(
+            name,
+            tenant_id,
+            f"arn:aws:ses:{self.region}:{self.current_account}:tenant/{name}/{tenant_id}",
+            _now(),
+            self._get_param("Tags") or [],
+        )
         state.tenants[name] = tenant
         return json.dumps(_tenant_json(tenant))
 
@@ -373,7 +381,11 @@ def emulate() -> None:
         if identity is not None:
             _check(name, identity, self.region)
         if identity is None or not identity.verified:
-            raise _Error(400, "MessageRejected", f"Email address is not verified. The following identities failed the check in region {self.region.upper()}: {sender}")
+            raise _Error(
+                400,
+                "MessageRejected",
+                f"Email address is not verified. The following identities failed the check in region {self.region.upper()}: {sender}",
+            )
         if tenant is not None:
             default = getattr(self.sesv2_backend.core_backend.email_identities.get(name), "configuration_set_name", None)
             configuration_set = request.get("ConfigurationSetName") or default

@@ -66,7 +66,10 @@ class _State:
         now = _now()
         self.sent = []
         self.lists = {"Default": _List("Default", now)}
-        self.numbers = {pid: {"PhoneNumberId": pid, "PhoneNumber": number, "OptOutListName": "Default", "CreatedTimestamp": now} for pid, number in LOCAL_NUMBERS}
+        self.numbers = {
+            pid: {"PhoneNumberId": pid, "PhoneNumber": number, "OptOutListName": "Default", "CreatedTimestamp": now}
+            for pid, number in LOCAL_NUMBERS
+        }
 
 
 def _now() -> dt.datetime:
@@ -84,7 +87,9 @@ def route_sms_outbox_to(folder: Path | None) -> None:
 def _list(name: Any) -> _List:
     key = str(name or "").rsplit("/", 1)[-1]
     if key not in STATE.lists:
-        raise SmsError("ResourceNotFoundException", f"Opt-out list {name} does not exist.", ResourceType="opt-out-list", ResourceId=str(name))
+        raise SmsError(
+            "ResourceNotFoundException", f"Opt-out list {name} does not exist.", ResourceType="opt-out-list", ResourceId=str(name)
+        )
     return STATE.lists[key]
 
 
@@ -93,7 +98,9 @@ def _number(identity: Any) -> dict[str, Any]:
     for number in STATE.numbers.values():
         if key in (number["PhoneNumberId"], number["PhoneNumber"]):
             return number
-    raise SmsError("ResourceNotFoundException", f"Phone number {identity} does not exist.", ResourceType="phone-number", ResourceId=str(identity))
+    raise SmsError(
+        "ResourceNotFoundException", f"Phone number {identity} does not exist.", ResourceType="phone-number", ResourceId=str(identity)
+    )
 
 
 def _valid_number(value: Any, field_name: str) -> str:
@@ -121,12 +128,28 @@ def _opted_out(entry: _List, number: str) -> dict[str, Any]:
 def _create_opt_out_list(body: dict[str, Any]) -> dict[str, Any]:
     name = body.get("OptOutListName")
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise SmsError("ValidationException", f"Invalid OptOutListName: {name}", Reason="INVALID_PARAMETER", Fields=[{"Name": "OptOutListName", "Message": "invalid"}])
+        raise SmsError(
+            "ValidationException",
+            f"Invalid OptOutListName: {name}",
+            Reason="INVALID_PARAMETER",
+            Fields=[{"Name": "OptOutListName", "Message": "invalid"}],
+        )
     if name in STATE.lists:
-        raise SmsError("ConflictException", f"Opt-out list {name} already exists.", Reason="RESOURCE_ALREADY_EXISTS", ResourceType="opt-out-list", ResourceId=name)
+        raise SmsError(
+            "ConflictException",
+            f"Opt-out list {name} already exists.",
+            Reason="RESOURCE_ALREADY_EXISTS",
+            ResourceType="opt-out-list",
+            ResourceId=name,
+        )
     STATE.lists[name] = _List(name, _now())
     created = STATE.lists[name]
-    return {"OptOutListArn": created.arn, "OptOutListName": name, "Tags": body.get("Tags") or [], "CreatedTimestamp": created.created.timestamp()}
+    return {
+        "OptOutListArn": created.arn,
+        "OptOutListName": name,
+        "Tags": body.get("Tags") or [],
+        "CreatedTimestamp": created.created.timestamp(),
+    }
 
 
 def _describe_opt_out_lists(body: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +169,12 @@ def _delete_opted_out_number(body: dict[str, Any]) -> dict[str, Any]:
     entry = _list(body.get("OptOutListName"))
     number = _valid_number(body.get("OptedOutNumber"), "OptedOutNumber")
     if number not in entry.numbers:
-        raise SmsError("ResourceNotFoundException", f"{number} is not on opt-out list {entry.name}.", ResourceType="opted-out-number", ResourceId=number)
+        raise SmsError(
+            "ResourceNotFoundException",
+            f"{number} is not on opt-out list {entry.name}.",
+            ResourceType="opted-out-number",
+            ResourceId=number,
+        )
     answer = {"OptOutListArn": entry.arn, "OptOutListName": entry.name, **_opted_out(entry, number)}
     del entry.numbers[number]
     return answer
@@ -164,7 +192,11 @@ def _describe_opted_out_numbers(body: dict[str, Any]) -> dict[str, Any]:
         raise SmsError("ValidationException", "MaxResults must be between 1 and 100", Reason="INVALID_PARAMETER",
                        Fields=[{"Name": "MaxResults", "Message": "Member must have value between 1 and 100"}])  # fmt: skip
     start = int(body["NextToken"]) if str(body.get("NextToken") or "").isdigit() else 0  # a page's opaque token: here, where it starts
-    answer = {"OptOutListArn": entry.arn, "OptOutListName": entry.name, "OptedOutNumbers": [_opted_out(entry, n) for n in numbers[start:start + size]]}
+    answer = {
+        "OptOutListArn": entry.arn,
+        "OptOutListName": entry.name,
+        "OptedOutNumbers": [_opted_out(entry, n) for n in numbers[start : start + size]],
+    }
     return {**answer, "NextToken": str(start + size)} if start + size < len(numbers) else answer
 
 
@@ -185,7 +217,12 @@ def _send_text_message(body: dict[str, Any]) -> dict[str, Any]:
     destination = _valid_number(body.get("DestinationPhoneNumber"), "DestinationPhoneNumber")
     text = body.get("MessageBody")
     if not isinstance(text, str) or not 1 <= len(text) <= 1600:
-        raise SmsError("ValidationException", "Invalid MessageBody", Reason="INVALID_PARAMETER", Fields=[{"Name": "MessageBody", "Message": "length 1-1600"}])
+        raise SmsError(
+            "ValidationException",
+            "Invalid MessageBody",
+            Reason="INVALID_PARAMETER",
+            Fields=[{"Name": "MessageBody", "Message": "length 1-1600"}],
+        )
     number = _number(body["OriginationIdentity"]) if body.get("OriginationIdentity") else next(iter(STATE.numbers.values()))
     entry = STATE.lists[number["OptOutListName"]]
     if destination in entry.numbers:
@@ -237,17 +274,21 @@ def with_sms(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[byte
         try:
             handler = OPERATIONS.get(operation)
             if handler is None:
-                raise SmsError("ValidationException", f"{operation} is not emulated by the local stack", Reason="UNKNOWN_OPERATION", Fields=[])
+                raise SmsError(
+                    "ValidationException", f"{operation} is not emulated by the local stack", Reason="UNKNOWN_OPERATION", Fields=[]
+                )
             with STATE.lock:
                 status, body = "200 OK", handler(json.loads(raw or b"{}"))
         except SmsError as e:
             status, body = "400 Bad Request", {"__type": e.kind, "message": e.message, "Message": e.message, **e.members}
         except (ValueError, KeyError, TypeError) as e:
-            status, body = "400 Bad Request", {"__type": "ValidationException", "message": str(e), "Message": str(e), "Reason": "OTHER", "Fields": []}
+            status, body = (
+                "400 Bad Request",
+                {"__type": "ValidationException", "message": str(e), "Message": str(e), "Reason": "OTHER", "Fields": []},
+            )
         data = json.dumps(body).encode()
         start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data))),
                                 ("x-amzn-RequestId", str(uuid.uuid4()))] + ([("x-amzn-ErrorType", body["__type"])] if status[0] == "4" else []))  # fmt: skip
         return [data]
 
     return serve
-

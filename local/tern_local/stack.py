@@ -61,8 +61,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 STAGE = "local"
-LOCAL_PARAMETERS = {"Stage": STAGE, "SenderAddress": "journeys@tern.local.example", "SmsOriginationIdentity": LOCAL_NUMBERS[0][0],
-                    "PostalAddress": "Tern (local stack), 1 Example Street, 00-001 Example City"}  # what `sam deploy` would be given
+LOCAL_PARAMETERS = {
+    "Stage": STAGE,
+    "SenderAddress": "journeys@tern.local.example",
+    "SmsOriginationIdentity": LOCAL_NUMBERS[0][0],
+    "PostalAddress": "Tern (local stack), 1 Example Street, 00-001 Example City",
+}  # what `sam deploy` would be given
 
 
 # ------------------------------------------------------------------------------------- the template
@@ -136,7 +140,7 @@ class Resolver:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -160,7 +164,7 @@ class Resolver:
 
     def _truth(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Fn::Not":
                 return not self._truth(arg[0])
             if key == "Fn::Equals":
@@ -201,6 +205,7 @@ def function_environment(resolver: Resolver, logical_id: str) -> dict[str, str]:
 
 def deploy(resolver: Resolver, endpoint: str) -> None:
     """Create in moto every resource of template.yaml that moto holds."""
+
     def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
 
@@ -217,7 +222,9 @@ def deploy(resolver: Resolver, endpoint: str) -> None:
         elif kind == "AWS::Glue::Table":
             client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
         elif kind == "AWS::Athena::WorkGroup":
-            client("athena").create_work_group(Name=name, Description=props.get("Description", ""), Configuration=props["WorkGroupConfiguration"])
+            client("athena").create_work_group(
+                Name=name, Description=props.get("Description", ""), Configuration=props["WorkGroupConfiguration"]
+            )
         elif kind == "AWS::SQS::Queue":
             client("sqs").create_queue(QueueName=name)
         elif kind == "AWS::Scheduler::ScheduleGroup":
@@ -376,7 +383,13 @@ def _moto_server(host: str, port: int) -> Any:
 
 class LocalStack:
     def __init__(
-        self, data: Path, port: int = 8000, aws_port: int = 5000, time_scale: float = 1.0, host: str = "127.0.0.1", log_level: str | None = None,
+        self,
+        data: Path,
+        port: int = 8000,
+        aws_port: int = 5000,
+        time_scale: float = 1.0,
+        host: str = "127.0.0.1",
+        log_level: str | None = None,
         start: dt.datetime | None = None,
     ):
         from tern.engines.duckdb import DuckDBEngine
@@ -463,7 +476,9 @@ class LocalStack:
     def is_public(self, path: str) -> bool:
         """Does the template route this path to the API function with no authorizer (`Auth: {Authorizer: NONE}`)?"""
         events = self.resolver.resources["ApiFunction"]["Properties"].get("Events", {}).values()
-        prefixes = [e["Properties"]["Path"].split("{", 1)[0] for e in events if (e["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"]
+        prefixes = [
+            e["Properties"]["Path"].split("{", 1)[0] for e in events if (e["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"
+        ]
         return any(path.startswith(prefix) for prefix in prefixes)
 
     def _function(self, logical_id: str) -> ModuleType:
@@ -490,6 +505,7 @@ class LocalStack:
         """Invoke a function by name or ARN, as Lambda would: in a thread of its own when asynchronous."""
         logical = self.resolver.function_by_name(function)
         if asynchronous:
+
             def run() -> None:
                 try:
                     self.invoke(self.functions[logical], logical, event)
@@ -588,12 +604,18 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length).decode("utf-8", "replace") if length else None
             public = stack.is_public(url.path)  # a path the template serves with no authorizer: no claims, whatever was sent
             org = None if public else self.headers.get("X-Tern-Org")
-            event = api_gateway_event(self.command, url.path, parse_qsl(url.query, keep_blank_values=True), dict(self.headers), body, org, public)
+            event = api_gateway_event(
+                self.command, url.path, parse_qsl(url.query, keep_blank_values=True), dict(self.headers), body, org, public
+            )
             try:
                 response = stack.invoke(stack.api, "ApiFunction", event)
             except Exception:  # noqa: BLE001 - the function failed: API Gateway answers 502, the log has why
                 traceback.print_exc()
-                response = {"statusCode": 502, "headers": {"Content-Type": "application/json"}, "body": '{"message": "Internal server error"}'}
+                response = {
+                    "statusCode": 502,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": '{"message": "Internal server error"}',
+                }
             payload = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else (response.get("body") or "").encode()
             self.send_response(int(response["statusCode"]))
             # API Gateway merges a proxy response's two header maps; for a name in both, multiValueHeaders' values win
@@ -618,7 +640,9 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             """What CloudFront's default behaviour answers: the console's files."""
             answer = stack.console.answer(method, path)
             self.send_response(answer.status)
-            for name, value in stack.console.with_security_headers([("Content-Type", answer.content_type), ("Cache-Control", answer.cache)]):
+            for name, value in stack.console.with_security_headers(
+                [("Content-Type", answer.content_type), ("Cache-Control", answer.cache)]
+            ):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
@@ -650,7 +674,13 @@ def _handler(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
 
 
 def api_gateway_event(
-    method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: str | None, org: str | None, public: bool = False,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: str | None,
+    org: str | None,
+    public: bool = False,
 ) -> dict[str, Any]:
     """An API Gateway REST proxy event, as AWS sends it behind the Cognito authorizer (`public`: a route with no
     authorizer, whose requestContext has none): every value of a repeated query parameter in
@@ -711,7 +741,11 @@ class StopSignals:
 
 
 def serve(
-    data: Path, port: int, aws_port: int, time_scale: float, ready: Callable[[LocalStack], None] | None = None,
+    data: Path,
+    port: int,
+    aws_port: int,
+    time_scale: float,
+    ready: Callable[[LocalStack], None] | None = None,
     stop_timeout: float = 20.0,
 ) -> list[str]:
     """Run the stack until Ctrl-C or SIGTERM; returns what did not stop within `stop_timeout` seconds."""
@@ -721,7 +755,10 @@ def serve(
         try:
             stack = LocalStack(data, port, aws_port, time_scale)
             stack.start()
-            print(f"Tern console:    http://{stack.host}:{stack.port}/   (the admin API beside it; name your org with the X-Tern-Org header)", flush=True)
+            print(
+                f"Tern console:    http://{stack.host}:{stack.port}/   (the admin API beside it; name your org with the X-Tern-Org header)",
+                flush=True,
+            )
             print(f"Local AWS (moto): {stack.endpoint}   (aws --endpoint-url {stack.endpoint} ...)", flush=True)
             print(f"Lake: {data}   clock x{time_scale:g}   template: {TEMPLATE.name}   Ctrl-C stops", flush=True)
             if ready:

@@ -115,7 +115,9 @@ def test_a_segment_built_in_the_editor_counts_what_the_cli_counts(page: Page, st
 
     definition = tmp_path / "built.json"
     definition.write_text(json.dumps({"name": "built", "where": BUILT}))
-    done = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme"], capture_output=True, text=True, check=True
+    )
     expected = {node["path"]: node["count"] for node in json.loads(done.stdout)["nodes"]}
     labels = {"where": "Segment", "where.all[0]": "1", "where.all[1]": "2", "where.all[2]": "3", "where.all[2].not": "3.1"}
     assert set(expected) == set(labels)
@@ -166,7 +168,11 @@ def test_the_live_segment_exports_a_csv_to_download(page: Page, stack: LocalStac
 def test_a_list_is_uploaded_and_its_report_shown(page: Page, lake: Path, tmp_path: Path) -> None:
     import pyarrow.dataset as ds
 
-    emails = [r["email"] for r in ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["email"]).to_pylist() if r["email"]][:40]
+    emails = [
+        r["email"]
+        for r in ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["email"]).to_pylist()
+        if r["email"]
+    ][:40]
     upload = tmp_path / "guests.csv"
     upload.write_text("email\n" + "\n".join(emails) + "\nnobody@example.org\nnot-an-address\n" + emails[0] + "\n")
     nav(page, "Lists")
@@ -321,6 +327,7 @@ def test_a_journeys_problems_are_shown_on_its_nodes(page: Page) -> None:
     expect(node).to_contain_text("content_id", timeout=WAIT_MS)
     expect(page.get_by_role("complementary", name="Step email").get_by_role("alert")).to_contain_text("content_id")
     shot(page, "journey-problems")
+
 
 @pytest.mark.parametrize("where", ["#/", "#/segments/new", "#/lists", "#/content", "#/journeys", "#/sending", "#/settings"])
 def test_every_page_fits_a_tablet(browser: Browser, stack: LocalStack, where: str) -> None:

@@ -91,7 +91,9 @@ def api(lake: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequ
         monkeypatch.setenv("TERN_UNSUBSCRIBE_SECRET_ARN", secret["ARN"])
         # the refresh workflow, held (moto does not run executions here): an evaluation stays running
         definition = (ROOT / "statemachines" / "refresh_segment.asl.json").read_text()
-        boto3.client("stepfunctions").create_state_machine(name="tern-segment-refreshes-dev", definition=definition, roleArn=ENV["TERN_STATE_MACHINE_ROLE_ARN"])
+        boto3.client("stepfunctions").create_state_machine(
+            name="tern-segment-refreshes-dev", definition=definition, roleArn=ENV["TERN_STATE_MACHINE_ROLE_ARN"]
+        )
         # the lake answers from DuckDB instead of Athena and is a folder, as in the local stack: the runtime hook
         engine = getattr(request, "param", {}).get("engine", DuckDBEngine)(lake)
         use_runtime(LocalRuntime(lake, lambda: NOW, REGION, engine=engine))
@@ -104,15 +106,36 @@ def api(lake: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequ
         use_runtime(None)
 
 
-def call(function: Any, method: str, path: str, body: Any = None, org: str | None = "acme", query: dict[str, str] | None = None, raw: str | None = None) -> tuple[int, Any]:
+def call(
+    function: Any,
+    method: str,
+    path: str,
+    body: Any = None,
+    org: str | None = "acme",
+    query: dict[str, str] | None = None,
+    raw: str | None = None,
+) -> tuple[int, Any]:
     response = respond(function, method, path, body, org, query, raw)
     return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 
 
-def respond(function: Any, method: str, path: str, body: Any = None, org: str | None = "acme", query: dict[str, str] | None = None, raw: str | None = None) -> Any:
+def respond(
+    function: Any,
+    method: str,
+    path: str,
+    body: Any = None,
+    org: str | None = "acme",
+    query: dict[str, str] | None = None,
+    raw: str | None = None,
+) -> Any:
     """The API Gateway response: statusCode, headers, body."""
     event = copy.deepcopy(EVENT)
-    event.update(httpMethod=method, path=path, queryStringParameters=query, body=raw if raw is not None else (json.dumps(body) if body is not None else None))
+    event.update(
+        httpMethod=method,
+        path=path,
+        queryStringParameters=query,
+        body=raw if raw is not None else (json.dumps(body) if body is not None else None),
+    )
     event["requestContext"].update(httpMethod=method, path=f"/prod{path}")
     claims = event["requestContext"]["authorizer"]["claims"]
     if org is None:
@@ -184,10 +207,22 @@ def test_preview_gives_live_counts_and_a_sample(api: Any) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "fragment"),
     [
-        ("POST", "/segments", {"name": "x", "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "gt", "value": "hot"}]}}, 400, "where.all[0].value"),
+        (
+            "POST",
+            "/segments",
+            {"name": "x", "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "gt", "value": "hot"}]}},
+            400,
+            "where.all[0].value",
+        ),
         ("POST", "/segments", {"name": "x", "where": {"all": [{"kind": "teleport"}]}}, 400, "unknown criterion kind 'teleport'"),
         ("POST", "/segments", {"name": "x", "where": {"all": []}, "colour": "red"}, 400, "colour: unknown field"),
-        ("POST", "/segments/preview", {"name": "x", "where": {"any": [{"not": {"kind": "age", "min": 50, "max": 20}}]}}, 400, "where.any[0].not"),
+        (
+            "POST",
+            "/segments/preview",
+            {"name": "x", "where": {"any": [{"not": {"kind": "age", "min": 50, "max": 20}}]}},
+            400,
+            "where.any[0].not",
+        ),
         ("POST", "/segments", None, 400, "body"),
         ("GET", "/segments/nope", None, 404, "segment nope not found"),
         ("GET", "/segments/nope/members", None, 404, "not found"),
@@ -312,15 +347,29 @@ def test_a_list_without_a_key_column_is_a_400(api: Any) -> None:
 def test_content_is_previewed_for_a_contact_as_a_send_step_renders_it(api: Any, lake: Path) -> None:
     import pyarrow.dataset as ds
 
-    row = next(c for c in ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["contact_id", "first_name", "city"]).to_pylist() if c["first_name"])
-    content = {"name": "hello", "channel": "email", "subject": "{{first_name|Friend}}, news from {{city}}", "body": "<p>Hi {{first_name}} & co</p>", "text": "Hi {{last_name|there}}"}
+    row = next(
+        c
+        for c in ds.dataset(lake / "contacts" / "org_id=acme", format="parquet")
+        .to_table(columns=["contact_id", "first_name", "city"])
+        .to_pylist()
+        if c["first_name"]
+    )
+    content = {
+        "name": "hello",
+        "channel": "email",
+        "subject": "{{first_name|Friend}}, news from {{city}}",
+        "body": "<p>Hi {{first_name}} & co</p>",
+        "text": "Hi {{last_name|there}}",
+    }
     status, shown = call(api, "POST", "/content/preview", {"content": content, "contact_id": row["contact_id"]})
     assert status == 200, shown
     assert shown["subject"] == f"{row['first_name']}, news from {row['city']}"
     assert shown["body"] == f"<p>Hi {html.escape(row['first_name'])} & co</p>"  # the value escaped, the template as written
     assert shown["text"] == "Hi " + (row_last(lake, row["contact_id"]) or "there")
     assert call(api, "POST", "/content/preview", {"content": content, "contact_id": "c9999999"})[0] == 404
-    status, answer = call(api, "POST", "/content/preview", {"content": {**content, "subject": "{{nosuch}}"}, "contact_id": row["contact_id"]})
+    status, answer = call(
+        api, "POST", "/content/preview", {"content": {**content, "subject": "{{nosuch}}"}, "contact_id": row["contact_id"]}
+    )
     assert status == 400 and "nosuch" in answer["message"]
 
 

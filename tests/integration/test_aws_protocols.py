@@ -84,7 +84,13 @@ def _sent(client: Any) -> list[tuple[str, str, str]]:
 
     def record(request: Any, **_: Any) -> None:
         target = request.headers.get("X-Amz-Target", b"")
-        seen.append((request.method, request.url.split("://", 1)[1].split("/", 1)[1].split("?")[0], target.decode() if isinstance(target, bytes) else target))
+        seen.append(
+            (
+                request.method,
+                request.url.split("://", 1)[1].split("/", 1)[1].split("?")[0],
+                target.decode() if isinstance(target, bytes) else target,
+            )
+        )
 
     client.meta.events.register("before-send.athena", record)
     return seen
@@ -102,7 +108,9 @@ def _finished(client: Any, query_id: str) -> dict[str, Any]:
 
 def _athena_round_trip(client: Any) -> None:
     """Everything Tern and a user inspecting its queries do with Athena, answered from the local Athena."""
-    query_id = client.start_query_execution(QueryString=SQL, WorkGroup=WORKGROUP, QueryExecutionContext={"Database": DATABASE})["QueryExecutionId"]
+    query_id = client.start_query_execution(QueryString=SQL, WorkGroup=WORKGROUP, QueryExecutionContext={"Database": DATABASE})[
+        "QueryExecutionId"
+    ]
     execution = _finished(client, query_id)
     assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
     assert execution["WorkGroup"] == WORKGROUP and execution["Query"] == SQL
@@ -156,11 +164,15 @@ def _raw(stack: LocalStack, method: str, path: str, body: dict[str, Any] | None,
 
 def test_both_protocols_on_the_wire_as_the_api_reference_writes_them(stack: LocalStack) -> None:
     old = {"Content-Type": "application/x-amz-json-1.1"}
-    status, started = _raw(stack, "POST", "/", {"QueryString": SQL, "WorkGroup": WORKGROUP}, {**old, "X-Amz-Target": "AmazonAthena.StartQueryExecution"})
+    status, started = _raw(
+        stack, "POST", "/", {"QueryString": SQL, "WorkGroup": WORKGROUP}, {**old, "X-Amz-Target": "AmazonAthena.StartQueryExecution"}
+    )
     assert status == 200, started
     query_id = started["QueryExecutionId"]
     _finished(_client("athena", stack.endpoint), query_id)
-    status, results = _raw(stack, "POST", "/", {"QueryExecutionId": query_id, "MaxResults": 1}, {**old, "X-Amz-Target": "AmazonAthena.GetQueryResults"})
+    status, results = _raw(
+        stack, "POST", "/", {"QueryExecutionId": query_id, "MaxResults": 1}, {**old, "X-Amz-Target": "AmazonAthena.GetQueryResults"}
+    )
     assert status == 200 and results["ResultSet"]["Rows"][0]["Data"][0] == {"VarCharValue": "contact_id"} and "NextToken" in results
     status, error = _raw(stack, "POST", "/", {"QueryExecutionId": "nope"}, {**old, "X-Amz-Target": "AmazonAthena.GetQueryExecution"})
     assert status == 400 and error["__type"].endswith("InvalidRequestException")
@@ -183,7 +195,9 @@ def test_the_readme_aws_cli_example_works(stack: LocalStack) -> None:
     env.pop("AWS_ENDPOINT_URL", None)
 
     def cli(*args: str) -> Any:
-        done = subprocess.run([str(aws), "--endpoint-url", stack.endpoint, "--output", "json", *args], capture_output=True, text=True, env=env, timeout=120)
+        done = subprocess.run(
+            [str(aws), "--endpoint-url", stack.endpoint, "--output", "json", *args], capture_output=True, text=True, env=env, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout) if done.stdout.strip() else None
 

@@ -79,19 +79,31 @@ def test_schema_is_json_schema() -> None:
     assert schema["title"] == "SegmentDefinition" and "where" in schema["properties"]
     journey = json.loads(tern("journey", "schema").stdout)
     assert journey["title"] == "JourneyDefinition" and "steps" in journey["properties"]
-    assert {"split", "multi_split", "random_split", "holdout"} <= {d["properties"]["kind"]["const"] for d in journey["$defs"].values() if "kind" in d.get("properties", {}) and "const" in d["properties"]["kind"]}
+    assert {"split", "multi_split", "random_split", "holdout"} <= {
+        d["properties"]["kind"]["const"]
+        for d in journey["$defs"].values()
+        if "kind" in d.get("properties", {}) and "const" in d["properties"]["kind"]
+    }
 
 
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["segment", "count", "-", "--org", "acme", "--now", NOW], '{"name": "x", "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "gt", "value": "hot"}]}}', "invalid definition: where.all[0].value: expected a number"),
+        (
+            ["segment", "count", "-", "--org", "acme", "--now", NOW],
+            '{"name": "x", "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "gt", "value": "hot"}]}}',
+            "invalid definition: where.all[0].value: expected a number",
+        ),
         (["segment", "count", "-", "--org", "acme"], "{not json", "invalid definition: not valid JSON"),
         (["segment", "count", "/nonexistent/def.json", "--org", "acme"], None, "cannot read /nonexistent/def.json"),
         (["segment", "count", str(HOT_LEADS), "--org", "initech"], None, "no contacts for org 'initech'"),
         (["segment", "count", str(HOT_LEADS), "--org", "acme", "--now", "next tuesday"], None, "--now: not an ISO date-time"),
         (["segment", "members", str(HOT_LEADS), "--org", "acme", "--limit", "-1"], None, "--limit: must be 0 or more"),
-        (["segment", "count", "-", "--org", "acme"], '{"name": "x", "where": {"all": [{"kind": "in_segment", "segment_id": "s1"}]}}', "segment s1 has no stored membership to read"),
+        (
+            ["segment", "count", "-", "--org", "acme"],
+            '{"name": "x", "where": {"all": [{"kind": "in_segment", "segment_id": "s1"}]}}',
+            "segment s1 has no stored membership to read",
+        ),
     ],
 )
 def test_user_errors_are_one_line_on_stderr(lake: Path, args: list[str], stdin: str | None, message: str) -> None:

@@ -31,7 +31,11 @@ from tern.segments.repository import SegmentRepository
 from tern_local.generator import generate
 from tern_local.stack import REGION, LocalStack
 
-WARSAW = {"name": "Warsaw", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]}, "refresh": {"every": 365, "unit": "days"}}
+WARSAW = {
+    "name": "Warsaw",
+    "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]},
+    "refresh": {"every": 365, "unit": "days"},
+}
 SECRET = "a-secret-of-at-least-16"
 
 
@@ -57,7 +61,13 @@ def contacts(stack: LocalStack) -> dict[str, dict[str, Any]]:
 def finished_export(stack: LocalStack, segment_id: str, body: dict[str, Any], org: str = "acme") -> dict[str, Any]:
     status, asked = http(stack, "POST", f"/segments/{segment_id}/exports", body, org=org)
     assert status == 202 and asked["status"] in ("queued", "running", "done"), asked
-    return dict(wait_for(lambda: (e := ok(stack, "GET", f"/exports/{asked['id']}", org=org))["status"] in ("done", "failed") and e, timeout=60, what="the export"))
+    return dict(
+        wait_for(
+            lambda: (e := ok(stack, "GET", f"/exports/{asked['id']}", org=org))["status"] in ("done", "failed") and e,
+            timeout=60,
+            what="the export",
+        )
+    )
 
 
 def download(url: str) -> bytes:
@@ -73,7 +83,9 @@ def purchases(stack: LocalStack) -> dict[str, tuple[dt.date, float, int]]:
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
-def test_csv_summary_holds_every_member_with_their_purchases(stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> None:
+def test_csv_summary_holds_every_member_with_their_purchases(
+    stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]
+) -> None:
     export = finished_export(stack, warsaw["id"], {"format": "csv"})
     assert export["status"] == "done" and export["rows"] == warsaw["latest"]["members"] > 0
     assert export["url"] and export["filename"].endswith(".csv")
@@ -90,12 +102,14 @@ def test_csv_summary_holds_every_member_with_their_purchases(stack: LocalStack, 
         assert float(row["total_spent"]) == pytest.approx(spent) and int(row["tickets"]) == tickets
 
 
-def test_full_csv_flattens_attributes_and_xlsx_is_a_typed_workbook(stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> None:
+def test_full_csv_flattens_attributes_and_xlsx_is_a_typed_workbook(
+    stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]
+) -> None:
     full = finished_export(stack, warsaw["id"], {"format": "csv", "columns": "full"})
     rows = list(csv.DictReader(io.StringIO(download(full["url"]).decode())))
     header = list(rows[0].keys())
     keys = sorted({k for c in rows for k, _ in (contacts[c["contact_id"]]["attributes"] or [])})
-    assert keys and header[-len(keys):] == [f"attributes.{k}" for k in keys]
+    assert keys and header[-len(keys) :] == [f"attributes.{k}" for k in keys]
     assert "lead_score" in header and "tags" in header and "attributes" not in header
     for row in rows:
         attributes = dict(contacts[row["contact_id"]]["attributes"] or [])
@@ -106,7 +120,17 @@ def test_full_csv_flattens_attributes_and_xlsx_is_a_typed_workbook(stack: LocalS
     assert book["filename"].endswith(".xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(download(book["url"])), read_only=True).active
     table = list(sheet.iter_rows(values_only=True))
-    assert list(table[0]) == ["contact_id", "first_name", "last_name", "email", "phone", "city", "last_purchase_date", "total_spent", "tickets"]
+    assert list(table[0]) == [
+        "contact_id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "city",
+        "last_purchase_date",
+        "total_spent",
+        "tickets",
+    ]
     assert [r[0] for r in table[1:]] == sorted(all_members(stack, warsaw["id"]))
     bought = purchases(stack)
     for row in table[1:]:
@@ -115,7 +139,9 @@ def test_full_csv_flattens_attributes_and_xlsx_is_a_typed_workbook(stack: LocalS
         assert isinstance(row[7], (int, float)) and row[7] == pytest.approx(spent) and row[8] == tickets  # numbers, not text
 
 
-def test_audience_file_holds_normalised_sha256_hashes(stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]) -> None:
+def test_audience_file_holds_normalised_sha256_hashes(
+    stack: LocalStack, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]
+) -> None:
     export = finished_export(stack, warsaw["id"], {"format": "audience"})
     lines = download(export["url"]).decode().splitlines()
     assert lines[0] == "email,phone"
@@ -229,7 +255,9 @@ def test_a_destinations_secret_is_rotated_without_losing_a_delivery_and_removed(
     assert ok(stack, "DELETE", f"/destinations/{hook}")["id"] == hook
     assert http(stack, "GET", f"/destinations/{hook}")[0] == 404
     assert http(stack, "POST", f"/segments/{warsaw['id']}/exports", {"format": "webhook", "destination_id": hook})[0] == 404
-    names = [s["Name"] for s in boto3.client("secretsmanager", endpoint_url=stack.endpoint, region_name=REGION).list_secrets()["SecretList"]]
+    names = [
+        s["Name"] for s in boto3.client("secretsmanager", endpoint_url=stack.endpoint, region_name=REGION).list_secrets()["SecretList"]
+    ]
     assert not [n for n in names if n.endswith(hook)]  # its secret went with it
 
 
@@ -268,7 +296,9 @@ def finished_action(stack: LocalStack, segment_id: str, body: dict[str, Any], or
 
 def tagged(stack: LocalStack, tag: str, org: str = "acme") -> tuple[int, list[str]]:
     """How many contacts a segment on the tag finds, and the first 50 of them."""
-    answer = ok(stack, "POST", "/segments/preview", {"name": "t", "where": {"all": [{"kind": "tags", "op": "has_any", "values": [tag]}]}}, org=org)
+    answer = ok(
+        stack, "POST", "/segments/preview", {"name": "t", "where": {"all": [{"kind": "tags", "op": "has_any", "values": [tag]}]}}, org=org
+    )
     return answer["total"], answer["sample"]
 
 
@@ -306,10 +336,14 @@ def test_tag_untag_retag(stack: LocalStack, warsaw: dict[str, Any], contacts: di
 
 def test_an_action_asked_for_during_an_evaluation_runs_after_it(stack: LocalStack) -> None:
     segment = live(stack, {**WARSAW, "name": "Warsaw, planned"})
-    repository = SegmentRepository(Table(boto3.resource("dynamodb", endpoint_url=stack.endpoint, region_name=REGION).Table(stack.resolver.names["TernTable"])))
+    repository = SegmentRepository(
+        Table(boto3.resource("dynamodb", endpoint_url=stack.endpoint, region_name=REGION).Table(stack.resolver.names["TernTable"]))
+    )
     stored = repository.get("acme", segment["id"])
     repository.save(stored.model_copy(update={"evaluating_since": stack.clock()}))  # an evaluation is running
-    status, planned = http(stack, "POST", f"/segments/{segment['id']}/actions", {"kind": "category", "value": "planned-cat", "action": "add"})
+    status, planned = http(
+        stack, "POST", f"/segments/{segment['id']}/actions", {"kind": "category", "value": "planned-cat", "action": "add"}
+    )
     assert status == 202 and planned["status"] == "planned"
     import time
 
@@ -317,7 +351,11 @@ def test_an_action_asked_for_during_an_evaluation_runs_after_it(stack: LocalStac
     assert ok(stack, "GET", f"/segments/{segment['id']}/actions")["actions"][0]["status"] == "planned"  # still waiting
     repository.save(repository.get("acme", segment["id"]).model_copy(update={"evaluating_since": None}))  # it ends...
     evaluated = evaluate(stack, segment["id"])  # ...and the next one's commit starts the waiting action
-    done = wait_for(lambda: (a := ok(stack, "GET", f"/segments/{segment['id']}/actions")["actions"][0])["status"] == "done" and a, timeout=60, what="the planned action")
+    done = wait_for(
+        lambda: (a := ok(stack, "GET", f"/segments/{segment['id']}/actions")["actions"][0])["status"] == "done" and a,
+        timeout=60,
+        what="the planned action",
+    )
     assert done["evaluation_id"] == evaluated["evaluation_id"] and done["changed"] == evaluated["members"]
 
 

@@ -84,12 +84,16 @@ def test_a_bad_definition_is_refused_by_the_api_and_the_cli(
     stack: LocalStack, lake: Path, tmp_path: Path, what: str, definition: Any, status: int, fragment: str
 ) -> None:
     # deeper than Python's JSON encoder (and decoder) can go: written out by hand
-    raw = json.dumps(definition) if definition != "deeper" else '{"name": "d", "where": ' + '{"not": ' * 5000 + json.dumps(CITY) + "}" * 5001
+    raw = (
+        json.dumps(definition) if definition != "deeper" else '{"name": "d", "where": ' + '{"not": ' * 5000 + json.dumps(CITY) + "}" * 5001
+    )
     _refused(stack, "POST", "/segments", None, status, fragment, raw=raw)
     _refused(stack, "POST", "/segments/preview", None, status, fragment, raw=raw.replace(', "refresh": "once"', ""))
     file = tmp_path / "definition.json"
     file.write_text(raw)
-    done = subprocess.run([*TERN, "segment", "count", str(file), "--data", str(lake), "--org", "acme"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*TERN, "segment", "count", str(file), "--data", str(lake), "--org", "acme"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("tern: ") and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert fragment in done.stderr or status == 413 and "bytes" in done.stderr
@@ -124,7 +128,10 @@ JOURNEY = {
         ({"id": "wait", "kind": "wait_until", "at": 0, "next": "end"}, "expected ISO 8601 text"),
         ({"id": "wait", "kind": "wait_until", "at": "9999-12-31T23:00:00-05:00", "next": "end"}, "2199-12-31"),
         ({"id": "wait", "kind": "wait_until", "at": "0001-01-01T00:30:00+01:00", "next": "end"}, "1800-01-01"),
-        ({"id": "wait", "kind": "update_contact", "field": "tags", "action": "add", "value": "vip\u001b[31m", "next": "end"}, "control characters"),
+        (
+            {"id": "wait", "kind": "update_contact", "field": "tags", "action": "add", "value": "vip\u001b[31m", "next": "end"},
+            "control characters",
+        ),
     ],
 )
 def test_a_journey_at_the_edges_is_refused_when_saved(stack: LocalStack, step: dict[str, Any], fragment: str) -> None:
@@ -193,8 +200,12 @@ def test_an_import_with_no_document_is_refused(stack: LocalStack) -> None:
     _refused(stack, "POST", "/imports/pinpoint", None, 400, "no Pinpoint document", raw="\n")
 
 
-def _raw(stack: LocalStack, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(f"http://127.0.0.1:{stack.port}{path}", data=body, method=method, headers={"X-Tern-Org": "acme", **(headers or {})})
+def _raw(
+    stack: LocalStack, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.port}{path}", data=body, method=method, headers={"X-Tern-Org": "acme", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, dict(response.headers), response.read()
@@ -215,7 +226,9 @@ def _raw(stack: LocalStack, method: str, path: str, body: bytes | None = None, h
         ("BREW", "/segments", {}, 405, "use GET, POST"),
     ],
 )
-def test_errors_answer_in_one_shape_with_a_content_type(stack: LocalStack, method: str, path: str, headers: dict[str, str], status: int, fragment: str) -> None:
+def test_errors_answer_in_one_shape_with_a_content_type(
+    stack: LocalStack, method: str, path: str, headers: dict[str, str], status: int, fragment: str
+) -> None:
     got, answered_headers, body = _raw(stack, method, path, b"{}", headers)
     assert got == status
     assert answered_headers.get("Content-Type", "").startswith("application/json"), answered_headers
@@ -242,7 +255,13 @@ def _known_emails(lake: Path, n: int) -> list[str]:
 )
 def test_lists_read_excels_csv_files(stack: LocalStack, lake: Path, separator: str, bom: bool, newline: str) -> None:
     emails = _known_emails(lake, 3)
-    rows = [["Name", "E-mail notes", "Email"], ['"Nowak; Anna"', "x", emails[0]], ["Kowalski", '"a ""quoted"" note"', emails[1].upper()], ["B", "", emails[2]], ["C", "", "nobody@example.com"]]
+    rows = [
+        ["Name", "E-mail notes", "Email"],
+        ['"Nowak; Anna"', "x", emails[0]],
+        ["Kowalski", '"a ""quoted"" note"', emails[1].upper()],
+        ["B", "", emails[2]],
+        ["C", "", "nobody@example.com"],
+    ]
     text = ("\ufeff" if bom else "") + newline.join(separator.join(row) for row in rows) + newline
     status, report = http(stack, "POST", "/lists?name=Excel", raw=text)
     assert status == 201, report

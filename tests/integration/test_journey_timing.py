@@ -38,7 +38,11 @@ def contacts(stack: LocalStack) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def email(stack: LocalStack) -> str:
-    return str(ok(stack, "POST", "/content", {"name": "hello", "channel": "email", "subject": "Hello", "body": "<p>Hi</p>", "status": "ready"})["id"])
+    return str(
+        ok(stack, "POST", "/content", {"name": "hello", "channel": "email", "subject": "Hello", "body": "<p>Hi</p>", "status": "ready"})[
+            "id"
+        ]
+    )
 
 
 def journey_events(stack: LocalStack, journey_id: str) -> list[dict[str, Any]]:
@@ -53,7 +57,9 @@ def run(stack: LocalStack, body: dict[str, Any]) -> dict[str, Any]:
     return dict(ok(stack, "POST", f"/journeys/{journey['id']}/start"))
 
 
-def test_quiet_hours_hold_each_send_until_the_contacts_own_morning(stack: LocalStack, contacts: dict[str, dict[str, Any]], email: str) -> None:
+def test_quiet_hours_hold_each_send_until_the_contacts_own_morning(
+    stack: LocalStack, contacts: dict[str, dict[str, Any]], email: str
+) -> None:
     audience = live(stack, AUDIENCE)
     members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
     eligible = {c for c in members if contacts[c]["email"] and "email_marketing" in (contacts[c]["consents"] or [])}
@@ -114,8 +120,12 @@ def test_the_org_frequency_cap_holds_across_two_journeys(stack: LocalStack, cont
         return outcomes["sent"] + outcomes["capped"] + outcomes["blocked"] >= 2 * len(members)
 
     wait_for(settled, timeout=120, every=1, what="both journeys' sends")
-    received = collections.Counter(m.destinations["ToAddresses"][0] for m in ses_sent()[before:] if m.destinations["ToAddresses"][0] in addresses)
+    received = collections.Counter(
+        m.destinations["ToAddresses"][0] for m in ses_sent()[before:] if m.destinations["ToAddresses"][0] in addresses
+    )
     assert set(received) == set(addresses) and set(received.values()) == {1}  # one e-mail each, never two
-    outcomes = collections.Counter((e["outcome"], e["reason"]) for j in (first, second) for e in journey_events(stack, j["id"]) if e["outcome"] in ("sent", "capped"))
+    outcomes = collections.Counter(
+        (e["outcome"], e["reason"]) for j in (first, second) for e in journey_events(stack, j["id"]) if e["outcome"] in ("sent", "capped")
+    )
     assert outcomes == {("sent", None): len(eligible), ("capped", "frequency cap: 1 in 7 days"): len(eligible)}
     assert ok(stack, "DELETE", "/settings/frequency-cap") == {"frequency_cap": None}

@@ -23,7 +23,11 @@ from tern_local.stack import REGION, LocalStack
 
 LINK = "https://shop.example.com/new"
 SCALE = 7200
-AUDIENCE = {"name": "Kraków", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Kraków"}]}, "refresh": {"every": 365, "unit": "days"}}
+AUDIENCE = {
+    "name": "Kraków",
+    "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Kraków"}]},
+    "refresh": {"every": 365, "unit": "days"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +165,9 @@ def test_the_classic_journey(stack: LocalStack, contacts: dict[str, dict[str, An
     # what a contact costs in Step Functions: the longest path (a clicker who gets the SMS) in state transitions
     sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
     clicker = next(c for c in wanted if c in sms_ready)
-    execution = next(e for e in sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"] if e["name"] == execution_name(clicker))
+    execution = next(
+        e for e in sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"] if e["name"] == execution_name(clicker)
+    )
     history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
     entered = [e["type"] for e in history if e["type"].endswith("StateEntered")]
     assert len(entered) == 5 <= 8  # announce, clicked, launch, text, end
@@ -182,7 +188,9 @@ def message_of(contacts: dict[str, dict[str, Any]], contact_id: str, since: int)
     return found[-1] if found else None
 
 
-def test_early_clicks_a_past_launch_and_a_hard_bounce(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
+def test_early_clicks_a_past_launch_and_a_hard_bounce(
+    stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]
+) -> None:
     audience = live(stack, {**AUDIENCE, "name": "Kraków again"})
     members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
     eligible = sorted(email_eligible(contacts, members))
@@ -213,12 +221,21 @@ def test_early_clicks_a_past_launch_and_a_hard_bounce(stack: LocalStack, contact
     bounce(stack, message_of(contacts, bounced, sent_before).id, contacts[bounced]["email"])
     wait_for(lambda: steps(stack, journey["id"])["clicked"]["clicked"] >= 3, timeout=60, what="the early clicks to count")
     wait_for(lambda: finished(stack, started), timeout=120, every=0.5, what="every execution to finish")
-    wait_for(lambda: steps(stack, journey["id"])["announce"]["bounced"] >= 1, timeout=60, what="the bounce (EventBridge delivers it when it does)")
+    wait_for(
+        lambda: steps(stack, journey["id"])["announce"]["bounced"] >= 1,
+        timeout=60,
+        what="the bounce (EventBridge delivers it when it does)",
+    )
 
     figures = steps(stack, journey["id"])
     assert figures["clicked"]["clicked"] == 3  # clicked before the branch waited, and resumed once each
     assert figures["mark"]["processed"] == 3  # a launch time in the past let them straight through
-    tagged = ok(stack, "POST", "/segments/preview", {"name": "t", "where": {"all": [{"kind": "tags", "op": "has_any", "values": ["launch-clicker"]}]}})
+    tagged = ok(
+        stack,
+        "POST",
+        "/segments/preview",
+        {"name": "t", "where": {"all": [{"kind": "tags", "op": "has_any", "values": ["launch-clicker"]}]}},
+    )
     assert sorted(tagged["sample"]) == sorted(early)  # update_contact wrote Tern's overlay, which segments read
     assert figures["announce"]["bounced"] == 1
     assert len(ses_sent()) - sent_before == len(eligible)
@@ -228,7 +245,12 @@ def test_early_clicks_a_past_launch_and_a_hard_bounce(stack: LocalStack, contact
                                             "steps": [{"id": "remind", "kind": "send_email", "content_id": content["email"]}]})  # fmt: skip
     ok(stack, "POST", f"/journeys/{again['id']}/publish")
     reminded = ok(stack, "POST", f"/journeys/{again['id']}/start")
-    wait_for(lambda: finished(stack, reminded) and steps(stack, again["id"])["remind"]["processed"] == len(members), timeout=120, every=0.5, what="the reminder")
+    wait_for(
+        lambda: finished(stack, reminded) and steps(stack, again["id"])["remind"]["processed"] == len(members),
+        timeout=120,
+        every=0.5,
+        what="the reminder",
+    )
     figures = steps(stack, again["id"])
     assert figures["remind"]["sent"] == len(eligible) - 1 and figures["remind"]["blocked"] == len(members) - len(eligible) + 1
     rows = stack.engine.run(
@@ -238,7 +260,9 @@ def test_early_clicks_a_past_launch_and_a_hard_bounce(stack: LocalStack, contact
     assert rows == [("suppressed: hard bounce",)]
 
 
-def test_journey_step_twice_sends_once_and_throttling_is_retried(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_journey_step_twice_sends_once_and_throttling_is_retried(
+    stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tern.aws.ses import SesEmail
     from tern.errors import RetryLater
 
@@ -313,7 +337,9 @@ def test_a_contact_who_leaves_and_rejoins_enters_once_and_recurring_runs_take_ne
     for journey in (joiners, recurring):
         ok(stack, "POST", f"/journeys/{journey['id']}/publish")
         ok(stack, "POST", f"/journeys/{journey['id']}/start")
-    wait_for(lambda: emails_to(contacts, a, since) == 2 and emails_to(contacts, b, since) == 2, timeout=60, what="both journeys' first e-mails")
+    wait_for(
+        lambda: emails_to(contacts, a, since) == 2 and emails_to(contacts, b, since) == 2, timeout=60, what="both journeys' first e-mails"
+    )
 
     move_to(stack, "Elsewhere", [a])  # a leaves...
     assert evaluate(stack, audience["id"])["left"] == 1
@@ -359,7 +385,14 @@ def test_a_recurring_journey_with_reentry_takes_its_members_again_as_often_as_al
 def test_exclusion_segments_are_applied_at_entry(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
     wroclaw = {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wrocław"}]}
     audience = live(stack, {**AUDIENCE, "name": "Wrocław", "where": wroclaw})
-    hot = live(stack, {"name": "Hot leads", "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "gt", "value": 30}]}, "refresh": {"every": 365, "unit": "days"}})
+    hot = live(
+        stack,
+        {
+            "name": "Hot leads",
+            "where": {"all": [{"kind": "attribute", "field": "lead_score", "op": "gt", "value": 30}]},
+            "refresh": {"every": 365, "unit": "days"},
+        },
+    )
     members = {m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]}
     excluded = members & {m["contact_id"] for m in ok(stack, "GET", f"/segments/{hot['id']}/members?limit=1000")["members"]}
     assert members and excluded
@@ -373,7 +406,9 @@ def test_exclusion_segments_are_applied_at_entry(stack: LocalStack, contacts: di
     assert names == {execution_name(c) for c in members - excluded}
 
 
-def test_a_consent_removed_in_bulk_stops_the_next_send(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
+def test_a_consent_removed_in_bulk_stops_the_next_send(
+    stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]
+) -> None:
     wroclaw = {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wrocław"}]}
     audience = live(stack, {**AUDIENCE, "name": "Wrocław", "where": wroclaw})
     members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
@@ -387,9 +422,24 @@ def test_a_consent_removed_in_bulk_stops_the_next_send(stack: LocalStack, contac
     sent_before = len(ses_sent())
     ok(stack, "POST", f"/journeys/{journey['id']}/start")
     sfn = boto3.client("stepfunctions", endpoint_url=stack.endpoint, region_name=REGION)
-    wait_for(lambda: len(sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"]) == len(members), timeout=60, what="everyone to enter")
+    wait_for(
+        lambda: len(sfn.list_executions(stateMachineArn=published["state_machine_arn"])["executions"]) == len(members),
+        timeout=60,
+        what="everyone to enter",
+    )
     action = ok(stack, "POST", f"/segments/{audience['id']}/actions", {"kind": "consent", "value": "email_marketing", "action": "remove"})
-    done = wait_for(lambda: next((a for a in ok(stack, "GET", f"/segments/{audience['id']}/actions")["actions"] if a["id"] == action["id"] and a["status"] == "done"), None), timeout=30, what="the action")
+    done = wait_for(
+        lambda: next(
+            (
+                a
+                for a in ok(stack, "GET", f"/segments/{audience['id']}/actions")["actions"]
+                if a["id"] == action["id"] and a["status"] == "done"
+            ),
+            None,
+        ),
+        timeout=30,
+        what="the action",
+    )
     assert done["changed"] == len({c for c in members if "email_marketing" in (contacts[c]["consents"] or [])})
     wait_for(lambda: finished(stack, published), timeout=120, every=0.5, what="every execution to finish")
     assert not [m for m in ses_sent()[sent_before:] if m.destinations["ToAddresses"][0] in {contacts[c]["email"] for c in members}]
@@ -433,17 +483,27 @@ def test_a_holdout_and_a_random_split_run_in_step_functions(stack: LocalStack, c
     assert 0 < len(held) < len(members)
     ab = ok(stack, "GET", f"/journeys/{journey['id']}/analytics")["steps"][1]
     assert {w["way"]: (w["next"], w["contacts"]) for w in ab["ways"]} == {
-        "branches[0]": ("tag_a", len(variant_a)), "branches[1]": ("tag_b", len(members) - len(held) - len(variant_a))}
+        "branches[0]": ("tag_a", len(variant_a)),
+        "branches[1]": ("tag_b", len(members) - len(held) - len(variant_a)),
+    }
     assert figures["ab"]["processed"] == figures["hold"]["processed"] - len(held) == len(members) - len(held)
 
 
-def test_a_split_evaluates_its_condition_for_each_contact_when_it_gets_there(stack: LocalStack, contacts: dict[str, dict[str, Any]]) -> None:
+def test_a_split_evaluates_its_condition_for_each_contact_when_it_gets_there(
+    stack: LocalStack, contacts: dict[str, dict[str, Any]]
+) -> None:
     """A split after a wait on a tag given in bulk (Tern's overlay, read from the table), then a multi_split on
     another segment's stored membership and the snapshot's gender: each contact takes exactly the way its
     facts give, first match first."""
     audience = live(stack, {**AUDIENCE, "name": "Kraków, conditions"})
     members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
-    scored = live(stack, {"name": "Kraków scored", "where": {"all": [AUDIENCE["where"], {"kind": "attribute", "field": "lead_score", "op": "gte", "value": 50}]}})
+    scored = live(
+        stack,
+        {
+            "name": "Kraków scored",
+            "where": {"all": [AUDIENCE["where"], {"kind": "attribute", "field": "lead_score", "op": "gte", "value": 50}]},
+        },
+    )
     high = {m["contact_id"] for m in ok(stack, "GET", f"/segments/{scored['id']}/members?limit=1000")["members"]}
     action = ok(stack, "POST", f"/segments/{scored['id']}/actions", {"kind": "tag", "value": "split-vip", "action": "add"})
     wait_for(lambda: any(a["id"] == action["id"] and a["status"] == "done" for a in ok(stack, "GET", f"/segments/{scored['id']}/actions")["actions"]),
@@ -465,13 +525,28 @@ def test_a_split_evaluates_its_condition_for_each_contact_when_it_gets_there(sta
     wait_for(lambda: finished(stack, published), timeout=120, every=0.5, what="every execution to finish")
     female = {c for c in members if contacts[c]["gender"] == "female"} - high
     expected = {"tag_vip": len(high), "tag_never": 0, "tag_female": len(female), "tag_other": len(members) - len(high) - len(female)}
-    wait_for(lambda: {s: steps(stack, journey["id"])[s]["processed"] for s in expected} == expected, timeout=60, every=0.5, what="every way recorded")
+    wait_for(
+        lambda: {s: steps(stack, journey["id"])[s]["processed"] for s in expected} == expected,
+        timeout=60,
+        every=0.5,
+        what="every way recorded",
+    )
     analytics = {s["step_id"]: s for s in ok(stack, "GET", f"/journeys/{journey['id']}/analytics")["steps"]}
     assert {w["way"]: w["contacts"] for w in analytics["vip"]["ways"]} == {"yes": len(high), "no": len(members) - len(high)}
-    assert {w["way"]: w["contacts"] for w in analytics["tier"]["ways"]} == {"branches[0]": 0, "branches[1]": len(female), "else": expected["tag_other"]}
+    assert {w["way"]: w["contacts"] for w in analytics["tier"]["ways"]} == {
+        "branches[0]": 0,
+        "branches[1]": len(female),
+        "else": expected["tag_other"],
+    }
     assert 0 < len(high) < len(members) and female
     saved = ok(stack, "POST", f"/journeys/{journey['id']}/steps/tier/segments", {"outcome": "branched", "way": "branches[1]"})
-    assert saved["where"]["all"][0] == {"kind": "journey_outcome", "journey_id": journey["id"], "step_id": "tier", "outcome": "branched", "way": "branches[1]"}
+    assert saved["where"]["all"][0] == {
+        "kind": "journey_outcome",
+        "journey_id": journey["id"],
+        "step_id": "tier",
+        "outcome": "branched",
+        "way": "branches[1]",
+    }
     assert ok(stack, "POST", "/segments/preview", {"name": "female way", "where": saved["where"]})["total"] == len(female)
     status, refused = http(stack, "POST", f"/journeys/{journey['id']}/steps/tier/segments", {"outcome": "sent", "way": "yes"})
     assert status == 400 and refused["problems"][0]["path"] == "way"
@@ -503,15 +578,23 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     held = {c for c in members if bucket(journey["id"], "hold", c) < 20}
     a = {c for c in members if c not in held and branch_of(split, bucket(journey["id"], "ab", c)) == 0}
     b = set(members) - held - a
+
     def past_the_split() -> bool:
         figures = steps(stack, journey["id"])
         return bool(figures["hold"]["processed"] == len(members) and figures["tag_b"]["processed"] == len(b))
 
-    wait_for(past_the_split, timeout=60, every=0.5, what="everyone past the split")  # branch a waits 6 days (72 s here): buyers buy meanwhile
+    wait_for(
+        past_the_split, timeout=60, every=0.5, what="everyone past the split"
+    )  # branch a waits 6 days (72 s here): buyers buy meanwhile
     buyers = sorted(held | a)[::2]
     events = [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "amount": 50.0} for c in buyers]
     events += [{"contact_id": c, "event_type": "purchase", "sales_channel": "boxoffice"} for c in sorted(b)[:3]]  # not the goal
-    assert ok(stack, "POST", "/events", {"events": events}) == {"accepted": len(events), "entering": 0, "converted": len(buyers), "exits": 0}
+    assert ok(stack, "POST", "/events", {"events": events}) == {
+        "accepted": len(events),
+        "entering": 0,
+        "converted": len(buyers),
+        "exits": 0,
+    }
     status, problem = http(stack, "POST", "/events", {"events": [{"contact_id": "c1", "event_type": "email_clicked"}]})
     assert status == 400 and problem["problems"][0]["path"] == "events[0].event_type"
 
@@ -525,7 +608,11 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     assert report["converted"] == len(buyers)
     assert report["entered"] == {"contacts": len(members), "entries": len(members)}
     assert (figures["hold"]["entered"], figures["ab"]["entered"], figures["tag_b"]["entered"]) == (len(members), len(a | b), len(b))
-    assert (figures["hold"]["converted"], figures["ab"]["converted"], figures["later"]["converted"]) == (len(buyers), len(a & set(buyers)), None)
+    assert (figures["hold"]["converted"], figures["ab"]["converted"], figures["later"]["converted"]) == (
+        len(buyers),
+        len(a & set(buyers)),
+        None,
+    )
     assert figures["tag_a"]["exits"] == {"goal": len(a & set(buyers))} and figures["tag_a"]["processed"] == len(a - set(buyers))
     experiment = report["experiment"]
     assert experiment["control"] == {"step_id": "hold", "contacts": len(held), "converted": len(held & set(buyers)),
@@ -547,13 +634,20 @@ def test_an_event_triggered_journey_reminds_before_the_show_and_asks_for_feedbac
     event), a reminder a day before the show (wait_until from entry_event.event_start), feedback three hours
     after it, and a branch on its click. A purchase without a show time skips the reminder and ends (no_date);
     a second purchase does not enter the buyer again (reentry: once)."""
-    audience = live(stack, {**AUDIENCE, "name": "Gdańsk", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Gdańsk"}]}})
+    audience = live(
+        stack, {**AUDIENCE, "name": "Gdańsk", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Gdańsk"}]}}
+    )
     members = sorted(m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"])
     buyers = sorted(email_eligible(contacts, members))[:3]
     no_show, outsider = sorted(email_eligible(contacts, members))[3], next(c for c in contacts if c not in members)
     thanks = ok(stack, "POST", "/content", {"name": "thanks", "channel": "email", "subject": "Thanks for {{entry_event.production_ref|your tickets}}",
                                             "body": "<p>See you on {{entry_event.event_start}}</p>", "status": "ready"})  # fmt: skip
-    feedback = ok(stack, "POST", "/content", {"name": "feedback", "channel": "email", "subject": "How was it?", "body": f"<a href='{LINK}'>Tell us</a>", "status": "ready"})
+    feedback = ok(
+        stack,
+        "POST",
+        "/content",
+        {"name": "feedback", "channel": "email", "subject": "How was it?", "body": f"<a href='{LINK}'>Tell us</a>", "status": "ready"},
+    )
     body = {
         "name": "After a purchase", "entry": {"kind": "event", "event_type": "purchase", "filters": {"sales_channel": "online"}, "audience": audience["id"]},
         "start": "thanks", "steps": [
@@ -572,7 +666,10 @@ def test_an_event_triggered_journey_reminds_before_the_show_and_asks_for_feedbac
     ok(stack, "POST", f"/journeys/{journey['id']}/start")
     show = (stack.clock() + dt.timedelta(days=1, hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
     sent_before = len(ses_sent())
-    purchases = [{"contact_id": c, "event_type": "purchase", "sales_channel": "online", "production_ref": "Hamlet", "event_start": show} for c in [*buyers, outsider]]
+    purchases = [
+        {"contact_id": c, "event_type": "purchase", "sales_channel": "online", "production_ref": "Hamlet", "event_start": show}
+        for c in [*buyers, outsider]
+    ]
     purchases.append({"contact_id": no_show, "event_type": "purchase", "sales_channel": "online"})
     assert ok(stack, "POST", "/events", {"events": purchases})["entering"] == 4  # the outsider is not in the audience
     wait_for(lambda: steps(stack, journey["id"])["thanks"]["sent"] == 4, timeout=60, every=0.5, what="the thanks e-mails")
@@ -620,10 +717,20 @@ def test_a_webhook_step_posts_each_contact_signed_once(stack: LocalStack) -> Non
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        hook = ok(stack, "POST", "/destinations", {"name": "CRM", "url": f"http://127.0.0.1:{server.server_address[1]}/hook", "secret": secret})
-        audience = live(stack, {**AUDIENCE, "name": "Wrocław", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wrocław"}]}})
+        hook = ok(
+            stack, "POST", "/destinations", {"name": "CRM", "url": f"http://127.0.0.1:{server.server_address[1]}/hook", "secret": secret}
+        )
+        audience = live(
+            stack,
+            {**AUDIENCE, "name": "Wrocław", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wrocław"}]}},
+        )
         members = {m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]}
-        body = {"name": "To the CRM", "audience": audience["id"], "start": "crm", "steps": [{"id": "crm", "kind": "webhook", "destination_id": "nope"}]}
+        body = {
+            "name": "To the CRM",
+            "audience": audience["id"],
+            "start": "crm",
+            "steps": [{"id": "crm", "kind": "webhook", "destination_id": "nope"}],
+        }
         draft = ok(stack, "POST", "/journeys", body)
         status, problem = http(stack, "POST", f"/journeys/{draft['id']}/publish")
         assert status == 400 and problem["problems"][0]["path"] == "steps[0].destination_id"
@@ -633,7 +740,12 @@ def test_a_webhook_step_posts_each_contact_signed_once(stack: LocalStack) -> Non
         ok(stack, "POST", f"/journeys/{journey['id']}/start")
         status, refused = http(stack, "DELETE", f"/destinations/{hook['id']}")  # not from under a live journey
         assert status == 409 and journey["id"] in refused["message"]
-        wait_for(lambda: finished(stack, published) and steps(stack, journey["id"])["crm"]["sent"] == len(members), timeout=60, every=0.5, what="every post")
+        wait_for(
+            lambda: finished(stack, published) and steps(stack, journey["id"])["crm"]["sent"] == len(members),
+            timeout=60,
+            every=0.5,
+            what="every post",
+        )
     finally:
         server.shutdown()
     assert sorted(b["contact_id"] for _, b in received) == sorted(members)  # each once, the failed attempt retried

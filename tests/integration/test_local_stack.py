@@ -129,12 +129,20 @@ def http(stack: dict[str, Any], method: str, path: str, body: Any = None, org: s
 
 def test_the_stack_is_deployed_from_the_template(stack: dict[str, Any]) -> None:
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=stack["aws"], region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x")
+        return boto3.client(
+            service, endpoint_url=stack["aws"], region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
 
     assert client("dynamodb").list_tables()["TableNames"] == ["tern-tern-table-local"]
     buckets = {b["Name"] for b in client("s3").list_buckets()["Buckets"]}
     assert buckets == {"tern-lake-bucket-local", "tern-results-bucket-local", "tern-console-bucket-local", "tern-logs-bucket-local"}
-    assert {t["Name"] for t in client("glue").get_tables(DatabaseName="tern_local")["TableList"]} == {"contacts", "events", "lists", "memberships", "overlay"}
+    assert {t["Name"] for t in client("glue").get_tables(DatabaseName="tern_local")["TableList"]} == {
+        "contacts",
+        "events",
+        "lists",
+        "memberships",
+        "overlay",
+    }
     assert [g["Name"] for g in client("scheduler").list_schedule_groups()["ScheduleGroups"] if g["Name"] != "default"] == ["tern-local"]
 
 

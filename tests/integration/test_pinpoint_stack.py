@@ -136,7 +136,9 @@ def test_a_pinpoint_export_imports_through_the_cli_and_its_journey_runs(stack: L
     campaign = made[("journey", "weekly")]
     ok(stack, "POST", f"/journeys/{campaign}/publish")
     ok(stack, "POST", f"/journeys/{campaign}/start")
-    wait_for(lambda: ok(stack, "GET", f"/journeys/{campaign}/analytics")["entered"]["contacts"] == 5, timeout=60, what="the campaign's five VIPs")
+    wait_for(
+        lambda: ok(stack, "GET", f"/journeys/{campaign}/analytics")["entered"]["contacts"] == 5, timeout=60, what="the campaign's five VIPs"
+    )
 
     # importing the same files again changes nothing and duplicates nothing; a changed journey, published, is kept
     code, out, err = cli("import", "pinpoint", *files[:-1], "--api", api, "--json")
@@ -157,7 +159,11 @@ def test_the_api_refuses_a_bad_import_with_the_path_and_writes_nothing(stack: Lo
     bad = pd.journey("bad", "Bad", {"a": {"Wait": {"WaitTime": {"WaitFor": "PT1H"}, "NextActivity": "b"}}, "b": {"Wait": {"WaitTime": {"WaitFor": "PT1H"}, "NextActivity": "a"}}},
                      "a", StartCondition={"SegmentStartCondition": {"SegmentId": "x"}})  # fmt: skip
     status, problem = http(stack, "POST", "/imports/pinpoint", [pd.email_template("fine", "Hi", "<p>x</p>"), bad])
-    assert status == 400 and problem["problems"][0]["path"].startswith("body: [1].JourneyResponse.Activities.") and "loop" in problem["problems"][0]["message"]
+    assert (
+        status == 400
+        and problem["problems"][0]["path"].startswith("body: [1].JourneyResponse.Activities.")
+        and "loop" in problem["problems"][0]["message"]
+    )
     status, problem = http(stack, "POST", "/imports/pinpoint", raw="Resources: {A: !Ref}\n  - broken: [")
     assert status == 400 and "YAML" in problem["problems"][0]["message"]
     assert len(ok(stack, "GET", "/journeys")["journeys"]) == before
@@ -172,7 +178,10 @@ def test_a_journey_with_every_activity_type_runs_in_step_functions(stack: LocalS
     """Every Pinpoint activity type, imported, published and run (hours are seconds here): no execution fails,
     every step Tern has is passed through, and the left-out ones are bridged."""
     contacts = lake_contacts(stack)
-    warsaw = {"UserAttributes": {"City": {"Values": ["Warszawa"]}}, "Metrics": {"LeadScore": {"ComparisonOperator": "GREATER_THAN_OR_EQUAL", "Value": 20.0}}}
+    warsaw = {
+        "UserAttributes": {"City": {"Values": ["Warszawa"]}},
+        "Metrics": {"LeadScore": {"ComparisonOperator": "GREATER_THAN_OR_EQUAL", "Value": 20.0}},
+    }
     hour = {"WaitFor": "PT1H"}
     activities = {
         "mail": {"EMAIL": {"TemplateName": "every-mail", "NextActivity": "opened"}},
@@ -201,7 +210,11 @@ def test_a_journey_with_every_activity_type_runs_in_step_functions(stack: LocalS
     ]  # fmt: skip
     report = ok(stack, "POST", "/imports/pinpoint", {"files": {f"{i}.json": json.dumps(d) for i, d in enumerate(documents)}})
     made = {(o["kind"], o["pinpoint"]): o["tern_id"] for o in report["objects"]}
-    assert sorted(f["element"] for f in report["findings"] if f["status"] == "not mapped") == ["Activities.call (ContactCenter)", "Activities.hook (CUSTOM)", "Activities.push (PUSH)"]
+    assert sorted(f["element"] for f in report["findings"] if f["status"] == "not mapped") == [
+        "Activities.call (ContactCenter)",
+        "Activities.hook (CUSTOM)",
+        "Activities.push (PUSH)",
+    ]
     audience = made[("segment", "seg-warsaw")]
     ok(stack, "POST", f"/segments/{audience}/go-live")
     wait_for(lambda: ok(stack, "GET", f"/segments/{audience}")["latest"], timeout=60, what="the audience's evaluation")
@@ -221,7 +234,9 @@ def test_a_journey_with_every_activity_type_runs_in_step_functions(stack: LocalS
     assert {e["status"] for e in executions()} == {"SUCCEEDED"}
     steps = {s["step_id"]: s for s in ok(stack, "GET", f"/journeys/{journey}/analytics")["steps"]}
     assert set(steps) == {"mail", "opened", "pause", "text", "ab", "hold", "last", "route"}
-    reached = {c for c in members if contacts[c]["email"] and "email_marketing" in (contacts[c]["consents"] or [])}  # the others stop at the e-mail
+    reached = {
+        c for c in members if contacts[c]["email"] and "email_marketing" in (contacts[c]["consents"] or [])
+    }  # the others stop at the e-mail
     ways = {w["way"]: w["contacts"] for w in steps["opened"]["ways"]}
     assert ways == {"yes": 0, "no": len(reached)}  # nobody opened, everyone is in Poland
     route = {w["way"]: w["contacts"] for w in steps["route"]["ways"]}

@@ -111,14 +111,17 @@ def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) 
 
     # a tampered token, and acme's token under another org's path: 400, nothing changed
     token = url.rsplit("/", 1)[1]
-    tampered = url[: -3] + ("AAA" if not url.endswith("AAA") else "BBB")
+    tampered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
     for wrong in (tampered, url.replace("/u/acme/", "/u/globex/"), url.replace(token, token.split(".")[0])):
         status, page, _ = post(wrong, "List-Unsubscribe=One-Click")
         assert status == 400 and "not valid" in page and "Nothing was changed" in page
 
     # the provider's one-click POST, as RFC 8058 asks it be sent (multipart/form-data): 2xx at once, no redirect, no cookie
-    status, page, headers = post(url, '--b1\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--b1--\r\n',
-                                 "multipart/form-data; boundary=b1")
+    status, page, headers = post(
+        url,
+        '--b1\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--b1--\r\n',
+        "multipart/form-data; boundary=b1",
+    )
     assert status == 200 and "You will no longer receive" in page
     assert headers.get("Cache-Control") == "no-store" and "Set-Cookie" not in headers
 
@@ -132,7 +135,11 @@ def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) 
     # the contact's next send, in another journey of the org: blocked; everyone else in the audience gets it
     before = {path.name for path in (stack.data / "outbox").glob("*.eml")}
     second = run_journey(stack, audience["id"], content["id"], "Second")
-    new = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in (stack.data / "outbox").glob("*.eml") if p.name not in before]
+    new = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in (stack.data / "outbox").glob("*.eml")
+        if p.name not in before
+    ]
     assert new and address not in {str(m["To"]) for m in new}
     figures = ok(stack, "GET", f"/journeys/{second['id']}/analytics")["steps"][0]
     assert figures["blocked"] >= 1 and figures["sent"] == len(new)
@@ -151,7 +158,12 @@ def test_one_click_unsubscribe_as_a_mailbox_provider_does_it(stack: LocalStack) 
     # subscribing again on the page (the offers, and the newsletter too), then the old message's one-click replayed:
     # nothing undone
     status, page, _ = post(url, "action=save&topic=email_marketing&topic=newsletter")
-    assert status == 200 and "Your choices are saved" in page and 'value="newsletter" checked' in page and 'value="email_marketing" checked' in page
+    assert (
+        status == 200
+        and "Your choices are saved" in page
+        and 'value="newsletter" checked' in page
+        and 'value="email_marketing" checked' in page
+    )
     status, page, _ = post(url, "List-Unsubscribe=One-Click")
     assert status == 200 and "already used" in page and "nothing was changed" in page
     assert 'value="email_marketing" checked' in get(url)[1]
@@ -165,12 +177,22 @@ def test_an_org_sends_from_its_own_verified_domain_under_its_own_tenant(stack: L
     assert (added["domain"], added["status"], added["mail_from_domain"]) == (domain, "pending", f"bounces.{domain}")
     kinds = [(r["type"], r["name"]) for r in added["records"]]
     assert [k for k, _ in kinds].count("CNAME") == 3 and ("MX", f"bounces.{domain}") in kinds and ("TXT", f"_dmarc.{domain}") in kinds
-    assert all(r["value"].endswith(".dkim.amazonses.com") and r["name"].endswith(f"._domainkey.{domain}") for r in added["records"] if r["type"] == "CNAME")
+    assert all(
+        r["value"].endswith(".dkim.amazonses.com") and r["name"].endswith(f"._domainkey.{domain}")
+        for r in added["records"]
+        if r["type"] == "CNAME"
+    )
 
     # another org can neither take the domain, nor see it, nor send from it
     assert http(stack, "POST", "/senders", {"domain": domain}, org="globex")[0] == 409
     assert http(stack, "GET", f"/senders/{domain}", org="globex")[0] == 404
-    status, answer = http(stack, "POST", "/content", {"name": "x", "channel": "email", "subject": "s", "body": "b", "from_address": f"hi@{domain}"}, org="globex")
+    status, answer = http(
+        stack,
+        "POST",
+        "/content",
+        {"name": "x", "channel": "email", "subject": "s", "body": "b", "from_address": f"hi@{domain}"},
+        org="globex",
+    )
     assert status == 400 and domain in json.dumps(answer) and "not one of your sending domains" in json.dumps(answer)
 
     city = "Gdańsk"
@@ -194,8 +216,14 @@ def test_an_org_sends_from_its_own_verified_domain_under_its_own_tenant(stack: L
     before = {p.name for p in (stack.data / "outbox").glob("*.eml")}
     ok(stack, "POST", f"/journeys/{journey['id']}/publish")
     ok(stack, "POST", f"/journeys/{journey['id']}/start")
-    wait_for(lambda: ok(stack, "GET", f"/journeys/{journey['id']}/analytics")["steps"][0]["sent"] > 0, timeout=120, every=0.5, what="a send")
-    new = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in (stack.data / "outbox").glob("*.eml") if p.name not in before]
+    wait_for(
+        lambda: ok(stack, "GET", f"/journeys/{journey['id']}/analytics")["steps"][0]["sent"] > 0, timeout=120, every=0.5, what="a send"
+    )
+    new = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in (stack.data / "outbox").glob("*.eml")
+        if p.name not in before
+    ]
     assert new and {str(m["From"]) for m in new} == {f"Acme News <hello@{domain}>"}
 
     # SES has the org's tenant holding its identity and configuration set: the sends went through it
@@ -221,7 +249,9 @@ def test_a_stop_on_the_orgs_opt_out_list_blocks_its_next_text(stack: LocalStack)
     audience = live(stack, {"name": "Texts", "where": {"all": [{"kind": "attribute", "field": "phone", "op": "is_not_empty"},
                                                              {"kind": "consents", "op": "has_any", "values": ["sms_marketing"]}]},
                             "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
-    content = ok(stack, "POST", "/content", {"name": "text", "channel": "sms", "text": "Hi {{first_name|there}}: it is out", "status": "ready"})
+    content = ok(
+        stack, "POST", "/content", {"name": "text", "channel": "sms", "text": "Hi {{first_name|there}}: it is out", "status": "ready"}
+    )
     before = len(texts(stack))
     run_journey(stack, audience["id"], content["id"], "First texts", kind="send_sms")
     first = texts(stack)[before:]

@@ -25,7 +25,11 @@ CLICKED = {
     "where": {"all": [{"kind": "activity", "event_type": "email_clicked", "filters": {"link": LAUNCH_LINK}, "window": {"last_days": 7}}]},
     "refresh": {"every": 365, "unit": "days"},  # the schedule's first run evaluates it; the next is a year away
 }
-WARSAW = {"name": "Warsaw", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]}, "refresh": {"every": 365, "unit": "days"}}
+WARSAW = {
+    "name": "Warsaw",
+    "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]},
+    "refresh": {"every": 365, "unit": "days"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +107,10 @@ def test_org_b_never_sees_changes_or_evaluates_org_a(stack: LocalStack) -> None:
         for path in ("/segments", "/segments/preview"):
             got = http(stack, "POST", path, {"name": "b", "where": {"all": [criterion]}}, org="globex")
             assert got[0] == 400, got
-            assert got[1]["message"].replace(sid, ghost).replace(lid, ghost) == http(stack, "POST", path, {"name": "b", "where": {"all": [missing]}}, org="globex")[1]["message"]
+            assert (
+                got[1]["message"].replace(sid, ghost).replace(lid, ghost)
+                == http(stack, "POST", path, {"name": "b", "where": {"all": [missing]}}, org="globex")[1]["message"]
+            )
     assert sid not in [s["id"] for s in http(stack, "GET", "/segments?include_deleted=true", org="globex")[1]["segments"]]
     after = http(stack, "GET", f"/segments/{sid}")[1]
     assert (after["status"], after["version"], after["latest"]) == ("live", a["version"], a["latest"])

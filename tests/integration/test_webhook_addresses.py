@@ -162,5 +162,7 @@ def test_the_api_refuses_internal_destinations_and_stores_nothing(stack: LocalSt
 
 
 def test_the_local_stack_allows_loopback_receivers(stack: LocalStack, receiver: Receiver) -> None:
-    status, answer = http(stack, "POST", "/destinations", {"name": "laptop", "url": f"http://127.0.0.1:{receiver.port}/hook", "secret": SECRET})
+    status, answer = http(
+        stack, "POST", "/destinations", {"name": "laptop", "url": f"http://127.0.0.1:{receiver.port}/hook", "secret": SECRET}
+    )
     assert status == 201, answer

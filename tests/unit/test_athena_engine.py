@@ -67,7 +67,10 @@ class Paged:
 
 
 def test_a_query_runs_in_the_workgroup_and_its_rows_are_typed(athena: Any) -> None:
-    queue([("contact_id", "varchar"), ("n", "bigint"), ("ok", "boolean"), ("x", "double")], [["c1", "3", "true", "1.5"], ["c2", None, "false", None]])
+    queue(
+        [("contact_id", "varchar"), ("n", "bigint"), ("ok", "boolean"), ("x", "double")],
+        [["c1", "3", "true", "1.5"], ["c2", None, "false", None]],
+    )
     engine = AthenaEngine(athena, "tern-test", "tern_dev", sleep=lambda s: None)
     result = engine.run("SELECT 1")
     assert result.columns == ["contact_id", "n", "ok", "x"]
@@ -123,7 +126,9 @@ def test_a_query_that_runs_too_long_is_cancelled(athena: Any) -> None:
 def test_segment_members_through_athena(athena: Any) -> None:
     queue([("contact_id", "varchar")], [["c1"], ["c7"]])
     engine = AthenaEngine(athena, "tern-test", "tern_dev", sleep=lambda s: None)
-    definition = parse_definition({"name": "s", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]}})
+    definition = parse_definition(
+        {"name": "s", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]}}
+    )
     assert members(definition, engine, "acme", dt.datetime(2026, 11, 22)) == ["c1", "c7"]
     (execution,) = backend().executions.values()
     assert "FROM tern_dev.contacts AS c" in execution.query and "c.org_id = 'acme'" in execution.query
@@ -140,7 +145,9 @@ def test_batches_unload_to_the_results_bucket_once_and_read_back(athena: Any) ->
     engine = AthenaEngine(athena, "tern-test", "tern", first_poll_s=0, sleep=lambda s: None, s3_client=s3, results_bucket="tern-results")
     assert list(engine.batches("SELECT contact_id FROM tern.contacts", "job-1")) == []  # moto's UNLOAD writes no rows
     started = [e.query for e in backend().executions.values()]
-    assert started == ["UNLOAD (SELECT contact_id FROM tern.contacts) TO 's3://tern-results/unload/job-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')"]
+    assert started == [
+        "UNLOAD (SELECT contact_id FROM tern.contacts) TO 's3://tern-results/unload/job-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')"
+    ]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tern-results", Prefix="unload/job-1/")["Contents"]]
     assert keys == ["unload/job-1/_done"]  # the stale part went before UNLOAD (it wants an empty location)
 

@@ -75,26 +75,65 @@ CASES: dict[str, dict[str, Any]] = {
     "clicked in June": {"kind": "activity", "event_type": "email_clicked", "window": {"between": ["2026-06-01", "2026-06-30"]}},
     "did not click 30d": {"kind": "activity", "event_type": "email_clicked", "window": {"last_days": 30}, "op": "eq", "value": 0},
     "3+ purchases": {"kind": "activity", "event_type": "purchase", "op": "gte", "value": 3},
-    "spent 500 in 180d": {"kind": "activity", "event_type": "purchase", "measure": "sum:amount", "op": "gte", "value": 500, "window": {"last_days": 180}},
+    "spent 500 in 180d": {
+        "kind": "activity",
+        "event_type": "purchase",
+        "measure": "sum:amount",
+        "op": "gte",
+        "value": 500,
+        "window": {"last_days": 180},
+    },
     "no tickets": {"kind": "activity", "event_type": "purchase", "measure": "sum:quantity", "op": "eq", "value": 0},
-    "2+ orders 90d": {"kind": "activity", "event_type": "purchase", "measure": "distinct:order_id", "op": "gte", "value": 2, "window": {"last_days": 90}},
+    "2+ orders 90d": {
+        "kind": "activity",
+        "event_type": "purchase",
+        "measure": "distinct:order_id",
+        "op": "gte",
+        "value": 2,
+        "window": {"last_days": 90},
+    },
     "2+ shows": {"kind": "activity", "event_type": "purchase", "measure": "distinct:event_ref", "op": "gte", "value": 2},
     "at most 1 show": {"kind": "activity", "event_type": "purchase", "measure": "distinct:event_ref", "op": "lte", "value": 1},
     "boxoffice buyers": {"kind": "activity", "event_type": "purchase", "filters": {"sales_channel": "boxoffice"}},
-    "hamlet shows 120 back": {"kind": "activity", "event_type": "purchase", "filters": {"production": "hamlet"}, "window": {"days_back": 120, "field": "event_start"}},
+    "hamlet shows 120 back": {
+        "kind": "activity",
+        "event_type": "purchase",
+        "filters": {"production": "hamlet"},
+        "window": {"days_back": 120, "field": "event_start"},
+    },
     "shows starting last week": {"kind": "activity", "event_type": "purchase", "window": {"last_days": 7, "field": "event_start"}},
     "4+ soft bounces": {"kind": "activity", "event_type": "email_bounced", "filters": {"bounce_type": "soft"}, "op": "gte", "value": 4},
     "exactly 2 opens": {"kind": "activity", "event_type": "email_opened", "op": "eq", "value": 2},
     "opens ne 0": {"kind": "activity", "event_type": "email_opened", "op": "ne", "value": 0, "window": {"last_days": 14}},
-    "viewed pages": {"kind": "activity", "event_type": "page_view", "filters": {"url": [LAUNCH, "https://shop.example.com/opera"]}, "op": "gt", "value": 3},
+    "viewed pages": {
+        "kind": "activity",
+        "event_type": "page_view",
+        "filters": {"url": [LAUNCH, "https://shop.example.com/opera"]},
+        "op": "gt",
+        "value": 3,
+    },
     "campaign by alias": {"kind": "activity", "event_type": "email_delivered", "filters": {"campaign": "cmp-2026-11-20"}},
-    "journey step alias": {"kind": "activity", "event_type": "journey_step", "filters": {"journey": "j-launch", "step": "s1-email", "outcome": "sent"}},
-    "mobile page views": {"kind": "activity", "event_type": "page_view", "filters": {"properties.device": "mobile", "url": LAUNCH}, "window": {"last_days": 60}},
+    "journey step alias": {
+        "kind": "activity",
+        "event_type": "journey_step",
+        "filters": {"journey": "j-launch", "step": "s1-email", "outcome": "sent"},
+    },
+    "mobile page views": {
+        "kind": "activity",
+        "event_type": "page_view",
+        "filters": {"properties.device": "mobile", "url": LAUNCH},
+        "window": {"last_days": 60},
+    },
     "blocked for no consent": {"kind": "activity", "event_type": "journey_step", "filters": {"outcome": "blocked", "reason": "no_consent"}},
     "never-seen event type": {"kind": "activity", "event_type": "webinar_attended", "op": "eq", "value": 0},
     # recency
     "active 7d": {"kind": "recency", "op": "within", "days": 7},
-    "inactive 60d": {"kind": "recency", "event_types": ["page_view", "purchase", "email_clicked", "form_submit", "search"], "op": "not_within", "days": 60},
+    "inactive 60d": {
+        "kind": "recency",
+        "event_types": ["page_view", "purchase", "email_clicked", "form_submit", "search"],
+        "op": "not_within",
+        "days": 60,
+    },
     "no marketing touch 60d": {"kind": "recency", "event_types": ["email_sent", "sms_sent"], "op": "not_within", "days": 60},
     "last purchase 2 days ago": {"kind": "recency", "event_types": ["purchase"], "op": "days_ago", "days": 2},
     "last event today": {"kind": "recency", "op": "days_ago", "days": 0},
@@ -113,25 +152,44 @@ GROUPS: dict[str, dict[str, Any]] = {
     "empty all is everyone": {"all": []},
     "empty any is no one": {"any": []},
     "not of empty any is everyone": {"not": {"any": []}},
-    "demo: hot leads": {"all": [
-        CASES["score gt"], CASES["city eq"], CASES["clicked launch 30d"],
-        {"not": {"kind": "activity", "event_type": "email_bounced", "filters": {"bounce_type": "hard"}}},
-    ]},
-    "demo: bounce risk": {"any": [
-        {"kind": "activity", "event_type": "email_bounced", "filters": {"bounce_type": "hard"}},
-        CASES["4+ soft bounces"],
-    ]},
-    "demo: future shows minus one production": {"all": [
-        {"kind": "activity", "event_type": "purchase", "window": {"days_back": 120, "field": "event_start"}},
-        {"not": {"kind": "activity", "event_type": "purchase", "filters": {"production": "carmen"}, "window": {"days_back": 120, "field": "event_start"}}},
-    ]},
-    "deep nesting": {"any": [
-        {"all": [CASES["female"], {"not": {"any": [CASES["city eq"], {"not": CASES["tags has_any"]}]}}]},
-        {"all": [CASES["age 30-40 known only"], {"any": [CASES["3+ purchases"], {"not": {"not": CASES["near Warsaw"]}}]}]},
-        {"not": {"all": [CASES["active 7d"], {"any": [CASES["score up 20 in 30d"], CASES["consents has_none"]]}]}},
-    ]},
+    "demo: hot leads": {
+        "all": [
+            CASES["score gt"],
+            CASES["city eq"],
+            CASES["clicked launch 30d"],
+            {"not": {"kind": "activity", "event_type": "email_bounced", "filters": {"bounce_type": "hard"}}},
+        ]
+    },
+    "demo: bounce risk": {
+        "any": [
+            {"kind": "activity", "event_type": "email_bounced", "filters": {"bounce_type": "hard"}},
+            CASES["4+ soft bounces"],
+        ]
+    },
+    "demo: future shows minus one production": {
+        "all": [
+            {"kind": "activity", "event_type": "purchase", "window": {"days_back": 120, "field": "event_start"}},
+            {
+                "not": {
+                    "kind": "activity",
+                    "event_type": "purchase",
+                    "filters": {"production": "carmen"},
+                    "window": {"days_back": 120, "field": "event_start"},
+                }
+            },
+        ]
+    },
+    "deep nesting": {
+        "any": [
+            {"all": [CASES["female"], {"not": {"any": [CASES["city eq"], {"not": CASES["tags has_any"]}]}}]},
+            {"all": [CASES["age 30-40 known only"], {"any": [CASES["3+ purchases"], {"not": {"not": CASES["near Warsaw"]}}]}]},
+            {"not": {"all": [CASES["active 7d"], {"any": [CASES["score up 20 in 30d"], CASES["consents has_none"]]}]}},
+        ]
+    },
     "not is the exact complement (nulls)": {"not": {"any": [CASES["city eq"], CASES["score gt"], CASES["age 30-40"]]}},
-    "measured together": {"all": [CASES["spent 500 in 180d"], CASES["2+ shows"], {"not": CASES["score falling"]}, CASES["top 25 of positive"]]},
+    "measured together": {
+        "all": [CASES["spent 500 in 180d"], CASES["2+ shows"], {"not": CASES["score falling"]}, CASES["top 25 of positive"]]
+    },
     "same aggregate twice": {"all": [CASES["clicked launch 30d"], {"not": {"not": CASES["clicked launch 30d"]}}]},
 }
 
@@ -155,7 +213,9 @@ def test_sql_matches_reference(name: str, generated_rows: Lake, generated_engine
             expected = generated_rows.members(definition, org, now)
             got = members(model, generated_engine, org, now)
             assert got == sorted(got)
-            assert set(got) == expected, f"{name} for {org} at {now}: sql-only {sorted(set(got) - expected)[:5]}, reference-only {sorted(expected - set(got))[:5]}"
+            assert set(got) == expected, (
+                f"{name} for {org} at {now}: sql-only {sorted(set(got) - expected)[:5]}, reference-only {sorted(expected - set(got))[:5]}"
+            )
     if name not in TRIVIAL:
         everyone = len(generated_rows.contacts[ORGS[0]])
         assert 0 < len(generated_rows.members(definition, ORGS[0], NOW)) < everyone, f"{name} does not discriminate"

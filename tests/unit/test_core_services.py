@@ -74,7 +74,13 @@ CLASSIC = {
         {"id": "end", "kind": "end"},
     ],
 }  # fmt: skip
-ANNA = {"contact_id": "c1", "email": "anna@example.com", "phone": "+48600100200", "first_name": "Anna", "consents": ["email_marketing", "sms_marketing"]}
+ANNA = {
+    "contact_id": "c1",
+    "email": "anna@example.com",
+    "phone": "+48600100200",
+    "first_name": "Anna",
+    "consents": ["email_marketing", "sms_marketing"],
+}
 
 
 class World:
@@ -100,9 +106,23 @@ class World:
         self.journey = self.journeys.create(Journey.model_validate({
             **CLASSIC, "id": "j1", "org_id": "acme", "status": "running", "published_version": 1, "created_at": NOW, "updated_at": NOW,
         }))  # fmt: skip
-        self.steps = JourneySteps(self.journeys, content, self.engagement, self.email, self.sms, self.events, self.tokens, self.overlay, SegmentRepository(self.table),
-                                  Ledger(self.table), OrgSettings(self.table), Throttle(self.table),
-                                  WebhookDeliveries(DestinationRepository(self.table), MemorySecrets(), allow_loopback=True), LINKS, lambda: NOW)  # type: ignore[arg-type]
+        self.steps = JourneySteps(
+            self.journeys,
+            content,
+            self.engagement,
+            self.email,
+            self.sms,
+            self.events,
+            self.tokens,
+            self.overlay,
+            SegmentRepository(self.table),
+            Ledger(self.table),
+            OrgSettings(self.table),
+            Throttle(self.table),
+            WebhookDeliveries(DestinationRepository(self.table), MemorySecrets(), allow_loopback=True),
+            LINKS,
+            lambda: NOW,
+        )  # type: ignore[arg-type]
         self.ingest = Ingest(self.engagement, self.events, self.tokens, lambda: NOW)
 
     def request(self, step: str, contact: dict[str, Any] = ANNA, token: str | None = None) -> StepRequest:
@@ -305,7 +325,9 @@ class Receiver:
 
 def _jobs(table: MemoryTable, trigger: MemoryTrigger) -> Jobs:
     segments = Segments("acme", SegmentRepository(table), MemoryScheduler(), ListRepository(table))
-    return Jobs("acme", segments, ExportRepository(table), ActionRepository(table), DestinationRepository(table), Planned(table), None, trigger)  # type: ignore[arg-type]
+    return Jobs(
+        "acme", segments, ExportRepository(table), ActionRepository(table), DestinationRepository(table), Planned(table), None, trigger
+    )  # type: ignore[arg-type]
 
 
 def test_a_webhook_export_resumes_after_a_crash_without_resending() -> None:
@@ -316,7 +338,17 @@ def test_a_webhook_export_resumes_after_a_crash_without_resending() -> None:
         "latest": latest, "ready_until": NOW + dt.timedelta(days=1),
     }))  # fmt: skip
     jobs = _jobs(table, trigger)
-    DestinationRepository(table).create(Destination(id="d1", org_id="acme", name="CRM", url="https://crm.example/hook", secret_name="tern-test-webhook-d1", batch_size=2, created_at=NOW))
+    DestinationRepository(table).create(
+        Destination(
+            id="d1",
+            org_id="acme",
+            name="CRM",
+            url="https://crm.example/hook",
+            secret_name="tern-test-webhook-d1",
+            batch_size=2,
+            created_at=NOW,
+        )
+    )
     export = jobs.request_export("s1", ExportRequest(format="webhook", destination_id="d1"), NOW)
     assert trigger.invoked == [{"org_id": "acme", "kind": "export", "id": export.id, "segment_id": "s1"}]
     engine = RowsEngine([{"contact_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(5)])
@@ -343,15 +375,21 @@ def test_a_refused_batch_ends_the_export_failed_with_the_reason() -> None:
         "latest": Evaluation(id="ev1", at=NOW, members=1, joined=1, left=0, manifest="m"),
     }))  # fmt: skip
     jobs = _jobs(table, trigger)
-    ExportRepository(table).create(Export(id="x1", org_id="acme", segment_id="s1", requested_at=NOW, format="webhook", columns="summary", destination_id="d1"))
-    DestinationRepository(table).create(Destination(id="d1", org_id="acme", name="CRM", url="https://crm.example/hook", secret_name="tern-test-webhook-d1", created_at=NOW))
+    ExportRepository(table).create(
+        Export(id="x1", org_id="acme", segment_id="s1", requested_at=NOW, format="webhook", columns="summary", destination_id="d1")
+    )
+    DestinationRepository(table).create(
+        Destination(id="d1", org_id="acme", name="CRM", url="https://crm.example/hook", secret_name="tern-test-webhook-d1", created_at=NOW)
+    )
 
     class Refusing:
         def post(self, body: bytes, batch_key: str) -> int:
             raise DeliveryFailed("the destination answered 403 Forbidden", 1)
 
     engine = RowsEngine([{"contact_id": "c1"}])
-    done = JobRunner(jobs, engine, None, lambda: NOW, webhook=lambda d: Refusing()).run(JobRequest(org_id="acme", kind="export", id="x1", segment_id="s1"))  # type: ignore[arg-type]
+    done = JobRunner(jobs, engine, None, lambda: NOW, webhook=lambda d: Refusing()).run(
+        JobRequest(org_id="acme", kind="export", id="x1", segment_id="s1")
+    )  # type: ignore[arg-type]
     assert done["status"] == "failed" and "403" in done["error"] and engine.released == ["export-acme-x1"]
 
 
@@ -372,7 +410,9 @@ def test_ses_answers_become_what_the_step_acts_on(code: str, raised: type[Except
 def test_end_user_messaging_refusals_are_rejected_sends_and_a_stop_is_an_opt_out() -> None:
     client = boto3.client("pinpoint-sms-voice-v2", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stub:
-        stub.add_client_error("send_text_message", service_error_code="ValidationException", service_message="Invalid DestinationPhoneNumber")
+        stub.add_client_error(
+            "send_text_message", service_error_code="ValidationException", service_message="Invalid DestinationPhoneNumber"
+        )
         with pytest.raises(SendRejected, match="DestinationPhoneNumber"):
             EndUserMessagingSms(client, "phone-1").send("+0", "It is out")
         stub.add_client_error("send_text_message", service_error_code="ConflictException", service_message="opted out",
@@ -420,7 +460,9 @@ def test_a_destinations_secret_is_kept_apart_rotated_with_an_overlap_and_removed
     destinations = Destinations("acme", DestinationRepository(table), secrets, "tern-test-webhook", lambda: now[0])  # type: ignore[arg-type]
     with pytest.raises(DefinitionError, match="https"):
         destinations.add(DestinationRequest(name="CRM", url="http://93.184.215.14/hook", secret="the-first-secret-01"))
-    added = destinations.add(DestinationRequest(name="CRM", url="https://93.184.215.14/hook", secret="the-first-secret-01"))  # a public address: no lookup
+    added = destinations.add(
+        DestinationRequest(name="CRM", url="https://93.184.215.14/hook", secret="the-first-secret-01")
+    )  # a public address: no lookup
     assert "the-first-secret-01" not in json.dumps(list(table.items.values()), default=str)  # the table never holds it
     assert secrets.versions[added.secret_name] == ["the-first-secret-01"] and added.secret_name.startswith("tern-test-webhook-")
     assert signing_secrets(added, secrets, NOW.timestamp()) == ["the-first-secret-01"]

@@ -43,7 +43,9 @@ def test_firehose_records_carry_the_partition_keys_and_hive_timestamps() -> None
     )  # fmt: skip
     FirehoseEvents(firehose, "events").write("acme", [ROW] * 3)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake")["Contents"]]
-    lines = [json.loads(line) for key in keys for line in s3.get_object(Bucket="lake", Key=key)["Body"].read().decode().splitlines() if line]
+    lines = [
+        json.loads(line) for key in keys for line in s3.get_object(Bucket="lake", Key=key)["Body"].read().decode().splitlines() if line
+    ]
     assert len(lines) == 3
     assert lines[0] == {
         "org_id": "acme", "dt": "2026-11-22", "event_id": "js-1", "contact_id": "c1", "event_type": "journey_step",

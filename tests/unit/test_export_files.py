@@ -75,7 +75,14 @@ def _lake(root: Path, changes: list[tuple[str, str, str, str, str, int]]) -> Duc
     for i, (org, contact, kind, value, action, minute) in enumerate(changes):
         folder = root / "overlay" / f"org_id={org}"
         folder.mkdir(parents=True, exist_ok=True)
-        row = {"contact_id": contact, "kind": kind, "value": value, "action": action, "changed_at": dt.datetime(2026, 11, 22, 10, minute), "source": f"s{i}"}
+        row = {
+            "contact_id": contact,
+            "kind": kind,
+            "value": value,
+            "action": action,
+            "changed_at": dt.datetime(2026, 11, 22, 10, minute),
+            "source": f"s{i}",
+        }
         pq.write_table(pa.Table.from_pylist([row], schema=OVERLAY_SCHEMA), folder / f"s{i}.parquet")
     return DuckDBEngine(root)
 

@@ -48,7 +48,9 @@ def test_bad_events_are_refused(fields: dict[str, Any], problem: str) -> None:
 
 
 def test_filters_read_an_event_as_the_compiler_does() -> None:
-    row = event(sales_channel="online", amount=99.0, event_start="2026-12-05T19:00:00+01:00", properties={"device": "mobile", "vip": "true"})
+    row = event(
+        sales_channel="online", amount=99.0, event_start="2026-12-05T19:00:00+01:00", properties={"device": "mobile", "vip": "true"}
+    )
     assert filters_hold({"sales_channel": ["online", "app"], "properties.device": "mobile", "properties.vip": True}, row)
     assert filters_hold({"amount": 99}, row) and not filters_hold({"amount": [98, 100]}, row)
     assert not filters_hold({"sales_channel": "boxoffice"}, row)
@@ -119,12 +121,21 @@ def test_contact_events_on_eventbridge_reach_the_triggers_and_bad_ones_are_dropp
     journeys = JourneyRepository(table)  # type: ignore[arg-type]
     journeys.create(journey())
     journeys.enter("acme", "j1", "c1", dt.datetime(2026, 11, 20, 12))
-    ingest = Ingest(Engagement(table), events, MemoryTokens(), lambda: NOW, Triggers(journeys, SegmentRepository(table), events, lambda: NOW))  # type: ignore[arg-type]
+    ingest = Ingest(
+        Engagement(table), events, MemoryTokens(), lambda: NOW, Triggers(journeys, SegmentRepository(table), events, lambda: NOW)
+    )  # type: ignore[arg-type]
     detail = {"org_id": "acme", "contact_id": "c1", "event_type": "purchase", "sales_channel": "online", "ts": "2026-11-22T10:00:00Z"}
-    assert ingest.handle({"source": CONTACT_EVENTS, "detail-type": "Contact Event", "detail": detail}) == {"accepted": 1, "entering": 0, "converted": 1, "exits": 0}
+    assert ingest.handle({"source": CONTACT_EVENTS, "detail-type": "Contact Event", "detail": detail}) == {
+        "accepted": 1,
+        "entering": 0,
+        "converted": 1,
+        "exits": 0,
+    }
     bad = ingest.handle({"source": CONTACT_EVENTS, "detail": {**detail, "amount": "lots"}})
     assert bad["ignored"] and "amount" in bad["problem"]
-    assert ingest.handle({"source": CONTACT_EVENTS, "detail": {k: v for k, v in detail.items() if k != "org_id"}})["problem"].startswith("org_id")
+    assert ingest.handle({"source": CONTACT_EVENTS, "detail": {k: v for k, v in detail.items() if k != "org_id"}})["problem"].startswith(
+        "org_id"
+    )
     for hostile in ("../globex", "acme/contacts", "org_id=globex", "x" * 65):  # it would name another org's folders
         refused = ingest.handle({"source": CONTACT_EVENTS, "detail": {**detail, "org_id": hostile}})
         assert refused["ignored"] and refused["problem"].startswith("org_id: not an org id")
@@ -153,10 +164,14 @@ def test_a_contact_on_its_way_does_not_enter_again_and_a_retried_run_reuses_its_
 
     assert journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r1", on_its_way=on_its_way) == 1
     assert asked == []  # a first entry asks nothing
-    assert journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r1", on_its_way=on_its_way) == 1  # the run, retried
+    assert (
+        journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r1", on_its_way=on_its_way) == 1
+    )  # the run, retried
     assert journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r2", on_its_way=on_its_way) == 2
     assert asked == [f"arn:aws:states:eu-west-1:123456789012:execution:journey-j1:{execution_name('c1')}"]
-    assert journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r3", on_its_way=on_its_way) is None  # entry 2 runs
+    assert (
+        journeys.enter_again("acme", "j1", "c1", NOW, unlimited, machine=MACHINE, run_id="r3", on_its_way=on_its_way) is None
+    )  # entry 2 runs
     assert journeys.totals("acme", "j1") == {"contacts": 1, "entries": 2}
     assert journeys.enter("acme", "j2", "c1", NOW) and not journeys.enter("acme", "j2", "c1", NOW)
     assert journeys.totals("acme", "j2") == {"contacts": 1, "entries": 1}

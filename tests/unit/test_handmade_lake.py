@@ -102,11 +102,16 @@ OTHER_EVENTS_SCHEMA = pa.schema([
 ])  # fmt: skip
 
 
-def _write(root: Path, org: str, contacts: list[tuple[Any, ...]], events: list[dict[str, Any]], events_schema: pa.Schema = EVENTS_SCHEMA) -> None:
+def _write(
+    root: Path, org: str, contacts: list[tuple[Any, ...]], events: list[dict[str, Any]], events_schema: pa.Schema = EVENTS_SCHEMA
+) -> None:
     folder = root / "contacts" / f"org_id={org}"
     folder.mkdir(parents=True)
     columns = list(zip(*contacts, strict=True))
-    pq.write_table(pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, CONTACTS_SCHEMA, strict=True)], schema=CONTACTS_SCHEMA), folder / "crm-export.parquet")
+    pq.write_table(
+        pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, CONTACTS_SCHEMA, strict=True)], schema=CONTACTS_SCHEMA),
+        folder / "crm-export.parquet",
+    )
     by_day: dict[dt.date, list[dict[str, Any]]] = {}
     for e in events:
         by_day.setdefault(e["ts"].date(), []).append(e)
@@ -120,7 +125,13 @@ def _write(root: Path, org: str, contacts: list[tuple[Any, ...]], events: list[d
 def hand_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("hand")
     _write(root, "hand", HAND_CONTACTS, HAND_EVENTS)
-    _write(root, "other", OTHER_CONTACTS, [{k: v for k, v in e.items() if k in OTHER_EVENTS_SCHEMA.names} for e in OTHER_EVENTS], OTHER_EVENTS_SCHEMA)
+    _write(
+        root,
+        "other",
+        OTHER_CONTACTS,
+        [{k: v for k, v in e.items() if k in OTHER_EVENTS_SCHEMA.names} for e in OTHER_EVENTS],
+        OTHER_EVENTS_SCHEMA,
+    )
     return root
 
 
@@ -210,12 +221,17 @@ EXPECTED: list[tuple[dict[str, Any], set[str]]] = [
     ({"kind": "journey_outcome", "journey_id": "j1", "outcome": "clicked"}, {"a4"}),
     ({"kind": "journey_outcome", "journey_id": "j1", "step_id": "s2", "outcome": "clicked"}, set()),
     # groups
-    ({"all": [
-        {"kind": "attribute", "field": "lead_score", "op": "gt", "value": 20},
-        {"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"},
-        {"kind": "activity", "event_type": "email_clicked", "filters": {"link": L}, "window": {"last_days": 30}},
-        {"not": {"kind": "activity", "event_type": "email_bounced", "filters": {"bounce_type": "hard"}}},
-    ]}, {"a1"}),  # fmt: skip
+    (
+        {
+            "all": [
+                {"kind": "attribute", "field": "lead_score", "op": "gt", "value": 20},
+                {"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"},
+                {"kind": "activity", "event_type": "email_clicked", "filters": {"link": L}, "window": {"last_days": 30}},
+                {"not": {"kind": "activity", "event_type": "email_bounced", "filters": {"bounce_type": "hard"}}},
+            ]
+        },
+        {"a1"},
+    ),  # fmt: skip
     ({"not": {"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}}, {"a2", "a3", "a5"}),
     ({"not": {"kind": "attribute", "field": "lead_score", "op": "gt", "value": 20}}, {"a2", "a3", "a5"}),
     ({"all": []}, {"a1", "a2", "a3", "a4", "a5"}),
@@ -252,7 +268,10 @@ def test_zone_less_and_zoned_timestamps_read_alike(tmp_path: Path) -> None:
     root = tmp_path / "naive"
     (root / "contacts" / "org_id=hand").mkdir(parents=True)
     columns = list(zip(*HAND_CONTACTS, strict=True))
-    pq.write_table(pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, CONTACTS_SCHEMA, strict=True)], schema=CONTACTS_SCHEMA), root / "contacts" / "org_id=hand" / "c.parquet")
+    pq.write_table(
+        pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, CONTACTS_SCHEMA, strict=True)], schema=CONTACTS_SCHEMA),
+        root / "contacts" / "org_id=hand" / "c.parquet",
+    )
     folder = root / "events" / "org_id=hand" / "dt=2026-11-20"
     folder.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(naive, schema=schema), folder / "all.parquet")

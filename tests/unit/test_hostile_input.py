@@ -60,7 +60,9 @@ def _literals(sql: str, dialect: str) -> set[str]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(city=hostile_text, key=hostile_text, value=hostile_text, event_type=hostile_text, link=hostile_text)
-def test_hostile_values_stay_literals_and_match_exactly(tmp_path: Path, city: str, key: str, value: str, event_type: str, link: str) -> None:
+def test_hostile_values_stay_literals_and_match_exactly(
+    tmp_path: Path, city: str, key: str, value: str, event_type: str, link: str
+) -> None:
     definition = {"name": "h", "where": {"any": [
         {"kind": "attribute", "field": "city", "op": "eq", "value": city},
         {"kind": "attribute", "field": f"attributes.{key}", "op": "eq", "value": value},

@@ -112,7 +112,9 @@ def test_engagement_and_membership_are_looked_up() -> None:
 
     facts = Facts(contact={"contact_id": "c1"}, today=NOW.date(), changes=dict, member=lambda s: s == "s-vip", engaged=engaged)
     holds = Evaluator(facts).holds
-    assert holds(CONDITION.validate_python({"kind": "engagement", "message_step": "hello", "event": "clicked", "link": "https://x.example/a"}))
+    assert holds(
+        CONDITION.validate_python({"kind": "engagement", "message_step": "hello", "event": "clicked", "link": "https://x.example/a"})
+    )
     assert seen == [("hello", ("clicked",), "https://x.example/a")]
     assert not holds(CONDITION.validate_python({"kind": "engagement", "message_step": "hello", "event": "delivered"}))
     assert seen[-1] == ("hello", ("email_delivered", "sms_delivered"), None)

@@ -50,7 +50,15 @@ def content(content_id: str) -> Content:
 def segment(segment_id: str) -> Segment:
     if segment_id not in ("s1", "s2"):
         raise NotFoundError(segment_id)
-    return Segment(id=segment_id, org_id="acme", name=segment_id, where={"all": []}, status="live" if segment_id == "s1" else "draft", created_at=NOW, updated_at=NOW)  # type: ignore[arg-type]
+    return Segment(
+        id=segment_id,
+        org_id="acme",
+        name=segment_id,
+        where={"all": []},
+        status="live" if segment_id == "s1" else "draft",
+        created_at=NOW,
+        updated_at=NOW,
+    )  # type: ignore[arg-type]
 
 
 def problems(body: dict[str, Any]) -> dict[str, str]:

@@ -42,13 +42,16 @@ class Files:
 
 def athena_csv(rows: list[tuple[str, dict[str, Any]]]) -> bytes:
     """What Athena writes for (contact_id, contact): a header, every value quoted, quotes doubled, \\n after each line."""
+
     def line(values: list[str]) -> str:
         return ",".join('"' + v.replace('"', '""') + '"' for v in values) + "\n"
 
     return (line(["contact_id", "contact"]) + "".join(line([c, json.dumps(v, separators=(",", ":"))]) for c, v in rows)).encode()
 
 
-nasty = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(['", "', "a=b, c=d", "[x]", "{k=v}", '"\n"', "\\n", "é😀"])
+nasty = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ['", "', "a=b, c=d", "[x]", "{k=v}", '"\n"', "\\n", "é😀"]
+)
 contact = st.fixed_dictionaries({
     "email": st.one_of(st.none(), nasty), "lead_score": st.one_of(st.none(), st.integers(-5, 10**6)),
     "consents": st.lists(nasty, max_size=3), "attributes": st.dictionaries(nasty, nasty, max_size=3),
@@ -64,7 +67,10 @@ def test_the_ranges_of_a_plan_read_every_contact_exactly_once(rows: list[tuple[s
     assert ranges[0]["start"] == 0 and ranges[-1]["end"] == len(files.body)
     assert all(a["end"] == b["start"] for a, b in zip(ranges, ranges[1:], strict=False))
     read = [r for one in ranges for r in rows_in(files, "k", one["start"], one["end"])]
-    expected = [{**v, "contact_id": c, "consents": list(v["consents"]), "attributes": dict(v["attributes"]), "tags": [], "categories": []} for c, v in rows]
+    expected = [
+        {**v, "contact_id": c, "consents": list(v["consents"]), "attributes": dict(v["attributes"]), "tags": [], "categories": []}
+        for c, v in rows
+    ]
     assert read == expected
 
 
@@ -119,7 +125,13 @@ def test_a_batch_asks_which_of_its_contacts_entered_and_starts_only_the_others()
     assert len(machines.started) == len(set(machines.started)) == 250
     journeys.count_run("acme", "j1", "r2", second.counts())
     journeys.count_run("acme", "j1", "r2", {"failed": 3})  # another batch adds its own
-    assert journeys.run_counts("acme", "j1", "r2") == {"audience": 250, "started": 130, "already_entered": 120, "failed": 3, "over_daily_limit": 0}
+    assert journeys.run_counts("acme", "j1", "r2") == {
+        "audience": 250,
+        "started": 130,
+        "already_entered": 120,
+        "failed": 3,
+        "over_daily_limit": 0,
+    }
 
 
 def test_entries_per_day_admits_that_many_a_day_and_leaves_the_rest_for_a_later_run() -> None:
@@ -141,7 +153,9 @@ def test_a_recurring_journey_takes_members_again_once_their_last_entry_ended_and
     table, machines = MemoryTable(), Machines()
     journeys = JourneyRepository(table)
     day = [dt.datetime(2026, 11, 23, 12, 0)]
-    again = _journey().model_copy(update={"mode": "recurring", "reentry": Reentry.model_validate({"max_entries": 3, "min_interval": "P7D"})})
+    again = _journey().model_copy(
+        update={"mode": "recurring", "reentry": Reentry.model_validate({"max_entries": 3, "min_interval": "P7D"})}
+    )
     starter = Starter(machines, journeys, clock=lambda: day[0], sleep=lambda s: None)  # type: ignore[arg-type]
     rows = [{"contact_id": f"c{i}", "consents": [], "attributes": {}} for i in range(10)]
     assert starter.start(again, rows, run_id="r1").started == 10

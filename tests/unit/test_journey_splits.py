@@ -32,7 +32,9 @@ def test_a_bucket_is_a_digest_of_journey_step_and_contact() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(percents=st.lists(st.integers(1, 60), min_size=2, max_size=5).filter(lambda p: sum(p) <= 100), journey=st.text(min_size=1, max_size=8))
+@given(
+    percents=st.lists(st.integers(1, 60), min_size=2, max_size=5).filter(lambda p: sum(p) <= 100), journey=st.text(min_size=1, max_size=8)
+)
 def test_split_proportions_converge_and_never_move_a_contact(percents: list[int], journey: str) -> None:
     percents = [*percents[:-1], percents[-1] + 100 - sum(percents)]
     step = RandomSplit(id="ab", kind="random_split", branches=[{"percent": p} for p in percents])  # type: ignore[list-item]
@@ -45,7 +47,11 @@ def test_split_proportions_converge_and_never_move_a_contact(percents: list[int]
 
 
 def test_percents_must_add_up_to_100() -> None:
-    bad: dict[str, Any] = {**SPLIT, "steps": [{"id": "ab", "kind": "random_split", "branches": [{"percent": 50}, {"percent": 40}]}], "start": "ab"}
+    bad: dict[str, Any] = {
+        **SPLIT,
+        "steps": [{"id": "ab", "kind": "random_split", "branches": [{"percent": 50}, {"percent": 40}]}],
+        "start": "ab",
+    }
     with pytest.raises(ValidationError, match="add up to 90, not 100"):
         JourneyDefinition.model_validate(bad)
 
@@ -55,7 +61,11 @@ def test_decisions_compile_to_a_task_and_a_choice_on_its_answer() -> None:
     states = asl["States"]
     assert states["hold"]["Type"] == "Task" and states["hold"]["Next"] == "hold:route"
     assert states["hold"]["ResultSelector"] == {"edge.$": "$.Payload.way"} and states["hold"]["ResultPath"] == "$.decided"
-    assert states["hold:route"] == {"Type": "Choice", "Choices": [{"Variable": "$.decided.edge", "StringEquals": "next", "Next": "ab"}], "Default": END}
+    assert states["hold:route"] == {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.decided.edge", "StringEquals": "next", "Next": "ab"}],
+        "Default": END,
+    }
     assert [(c["StringEquals"], c["Next"]) for c in states["ab:route"]["Choices"]] == [("branches[0]", "a"), ("branches[1]", "b")]
     assert states["ab:route"]["Default"] == END and states[END]["Type"] == "Succeed"
 

@@ -26,6 +26,15 @@ def test_the_import_contract_is_kept() -> None:
     assert "0 broken" in done.stdout
 
 
+def test_the_code_is_as_the_formatter_leaves_it_and_lints_clean() -> None:
+    """ruff format and ruff check, as `make lint` runs them: a change that skips the formatter fails `make test` too."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    folders = ["layers", "local", "tests", "bench", "functions", "requirements", "security"]
+    for command in ([ruff, "format", "--check", *folders], [ruff, "check", *folders]):
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
 def _imports(tree: ast.AST) -> set[str]:
     found = set()
     for node in ast.walk(tree):

@@ -69,7 +69,9 @@ def evaluate(segments: Segments, segment_id: str, engine: DuckDBEngine, now: dt.
     """What the refresh workflow does to the segment's record: begin (ConflictError unless live), commit."""
     segment = segments.begin_refresh(segments.get(segment_id, now), "e1", now)
     found = evaluate_members(segment.definition(), engine, segments.org_id, now)
-    evaluation = Evaluation(id="e1", at=now, members=len(found), joined=len(found), left=0, manifest=manifest_prefix(segments.org_id, segment_id, "e1"))
+    evaluation = Evaluation(
+        id="e1", at=now, members=len(found), joined=len(found), left=0, manifest=manifest_prefix(segments.org_id, segment_id, "e1")
+    )
     return segments.commit_refresh(segment_id, evaluation)
 
 
@@ -187,4 +189,6 @@ def test_a_recurring_journey_is_scheduled_until_it_ends_and_an_event_journey_a_l
     found = aws["scheduler"].get_schedule(Name=journey_schedule_name(by_event), GroupName="tern")
     assert (found["ScheduleExpression"], found["EndDate"]) == ("rate(1 minute)", ends + dt.timedelta(minutes=5))  # the last in line start
     runs.schedule(weekly.model_copy(update={"id": "j3"}), dt.datetime(2027, 1, 2))  # published after its end: no EndDate in the past
-    assert "EndDate" not in aws["scheduler"].get_schedule(Name=journey_schedule_name(weekly.model_copy(update={"id": "j3"})), GroupName="tern")
+    assert "EndDate" not in aws["scheduler"].get_schedule(
+        Name=journey_schedule_name(weekly.model_copy(update={"id": "j3"})), GroupName="tern"
+    )

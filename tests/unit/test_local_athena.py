@@ -46,7 +46,10 @@ def _contacts(root: Path) -> None:
     ]  # fmt: skip
     folder = root / "contacts" / "org_id=acme"
     folder.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist([{name: row.get(name) for name in CONTACTS_SCHEMA.names} for row in rows], schema=CONTACTS_SCHEMA), folder / "part-0.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([{name: row.get(name) for name in CONTACTS_SCHEMA.names} for row in rows], schema=CONTACTS_SCHEMA),
+        folder / "part-0.parquet",
+    )
 
 
 @pytest.fixture()
@@ -72,11 +75,21 @@ def athena(lake: Path) -> Iterator[Any]:
 
 
 def engine(client: Any, page_size: int = 1000) -> AthenaEngine:
-    return AthenaEngine(client, "tern-test", "tern", first_poll_s=0.01, page_size=page_size, s3_client=boto3.client("s3", region_name=REGION), results_bucket="results")
+    return AthenaEngine(
+        client,
+        "tern-test",
+        "tern",
+        first_poll_s=0.01,
+        page_size=page_size,
+        s3_client=boto3.client("s3", region_name=REGION),
+        results_bucket="results",
+    )
 
 
 def run(client: Any, sql: str) -> str:
-    query_id = client.start_query_execution(QueryString=sql, WorkGroup="tern-test", QueryExecutionContext={"Database": "tern"})["QueryExecutionId"]
+    query_id = client.start_query_execution(QueryString=sql, WorkGroup="tern-test", QueryExecutionContext={"Database": "tern"})[
+        "QueryExecutionId"
+    ]
     for _ in range(200):
         if client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"] not in ("QUEUED", "RUNNING"):
             break
@@ -98,7 +111,9 @@ def test_values_are_rendered_as_athena_renders_them(athena: Any) -> None:
 
 
 def test_tern_reads_lists_and_maps_exactly_however_hostile(athena: Any) -> None:
-    definition = parse_definition({"name": "all", "where": {"all": [{"kind": "attribute", "field": "contact_id", "op": "eq", "value": "h1"}]}})
+    definition = parse_definition(
+        {"name": "all", "where": {"all": [{"kind": "attribute", "field": "contact_id", "op": "eq", "value": "h1"}]}}
+    )
     sql = compile_segment(definition, "acme", NOW, dialect="athena", database="tern").contact_rows_sql(SNAPSHOT)
     (contact,) = engine(athena).run(sql).rows[0][1:]  # through GetQueryResults
     query_id = run(athena, sql)  # and as a journey's run reads it: the CSV result, by byte ranges
@@ -118,10 +133,16 @@ def test_pages_of_a_thousand_rows_joined_by_next_token(athena: Any) -> None:
     sql = "SELECT n FROM UNNEST(sequence(1, 2500)) AS t(n) ORDER BY n"
     query_id = run(athena, sql)
     first = athena.get_query_results(QueryExecutionId=query_id, MaxResults=1000)
-    assert len(first["ResultSet"]["Rows"]) == 1000 and first["ResultSet"]["Rows"][0]["Data"][0]["VarCharValue"] == "n" and first["NextToken"]
+    assert (
+        len(first["ResultSet"]["Rows"]) == 1000 and first["ResultSet"]["Rows"][0]["Data"][0]["VarCharValue"] == "n" and first["NextToken"]
+    )
     assert [r[0] for r in engine(athena, page_size=1000).run(sql).rows] == list(range(1, 2501))
     other = base64.urlsafe_b64encode(f"{run(athena, 'SELECT 1')}:1000".encode()).decode()
-    for forged in ("not-a-token", other, base64.urlsafe_b64encode(f"{query_id}:-5".encode()).decode()):  # garbage, another query's, negative
+    for forged in (
+        "not-a-token",
+        other,
+        base64.urlsafe_b64encode(f"{query_id}:-5".encode()).decode(),
+    ):  # garbage, another query's, negative
         with pytest.raises(athena.exceptions.InvalidRequestException):
             athena.get_query_results(QueryExecutionId=query_id, NextToken=forged)
 
@@ -149,7 +170,9 @@ def test_unload_writes_parquet_once_and_refuses_a_location_that_is_not_empty(ath
     rows = [row for batch in engine(athena).batches(sql, "job-1") for row in batch.to_pylist()]
     assert rows == [{"contact_id": "h1", "consents": HOSTILE_CONSENTS}, {"contact_id": "h2", "consents": []}]
     query_id = run(athena, f"UNLOAD ({sql}) TO 's3://results/unload/job-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')")
-    assert "HIVE_PATH_ALREADY_EXISTS" in athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["StateChangeReason"]
+    assert (
+        "HIVE_PATH_ALREADY_EXISTS" in athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["StateChangeReason"]
+    )
 
 
 def test_doubles_and_nested_values_render_as_java_and_trino_print_them() -> None:

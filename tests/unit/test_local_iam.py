@@ -44,9 +44,22 @@ def test_publishing_a_journey_needs_publish_and_pass_role(roles: Roles) -> None:
     }))  # fmt: skip
     assert needed["states:PublishStateMachineVersion"] == [NAMES["state_machine"]]
     assert needed["iam:PassRole"] == [f"arn:aws:iam::{ACCOUNT}:role/tern-journey-state-machine-role-local"]
-    assert roles.check("ApiFunction", "states", "CreateStateMachine", {"name": "tern_local_1a2b3c4d-j1", "roleArn": needed["iam:PassRole"][0], "publish": True}) is None
+    assert (
+        roles.check(
+            "ApiFunction",
+            "states",
+            "CreateStateMachine",
+            {"name": "tern_local_1a2b3c4d-j1", "roleArn": needed["iam:PassRole"][0], "publish": True},
+        )
+        is None
+    )
     for other in ("tern_prod_1a2b3c4d-j1", "tern-1a2b3c4d-j1", "tern_local-2_1a2b3c4d-j1"):  # another stage's journeys are not this stage's
-        assert roles.check("ApiFunction", "states", "CreateStateMachine", {"name": other, "roleArn": needed["iam:PassRole"][0], "publish": True}) is not None
+        assert (
+            roles.check(
+                "ApiFunction", "states", "CreateStateMachine", {"name": other, "roleArn": needed["iam:PassRole"][0], "publish": True}
+            )
+            is not None
+        )
 
 
 def test_completing_a_task_token_is_authorised_on_every_resource(roles: Roles) -> None:
@@ -63,12 +76,17 @@ def test_a_refresh_may_start_the_journeys_taking_joiners(roles: Roles) -> None:
 
 
 def test_athena_writes_results_with_the_callers_permissions(roles: Roles) -> None:
-    needed = [action for action, _ in roles.authorised("athena", "StartQueryExecution", {"WorkGroup": "tern-local", "QueryString": "SELECT 1"})]
+    needed = [
+        action for action, _ in roles.authorised("athena", "StartQueryExecution", {"WorkGroup": "tern-local", "QueryString": "SELECT 1"})
+    ]
     assert {"s3:ListBucketMultipartUploads", "s3:AbortMultipartUpload", "s3:PutObject"} <= set(needed)
     for function in ("ApiFunction", "JourneyRunFunction", "ExportFunction"):
         assert roles.check(function, "athena", "StartQueryExecution", {"WorkGroup": "tern-local", "QueryString": "SELECT 1"}) is None
     # a refresh's queries run from its state machine: evaluate_segment only reads where the result went
-    assert roles.check("EvaluateSegmentFunction", "athena", "StartQueryExecution", {"WorkGroup": "tern-local", "QueryString": "SELECT 1"}) is not None
+    assert (
+        roles.check("EvaluateSegmentFunction", "athena", "StartQueryExecution", {"WorkGroup": "tern-local", "QueryString": "SELECT 1"})
+        is not None
+    )
     assert roles.check("EvaluateSegmentFunction", "athena", "GetQueryExecution", {"QueryExecutionId": "q"}) is None
 
 
@@ -117,7 +135,9 @@ def test_each_workflow_task_is_granted_by_its_role(roles: Roles, machine: str) -
     definition = json.loads((ROOT / resource["DefinitionUri"]).read_text())
     own = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{names[machine]}"
     database, lake_bucket, results = names["LakeDatabase"], names["LakeBucket"], names["ResultsBucket"]
-    segment = Segment(id="s1", org_id="acme", name="x", where={"all": [{"kind": "in_segment", "segment_id": "s0"}]}, created_at=NOW, updated_at=NOW)  # type: ignore[arg-type]
+    segment = Segment(
+        id="s1", org_id="acme", name="x", where={"all": [{"kind": "in_segment", "segment_id": "s0"}]}, created_at=NOW, updated_at=NOW
+    )  # type: ignore[arg-type]
     journey_audience = compile_segment(
         parse_definition({"name": "a", "where": {"all": [{"kind": "in_segment", "segment_id": "s0"}]}}), "acme", NOW,
         dialect="athena", database=database, memberships={"s0": "e0"},
@@ -151,7 +171,10 @@ def test_each_workflow_task_is_granted_by_its_role(roles: Roles, machine: str) -
     assert "lambda:Invoke" in checked and "athena:StartQueryExecution" in checked and "states:StartExecution" in checked
     # and the check can fail: the journey run's role may not write manifests into the lake
     if machine == "JourneyRunStateMachine":
-        assert roles.check(machine, "athena", "StartQueryExecution", {"WorkGroup": names["AthenaWorkGroup"], "QueryString": unload}) is not None
+        assert (
+            roles.check(machine, "athena", "StartQueryExecution", {"WorkGroup": names["AthenaWorkGroup"], "QueryString": unload})
+            is not None
+        )
 
 
 def test_webhook_secrets_are_written_by_the_api_and_read_only_by_the_functions_that_deliver(roles: Roles) -> None:

@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKS = [ROOT / "requirements" / "dev.txt", ROOT / "requirements" / "sam.txt", ROOT / "requirements" / "uv.txt", ROOT / "layers" / "common" / "requirements.lock"]
+LOCKS = [
+    ROOT / "requirements" / "dev.txt",
+    ROOT / "requirements" / "sam.txt",
+    ROOT / "requirements" / "uv.txt",
+    ROOT / "layers" / "common" / "requirements.lock",
+]
 SCRIPT = ROOT / "requirements" / "locks.py"
 
 
@@ -19,7 +24,9 @@ def _locks(*args: str) -> subprocess.CompletedProcess[str]:
 def test_every_pin_of_every_lock_carries_its_hashes() -> None:
     for lock in LOCKS:
         text = lock.read_text()
-        pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==\S+(?: ; [^\\\n]+)? \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", text, re.M)
+        pins = re.findall(
+            r"^([A-Za-z0-9][A-Za-z0-9._-]*)==\S+(?: ; [^\\\n]+)? \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", text, re.M
+        )
         names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", text, re.M)
         assert names and len(pins) == len(names), f"{lock.relative_to(ROOT)}: a pin without hashes"
         assert not re.search(r"^[A-Za-z0-9][^=\s]*(>=|<=|~=|>|<)", text, re.M), f"{lock.relative_to(ROOT)}: a range, not a pin"
@@ -60,4 +67,9 @@ def test_the_diff_says_what_moved(tmp_path: Path) -> None:
     new.write_text("boto3==1.44.18 \\\n    --hash=sha256:00\nuv==0.13.9 \\\n    --hash=sha256:00\n")
     done = _locks("diff", str(old), str(new))
     assert done.returncode == 0
-    assert done.stdout.splitlines() == [f"{new}: 3 change(s)", "  boto3: 1.44.13 -> 1.44.18", "  uv: new at 0.13.9", "  six: removed (was 1.16.0)"]
+    assert done.stdout.splitlines() == [
+        f"{new}: 3 change(s)",
+        "  boto3: 1.44.13 -> 1.44.18",
+        "  uv: new at 0.13.9",
+        "  six: removed (was 1.16.0)",
+    ]

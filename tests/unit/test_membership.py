@@ -67,14 +67,18 @@ contacts = st.sets(st.sampled_from([f"c{i}" for i in range(12)] + ["c,1", 'c"2',
 
 @settings(max_examples=150, deadline=None)
 @given(committed=st.none() | contacts, pending=st.lists(contacts, max_size=3), new=contacts)
-def test_the_difference_query_is_the_plan(engine: DuckDBEngine, lake: Path, committed: set[str] | None, pending: list[set[str]], new: set[str]) -> None:
+def test_the_difference_query_is_the_plan(
+    engine: DuckDBEngine, lake: Path, committed: set[str] | None, pending: list[set[str]], new: set[str]
+) -> None:
     segment_id = f"s{next(_ids)}"
     write_manifest(lake, segment_id, "new", new)
     if committed is not None:
         write_manifest(lake, segment_id, "committed", committed)
     for i, p in enumerate(pending):
         write_manifest(lake, segment_id, f"pending{i}", p)
-    rows = difference(engine, segment_id, "new", "committed" if committed is not None else None, [f"pending{i}" for i in range(len(pending))])
+    rows = difference(
+        engine, segment_id, "new", "committed" if committed is not None else None, [f"pending{i}" for i in range(len(pending))]
+    )
 
     puts, deletes = plan(committed or set(), pending, new)
     assert {r[0] for r in rows if r[1] == PUT} == puts
@@ -99,7 +103,9 @@ def test_the_difference_query_is_the_plan(engine: DuckDBEngine, lake: Path, comm
         (set(), [], set(), set(), set()),
     ],
 )
-def test_plan_covers_every_state_a_crash_can_leave(committed: set[str], pending: list[set[str]], new: set[str], puts: set[str], deletes: set[str]) -> None:
+def test_plan_covers_every_state_a_crash_can_leave(
+    committed: set[str], pending: list[set[str]], new: set[str], puts: set[str], deletes: set[str]
+) -> None:
     assert plan(committed, pending, new) == (puts, deletes)
 
 
@@ -154,7 +160,11 @@ def test_a_failed_refresh_stays_pending_for_the_next_and_clears_its_mark(segment
     acme.begin_refresh(acme.get("s1", NOW), "e2", NOW)
     acme.abandon_refresh("s1", "e2")
     after = acme.get("s1", NOW)
-    assert not after.evaluating(NOW) and after.latest == evaluation("e1", 5) and after.pending_manifests == [manifest_prefix("acme", "s1", "e2")]
+    assert (
+        not after.evaluating(NOW)
+        and after.latest == evaluation("e1", 5)
+        and after.pending_manifests == [manifest_prefix("acme", "s1", "e2")]
+    )
     again = acme.begin_refresh(after, "e3", NOW)  # the next refresh reads e2's manifest as pending
     assert again.pending_manifests == [manifest_prefix("acme", "s1", e) for e in ("e2", "e3")]
     assert segment.version < again.version

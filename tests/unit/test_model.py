@@ -44,29 +44,65 @@ def test_the_format_example_parses_and_lists_its_criteria() -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (where({"kind": "attribute", "field": "lead_score", "op": "gt", "value": "hot"}), 'where.all[0].value: expected a number, got "hot"'),
+        (
+            where({"kind": "attribute", "field": "lead_score", "op": "gt", "value": "hot"}),
+            'where.all[0].value: expected a number, got "hot"',
+        ),
         (where({"kind": "attribute", "field": "cty", "op": "eq", "value": "x"}), "where.all[0].field: unknown contact field 'cty'"),
-        (where({"kind": "attribute", "field": "tags", "op": "eq", "value": "x"}), "where.all[0].field: tags is a list; use a criterion of kind 'tags'"),
-        (where({"kind": "attribute", "field": "city", "op": "between", "values": ["a"]}), "where.all[0].values: between needs exactly two values"),
-        (where({"kind": "attribute", "field": "lead_score", "op": "between", "values": [30, 10]}), "where.all[0].values: between needs low <= high"),
-        (where({"kind": "attribute", "field": "city", "op": "is_empty", "value": "x"}), "where.all[0].value: operator is_empty takes no value"),
+        (
+            where({"kind": "attribute", "field": "tags", "op": "eq", "value": "x"}),
+            "where.all[0].field: tags is a list; use a criterion of kind 'tags'",
+        ),
+        (
+            where({"kind": "attribute", "field": "city", "op": "between", "values": ["a"]}),
+            "where.all[0].values: between needs exactly two values",
+        ),
+        (
+            where({"kind": "attribute", "field": "lead_score", "op": "between", "values": [30, 10]}),
+            "where.all[0].values: between needs low <= high",
+        ),
+        (
+            where({"kind": "attribute", "field": "city", "op": "is_empty", "value": "x"}),
+            "where.all[0].value: operator is_empty takes no value",
+        ),
         (where({"kind": "attribute", "field": "city", "op": "in"}), "where.all[0]: operator in needs values"),
-        (where({"kind": "attribute", "field": "lead_score", "op": "contains", "value": "1"}), "where.all[0].value: operator contains applies to text fields"),
-        (where({"kind": "attribute", "field": "birth_date", "op": "gt", "value": "yesterday"}), 'where.all[0].value: expected a date YYYY-MM-DD, got "yesterday"'),
-        (where({"kind": "attribute", "field": "subscriber", "op": "gt", "value": True}), "where.all[0].value: operator gt does not apply to a true/false field"),
+        (
+            where({"kind": "attribute", "field": "lead_score", "op": "contains", "value": "1"}),
+            "where.all[0].value: operator contains applies to text fields",
+        ),
+        (
+            where({"kind": "attribute", "field": "birth_date", "op": "gt", "value": "yesterday"}),
+            'where.all[0].value: expected a date YYYY-MM-DD, got "yesterday"',
+        ),
+        (
+            where({"kind": "attribute", "field": "subscriber", "op": "gt", "value": True}),
+            "where.all[0].value: operator gt does not apply to a true/false field",
+        ),
         (where({"kind": "teleport"}), "where.all[0]: unknown criterion kind 'teleport'"),
         (where({"kind": "tags", "op": "has_any", "values": []}), "where.all[0].values: List should have at least 1 item"),
         (where({"kind": "age", "min": 40, "max": 30}), "where.all[0]: age needs min <= max"),
         (where({"kind": "gender", "value": "other"}), "where.all[0].value: Input should be 'female', 'male' or 'any'"),
         (where({"kind": "distance", "lat": 95, "lon": 0, "within_km": 1}), "where.all[0].lat: Input should be less than or equal to 90"),
-        (where({"kind": "activity", "event_type": "x", "filters": {"colour": "red"}}), "where.all[0].filters: unknown event field 'colour'"),
-        (where({"kind": "activity", "event_type": "x", "window": {"last_days": 3, "days_ago": 1}}), "where.all[0].window: a window needs exactly one of"),
-        (where({"kind": "activity", "event_type": "x", "window": {"last_days": 3, "field": "created_at"}}), "where.all[0].window.field: Input should be 'ts' or 'event_start'"),
+        (
+            where({"kind": "activity", "event_type": "x", "filters": {"colour": "red"}}),
+            "where.all[0].filters: unknown event field 'colour'",
+        ),
+        (
+            where({"kind": "activity", "event_type": "x", "window": {"last_days": 3, "days_ago": 1}}),
+            "where.all[0].window: a window needs exactly one of",
+        ),
+        (
+            where({"kind": "activity", "event_type": "x", "window": {"last_days": 3, "field": "created_at"}}),
+            "where.all[0].window.field: Input should be 'ts' or 'event_start'",
+        ),
         (where({"kind": "activity", "event_type": "x", "measure": "avg:amount"}), "where.all[0].measure: Input should be"),
         (where({"kind": "activity", "event_type": "x", "colour": "red"}), "where.all[0].colour: unknown field"),
         (where({"kind": "recency", "op": "lately", "days": 3}), "where.all[0].op: Input should be 'within', 'not_within' or 'days_ago'"),
         (where({"kind": "score_change", "days": 30}), "where.all[0]: score_change needs op and value, or top"),
-        (where({"kind": "attribute", "field": "city", "op": "eq", "value": "a\x00b"}), "where.all[0].value: must not contain control characters"),
+        (
+            where({"kind": "attribute", "field": "city", "op": "eq", "value": "a\x00b"}),
+            "where.all[0].value: must not contain control characters",
+        ),
         ({"name": "t", "where": {"any": [{"not": {"all": [{"kind": "lead_time"}]}}]}}, "where.any[0].not.all[0].max_days: Field required"),
         ({"name": "t", "where": {"all": [], "any": []}}, 'where: expected a criterion with a "kind", or one group'),
         ({"name": "t", "where": {"all": []}, "owner": "me"}, "owner: unknown field"),

@@ -89,7 +89,9 @@ def test_the_lock_check_names_what_is_not_locked(tmp_path: Path) -> None:
         (tmp_path / f"{name}-{version}.dist-info" / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
     (tmp_path / "extra-1.0.dist-info").mkdir()
     lock = tmp_path / "requirements.lock"
-    lock.write_text("boto3==1.44.18 \\\n    --hash=sha256:00\nsix==1.17.0 \\\n    --hash=sha256:00\nurllib3==2.8.0 \\\n    --hash=sha256:00\n")
+    lock.write_text(
+        "boto3==1.44.18 \\\n    --hash=sha256:00\nsix==1.17.0 \\\n    --hash=sha256:00\nurllib3==2.8.0 \\\n    --hash=sha256:00\n"
+    )
     done = subprocess.run([sys.executable, str(LAYER_SOURCE / "check_lock.py"), str(lock), str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
@@ -135,8 +137,13 @@ def test_the_built_botocore_makes_a_client_of_each_kept_service_and_of_no_other(
         "print(boto3.__version__, botocore.__version__)\n"
     )
     env = {  # the layer alone (-S: no site-packages), dummy credentials, no config: nothing leaves the machine
-        "PATH": os.environ["PATH"], "PYTHONPATH": str(layer), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(layer),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
     }
     done = subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -55,7 +55,12 @@ def texts(*documents: Any) -> list[tuple[str, str]]:
 
 def everything() -> list[tuple[str, str]]:
     return texts(
-        pd.email_template("welcome-mail", "Hi {{User.UserAttributes.FirstName}}", "<p>{{Attributes.City}} awaits</p>", defaults={"User.UserAttributes.FirstName": "there"}),
+        pd.email_template(
+            "welcome-mail",
+            "Hi {{User.UserAttributes.FirstName}}",
+            "<p>{{Attributes.City}} awaits</p>",
+            defaults={"User.UserAttributes.FirstName": "there"},
+        ),
         pd.sms_template("launch-sms", "It is out, {{User.UserAttributes.FirstName}}!"),
         pd.segment("seg-pl", "Poland", {"Location": {"Country": {"DimensionType": "INCLUSIVE", "Values": ["PL"]}}}),
         pd.every_activity("seg-pl", "welcome-mail", "launch-sms"),
@@ -78,27 +83,54 @@ def test_a_journey_with_every_activity_type_becomes_a_draft_and_the_report_says_
     steps = {s.id: s for s in journey.steps}
     assert journey.status == "draft" and journey.start == "welcome" and journey.audience == made[("segment", "seg-pl")]["tern_id"]
     assert {s.id: s.kind for s in journey.steps} == {
-        "welcome": "send_email", "clicked": "split", "hold": "wait_until", "text": "send_sms", "ab": "random_split", "control": "holdout",
-        "pause": "wait_for", "where": "multi_split",
+        "welcome": "send_email",
+        "clicked": "split",
+        "hold": "wait_until",
+        "text": "send_sms",
+        "ab": "random_split",
+        "control": "holdout",
+        "pause": "wait_for",
+        "where": "multi_split",
     }  # push, call and hook left out
     assert steps["where"].after == dt.timedelta(hours=1) and [b.next for b in steps["where"].branches] == ["pause", "text"]
     clicked = steps["clicked"]
     assert clicked.after == dt.timedelta(days=1) and clicked.yes == "hold" and clicked.no == "where"  # waits, then checks, as Pinpoint does
-    assert clicked.condition.model_dump(by_alias=True, exclude_none=True) == {"kind": "engagement", "message_step": "welcome", "event": "clicked"}
+    assert clicked.condition.model_dump(by_alias=True, exclude_none=True) == {
+        "kind": "engagement",
+        "message_step": "welcome",
+        "event": "clicked",
+    }
     assert steps["text"].next == "ab"  # the push step is left out: its predecessor leads on
     assert [b.next for b in steps["ab"].branches] == ["control", None]  # ContactCenter and CUSTOM left out: that branch ends
     assert journey.timezone == "Etc/GMT-1" and journey.mode == "one_time_with_joiners"
     assert journey.reentry.max_entries == 3 and journey.reentry.min_interval == dt.timedelta(days=7)
-    assert journey.limits is not None and journey.limits.messages_per_contact_in is not None and journey.limits.messages_per_contact_in.days == 7
-    assert journey.send_window is not None and (journey.send_window.start, journey.send_window.end, journey.send_window.outside) == ("08:00", "21:00", "wait")
+    assert (
+        journey.limits is not None
+        and journey.limits.messages_per_contact_in is not None
+        and journey.limits.messages_per_contact_in.days == 7
+    )
+    assert journey.send_window is not None and (journey.send_window.start, journey.send_window.end, journey.send_window.outside) == (
+        "08:00",
+        "21:00",
+        "wait",
+    )
     assert [d.isoformat() for d in journey.closed_dates] == ["2026-12-24", "2026-12-25", "2026-12-26"]
     assert statuses(report, "Activities.push")[0][0] == "not mapped" and "push" in statuses(report, "Activities.push")[0][1]
     assert statuses(report, "Activities.call")[0][0] == "not mapped" and statuses(report, "Activities.hook")[0][0] == "not mapped"
     assert statuses(report, "Activities.welcome")[0][0] == "mapped with a difference"  # its sender and template version
     content = importer.journeys.get_content(steps["welcome"].content_id)
-    assert (content.subject, content.body, content.status) == ("Hi {{first_name|there}}", "<p>{{city}} awaits</p>", "ready")  # Attributes.City: the city column
+    assert (content.subject, content.body, content.status) == (
+        "Hi {{first_name|there}}",
+        "<p>{{city}} awaits</p>",
+        "ready",
+    )  # Attributes.City: the city column
     segment = importer.segments.get(made[("segment", "seg-pl")]["tern_id"], NOW)
-    assert segment.where.model_dump(by_alias=True, exclude_none=True) == {"kind": "attribute", "field": "country", "op": "in", "values": ["PL"]}
+    assert segment.where.model_dump(by_alias=True, exclude_none=True) == {
+        "kind": "attribute",
+        "field": "country",
+        "op": "in",
+        "values": ["PL"],
+    }
     assert segment.refresh.model_dump() == {"every": 12, "unit": "hours"}  # the journey's RefreshFrequency
     assert report["summary"]["not mapped"] == 3  # push, call, hook
 
@@ -109,7 +141,9 @@ def test_importing_again_updates_what_the_first_import_made_and_never_duplicates
     assert {o["action"] for o in again["objects"]} == {"unchanged"}
     assert [o["tern_id"] for o in again["objects"]] == [o["tern_id"] for o in first["objects"]]
     changed = everything()
-    changed[2] = texts(pd.segment("seg-pl", "Poland and Czechia", {"Location": {"Country": {"DimensionType": "INCLUSIVE", "Values": ["PL", "CZ"]}}}))[0]
+    changed[2] = texts(
+        pd.segment("seg-pl", "Poland and Czechia", {"Location": {"Country": {"DimensionType": "INCLUSIVE", "Values": ["PL", "CZ"]}}})
+    )[0]
     third = importer.run(changed, dry_run=False)
     assert [o["action"] for o in third["objects"] if o["kind"] == "segment"] == ["updated"]
     assert len(importer.segments.list_segments(NOW)) == 1 and len(importer.journeys.list_journeys()) == 1
@@ -122,16 +156,30 @@ def test_importing_again_updates_what_the_first_import_made_and_never_duplicates
     [
         (lambda j: j["Activities"]["push"]["PUSH"].update(Bogus=1), "JourneyResponse.Activities.push.PUSH.Bogus", "unknown field"),
         (lambda j: j["Activities"]["pause"]["Wait"].update(NextActivity="welcome"), "JourneyResponse.Activities", "loop"),
-        (lambda j: j["Activities"]["text"]["SMS"].update(NextActivity="nowhere"), "JourneyResponse.Activities.text.SMS.NextActivity", "no activity 'nowhere'"),
+        (
+            lambda j: j["Activities"]["text"]["SMS"].update(NextActivity="nowhere"),
+            "JourneyResponse.Activities.text.SMS.NextActivity",
+            "no activity 'nowhere'",
+        ),
         (lambda j: j["Limits"].update(DailyCap="1"), "JourneyResponse.Limits.DailyCap", "whole number"),
         (lambda j: j["Activities"]["ab"].update(Holdout={"Percentage": 5}), "JourneyResponse.Activities.ab", "exactly one of"),
-        (lambda j: j["Activities"]["ab"]["RandomSplit"]["Branches"][0].update(Percentage=40), "JourneyResponse.Activities.ab.RandomSplit.Branches", "add up to 90"),
-        (lambda j: j["Activities"]["pause"]["Wait"]["WaitTime"].update(WaitFor="a while"), "JourneyResponse.Activities.pause.Wait.WaitTime.WaitFor", "ISO"),
+        (
+            lambda j: j["Activities"]["ab"]["RandomSplit"]["Branches"][0].update(Percentage=40),
+            "JourneyResponse.Activities.ab.RandomSplit.Branches",
+            "add up to 90",
+        ),
+        (
+            lambda j: j["Activities"]["pause"]["Wait"]["WaitTime"].update(WaitFor="a while"),
+            "JourneyResponse.Activities.pause.Wait.WaitTime.WaitFor",
+            "ISO",
+        ),
         (lambda j: j["Schedule"].update(Timezone="Mars/Olympus"), "JourneyResponse.Schedule.Timezone", "unknown time zone"),
         (lambda j: j.update(StartActivity="ghost"), "JourneyResponse.StartActivity", "not an activity"),
     ],
 )
-def test_a_hostile_journey_is_refused_with_its_path_and_nothing_is_written(importer: PinpointImporter, change: Any, path: str, fragment: str) -> None:
+def test_a_hostile_journey_is_refused_with_its_path_and_nothing_is_written(
+    importer: PinpointImporter, change: Any, path: str, fragment: str
+) -> None:
     documents = [json.loads(t) for _, t in everything()]
     change(documents[3]["JourneyResponse"])
     with pytest.raises(DefinitionError) as caught:
@@ -192,11 +240,22 @@ Resources:
       TemplateConfiguration: {EmailTemplate: {Name: !Ref Hello}}
       Schedule: {StartTime: IMMEDIATE, Frequency: ONCE, TimeZone: UTC+02}
 """
-    report = importer.run([("list.json", json.dumps(listed)), ("campaign.json", json.dumps(cli_input)), ("stack.yaml", template)], dry_run=False)
+    report = importer.run(
+        [("list.json", json.dumps(listed)), ("campaign.json", json.dumps(cli_input)), ("stack.yaml", template)], dry_run=False
+    )
     made = {(o["kind"], o["pinpoint"]): o["tern_id"] for o in report["objects"]}
     weekly = importer.journeys.get(made[("journey", "name:Weekly news")])
-    assert (weekly.mode, weekly.every.model_dump() if weekly.every else None, weekly.reentry.max_entries) == ("recurring", {"every": 7, "unit": "days"}, None)
-    assert [s.kind for s in weekly.steps][:1] == ["holdout"] and {s.kind for s in weekly.steps} == {"holdout", "split", "send_email", "send_sms"}
+    assert (weekly.mode, weekly.every.model_dump() if weekly.every else None, weekly.reentry.max_entries) == (
+        "recurring",
+        {"every": 7, "unit": "days"},
+        None,
+    )
+    assert [s.kind for s in weekly.steps][:1] == ["holdout"] and {s.kind for s in weekly.steps} == {
+        "holdout",
+        "split",
+        "send_email",
+        "send_sms",
+    }
     assert weekly.send_window is not None and weekly.send_window.outside == "skip"
     assert statuses(report, "the campaign's message (GCMMessage)")[0][0] == "not mapped"
     two = importer.segments.get(made[("segment", "s2")], NOW)
@@ -210,15 +269,26 @@ Resources:
 
 
 def test_a_template_variable_tern_cannot_fill_is_reported_and_keeps_the_content_a_draft(importer: PinpointImporter) -> None:
-    report = importer.run(texts(pd.email_template("t", "Hi", "<p>{{#if User.UserAttributes.Vip}}VIP{{/if}} {{Location.City}} {{EndpointStatus}}</p>")), dry_run=False)
+    report = importer.run(
+        texts(pd.email_template("t", "Hi", "<p>{{#if User.UserAttributes.Vip}}VIP{{/if}} {{Location.City}} {{EndpointStatus}}</p>")),
+        dry_run=False,
+    )
     content = importer.journeys.get_content(report["objects"][0]["tern_id"])
     assert content.status == "draft" and "{{city}}" in (content.body or "") and "[[EndpointStatus]]" in (content.body or "")
     missing = {f["element"] for f in report["findings"] if f["status"] == "not mapped"}
-    assert missing == {"the template HTML: {{#if User.UserAttributes.Vip}}", "the template HTML: {{/if}}", "the template HTML: {{EndpointStatus}}"}
+    assert missing == {
+        "the template HTML: {{#if User.UserAttributes.Vip}}",
+        "the template HTML: {{/if}}",
+        "the template HTML: {{EndpointStatus}}",
+    }
 
 
-def test_a_journey_naming_a_segment_nobody_imported_is_not_mapped_and_a_missing_template_gets_a_stand_in(importer: PinpointImporter) -> None:
-    body = pd.journey("j2", "Orphan", {"a": {"EMAIL": {"TemplateName": "nowhere"}}}, "a", StartCondition={"SegmentStartCondition": {"SegmentId": "ghost"}})
+def test_a_journey_naming_a_segment_nobody_imported_is_not_mapped_and_a_missing_template_gets_a_stand_in(
+    importer: PinpointImporter,
+) -> None:
+    body = pd.journey(
+        "j2", "Orphan", {"a": {"EMAIL": {"TemplateName": "nowhere"}}}, "a", StartCondition={"SegmentStartCondition": {"SegmentId": "ghost"}}
+    )
     report = importer.run(texts(body), dry_run=False)
     assert statuses(report, "(the whole)")[0][0] == "not mapped" and "ghost" in statuses(report, "(the whole)")[0][1]
     assert importer.journeys.list_journeys() == []
@@ -266,7 +336,9 @@ def memory_importer() -> PinpointImporter:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(pd.strategy("WriteJourneyRequest"), pd.strategy("WriteCampaignRequest"))
-def test_any_journey_or_campaign_the_model_allows_gets_a_report_or_its_problems_never_a_crash(journey: dict[str, Any], campaign: dict[str, Any]) -> None:
+def test_any_journey_or_campaign_the_model_allows_gets_a_report_or_its_problems_never_a_crash(
+    journey: dict[str, Any], campaign: dict[str, Any]
+) -> None:
     importer = memory_importer()
     for document in ({"WriteJourneyRequest": journey, "JourneyId": "j"}, {"WriteCampaignRequest": campaign, "CampaignId": "c"}):
         try:
@@ -279,11 +351,18 @@ def test_any_journey_or_campaign_the_model_allows_gets_a_report_or_its_problems_
 
 def test_values_outside_pinpoints_enumerations_and_broken_cloudformation_are_refused_with_their_path() -> None:
     importer = memory_importer()
-    bad = pd.segment("s", "S", groups={"Include": "ALL", "Groups": [{"Type": "ALL", "Dimensions": [{"Demographic": {"Channel": {"Values": ["EMAIL"]}}}]}]})
+    bad = pd.segment(
+        "s",
+        "S",
+        groups={"Include": "ALL", "Groups": [{"Type": "ALL", "Dimensions": [{"Demographic": {"Channel": {"Values": ["EMAIL"]}}}]}]},
+    )
     bad["SegmentResponse"]["SegmentGroups"]["Include"] = "SOME"
     with pytest.raises(DefinitionError) as caught:
         importer.run(texts(bad), dry_run=True)
-    assert caught.value.problems[0].path == "doc0.json: SegmentResponse.SegmentGroups.Include" and "'SOME' is not one of ALL, ANY, NONE" in caught.value.problems[0].message
+    assert (
+        caught.value.problems[0].path == "doc0.json: SegmentResponse.SegmentGroups.Include"
+        and "'SOME' is not one of ALL, ANY, NONE" in caught.value.problems[0].message
+    )
     for template, fragment in [
         ("Resources: {S: {Type: 'AWS::Pinpoint::Segment', Properties: [1]}}", "properties"),
         ("Resources: {S: {Type: 'AWS::Pinpoint::Segment', Properties: {Name: !Sub []}}}", "cannot work out"),
@@ -292,4 +371,6 @@ def test_values_outside_pinpoints_enumerations_and_broken_cloudformation_are_ref
     ]:
         with pytest.raises(DefinitionError) as caught:
             importer.run([("stack.yaml", template)], dry_run=True)
-        assert caught.value.problems[0].path.startswith("stack.yaml: Resources.S.Properties") and fragment in caught.value.problems[0].message, caught.value.problems
+        assert (
+            caught.value.problems[0].path.startswith("stack.yaml: Resources.S.Properties") and fragment in caught.value.problems[0].message
+        ), caught.value.problems

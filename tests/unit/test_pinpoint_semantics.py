@@ -54,7 +54,12 @@ CONTACTS = [
     ("p5", "Emil", None, None, "PL", 52.30, 21.10, 20, {"signup": "2024-12-31T23:00:00Z"}, None),
     ("p6", "Filip", "filip@example.com", "+48600100600", "CZ", 50.0755, 14.4378, 50, {"tier": "bronze", "points": "abc"}, "2023-03-03T00:00:00"),
 ]  # fmt: skip
-EVENTS = {"p1": ["2026-11-20T10:00:00"], "p2": ["2026-09-01T10:00:00"], "p4": ["2026-11-01T10:00:00", "2026-11-21T09:00:00"], "p6": ["2026-11-10T12:00:00"]}
+EVENTS = {
+    "p1": ["2026-11-20T10:00:00"],
+    "p2": ["2026-09-01T10:00:00"],
+    "p4": ["2026-11-01T10:00:00", "2026-11-21T09:00:00"],
+    "p6": ["2026-11-10T12:00:00"],
+}
 
 # Pinpoint's semantics, per contact ---------------------------------------------------------------
 
@@ -184,7 +189,10 @@ CASES: list[dict[str, Any]] = [
     {"Location": {"Country": {"Values": ["PL"]}}, "Metrics": {"LeadScore": {"ComparisonOperator": "GREATER_THAN_OR_EQUAL", "Value": 20.0}}},
 ]
 GROUPS: list[dict[str, Any]] = [
-    {"Include": "ANY", "Groups": [{"Type": "ALL", "Dimensions": [CASES[16], CASES[10]]}, {"Type": "NONE", "Dimensions": [CASES[14], CASES[0]]}]},
+    {
+        "Include": "ANY",
+        "Groups": [{"Type": "ALL", "Dimensions": [CASES[16], CASES[10]]}, {"Type": "NONE", "Dimensions": [CASES[14], CASES[0]]}],
+    },
     {"Include": "NONE", "Groups": [{"Type": "ANY", "Dimensions": [CASES[12], CASES[18]]}]},
     {"Include": "ALL", "Groups": [{"Type": "ANY", "Dimensions": [CASES[3], CASES[15]]}, {"Type": "ALL", "Dimensions": [CASES[1]]}]},
 ]
@@ -200,7 +208,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
         row["attributes"] = list(row["attributes"].items())
         row["created_at"] = dt.datetime.fromisoformat(row["created_at"]).replace(tzinfo=UTC) if row["created_at"] else None
     pq.write_table(pa.Table.from_pylist(rows, schema=CONTACTS_SCHEMA), folder / "endpoints.parquet")
-    schema = pa.schema([("event_id", pa.string()), ("contact_id", pa.string()), ("event_type", pa.string()), ("ts", pa.timestamp("ms", tz="UTC"))])
+    schema = pa.schema(
+        [("event_id", pa.string()), ("contact_id", pa.string()), ("event_type", pa.string()), ("ts", pa.timestamp("ms", tz="UTC"))]
+    )
     for contact, times in EVENTS.items():
         for i, at in enumerate(times):
             ts = dt.datetime.fromisoformat(at).replace(tzinfo=UTC)

@@ -25,7 +25,9 @@ def test_the_user_pool_asks_for_a_second_factor_a_strong_password_and_a_verified
     assert pool["MfaConfiguration"] == {"Ref": "Mfa"} and template()["Parameters"]["Mfa"]["Default"] == "ON"
     assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     policy = pool["Policies"]["PasswordPolicy"]
-    assert policy["MinimumLength"] >= 12 and all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert policy["MinimumLength"] >= 12 and all(
+        policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")
+    )
     assert pool["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"] == ["email"]
     assert pool["UserPoolAddOns"]["Fn::If"][0] == "HasThreatProtection" and pool["UserPoolTier"]["Fn::If"][1] == "PLUS"
     assert client["PreventUserExistenceErrors"] == "ENABLED" and client["EnableTokenRevocation"] is True
@@ -56,11 +58,19 @@ def test_every_answer_of_the_distribution_carries_the_security_headers_and_is_lo
 
 def test_every_bucket_refuses_plain_http_and_logs_its_access() -> None:
     buckets = [name for name, r in RESOURCES.items() if r["Type"] == "AWS::S3::Bucket"]
-    policies = {props(name)["Bucket"]["Ref"]: props(name)["PolicyDocument"] for name, r in RESOURCES.items() if r["Type"] == "AWS::S3::BucketPolicy"}
+    policies = {
+        props(name)["Bucket"]["Ref"]: props(name)["PolicyDocument"] for name, r in RESOURCES.items() if r["Type"] == "AWS::S3::BucketPolicy"
+    }
     for bucket in buckets:
-        denies = [s for s in policies[bucket]["Statement"] if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
+        denies = [
+            s
+            for s in policies[bucket]["Statement"]
+            if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
         assert denies and denies[0]["Action"] == "s3:*" and denies[0]["Principal"] == "*", bucket
-        assert props(bucket)["PublicAccessBlockConfiguration"] == dict.fromkeys(("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True)
+        assert props(bucket)["PublicAccessBlockConfiguration"] == dict.fromkeys(
+            ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+        )
         if bucket != "LogsBucket":
             assert props(bucket)["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "LogsBucket"}, bucket
 

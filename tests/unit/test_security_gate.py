@@ -23,7 +23,11 @@ def test_the_template_passes_the_gate() -> None:
 
 
 def test_a_new_finding_fails_the_gate_and_names_it(tmp_path: Path) -> None:
-    weakened = (ROOT / "template.yaml").read_text().replace("      LoggingConfiguration: {DestinationBucketName: !Ref LogsBucket, LogFilePrefix: s3/lake/}\n", "")
+    weakened = (
+        (ROOT / "template.yaml")
+        .read_text()
+        .replace("      LoggingConfiguration: {DestinationBucketName: !Ref LogsBucket, LogFilePrefix: s3/lake/}\n", "")
+    )
     assert weakened != (ROOT / "template.yaml").read_text()
     (tmp_path / "template.yaml").write_text(weakened)
     run = gate(tmp_path / "template.yaml")

@@ -60,13 +60,18 @@ def test_a_contacts_zone_falls_back_to_the_journeys() -> None:
     assert zone_of("../../etc/passwd", "UTC").key == "UTC"
 
 
-@pytest.mark.parametrize("window", [{"start": "20:00", "end": "09:00"}, {"start": "9:00"}, {"end": "24:01"}, {"days": ["mon", "mon"]}, {"days": []}, {"days": ["monday"]}])
+@pytest.mark.parametrize(
+    "window",
+    [{"start": "20:00", "end": "09:00"}, {"start": "9:00"}, {"end": "24:01"}, {"days": ["mon", "mon"]}, {"days": []}, {"days": ["monday"]}],
+)
 def test_bad_windows_are_refused(window: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         SendWindow.model_validate(window)
 
 
-zones = st.sampled_from(["Europe/Warsaw", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham", "UTC", "America/Santiago"])
+zones = st.sampled_from(
+    ["Europe/Warsaw", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham", "UTC", "America/Santiago"]
+)
 
 
 @settings(max_examples=300, deadline=None)

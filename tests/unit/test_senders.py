@@ -56,7 +56,12 @@ def senders(ses: object, table: MemoryTable, org: str) -> Senders:
 def test_a_domain_gets_its_records_and_is_verified_once_they_are_published(ses: object, zone: Path) -> None:
     acme = senders(ses, MemoryTable(), "acme")
     added = acme.add(SenderDraft(domain="News.Example.com."))
-    assert (added.domain, added.status, added.mail_from_domain, added.tenant) == ("news.example.com", "pending", "bounces.news.example.com", "tern-test-acme")
+    assert (added.domain, added.status, added.mail_from_domain, added.tenant) == (
+        "news.example.com",
+        "pending",
+        "bounces.news.example.com",
+        "tern-test-acme",
+    )
     cnames = [r for r in added.records if r.type == "CNAME"]
     assert len(cnames) == 3 and all(r.name == f"{r.value.split('.')[0]}._domainkey.news.example.com" for r in cnames)
     assert {(r.type, r.name, r.value) for r in added.records if r.type != "CNAME"} == {
@@ -96,7 +101,9 @@ def test_a_domain_is_one_orgs_and_no_other_org_sends_from_it(ses: object, zone: 
     globex.identities.prepare_org(globex_names)
     sending = acme.sending_as("hello@news.example.com")
     with pytest.raises(SendRejected, match="Tenant not associated"):
-        SesEmail(ses, None).send("a@example.org", "s", "<p>b</p>", None, {}, {}, type(sending)(sending.from_address, sending.configuration_set, globex_names))
+        SesEmail(ses, None).send(
+            "a@example.org", "s", "<p>b</p>", None, {}, {}, type(sending)(sending.from_address, sending.configuration_set, globex_names)
+        )
 
 
 def test_removing_a_domain_frees_it_and_stops_its_sends(ses: object, zone: Path) -> None:
@@ -120,7 +127,9 @@ def test_when_ses_refuses_the_domain_nothing_is_left_half_made(ses: object, zone
     assert table.get("SENDER#news.example.com", "OWNER") is None  # the claim taken back: nothing half made
 
 
-@pytest.mark.parametrize("bad", ["", "localhost", "news@example.com", "-x.example.com", "a..b.com", "x" * 64 + ".com", "example.123", "mail.amazonses.com"])
+@pytest.mark.parametrize(
+    "bad", ["", "localhost", "news@example.com", "-x.example.com", "a..b.com", "x" * 64 + ".com", "example.123", "mail.amazonses.com"]
+)
 def test_what_is_not_a_domain_is_refused_naming_it(bad: str) -> None:
     with pytest.raises(ValidationError):
         SenderDraft(domain=bad)
@@ -132,7 +141,11 @@ def test_from_addresses_and_names() -> None:
     assert domain_of("not an address") is None and domain_of("<@x.com>") is None
     assert sending_names("tern-dev", "acme") == "tern-dev-acme"
     odd = sending_names("tern-dev", "acme.eu")  # SES names take no dots: shortened, with a digest so orgs never meet
-    assert odd.startswith("tern-dev-acme-eu-") and odd != sending_names("tern-dev", "acme-eu") and len(sending_names("tern-dev", "x" * 64)) <= 64
+    assert (
+        odd.startswith("tern-dev-acme-eu-")
+        and odd != sending_names("tern-dev", "acme-eu")
+        and len(sending_names("tern-dev", "x" * 64)) <= 64
+    )
     with pytest.raises(ValidationError, match="only e-mail content"):
         ContentDraft(name="t", channel="sms", text="hi", from_address="a@b.com")
     with pytest.raises(ValidationError, match="not an e-mail address"):

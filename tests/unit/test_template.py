@@ -31,7 +31,11 @@ def test_the_layer_ships_what_the_functions_import() -> None:
     assert (content / "tern" / "__init__.py").is_file() and not (content / "requirements.txt").exists()
     locked = set(re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", (layer / "requirements.lock").read_text(), re.M))
     required = {name.replace("-", "_").lower() for name in locked}
-    modules = {"phonenumberslite": "phonenumbers", "pyyaml": "yaml", "python_dateutil": "dateutil"}  # distributions whose module has another name
+    modules = {
+        "phonenumberslite": "phonenumbers",
+        "pyyaml": "yaml",
+        "python_dateutil": "dateutil",
+    }  # distributions whose module has another name
     provided = {modules.get(r, r) for r in required} | {"tern"} | {"pyarrow"}  # pyarrow: SdkForPandasLayer
     sources = [p for p in (content / "tern").rglob("*.py") if p.name != "duckdb.py"] + list((ROOT / "functions").glob("*/app.py"))
     imported = set()
@@ -78,7 +82,11 @@ def test_what_fails_for_good_waits_in_the_failures_queue_and_alarms_say_so() -> 
     scheduler = resources["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert any(s["Action"] == "sqs:SendMessage" for s in scheduler)  # a schedule's dead letters (tern.aws.scheduler)
     assert functions["JourneyStepFunction"]["ReservedConcurrentExecutions"] == {"Ref": "JourneyStepConcurrency"}
-    logs = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]["RetentionInDays"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"}
+    logs = {
+        r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]["RetentionInDays"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Logs::LogGroup"
+    }
     for props in functions.values():
         assert logs[f"/aws/lambda/{props['FunctionName']['Fn::Sub']}"] == {"Ref": "LogRetentionDays"}
     for kept in ("TernTable", "UserPool"):
@@ -87,7 +95,11 @@ def test_what_fails_for_good_waits_in_the_failures_queue_and_alarms_say_so() -> 
     assert {f"{f}Errors" for f in functions} | {"FailuresWaiting", "EventsNotConverted", "JourneyExecutionsFailed"} == set(alarms)
     assert all(a["Condition"] == "HasAlarmTopic" and a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}] for a in alarms.values())
     sender = template()["Parameters"]["SenderAddress"]  # optional: orgs send from their own domains, each under its own tenant
-    assert sender["Default"] == "" and re.fullmatch(sender["AllowedPattern"], "") and re.fullmatch(sender["AllowedPattern"], "news@example.com")
+    assert (
+        sender["Default"] == ""
+        and re.fullmatch(sender["AllowedPattern"], "")
+        and re.fullmatch(sender["AllowedPattern"], "news@example.com")
+    )
     assert resources["SenderIdentity"]["Condition"] == "HasSenderAddress"
 
 

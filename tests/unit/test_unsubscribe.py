@@ -42,7 +42,11 @@ class Clock:
 
 def preferences(clock: Clock | None = None) -> tuple[Preferences, MemoryTable, MemoryEvents]:
     table, events = MemoryTable(), MemoryEvents()
-    return Preferences(Signer(SECRET), table, ContactOverlay(MemoryLakeFiles(), table), events, OrgSettings(table), clock or Clock()), table, events  # type: ignore[arg-type]
+    return (
+        Preferences(Signer(SECRET), table, ContactOverlay(MemoryLakeFiles(), table), events, OrgSettings(table), clock or Clock()),
+        table,
+        events,
+    )  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------------------- tokens
@@ -179,7 +183,9 @@ def test_every_email_carries_one_click_headers_and_a_visible_link_of_its_own() -
 def test_content_that_places_the_link_gets_no_footer_and_sms_gets_no_link() -> None:
     world = World()
     content = world.steps.content
-    content.save(content.get("acme", "e1").model_copy(update={"body": "<p>News</p><a href='{{unsubscribe_url}}'>Leave</a>", "text": "News"}))
+    content.save(
+        content.get("acme", "e1").model_copy(update={"body": "<p>News</p><a href='{{unsubscribe_url}}'>Leave</a>", "text": "News"})
+    )
     world.steps.run(world.request("announce"))
     [sent] = world.email.sent
     url = sent["headers"]["List-Unsubscribe"][1:-1]

@@ -108,9 +108,7 @@ LISTS_PARTITIONS = ("org_id", "list_id")
 OVERLAY_PARTITIONS = ("org_id",)
 
 LIST_COLUMNS = frozenset(name for name, t in CONTACTS.items() if t is ColumnType.STRING_LIST)
-SCALAR_CONTACT_COLUMNS = frozenset(
-    name for name, t in CONTACTS.items() if t not in (ColumnType.STRING_LIST, ColumnType.STRING_MAP)
-)
+SCALAR_CONTACT_COLUMNS = frozenset(name for name, t in CONTACTS.items() if t not in (ColumnType.STRING_LIST, ColumnType.STRING_MAP))
 
 # Names a marketer uses for event fields in activity filters, mapped to the events column.
 EVENT_FILTER_ALIASES: dict[str, str] = {

@@ -51,7 +51,14 @@ class Scheduler(Protocol):
     """Schedules that invoke one function with a payload (EventBridge Scheduler)."""
 
     def put(
-        self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None,
+        self,
+        name: str,
+        expression: str,
+        payload: dict[str, Any],
+        description: str,
+        *,
+        once: bool,
+        start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> None:
         """Create the schedule, or replace the one of that name. `once` schedules delete themselves after running;
@@ -118,7 +125,14 @@ class SendAs:
 
 class Email(Protocol):
     def send(
-        self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str], headers: dict[str, str], sender: SendAs | None = None,
+        self,
+        to: str,
+        subject: str,
+        html: str | None,
+        text: str | None,
+        tags: dict[str, str],
+        headers: dict[str, str],
+        sender: SendAs | None = None,
     ) -> str:
         """Send one message with these extra headers (List-Unsubscribe), as `sender` (None: the stack's own sender);
         returns the provider's message id. Raises RetryLater when throttled, SendRejected when refused for good."""

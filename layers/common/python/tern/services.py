@@ -194,7 +194,9 @@ class Services:
         return JobRunner(self.jobs(org_id), self.engine, self.overlay, self.clock, self.signing_secrets)
 
     def webhook_destinations(self, org_id: str) -> Destinations:
-        return Destinations(org_id, self.destinations, self.signing_secrets, self.webhook_secret_prefix, self.clock, self.webhooks_allow_loopback)
+        return Destinations(
+            org_id, self.destinations, self.signing_secrets, self.webhook_secret_prefix, self.clock, self.webhooks_allow_loopback
+        )
 
     def pinpoint(self, org_id: str) -> PinpointImporter:
         return PinpointImporter(org_id, self.segments(org_id), self.journeys(org_id), self.import_links, self.clock)
@@ -213,7 +215,9 @@ def admin_services(settings: AdminSettings) -> Services:
     engine, events, overlay = world.engine(settings), world.events(settings), ContactOverlay(lake_files, table)
 
     def schedules(target_arn: str) -> Scheduler:
-        return EventBridgeScheduler(scheduler, settings.schedule_group, target_arn, settings.scheduler_role_arn, settings.failures_queue_arn)
+        return EventBridgeScheduler(
+            scheduler, settings.schedule_group, target_arn, settings.scheduler_role_arn, settings.failures_queue_arn
+        )
 
     return Services(
         clock=world.clock,
@@ -243,8 +247,13 @@ def admin_services(settings: AdminSettings) -> Services:
         org_settings=OrgSettings(table),
         import_links=ImportLinks(table),
         machine_prefix=settings.journey_machine_prefix,
-        sms_opt_outs=SmsOptOuts(table, SmsOrigins(world.aws.client("pinpoint-sms-voice-v2")), engine,
-                                StopRecord(Engagement(table), overlay, events), world.clock),  # fmt: skip
+        sms_opt_outs=SmsOptOuts(
+            table,
+            SmsOrigins(world.aws.client("pinpoint-sms-voice-v2")),
+            engine,
+            StopRecord(Engagement(table), overlay, events),
+            world.clock,
+        ),  # fmt: skip
         webhooks_allow_loopback=settings.webhooks_allow_loopback,
     )
 
@@ -310,8 +319,11 @@ def journey_step(settings: JourneyStepSettings) -> Handler:
         ledger=Ledger(table),
         settings=OrgSettings(table),
         throttle=Throttle(table),
-        deliveries=WebhookDeliveries(DestinationRepository(table), SecretsManagerSecrets(world.aws.client("secretsmanager")),
-                                     allow_loopback=settings.webhooks_allow_loopback),  # fmt: skip
+        deliveries=WebhookDeliveries(
+            DestinationRepository(table),
+            SecretsManagerSecrets(world.aws.client("secretsmanager")),
+            allow_loopback=settings.webhooks_allow_loopback,
+        ),  # fmt: skip
         links=Links(Signer(secret_bytes(world.aws.client("secretsmanager"), settings.unsubscribe_secret_arn)), settings.public_url),
         clock=world.clock,
         senders=outbound.senders,

@@ -66,9 +66,6 @@ class ApiSettings(AdminSettings, SendingSettings):
     org_query_limit: int = 10  # lake queries one org's API requests run at once (OrgQueryLimit; tern.store.query_slots)
 
 
-
-
-
 class JourneyStepSettings(FunctionSettings, SendingSettings):
     """journey_step: sends, as the org's sending domain (or the stack's sender), through its tenant and configuration set."""
 

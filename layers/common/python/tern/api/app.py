@@ -92,9 +92,15 @@ def _query_refused(event: dict[str, Any]) -> dict[str, Any] | None:
     of several values silently: `?limit=` would list the default page, `?dry_run=&dry_run=true` write nothing)."""
     for name, values in sorted((event.get("multiValueQueryStringParameters") or {}).items()):
         if len(values) > 1:
-            return _refused(400, f"invalid request: query parameter {name}: given {len(values)} times", [Problem(f"query.{name}", f"given {len(values)} times; give it once")])
+            return _refused(
+                400,
+                f"invalid request: query parameter {name}: given {len(values)} times",
+                [Problem(f"query.{name}", f"given {len(values)} times; give it once")],
+            )
         if not any(str(value).strip() for value in values):
-            return _refused(400, f"invalid request: query parameter {name}: blank", [Problem(f"query.{name}", "blank; give it a value or leave it out")])
+            return _refused(
+                400, f"invalid request: query parameter {name}: blank", [Problem(f"query.{name}", "blank; give it a value or leave it out")]
+            )
     return None
 
 
@@ -120,7 +126,11 @@ def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str,
         return _refused(415, f"send the body as application/json, not {media_type} (POST /lists takes text/csv)")
     text = base64.b64decode(body).decode("utf-8", "replace") if takes_json and event.get("isBase64Encoded") else body
     if takes_json and text.lstrip().startswith("["):  # Powertools would read a list as its first item: [{...}, x] as {...}
-        return _refused(400, "invalid request: body: expected an object {...}, got an array", [Problem("body", "expected an object {...}, got an array")])
+        return _refused(
+            400,
+            "invalid request: body: expected an object {...}, got an array",
+            [Problem("body", "expected an object {...}, got an array")],
+        )
     if refused := _query_refused(event):
         return refused
     app.append_context(services=services)  # the resolver clears its context after each request

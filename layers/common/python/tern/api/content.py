@@ -28,7 +28,10 @@ class ContentPreview(BaseModel):
     contact_id: Annotated[str, Field(min_length=1, max_length=200), OneLine]
 
 
-@router.post("/content/preview", responses=answers(200, obj("contact_id", "subject", "body", "text"), 404, 502, description="Rendered for the contact"))
+@router.post(
+    "/content/preview",
+    responses=answers(200, obj("contact_id", "subject", "body", "text"), 404, 502, description="Rendered for the contact"),
+)
 def preview_content(request: Annotated[ContentPreview, Body()]) -> dict[str, Any]:
     """Content (saved or not) as the contact would get it: a send step's rendering of the contact's snapshot."""
     return personalise.preview_content(services(router), org_id(router), request.content, request.contact_id)

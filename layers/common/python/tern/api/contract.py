@@ -77,7 +77,9 @@ def array_of(key: str, items: dict[str, Any], **more: Any) -> dict[str, Any]:
     return obj(key, **{key: {"type": "array", "items": items}}, **more)
 
 
-def answers(status: int, body: dict[str, Any], *errors: int, description: str = "Done", also: dict[int, tuple[str, dict[str, Any]]] | None = None) -> dict[int, OpenAPIResponse]:
+def answers(
+    status: int, body: dict[str, Any], *errors: int, description: str = "Done", also: dict[int, tuple[str, dict[str, Any]]] | None = None
+) -> dict[int, OpenAPIResponse]:
     """A route's `responses=`: its success, any other success (`also`), and the errors only it answers."""
     found: dict[int, OpenAPIResponse] = {status: {"description": description, "content": {JSON: {"schema": body}}}}
     for code, (text, schema) in (also or {}).items():
@@ -92,7 +94,11 @@ def _error(code: int) -> OpenAPIResponse:
 
 
 # Tern keeps its own timestamps as UTC without an offset (2026-11-23T17:41:16.485761); times a user gave keep theirs
-TIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$", "description": "ISO 8601; UTC when it has no offset"}
+TIME = {
+    "type": "string",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$",
+    "description": "ISO 8601; UTC when it has no offset",
+}
 
 
 def _times(schema: Any) -> Any:

@@ -30,7 +30,10 @@ def get_destination(destination_id: str) -> dict[str, Any]:
     return services(router).webhook_destinations(org_id(router)).get(destination_id).public()
 
 
-@router.post("/destinations/<destination_id>/secret", responses=answers(200, ref("Destination"), description="Rotated: both secrets sign until previous_secret_until"))
+@router.post(
+    "/destinations/<destination_id>/secret",
+    responses=answers(200, ref("Destination"), description="Rotated: both secrets sign until previous_secret_until"),
+)
 def rotate_secret(destination_id: str, rotation: Annotated[SecretRotation, Body()]) -> dict[str, Any]:
     """A new signing secret; deliveries carry a signature under the previous one too for `overlap_hours`."""
     return services(router).webhook_destinations(org_id(router)).rotate(destination_id, rotation).public()

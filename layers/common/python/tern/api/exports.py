@@ -15,7 +15,10 @@ from tern.exports.model import ActionRequest, ExportRequest
 router = Router()
 
 
-@router.post("/segments/<segment_id>/exports", responses=answers(202, ref("Export"), 409, description="Queued (or planned while the segment computes)"))
+@router.post(
+    "/segments/<segment_id>/exports",
+    responses=answers(202, ref("Export"), 409, description="Queued (or planned while the segment computes)"),
+)
 def request_export(segment_id: str, request: Annotated[ExportRequest, Body()]) -> tuple[dict[str, Any], int]:
     """Export the segment's current members (CSV, XLSX, hashed audience file, or a webhook destination).
     Runs as a job: 202, then GET /exports/{id} for its status and, once done, a download URL."""
@@ -29,7 +32,10 @@ def get_export(export_id: str) -> dict[str, Any]:
     return s.jobs(org_id(router)).export(export_id, s.clock())
 
 
-@router.post("/segments/<segment_id>/actions", responses=answers(202, ref("Action"), 409, description="Queued (or planned while the segment computes)"))
+@router.post(
+    "/segments/<segment_id>/actions",
+    responses=answers(202, ref("Action"), 409, description="Queued (or planned while the segment computes)"),
+)
 def request_action(segment_id: str, request: Annotated[ActionRequest, Body()]) -> tuple[dict[str, Any], int]:
     """Add or remove a tag, category or consent on every current member (a job: 202; counts when done)."""
     s = services(router)

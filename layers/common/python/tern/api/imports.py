@@ -27,9 +27,12 @@ def import_pinpoint(dry_run: Annotated[bool, Query()] = False) -> dict[str, Any]
     return services(router).pinpoint(org_id(router)).run(_texts(body), dry_run)
 
 
-@router.post("/imports/pinpoint/endpoints", responses=answers(201, obj("id", "matched", "segment"), 502, description="The endpoints as a list"))
+@router.post(
+    "/imports/pinpoint/endpoints", responses=answers(201, obj("id", "matched", "segment"), 502, description="The endpoints as a list")
+)
 def import_endpoints(
-    segment: Annotated[str, Query(min_length=1, max_length=200), OneLine], name: Annotated[str, Query(min_length=1, max_length=200), OneLine] = "Pinpoint endpoints"
+    segment: Annotated[str, Query(min_length=1, max_length=200), OneLine],
+    name: Annotated[str, Query(min_length=1, max_length=200), OneLine] = "Pinpoint endpoints",
 ) -> tuple[dict[str, Any], int]:
     """The body is the endpoint file (CSV or newline-delimited JSON) of the IMPORT segment `segment` (its Pinpoint
     id): it becomes a static list, which the segment's import then reads."""
@@ -39,7 +42,13 @@ def import_endpoints(
     report = import_list(csv_text, name, org, s.queries(org), s.lake_files, s.lists, s.clock())
     s.pinpoint(org).link_list(segment, report.record.id)
     record = report.record.model_dump(mode="json", exclude={"version"})
-    return {**record, "segment": segment, "endpoints_without_contact": without, "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201
+    return {
+        **record,
+        "segment": segment,
+        "endpoints_without_contact": without,
+        "unknown_rows": report.unknown,
+        "bad_row_details": report.bad_rows,
+    }, 201
 
 
 def _texts(body: str) -> list[tuple[str, str]]:
@@ -47,6 +56,11 @@ def _texts(body: str) -> list[tuple[str, str]]:
         found = json.loads(body)
     except json.JSONDecodeError:
         return [("body", body)]
-    if isinstance(found, dict) and set(found) == {"files"} and isinstance(found["files"], dict) and all(isinstance(v, str) for v in found["files"].values()):
+    if (
+        isinstance(found, dict)
+        and set(found) == {"files"}
+        and isinstance(found["files"], dict)
+        and all(isinstance(v, str) for v in found["files"].values())
+    ):
         return [(str(name), text) for name, text in found["files"].items()]
     return [("body", body)]

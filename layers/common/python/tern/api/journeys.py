@@ -72,7 +72,9 @@ class SaveAsSegment(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200), OneLine] | None = None
 
 
-@router.post("/journeys/<journey_id>/steps/<step_id>/segments", responses=answers(201, ref("Segment"), 409, description="Created, as a draft"))
+@router.post(
+    "/journeys/<journey_id>/steps/<step_id>/segments", responses=answers(201, ref("Segment"), 409, description="Created, as a draft")
+)
 def save_as_segment(journey_id: str, step_id: str, request: Annotated[SaveAsSegment, Body()]) -> tuple[dict[str, Any], int]:
     """A draft dynamic segment of the contacts with this outcome at this step (`any` for any step)."""
     journeys = services(router).journeys(org_id(router))

@@ -23,7 +23,11 @@ def create_list(name: Annotated[str, Query(min_length=1, max_length=200), OneLin
     body = router.current_event.decoded_body or ""
     org = org_id(router)
     report = import_list(body, name, org, s.queries(org), s.lake_files, s.lists, s.clock())
-    return {**report.record.model_dump(mode="json", exclude={"version"}), "unknown_rows": report.unknown, "bad_row_details": report.bad_rows}, 201
+    return {
+        **report.record.model_dump(mode="json", exclude={"version"}),
+        "unknown_rows": report.unknown,
+        "bad_row_details": report.bad_rows,
+    }, 201
 
 
 @router.get("/lists", responses=answers(200, array_of("lists", ref("List"))))

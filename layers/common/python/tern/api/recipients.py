@@ -100,12 +100,20 @@ def _preferences_page(link: Unsubscribe, title: str, said: str) -> Response[str]
     forms = (f'<form method="post"><input type="hidden" name="action" value="save">{rows}<button type="submit">Save my choices</button></form>'
              '<form method="post" style="margin-top:1rem"><input type="hidden" name="action" value="unsubscribe_all">'
              '<button type="submit">Unsubscribe from all</button></form>')  # fmt: skip
-    footer = f'<p style="color:#666;font-size:14px">{html.escape(settings.postal_address).replace(chr(10), "<br>")}</p>' if settings.postal_address else ""
+    footer = (
+        f'<p style="color:#666;font-size:14px">{html.escape(settings.postal_address).replace(chr(10), "<br>")}</p>'
+        if settings.postal_address
+        else ""
+    )
     return _page(200, title, said, form=forms + footer)
 
 
 def _invalid() -> Response[str]:
-    return _page(400, "This link is not valid", "Nothing was changed. If you copied the link from an e-mail, check that it is complete, or use the link in a newer e-mail.")
+    return _page(
+        400,
+        "This link is not valid",
+        "Nothing was changed. If you copied the link from an e-mail, check that it is complete, or use the link in a newer e-mail.",
+    )
 
 
 def _link(org: str, token: str) -> Unsubscribe | None:
@@ -123,7 +131,9 @@ def preference_page(org: str, token: str) -> Response[str]:
     if link is None:
         return _invalid()
     if not _preferences().consent_given(link):
-        return _preferences_page(link, "You are unsubscribed", f"You no longer receive {_topic(link)} from us. Choose what you want to receive:")
+        return _preferences_page(
+            link, "You are unsubscribed", f"You no longer receive {_topic(link)} from us. Choose what you want to receive:"
+        )
     return _preferences_page(link, "Your e-mail preferences", "Choose what you want to receive from us:")
 
 
@@ -165,7 +175,9 @@ def unsubscribe(org: str, token: str) -> Response[str]:
         said = "Your choices are saved." if action == "save" else "You are unsubscribed from all our e-mails."
         return _preferences_page(link, "Your e-mail preferences", said)
     if action != "unsubscribe" and form.get("List-Unsubscribe") != ["One-Click"]:
-        return _page(400, "Nothing was changed", "This request did not say what to change. Open the link from your e-mail to see your preferences.")
+        return _page(
+            400, "Nothing was changed", "This request did not say what to change. Open the link from your e-mail to see your preferences."
+        )
     done = prefs.unsubscribe(org, token)
     named = _topic(done.link)
     if done.outcome == "resubscribed_since" and done.given_again is not None:
@@ -173,4 +185,6 @@ def unsubscribe(org: str, token: str) -> Response[str]:
             return _page(200, "You are subscribed", f"This link was already used on {done.at:%d %B %Y}, and you chose to receive {named} "
                          f"again on {done.given_again:%d %B %Y}, so nothing was changed.", form=_button("unsubscribe", f"Unsubscribe from {named}"))  # fmt: skip
         prefs.set_consent(org, token, done.link.consent, False)  # the recipient, on the page, chose again
-    return _page(200, "You are unsubscribed", f"You will no longer receive {named} from us.", form=_button("subscribe", f"Receive {named} again"))
+    return _page(
+        200, "You are unsubscribed", f"You will no longer receive {named} from us.", form=_button("subscribe", f"Receive {named} again")
+    )

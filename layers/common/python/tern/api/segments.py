@@ -16,7 +16,16 @@ from tern.usecases.preview import preview, preview_status
 from tern.usecases.refresh import start_refresh
 
 router = Router()
-PREVIEW = obj("total", "criteria", "nodes", "sample", total={"type": "integer"}, criteria={"type": "array"}, nodes={"type": "array"}, sample={"type": "array"})
+PREVIEW = obj(
+    "total",
+    "criteria",
+    "nodes",
+    "sample",
+    total={"type": "integer"},
+    criteria={"type": "array"},
+    nodes={"type": "array"},
+    sample={"type": "array"},
+)
 PREVIEW_STARTED = obj("preview_id", "status", "poll")
 
 
@@ -33,7 +42,12 @@ def list_segments(include_deleted: Annotated[bool, Query()] = False) -> dict[str
     return {"segments": [segment_json(segment) for segment in found]}
 
 
-@router.post("/segments/preview", responses=answers(200, PREVIEW, 409, 502, description="Counted within 5 s", also={202: ("Still counting: poll the preview", PREVIEW_STARTED)}))
+@router.post(
+    "/segments/preview",
+    responses=answers(
+        200, PREVIEW, 409, 502, description="Counted within 5 s", also={202: ("Still counting: poll the preview", PREVIEW_STARTED)}
+    ),
+)
 def preview_segment(definition: Annotated[SegmentDefinition, Body()]) -> tuple[dict[str, Any], int]:
     answer, done = preview(services(router), org_id(router), definition)
     return answer, 200 if done else 202
@@ -86,7 +100,10 @@ def archive_segment(segment_id: str) -> dict[str, Any]:
     return segment_json(s.segments(org_id(router)).archive(segment_id, s.clock()))
 
 
-@router.post("/segments/<segment_id>/evaluate", responses=answers(202, obj("evaluation_id", "segment_id", "status", "poll"), 409, description="Started"))
+@router.post(
+    "/segments/<segment_id>/evaluate",
+    responses=answers(202, obj("evaluation_id", "segment_id", "status", "poll"), 409, description="Started"),
+)
 def evaluate_segment(segment_id: str) -> tuple[dict[str, Any], int]:
     evaluation_id = start_refresh(services(router), org_id(router), segment_id)
     poll = f"/segments/{segment_id}/evaluations/{evaluation_id}"
@@ -116,4 +133,3 @@ def segment_history(segment_id: str, limit: Annotated[int, Query(ge=1, le=1000)]
     s = services(router)
     history = s.segments(org_id(router)).history(segment_id, s.clock(), limit)
     return {"history": [e.model_dump(mode="json") for e in history]}
-

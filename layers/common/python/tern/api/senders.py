@@ -30,7 +30,9 @@ def add_sender(draft: Annotated[SenderDraft, Body()]) -> tuple[dict[str, Any], i
     return _shown(services(router).senders(org_id(router)).add(draft)), 201
 
 
-@router.get("/senders/<domain>", responses=answers(200, ref("Sender"), description="The domain, its DNS records and whether SES found them"))
+@router.get(
+    "/senders/<domain>", responses=answers(200, ref("Sender"), description="The domain, its DNS records and whether SES found them")
+)
 def get_sender(domain: str) -> dict[str, Any]:
     return _shown(services(router).senders(org_id(router)).get(domain))
 
@@ -40,5 +42,7 @@ def remove_sender(domain: str) -> dict[str, Any]:
     org = org_id(router)
     using = services(router).journeys(org).sending_from(domain)
     if using:
-        raise ConflictError(f"{domain} is the From of journeys that are published or running ({', '.join(using[:5])}): stop them, or change their content first")
+        raise ConflictError(
+            f"{domain} is the From of journeys that are published or running ({', '.join(using[:5])}): stop them, or change their content first"
+        )
     return _shown(services(router).senders(org).remove(domain))

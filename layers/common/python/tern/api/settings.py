@@ -61,7 +61,9 @@ def get_sms_sender() -> dict[str, Any]:
     return _sms(services(router).sms_senders(org_id(router)).get())
 
 
-@router.put("/settings/sms-sender", responses=answers(200, SMS, 409, description="Set: the org's texts go from it, and a STOP to it is the org's"))
+@router.put(
+    "/settings/sms-sender", responses=answers(200, SMS, 409, description="Set: the org's texts go from it, and a STOP to it is the org's")
+)
 def set_sms_sender(draft: Annotated[SmsSenderDraft, Body()]) -> dict[str, Any]:
     return _sms(services(router).sms_senders(org_id(router)).set(draft))
 

@@ -86,7 +86,6 @@ class Table:
         except BotoCoreError as e:
             raise StoreError(f"writing {item['PK']} {item['SK']}: {e}") from None
 
-
     def query(
         self, pk: str, limit: int | None = None, start: str | None = None, forward: bool = True, prefix: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
@@ -125,7 +124,9 @@ class Table:
             keys: list[dict[str, Any]] = [{"PK": pk, "SK": sk} for sk in dict.fromkeys(sks[i : i + 100])]
             for attempt in range(8):
                 try:
-                    answer = client.batch_get_item(RequestItems={name: {"Keys": keys, "ProjectionExpression": "SK", "ConsistentRead": True}})
+                    answer = client.batch_get_item(
+                        RequestItems={name: {"Keys": keys, "ProjectionExpression": "SK", "ConsistentRead": True}}
+                    )
                 except (ClientError, BotoCoreError) as e:
                     raise StoreError(f"reading {pk}: {e}") from None
                 found |= {str(item["SK"]) for item in answer.get("Responses", {}).get(name, [])}
@@ -146,7 +147,9 @@ class Table:
             names["#expires"], values[":expires"] = "expires_at", expires_at
             expression += " SET #expires = :expires"
         try:
-            self._table.update_item(Key={"PK": pk, "SK": sk}, UpdateExpression=expression, ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            self._table.update_item(
+                Key={"PK": pk, "SK": sk}, UpdateExpression=expression, ExpressionAttributeNames=names, ExpressionAttributeValues=values
+            )
             self.writes.requests += 1
         except (ClientError, BotoCoreError) as e:
             raise StoreError(f"writing {pk} {sk}: {e}") from None

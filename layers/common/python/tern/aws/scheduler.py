@@ -21,7 +21,14 @@ class EventBridgeScheduler:
         self.dead_letter_arn = dead_letter_arn  # an SQS queue for events the target still fails after the retries
 
     def put(
-        self, name: str, expression: str, payload: dict[str, Any], description: str, *, once: bool, start: dt.datetime | None = None,
+        self,
+        name: str,
+        expression: str,
+        payload: dict[str, Any],
+        description: str,
+        *,
+        once: bool,
+        start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> None:
         request: dict[str, Any] = {

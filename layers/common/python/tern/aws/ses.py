@@ -24,7 +24,14 @@ class SesEmail:
         self.configuration_set = configuration_set
 
     def send(
-        self, to: str, subject: str, html: str | None, text: str | None, tags: dict[str, str], headers: dict[str, str], sender: SendAs | None = None,
+        self,
+        to: str,
+        subject: str,
+        html: str | None,
+        text: str | None,
+        tags: dict[str, str],
+        headers: dict[str, str],
+        sender: SendAs | None = None,
     ) -> str:
         from_address = sender.from_address if sender else self.sender
         if not from_address:
@@ -38,8 +45,13 @@ class SesEmail:
             "FromEmailAddress": from_address,
             "Destination": {"ToAddresses": [to]},
             # Headers (at most 15) go into the message SES signs with DKIM, as RFC 8058 asks of List-Unsubscribe
-            "Content": {"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": body,
-                                   "Headers": [{"Name": k, "Value": v} for k, v in headers.items()]}},
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": body,
+                    "Headers": [{"Name": k, "Value": v} for k, v in headers.items()],
+                }
+            },
             # SES tag values allow [A-Za-z0-9_-.@]; ids are kept to that
             "EmailTags": [{"Name": k, "Value": v} for k, v in tags.items()],
         }
@@ -96,8 +108,18 @@ class SesIdentities:
                    DkimSigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"}, Tags=[{"Key": "tern:tenant", "Value": sending.tenant}])  # fmt: skip
         try:
             # Until its MX is found, SES sends with its own MAIL FROM: DMARC still passes on the aligned DKIM signature
-            self._call("put_email_identity_mail_from_attributes", EmailIdentity=domain, MailFromDomain=mail_from_domain, BehaviorOnMxFailure="USE_DEFAULT_VALUE")
-            self._call("create_tenant_resource_association", {"AlreadyExistsException"}, TenantName=sending.tenant, ResourceArn=f"{self.arn_prefix}:identity/{domain}")
+            self._call(
+                "put_email_identity_mail_from_attributes",
+                EmailIdentity=domain,
+                MailFromDomain=mail_from_domain,
+                BehaviorOnMxFailure="USE_DEFAULT_VALUE",
+            )
+            self._call(
+                "create_tenant_resource_association",
+                {"AlreadyExistsException"},
+                TenantName=sending.tenant,
+                ResourceArn=f"{self.arn_prefix}:identity/{domain}",
+            )
         except Exception:
             self._call("delete_email_identity", {"NotFoundException"}, EmailIdentity=domain)
             raise
@@ -113,5 +135,10 @@ class SesIdentities:
         )  # fmt: skip
 
     def remove_domain(self, sending: OrgSending, domain: str) -> None:
-        self._call("delete_tenant_resource_association", {"NotFoundException"}, TenantName=sending.tenant, ResourceArn=f"{self.arn_prefix}:identity/{domain}")
+        self._call(
+            "delete_tenant_resource_association",
+            {"NotFoundException"},
+            TenantName=sending.tenant,
+            ResourceArn=f"{self.arn_prefix}:identity/{domain}",
+        )
         self._call("delete_email_identity", {"NotFoundException"}, EmailIdentity=domain)

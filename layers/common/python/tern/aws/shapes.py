@@ -25,7 +25,12 @@ def _model(service: str) -> Any:
 
 
 def shape_problems(
-    service: str, shape: str, document: Any, path: str, optional: frozenset[str] = frozenset(), also: dict[str, tuple[str, ...]] | None = None
+    service: str,
+    shape: str,
+    document: Any,
+    path: str,
+    optional: frozenset[str] = frozenset(),
+    also: dict[str, tuple[str, ...]] | None = None,
 ) -> list[Problem]:
     """What in `document` does not fit the service's `shape`, each at `path` + its place in the document: botocore's
     checks, and a value outside its enumeration (`also`: values a shape's documentation allows beyond its model's
@@ -38,7 +43,9 @@ def shape_problems(
         if kind == "missing required field" and not name and detail["required_name"] in optional:
             continue
         if kind == "unknown field":
-            problems.append(Problem(f"{where}.{detail['unknown_param']}", f"unknown field (expected one of {', '.join(detail['valid_names'])})"))
+            problems.append(
+                Problem(f"{where}.{detail['unknown_param']}", f"unknown field (expected one of {', '.join(detail['valid_names'])})")
+            )
         elif kind == "missing required field":
             problems.append(Problem(f"{where}.{detail['required_name']}", "required"))
         elif kind == "invalid type":
@@ -56,7 +63,12 @@ def shape_problems(
 def _enum_problems(shape: Any, value: Any, path: str, also: dict[str, tuple[str, ...]]) -> list[Problem]:
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
-        return [p for name, member in shape.members.items() if name in value for p in _enum_problems(member, value[name], f"{path}.{name}", also)]
+        return [
+            p
+            for name, member in shape.members.items()
+            if name in value
+            for p in _enum_problems(member, value[name], f"{path}.{name}", also)
+        ]
     if kind == "list" and isinstance(value, list):
         return [p for i, item in enumerate(value[:1000]) for p in _enum_problems(shape.member, item, f"{path}[{i}]", also)]
     if kind == "map" and isinstance(value, dict):

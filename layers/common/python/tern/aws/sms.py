@@ -15,7 +15,13 @@ from tern.errors import DefinitionError, OptedOut, Problem, SendRejected, StoreE
 
 THROTTLED = {"ThrottlingException", "Throttling"}
 # This text will never go as it is (a number AWS will not take, an identity that cannot send there): the step records why.
-REJECTED = {"ValidationException", "ResourceNotFoundException", "AccessDeniedException", "ServiceQuotaExceededException", "ConflictException"}
+REJECTED = {
+    "ValidationException",
+    "ResourceNotFoundException",
+    "AccessDeniedException",
+    "ServiceQuotaExceededException",
+    "ConflictException",
+}
 
 
 class EndUserMessagingSms:
@@ -27,7 +33,12 @@ class EndUserMessagingSms:
     def send(self, phone: str, text: str, origination: str | None = None, context: dict[str, str] | None = None) -> str:
         if not (origination or self.origination):  # IAM grants SendTextMessage on numbers and pools, never on "*"
             raise SendRejected("no SMS number to send from: set the organisation's (Sending), or the stack's SmsOriginationIdentity")
-        request: dict[str, Any] = {"DestinationPhoneNumber": phone, "MessageBody": text, "MessageType": "PROMOTIONAL", "Context": context or {}}
+        request: dict[str, Any] = {
+            "DestinationPhoneNumber": phone,
+            "MessageBody": text,
+            "MessageType": "PROMOTIONAL",
+            "Context": context or {},
+        }
         request["OriginationIdentity"] = origination or self.origination
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
@@ -72,7 +83,11 @@ class SmsOrigins:
 
     def end_user_opt_outs(self, opt_out_list: str) -> Iterator[tuple[str, dt.datetime]]:
         """Every number on the list that opted out itself (a STOP, not an API call), with when: a page at a time."""
-        request: dict[str, Any] = {"OptOutListName": opt_out_list, "MaxResults": 100, "Filters": [{"Name": "end-user-opted-out", "Values": ["true"]}]}
+        request: dict[str, Any] = {
+            "OptOutListName": opt_out_list,
+            "MaxResults": 100,
+            "Filters": [{"Name": "end-user-opted-out", "Values": ["true"]}],
+        }
         while True:
             page = self._call("describe_opted_out_numbers", **request)
             for entry in page.get("OptedOutNumbers") or []:

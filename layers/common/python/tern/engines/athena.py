@@ -93,7 +93,9 @@ class AthenaEngine:
         prefix = f"unload/{name}/"
         if not self._exists(prefix + "_done"):
             self._delete(prefix)  # UNLOAD wants an empty location; a failed attempt may have left parts
-            self._wait(self._start(f"UNLOAD ({sql}) TO 's3://{self.results_bucket}/{prefix}' WITH (format = 'PARQUET', compression = 'SNAPPY')"))
+            self._wait(
+                self._start(f"UNLOAD ({sql}) TO 's3://{self.results_bucket}/{prefix}' WITH (format = 'PARQUET', compression = 'SNAPPY')")
+            )
             self._s3_call("put_object", Bucket=self.results_bucket, Key=prefix + "_done", Body=b"")
         for key in sorted(k for k in self._keys(prefix) if not k.endswith("/_done")):
             fd, path = tempfile.mkstemp(suffix=".parquet")  # one part on disk at a time; rows a batch at a time

@@ -73,7 +73,11 @@ def check_url(url: str, allow_loopback: bool = False) -> None:
 def _guarded(allow_loopback: bool) -> Any:
     """A socket.create_connection that connects only to vetted addresses of the host (the one it resolved)."""
 
-    def create_connection(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT, source_address: Any = None) -> socket.socket:  # type: ignore[attr-defined]
+    def create_connection(
+        address: tuple[str, int],
+        timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+        source_address: Any = None,
+    ) -> socket.socket:
         host, port = address
         last: OSError | None = None
         for vetted in vetted_addresses(host, port, allow_loopback):

@@ -52,7 +52,9 @@ class Destinations:
         self.secrets.create(name, request.secret)
         settings = request.model_dump(exclude={"secret"})
         try:
-            return self.repository.create(Destination(id=destination_id, org_id=self.org_id, created_at=naive_utc(self.clock()), secret_name=name, **settings))
+            return self.repository.create(
+                Destination(id=destination_id, org_id=self.org_id, created_at=naive_utc(self.clock()), secret_name=name, **settings)
+            )
         except Exception:
             self.secrets.delete(name)
             raise

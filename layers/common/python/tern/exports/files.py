@@ -199,7 +199,9 @@ class AudienceWriter:
         self._csv.close(AUDIENCE_HEADER)
 
 
-def write(export_format: str, path: str, batches: Callable[[str, str], Iterator[pa.RecordBatch]], sql: str, name: str, columns: list[str]) -> Any:
+def write(
+    export_format: str, path: str, batches: Callable[[str, str], Iterator[pa.RecordBatch]], sql: str, name: str, columns: list[str]
+) -> Any:
     """Write the rows of `sql` (read through an engine's batches under `name`) to `path` in the format;
     returns the writer, which counts the rows written (and skipped). A full export reads the rows twice:
     first the attribute keys its header needs, then the rows."""

@@ -190,7 +190,9 @@ class JobRunner:
             else:
                 reason = f"internal error ({type(e).__name__}); the export function's log has the details"
                 logger.exception("job failed", extra={"kind": request.kind, "job_id": request.id})
-            job = repository.save(repository.get(request.org_id, key).model_copy(update={"status": "failed", "error": reason, "finished_at": self.clock()}))
+            job = repository.save(
+                repository.get(request.org_id, key).model_copy(update={"status": "failed", "error": reason, "finished_at": self.clock()})
+            )
         else:
             job = repository.save(job.model_copy(update={"status": "done", "finished_at": self.clock()}))
         self.engine.release(name)
@@ -241,13 +243,16 @@ class JobRunner:
             number = export.batches + 1
             body = json.dumps(
                 {"export_id": export.id, "segment_id": export.segment_id, "batch": number, "members": members},
-                default=_json_value, separators=(",", ":"),
+                default=_json_value,
+                separators=(",", ":"),
             ).encode()
             try:
                 attempts = hook.post(body, f"{export.id}:{number}")
             except DeliveryFailed as e:
                 export = self.jobs.exports.save(export.model_copy(update={"attempts": export.attempts + e.attempts}))
-                raise DeliveryFailed(f"{e}; {export.batches} batches ({export.rows} members) were delivered before it", e.attempts) from None
+                raise DeliveryFailed(
+                    f"{e}; {export.batches} batches ({export.rows} members) were delivered before it", e.attempts
+                ) from None
             export = self.jobs.exports.save(export.model_copy(update={
                 "rows": export.rows + len(members), "batches": number, "attempts": export.attempts + attempts,
             }))  # fmt: skip
@@ -260,7 +265,15 @@ class JobRunner:
         if segment.status != "live":
             raise ConflictError(f"segment {segment.id} is {segment.status}: the action was not applied")
         column = lake.OVERLAY_KINDS[action.kind]
-        sql = query.members(action.org_id, action.segment_id, evaluation, ["contact_id"], self.engine.database, self.engine.dialect, has=(column, action.value))
+        sql = query.members(
+            action.org_id,
+            action.segment_id,
+            evaluation,
+            ["contact_id"],
+            self.engine.database,
+            self.engine.dialect,
+            has=(column, action.value),
+        )
         wanted = action.action == "add"
         if action.at is None:  # count once; a retry keeps these counts and the change time
             members = already = 0

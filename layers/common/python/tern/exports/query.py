@@ -28,7 +28,15 @@ def _on(alias: str) -> exp.Expr:
     return exp.EQ(this=exp.column("contact_id", table=alias), expression=exp.column("contact_id", table="m"))
 
 
-def members(org_id: str, segment_id: str, evaluation_id: str, columns: list[str], database: str | None, dialect: str, has: tuple[str, str] | None = None) -> str:
+def members(
+    org_id: str,
+    segment_id: str,
+    evaluation_id: str,
+    columns: list[str],
+    database: str | None,
+    dialect: str,
+    has: tuple[str, str] | None = None,
+) -> str:
     """One row per member of the evaluation, in contact_id order, with `columns` (contacts columns and the
     purchase summary); with `has` = (contacts list column, value), a boolean column `has` too."""
     projection: list[exp.Expr] = []
@@ -51,7 +59,11 @@ def members(org_id: str, segment_id: str, evaluation_id: str, columns: list[str]
     )
     if any(name in _PURCHASE_COLUMNS for name in columns):
         purchases: exp.Select = _PURCHASES.copy().transform(  # type: ignore[assignment]
-            lambda n: literal(org_id) if isinstance(n, exp.Placeholder) else (exp.table_("events", db=database) if isinstance(n, exp.Table) else n)
+            lambda n: (
+                literal(org_id)
+                if isinstance(n, exp.Placeholder)
+                else (exp.table_("events", db=database) if isinstance(n, exp.Table) else n)
+            )
         )
         select = select.join(purchases.subquery("p"), on=_on("p"), join_type="left")
     for column, value in (("org_id", org_id), ("segment_id", segment_id), ("evaluation_id", evaluation_id)):

@@ -1,9 +1,9 @@
 """Exports, bulk actions, webhook destinations and planned jobs in the one table (key design: tern.store).
 
-    export             ORG#<org>                          EXPORT#<id>
-    action             ORG#<org>                          ACTION#<segment>#<id>     (ids sort by time)
-    destination        ORG#<org>                          DESTINATION#<id>
-    planned job        ORG#<org>#PLANNED#<segment>        <export|action>#<id>      (taken once, when the evaluation ends)
+export             ORG#<org>                          EXPORT#<id>
+action             ORG#<org>                          ACTION#<segment>#<id>     (ids sort by time)
+destination        ORG#<org>                          DESTINATION#<id>
+planned job        ORG#<org>#PLANNED#<segment>        <export|action>#<id>      (taken once, when the evaluation ends)
 """
 
 from __future__ import annotations

@@ -79,7 +79,9 @@ class Webhook:
                 "X-Tern-Signature": signature(self.secrets, body, int(self.clock())),
             }  # fmt: skip
             try:
-                with connections.open(urllib.request.Request(self.url, data=body, headers=headers, method="POST"), timeout=self.timeout_seconds):
+                with connections.open(
+                    urllib.request.Request(self.url, data=body, headers=headers, method="POST"), timeout=self.timeout_seconds
+                ):
                     return attempt
             except RefusedAddress as e:  # the name resolves somewhere internal now: never retried
                 raise DeliveryFailed(f"batch {batch_key}: {e}", attempt) from None
@@ -89,7 +91,11 @@ class Webhook:
                     raise DeliveryFailed(f"batch {batch_key}: {reason}", attempt) from None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
                 cause = getattr(e, "reason", e)
-                reason = "the destination did not answer in time" if isinstance(cause, TimeoutError) else f"cannot reach the destination: {cause}"
+                reason = (
+                    "the destination did not answer in time"
+                    if isinstance(cause, TimeoutError)
+                    else f"cannot reach the destination: {cause}"
+                )
             if attempt < self.max_attempts:
                 self.sleep(delay * (0.5 + self.jitter()))
                 delay = min(delay * 2, self.max_delay)

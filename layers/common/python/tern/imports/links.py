@@ -1,6 +1,6 @@
 """Which Tern object an imported element became, so that importing it again updates instead of duplicating.
 
-    ORG#<org>#IMPORTED#<source>    <kind>#<key>    tern_id, at
+ORG#<org>#IMPORTED#<source>    <kind>#<key>    tern_id, at
 """
 
 from __future__ import annotations

@@ -71,7 +71,9 @@ def _scope(journey: Journey) -> exp.Expr:
 
 def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | None = None) -> dict[str, Any]:
     """The journey's figures; `entered` (contacts, entries) as the journey's repository counted them."""
-    way = exp.Case().when(exp.column("outcome").isin(*(exp.Literal.string(o) for o in ("branched", "held_out", "exited"))), exp.column("reason"))
+    way = exp.Case().when(
+        exp.column("outcome").isin(*(exp.Literal.string(o) for o in ("branched", "held_out", "exited"))), exp.column("reason")
+    )
     counts_sql = (
         exp.select("step_id", "outcome", exp.alias_(way, "way"), exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column("contact_id")])), "contacts"))
         .from_(_events(engine)).where(_scope(journey)).group_by("step_id", "outcome", way)
@@ -107,7 +109,9 @@ def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | N
     )  # fmt: skip
     positions_sql = (
         exp.select("step_id", "outcome", exp.alias_(exp.Count(this=exp.Star()), "contacts"))
-        .from_(latest.subquery("latest")).where(exp.column("n").eq(1)).group_by("step_id", "outcome")
+        .from_(latest.subquery("latest"))
+        .where(exp.column("n").eq(1))
+        .group_by("step_id", "outcome")
     )
     waiting: dict[str, int] = dict.fromkeys(counts, 0)
     positions_sql = positions_sql.select(exp.alias_(way, "way")).group_by(way)
@@ -132,7 +136,11 @@ def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | N
 
 def _if_converted(journey: Journey, engine: QueryEngine) -> exp.Expr:
     """The contact's id if it met the journey's goal, else null (to count distinct converted contacts)."""
-    converted_ids = exp.select("contact_id").from_(_events(engine)).where(exp.and_(_scope(journey), exp.column("outcome").eq(exp.Literal.string("converted"))))
+    converted_ids = (
+        exp.select("contact_id")
+        .from_(_events(engine))
+        .where(exp.and_(_scope(journey), exp.column("outcome").eq(exp.Literal.string("converted"))))
+    )
     return exp.Case().when(exp.column("contact_id").isin(query=converted_ids), exp.column("contact_id"))
 
 
@@ -220,7 +228,11 @@ def edges(step: Step) -> list[str]:
 
 
 def _passed_silently(
-    journey: Journey, counts: dict[str, dict[str, int]], waiting: dict[str, int], ways: dict[str, dict[str, int]], exits: dict[str, dict[str, int]]
+    journey: Journey,
+    counts: dict[str, dict[str, int]],
+    waiting: dict[str, int],
+    ways: dict[str, dict[str, int]],
+    exits: dict[str, dict[str, int]],
 ) -> None:
     """Fill `processed` of the steps that record no event (waits, end) from what the steps before them let through."""
     for step_id in flow_order(journey):
@@ -228,7 +240,9 @@ def _passed_silently(
         figures = counts[step_id]
         if isinstance(step, (WaitUntil, WaitFor, End)) and step_id != journey.start:
             figures["processed"] = sum(
-                _let_through(journey.step(p), step_id, counts[p], waiting[p], ways.get(p, {}), exits[p].get("timeout", 0)) for p in counts if p != step_id
+                _let_through(journey.step(p), step_id, counts[p], waiting[p], ways.get(p, {}), exits[p].get("timeout", 0))
+                for p in counts
+                if p != step_id
             )
         elif isinstance(step, (WaitUntil, WaitFor, End)):  # a journey that starts with a wait: who entered it
             figures["processed"] = max(figures["processed"], waiting[step_id])

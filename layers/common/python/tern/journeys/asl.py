@@ -58,7 +58,13 @@ from tern.journeys.model import (
 )
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-TRANSIENT = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException", RetryLater.__name__]
+TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    RetryLater.__name__,
+]
 STOPPED = "tern:stopped"  # ":" is not allowed in step ids, so no step can collide with it
 END = "tern:end"  # where a Choice sends a branch with no next step (a Choice cannot end an execution itself)
 RETRY = [{"ErrorEquals": TRANSIENT, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0}]
@@ -97,7 +103,12 @@ def _decision(step: Step, task: dict[str, Any], states: dict[str, Any]) -> None:
         name = f"{step.id}:decide"
         states[step.id] = {"Type": "Wait", "SecondsPath": f"$.waits.{step.id}", "Next": name}
     ways = [{"Variable": "$.decided.edge", "StringEquals": edge, "Next": target} for edge, target in successors(step)]
-    states[name] = {**task, "ResultSelector": {"edge.$": "$.Payload.way"}, "ResultPath": "$.decided", "Next": f"{step.id}:route" if ways else END}
+    states[name] = {
+        **task,
+        "ResultSelector": {"edge.$": "$.Payload.way"},
+        "ResultPath": "$.decided",
+        "Next": f"{step.id}:route" if ways else END,
+    }
     if ways:
         states[f"{step.id}:route"] = {"Type": "Choice", "Choices": ways, "Default": END}
 

@@ -33,8 +33,16 @@ ORG_FIELDS = frozenset({"org.postal_address"})  # the org's own (its message set
 def _check_placeholders(text: str, where: str) -> None:
     for match in PLACEHOLDER.finditer(text):
         name = match.group(1)
-        event_field = name.startswith("entry_event.") and (name[12:] in lake.EVENTS or (name.startswith("entry_event.properties.") and len(name) > 23))
-        if name not in PERSONAL_FIELDS and name not in LINKS and name not in ORG_FIELDS and not (name.startswith("attributes.") and len(name) > len("attributes.")) and not event_field:
+        event_field = name.startswith("entry_event.") and (
+            name[12:] in lake.EVENTS or (name.startswith("entry_event.properties.") and len(name) > 23)
+        )
+        if (
+            name not in PERSONAL_FIELDS
+            and name not in LINKS
+            and name not in ORG_FIELDS
+            and not (name.startswith("attributes.") and len(name) > len("attributes."))
+            and not event_field
+        ):
             raise ValueError(f"{where}: {{{{{name}}}}} is not a contact field")
 
 
@@ -57,7 +65,9 @@ class ContentDraft(BaseModel):
     def _fits_channel(self) -> ContentDraft:
         if self.from_address is not None and self.channel != "email":
             raise ValueError("only e-mail content has a From address")
-        if self.purpose == "transactional" and any(m.group(1) in LINKS for f in (self.subject, self.body, self.text) if f for m in PLACEHOLDER.finditer(f)):
+        if self.purpose == "transactional" and any(
+            m.group(1) in LINKS for f in (self.subject, self.body, self.text) if f for m in PLACEHOLDER.finditer(f)
+        ):
             raise ValueError("transactional content has no unsubscribe link to place")
         if self.purpose == "transactional" and self.channel != "email":
             raise ValueError("only e-mail content is marked transactional")
@@ -122,7 +132,11 @@ def with_footer(message: dict[str, Any], url: str, postal_address: str | None = 
     body, text = message.get("body"), message.get("text")
     if body:
         escaped = html.escape(url, quote=True)
-        lines = [] if escaped in body or url in body else [f'Don\'t want these e-mails? <a href="{escaped}">Unsubscribe or change your preferences</a>.']
+        lines = (
+            []
+            if escaped in body or url in body
+            else [f'Don\'t want these e-mails? <a href="{escaped}">Unsubscribe or change your preferences</a>.']
+        )
         if postal_address and html.escape(postal_address) not in body and postal_address not in body:
             lines.append(html.escape(postal_address).replace("\n", "<br>"))
         footer = "".join(f'<p style="font-size:12px;color:#666666">{line}</p>' for line in lines)

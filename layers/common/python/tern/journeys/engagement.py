@@ -1,10 +1,10 @@
 """The engagement state journeys run on, in the one table (key design: tern.store).
 
-    message sent       MSG#<provider message id>              MSG                    (org, journey, step, contact)
-    sent by a step     ORG#<org>#SENT#<journey>#<contact>     <step id>              (the message id)
-    waiting token      WAIT#<message id>#<event>              <token digest>         (TTL after the timeout)
-    engagement seen    SEEN#<message id>                      <event>#<link>#<event time>
-    suppression        ORG#<org>#SUPPRESS                     <channel>#<address>    (hard bounce, complaint, ...)
+message sent       MSG#<provider message id>              MSG                    (org, journey, step, contact)
+sent by a step     ORG#<org>#SENT#<journey>#<contact>     <step id>              (the message id)
+waiting token      WAIT#<message id>#<event>              <token digest>         (TTL after the timeout)
+engagement seen    SEEN#<message id>                      <event>#<link>#<event time>
+suppression        ORG#<org>#SUPPRESS                     <channel>#<address>    (hard bounce, complaint, ...)
 """
 
 from __future__ import annotations
@@ -45,7 +45,13 @@ class Engagement:
 
     def sent(self, message: SentMessage) -> None:
         self.table.put({"PK": f"MSG#{message.message_id}", "SK": "MSG", "body": message.model_dump_json()})
-        self.table.put({"PK": f"ORG#{message.org_id}#SENT#{message.journey_id}#{message.contact_id}", "SK": message.step_id, "message_id": message.message_id})
+        self.table.put(
+            {
+                "PK": f"ORG#{message.org_id}#SENT#{message.journey_id}#{message.contact_id}",
+                "SK": message.step_id,
+                "message_id": message.message_id,
+            }
+        )
 
     def message(self, message_id: str) -> SentMessage | None:
         item = self.table.get(f"MSG#{message_id}", "MSG")
@@ -97,7 +103,9 @@ class Engagement:
     # ----- suppression: addresses a channel must not send to again
 
     def suppress(self, org_id: str, channel: str, address: str, reason: str, at: dt.datetime) -> None:
-        self.table.put({"PK": f"ORG#{org_id}#SUPPRESS", "SK": f"{channel}#{address.strip().lower()}", "reason": reason, "at": at.isoformat()})
+        self.table.put(
+            {"PK": f"ORG#{org_id}#SUPPRESS", "SK": f"{channel}#{address.strip().lower()}", "reason": reason, "at": at.isoformat()}
+        )
 
     def suppressed(self, org_id: str, channel: str, address: str) -> str | None:
         item = self.table.get(f"ORG#{org_id}#SUPPRESS", f"{channel}#{address.strip().lower()}")

@@ -103,7 +103,9 @@ def audience_definition(journey: Journey, waiting: str | None = None) -> Segment
     return parse_definition({"name": "audience", "where": where})
 
 
-def audience_sql(journey: Journey, engine: QueryEngine, memberships: dict[str, str], now: dt.datetime, definition: SegmentDefinition | None = None) -> str:
+def audience_sql(
+    journey: Journey, engine: QueryEngine, memberships: dict[str, str], now: dt.datetime, definition: SegmentDefinition | None = None
+) -> str:
     """The statement selecting who enters: (contact_id, contact) for the audience minus the exclusion segments,
     as stored by the evaluations `memberships` names; `contact` is the SNAPSHOT columns as one JSON object."""
     compiled = compile_segment(definition or audience_definition(journey), journey.org_id, now,

@@ -146,7 +146,9 @@ class Ingest:
                 if waiting.get("link") and waiting["link"] != engaged.link:
                     continue
                 if self.engagement.take(engaged.message_id, engaged.answers, str(waiting["token"])):
-                    complete(self.tokens, self.events, json.loads(str(waiting["context"])), engaged.answers, str(waiting["token"]), self.clock())
+                    complete(
+                        self.tokens, self.events, json.loads(str(waiting["context"])), engaged.answers, str(waiting["token"]), self.clock()
+                    )
                     resumed += 1
         return {"event_type": engaged.event_type, "contact_id": message.contact_id, "resumed": resumed}
 

@@ -118,7 +118,9 @@ class Journeys:
         journey = self.get(journey_id)
         now = self.clock()
         draft = journey.definition().model_copy(update={"name": f"Copy of {journey.name}"[:200]})
-        return self.repository.create(Journey(**draft.model_dump(), id=_id(), org_id=self.org_id, created_at=now, updated_at=now, copied_from=journey.id))
+        return self.repository.create(
+            Journey(**draft.model_dump(), id=_id(), org_id=self.org_id, created_at=now, updated_at=now, copied_from=journey.id)
+        )
 
     # ----- publish, start, stop
 
@@ -219,17 +221,27 @@ class Journeys:
             return
         domain = domain_of(draft.from_address)
         if domain is None or domain not in {s.domain for s in self.senders.repository.all(self.org_id)}:
-            raise DefinitionError([Problem("from_address", f"{domain or draft.from_address} is not one of your sending domains: add it under Senders first")])
+            raise DefinitionError(
+                [Problem("from_address", f"{domain or draft.from_address} is not one of your sending domains: add it under Senders first")]
+            )
 
     def sending_from(self, domain: str) -> list[str]:
         """The org's published or running journeys with an e-mail step whose content is from this domain."""
         domain = domain.strip().lower()
         sending = {c.id for c in self.content.list_content(self.org_id) if c.from_address and domain_of(c.from_address) == domain}
-        return [j.id for j in self.list_journeys() if j.status in ("published", "running") and any(getattr(s, "content_id", None) in sending for s in j.steps)]
+        return [
+            j.id
+            for j in self.list_journeys()
+            if j.status in ("published", "running") and any(getattr(s, "content_id", None) in sending for s in j.steps)
+        ]
 
     def delivering_to(self, destination_id: str) -> list[str]:
         """The org's published or running journeys with a webhook step to this destination."""
-        return [j.id for j in self.list_journeys() if j.status in ("published", "running") and any(getattr(s, "destination_id", None) == destination_id for s in j.steps)]
+        return [
+            j.id
+            for j in self.list_journeys()
+            if j.status in ("published", "running") and any(getattr(s, "destination_id", None) == destination_id for s in j.steps)
+        ]
 
     def create_content(self, draft: ContentDraft) -> Content:
         self._own_sender(draft)
@@ -238,7 +250,9 @@ class Journeys:
 
     def _unused(self, content_id: str) -> None:
         """A published journey is frozen, and so is what it sends."""
-        users = [j.id for j in self.list_journeys() if j.status != "draft" and any(getattr(s, "content_id", None) == content_id for s in j.steps)]
+        users = [
+            j.id for j in self.list_journeys() if j.status != "draft" and any(getattr(s, "content_id", None) == content_id for s in j.steps)
+        ]
         if users:
             raise ConflictError(f"content {content_id} is sent by published journeys ({', '.join(users)}): copy it to change it")
 

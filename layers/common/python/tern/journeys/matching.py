@@ -126,7 +126,9 @@ class ContactEvent(BaseModel):
         """The events dataset's row (naive UTC times); its event_id stable for the same event."""
         fields = self.model_dump(exclude_none=True)
         ts = parse_time(self.ts) if self.ts else received
-        event_id = self.event_id or "ev-" + hashlib.sha256(json.dumps({**fields, "ts": ts.isoformat()}, sort_keys=True).encode()).hexdigest()[:32]
+        event_id = (
+            self.event_id or "ev-" + hashlib.sha256(json.dumps({**fields, "ts": ts.isoformat()}, sort_keys=True).encode()).hexdigest()[:32]
+        )
         return {
             **fields, "event_id": event_id, "ts": ts, "event_start": parse_time(self.event_start) if self.event_start else None,
             "properties": sorted(self.properties.items()),

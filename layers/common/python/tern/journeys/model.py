@@ -37,8 +37,6 @@ StepId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9
 Text = Annotated[str, Field(min_length=1, max_length=500), OneLine]
 
 
-
-
 class _Step(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: StepId
@@ -324,7 +322,9 @@ class JourneyDefinition(BaseModel):
             if self.audience is None:
                 raise ValueError("audience: a journey entered by a segment's members needs that segment")
             if self.reentry.again() and self.mode == "one_time":
-                raise ValueError("reentry: a one_time journey enters its audience once; reentry needs mode recurring or one_time_with_joiners")
+                raise ValueError(
+                    "reentry: a one_time journey enters its audience once; reentry needs mode recurring or one_time_with_joiners"
+                )
         else:
             if self.audience is not None:
                 raise ValueError("audience: an event-triggered journey's audience goes in entry.audience")

@@ -45,7 +45,9 @@ def _spent_pk(org_id: str) -> str:
 
 
 class Preferences:
-    def __init__(self, signer: Signer, table: Table, overlay: ContactOverlay, events: Events, settings: OrgSettings, clock: Clock = utc_now):
+    def __init__(
+        self, signer: Signer, table: Table, overlay: ContactOverlay, events: Events, settings: OrgSettings, clock: Clock = utc_now
+    ):
         self.signer = signer
         self.table = table
         self.overlay = overlay

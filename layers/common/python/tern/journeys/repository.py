@@ -40,7 +40,9 @@ class JourneyRepository(Records[Journey]):
     def enter(self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime) -> bool:
         """Record that the contact entered, and count it; False if it had entered before."""
         try:
-            self.table.put({"PK": f"ORG#{org_id}#ENTERED#{journey_id}", "SK": contact_id, "at": at.isoformat()}, condition="attribute_not_exists(PK)")
+            self.table.put(
+                {"PK": f"ORG#{org_id}#ENTERED#{journey_id}", "SK": contact_id, "at": at.isoformat()}, condition="attribute_not_exists(PK)"
+            )
         except ConflictError:
             return False
         self.table.add(*self._totals_key(org_id, journey_id), {"contacts": 1, "entries": 1})
@@ -81,7 +83,11 @@ class JourneyRepository(Records[Journey]):
                 return entries
             if item is not None and not reentry.allows(entries, _naive(str(item["at"])), at):
                 return None
-            if item is not None and "machine" in item and on_its_way(execution_arn(str(item["machine"]), execution_name(contact_id, entries))):
+            if (
+                item is not None
+                and "machine" in item
+                and on_its_way(execution_arn(str(item["machine"]), execution_name(contact_id, entries)))
+            ):
                 return None
             new = {"PK": pk, "SK": contact_id, "at": at.isoformat(), "entries": entries + 1, "version": entries + 1, "machine": machine,
                    **({"run": run_id} if run_id else {})}  # fmt: skip
@@ -115,7 +121,11 @@ class JourneyRepository(Records[Journey]):
 
     def pending_entry(self, org_id: str, journey_id: str, contact_id: str) -> dict[str, Any] | None:
         item = self.table.get(f"ORG#{org_id}#PENDING#{journey_id}", contact_id)
-        return None if item is None else {"event": json.loads(str(item["event"])), "entry": int(item["entry"]) if "entry" in item else None, **{"item": item}}
+        return (
+            None
+            if item is None
+            else {"event": json.loads(str(item["event"])), "entry": int(item["entry"]) if "entry" in item else None, **{"item": item}}
+        )
 
     def number_pending(self, org_id: str, journey_id: str, contact_id: str, pending: dict[str, Any], entry: int) -> None:
         """Note the entry number taken for a waiting contact, so a retried start reuses it."""
@@ -141,7 +151,9 @@ class JourneyRepository(Records[Journey]):
     def convert(self, org_id: str, journey_id: str, contact_id: str, at: dt.datetime) -> bool:
         """Record the contact's conversion; False if it converted before (a goal counts once)."""
         try:
-            self.table.put({"PK": f"ORG#{org_id}#CONVERTED#{journey_id}", "SK": contact_id, "at": at.isoformat()}, condition="attribute_not_exists(PK)")
+            self.table.put(
+                {"PK": f"ORG#{org_id}#CONVERTED#{journey_id}", "SK": contact_id, "at": at.isoformat()}, condition="attribute_not_exists(PK)"
+            )
         except ConflictError:
             return False
         return True

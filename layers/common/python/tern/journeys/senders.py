@@ -48,7 +48,9 @@ class SenderDraft(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     domain: Annotated[str, Field(min_length=4, max_length=253, description="The domain in the From address, e.g. news.example.com")]
-    mail_from: Annotated[str, Field(min_length=1, max_length=63, description="The MAIL FROM subdomain's label (bounces.<domain>)")] = "bounces"
+    mail_from: Annotated[str, Field(min_length=1, max_length=63, description="The MAIL FROM subdomain's label (bounces.<domain>)")] = (
+        "bounces"
+    )
 
     @field_validator("domain")
     @classmethod
@@ -141,7 +143,9 @@ def domain_of(address: str) -> str | None:
 class Senders:
     """One org's sending domains."""
 
-    def __init__(self, org_id: str, repository: SenderRepository, identities: SendingIdentities, region: str, prefix: str, clock: Clock = utc_now):
+    def __init__(
+        self, org_id: str, repository: SenderRepository, identities: SendingIdentities, region: str, prefix: str, clock: Clock = utc_now
+    ):
         self.org_id = org_id
         self.repository = repository
         self.table: Table = repository.table
@@ -218,7 +222,9 @@ class Senders:
             sender = self._stored(domain)
             sender = sender if sender.status == "verified" else self.get(domain)  # verified once, SES keeps it so
         except NotFoundError:
-            raise DefinitionError([Problem(where, f"{domain} is not one of your sending domains: add it under Senders, and publish its DNS records")]) from None
+            raise DefinitionError(
+                [Problem(where, f"{domain} is not one of your sending domains: add it under Senders, and publish its DNS records")]
+            ) from None
         if sender.status != "verified":
             state = "Amazon SES could not verify it" if sender.status == "failed" else "its DNS records are not found yet"
             raise DefinitionError([Problem(where, f"{domain} is not verified for sending: {state}")])
@@ -268,7 +274,13 @@ class SmsSenders:
     org's, its opt-out list the org's own (`<prefix>-<org>`), which AWS checks before every text it sends."""
 
     def __init__(
-        self, org_id: str, table: Table, origins: SmsOrigins, prefix: str, clock: Clock = utc_now, shared: str | None = None,
+        self,
+        org_id: str,
+        table: Table,
+        origins: SmsOrigins,
+        prefix: str,
+        clock: Clock = utc_now,
+        shared: str | None = None,
         checks: Scheduler | None = None,
     ):
         self.org_id, self.table, self.origins, self.prefix, self.clock = org_id, table, origins, prefix, clock
@@ -281,7 +293,13 @@ class SmsSenders:
     def set(self, draft: SmsSenderDraft) -> SmsSender:
         identity = draft.origination_identity.rsplit("/", 1)[-1]  # an ARN and its id are one identity, claimed once
         if self.shared and identity == self.shared.rsplit("/", 1)[-1]:
-            raise DefinitionError([Problem("origination_identity", f"{identity} is the stack's shared number: every organisation without its own sends from it")])
+            raise DefinitionError(
+                [
+                    Problem(
+                        "origination_identity", f"{identity} is the stack's shared number: every organisation without its own sends from it"
+                    )
+                ]
+            )
         holder = self.table.get(f"SMSORIGIN#{identity}", "OWNER")
         if holder is not None and holder["org_id"] != self.org_id:
             raise ConflictError(f"{identity} is the SMS sender of another organisation")
@@ -298,12 +316,20 @@ class SmsSenders:
                 self.table.take(f"SMSORIGIN#{identity}", "OWNER")
             raise
         previous = self.get()
-        sender = SmsSender(origination_identity=identity, org_id=self.org_id, phone_number=phone, opt_out_list=opt_out_list, updated_at=naive_utc(self.clock()))
+        sender = SmsSender(
+            origination_identity=identity,
+            org_id=self.org_id,
+            phone_number=phone,
+            opt_out_list=opt_out_list,
+            updated_at=naive_utc(self.clock()),
+        )
         self.table.put({"PK": f"ORG#{self.org_id}", "SK": "SETTINGS#sms-sender", "body": sender.model_dump_json()})
         if previous is not None and previous.origination_identity != identity:
             self.table.take(f"SMSORIGIN#{previous.origination_identity}", "OWNER")
         if self.checks is not None:
-            self.checks.put(check_schedule(self.org_id), CHECK_EVERY, check_request(self.org_id), f"STOP replies to {phone} ({self.org_id})", once=False)
+            self.checks.put(
+                check_schedule(self.org_id), CHECK_EVERY, check_request(self.org_id), f"STOP replies to {phone} ({self.org_id})", once=False
+            )
         return sender
 
     def remove(self) -> SmsSender | None:

@@ -107,9 +107,13 @@ class StepRequest(BaseModel):
     entry_event: dict[str, Any] = Field(default_factory=dict)  # the event that entered the contact (event-triggered journeys)
 
 
-def journey_event(request: StepRequest, step_id: str, outcome: str, at: dt.datetime, reason: str | None = None, **columns: Any) -> dict[str, Any]:
+def journey_event(
+    request: StepRequest, step_id: str, outcome: str, at: dt.datetime, reason: str | None = None, **columns: Any
+) -> dict[str, Any]:
     """A journey_step row; its event_id is stable, so a repeated write is recognisably the same event."""
-    event_id = hashlib.sha256(f"{request.journey.id}\n{request.contact_id}\n{step_id}\n{outcome}\n{request.execution}".encode()).hexdigest()[:32]
+    event_id = hashlib.sha256(
+        f"{request.journey.id}\n{request.contact_id}\n{step_id}\n{outcome}\n{request.execution}".encode()
+    ).hexdigest()[:32]
     return {
         "event_id": f"js-{event_id}", "contact_id": request.contact_id, "event_type": "journey_step", "ts": at,
         "journey_id": request.journey.id, "step_id": step_id, "outcome": outcome, "reason": reason,
@@ -169,7 +173,9 @@ class JourneySteps:
             return self._webhook(journey, step, request, now)
         if isinstance(step, UpdateContact):
             kind = {column: kind for kind, column in lake.OVERLAY_KINDS.items()}[step.field]
-            source = "journey-" + hashlib.sha256(f"{journey.id}\n{step.id}\n{request.execution}\n{request.contact_id}".encode()).hexdigest()[:32]
+            source = (
+                "journey-" + hashlib.sha256(f"{journey.id}\n{step.id}\n{request.execution}\n{request.contact_id}".encode()).hexdigest()[:32]
+            )
             self.overlay.write(journey.org_id, source, kind, step.value, step.action, [request.contact_id], now)  # type: ignore[arg-type]
             self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now)])
             return {"outcome": "processed"}
@@ -182,14 +188,22 @@ class JourneySteps:
             if reason:
                 return reason
         audience = journey.audience_id()
-        if journey.exit and journey.exit.when_not_in_audience and audience and not self.segments.is_member(journey.org_id, audience, request.contact_id):
+        if (
+            journey.exit
+            and journey.exit.when_not_in_audience
+            and audience
+            and not self.segments.is_member(journey.org_id, audience, request.contact_id)
+        ):
             return "left the audience"
         return None
 
     # ----- sends
 
     def _blocked(self, journey: Journey, step: Step, request: StepRequest, now: dt.datetime, reason: str) -> None:
-        self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now), journey_event(request, step.id, "blocked", now, reason=reason)])
+        self.events.write(
+            journey.org_id,
+            [journey_event(request, step.id, "processed", now), journey_event(request, step.id, "blocked", now, reason=reason)],
+        )
         raise ContactStopped(f"{request.contact_id} at {step.id}: {reason}")
 
     def _window(self, journey: Journey, step: SendEmail | SendSms, request: StepRequest, now: dt.datetime) -> dict[str, Any] | None:
@@ -197,11 +211,17 @@ class JourneySteps:
         if journey.send_window is None and not journey.closed_dates:
             return None
         aware = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
-        opening = next_opening(aware, zone_of(request.contact.get("timezone"), journey.timezone), journey.send_window, frozenset(journey.closed_dates))
+        opening = next_opening(
+            aware, zone_of(request.contact.get("timezone"), journey.timezone), journey.send_window, frozenset(journey.closed_dates)
+        )
         if opening is None:
             return None
         until = wall_timestamp(self.clock, opening)
-        if (journey.send_window and journey.send_window.outside == "skip") or opening - aware > EXECUTION_LIMIT or _too_late(until, request.started):
+        if (
+            (journey.send_window and journey.send_window.outside == "skip")
+            or opening - aware > EXECUTION_LIMIT
+            or _too_late(until, request.started)
+        ):
             reason = f"outside the send window (opens {opening.isoformat()})"
             self.events.write(journey.org_id, [
                 journey_event(request, step.id, "processed", now), journey_event(request, step.id, "outside_window", now, reason=reason),
@@ -246,7 +266,9 @@ class JourneySteps:
             issued = int((now if now.tzinfo else now.replace(tzinfo=dt.UTC)).timestamp())
             topics = {t.consent for t in messages.topics if t.channel == "email"} | {CONSENT[channel]}
             holding = tuple(sorted(held(c) for c in topics if c in consents))
-            url = self.links.url(Unsubscribe(journey.org_id, request.contact_id, CONSENT[channel], journey.id, step.id, key, issued, holding))
+            url = self.links.url(
+                Unsubscribe(journey.org_id, request.contact_id, CONSENT[channel], journey.id, step.id, key, issued, holding)
+            )
             contact = {**contact, "unsubscribe_url": url, "preferences_url": url}
             headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
         message = personalised(content, contact)
@@ -254,12 +276,22 @@ class JourneySteps:
             message = with_footer(message, contact["unsubscribe_url"], contact["org.postal_address"] or None)
         try:
             if channel == "email":
-                tags = {"org": _tag(journey.org_id), "journey": _tag(journey.id), "step": _tag(step.id), "contact": _tag(request.contact_id)}
+                tags = {
+                    "org": _tag(journey.org_id),
+                    "journey": _tag(journey.id),
+                    "step": _tag(step.id),
+                    "contact": _tag(request.contact_id),
+                }
                 sender = self._sender(journey.org_id, content.from_address)
                 message_id = self.email.send(address, message["subject"] or "", message["body"], message["text"], tags, headers, sender)
             else:
                 own = self.sms_senders(journey.org_id).get() if self.sms_senders else None
-                message_id = self.sms.send(address, message["text"] or "", own.origination_identity if own else None, {"org": journey.org_id, "journey": journey.id})
+                message_id = self.sms.send(
+                    address,
+                    message["text"] or "",
+                    own.origination_identity if own else None,
+                    {"org": journey.org_id, "journey": journey.id},
+                )
         except OptedOut as e:  # the recipient replied STOP: Tern knows it from now on, for every journey of the org
             self.ledger.release(journey.org_id, request.contact_id, key)
             self._opted_out(journey, request, address, str(e), now)
@@ -312,7 +344,10 @@ class JourneySteps:
                 journey_event(request, step.id, "processed", now), journey_event(request, step.id, "failed", now, reason=str(e)[:500]),
             ])  # fmt: skip
             return {"outcome": "failed", "reason": str(e)}
-        self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now), journey_event(request, step.id, "sent", now, channel="webhook")])
+        self.events.write(
+            journey.org_id,
+            [journey_event(request, step.id, "processed", now), journey_event(request, step.id, "sent", now, channel="webhook")],
+        )
         return {"outcome": "sent"}
 
     # ----- decisions: which way the contact goes
@@ -360,7 +395,9 @@ class JourneySteps:
             return {"outcome": "waiting", "message_id": None}
         context = {"org_id": journey.org_id, "journey_id": journey.id, "journey_version": request.journey.version, "step_id": step.id,
                    "contact_id": request.contact_id, "execution": request.execution, "run_id": request.run_id}  # fmt: skip
-        self.engagement.wait(message_id, step.event, step.link, request.token, now + step.timeout + dt.timedelta(days=1), json.dumps(context))
+        self.engagement.wait(
+            message_id, step.event, step.link, request.token, now + step.timeout + dt.timedelta(days=1), json.dumps(context)
+        )
         # registered first, looked second: ingest_events records first and looks second, so one of us sees the other
         if self.engagement.was_seen(message_id, step.event, step.link) and self.engagement.take(message_id, step.event, request.token):
             complete(self.tokens, self.events, context, step.event, request.token, now)

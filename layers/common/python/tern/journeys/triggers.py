@@ -44,7 +44,11 @@ class Triggers:
         rows = [e.row(now) for e in events]
         journeys = self.journeys.list_journeys(org_id)
         watching = [j for j in journeys if j.status in WATCHED and (j.goal or (j.exit and j.exit.on_event))]
-        entering = [j for j in journeys if j.status == "running" and isinstance(j.entry, EventEntry) and (j.ends_at is None or now <= naive_utc(j.ends_at))]
+        entering = [
+            j
+            for j in journeys
+            if j.status == "running" and isinstance(j.entry, EventEntry) and (j.ends_at is None or now <= naive_utc(j.ends_at))
+        ]
         recorded: list[dict[str, Any]] = list(rows)
         converted = exits = waiting = 0
         for row in rows:

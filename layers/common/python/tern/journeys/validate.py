@@ -57,7 +57,7 @@ def check_shape(definition: JourneyDefinition) -> None:
             if isinstance(criterion, EngagementCriterion) and criterion.message_step not in seen:
                 problems.append(Problem(f"steps[{i}].{path}.message_step", f"there is no step {criterion.message_step!r}"))
     if definition.mode == "recurring" and definition.every is None:
-        problems.append(Problem("every", "a recurring journey needs a schedule, e.g. {\"every\": 7, \"unit\": \"days\"}"))
+        problems.append(Problem("every", 'a recurring journey needs a schedule, e.g. {"every": 7, "unit": "days"}'))
     if definition.mode != "recurring" and definition.every is not None:
         problems.append(Problem("every", "only a recurring journey has a schedule"))
     if problems:
@@ -144,9 +144,16 @@ def check_publishable(
             elif found.status != "ready":
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is not ready to send"))
             elif channel == "email" and found.purpose == "marketing" and not postal_address:
-                problems.append(Problem(f"steps[{i}].content_id", "your organisation's postal address is not set: every marketing e-mail shows it (settings: messages)"))
+                problems.append(
+                    Problem(
+                        f"steps[{i}].content_id",
+                        "your organisation's postal address is not set: every marketing e-mail shows it (settings: messages)",
+                    )
+                )
             elif channel == "email" and found.from_address is None and not default_sender:
-                problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} has no From address: pick one of your sending domains"))
+                problems.append(
+                    Problem(f"steps[{i}].content_id", f"content {step.content_id!r} has no From address: pick one of your sending domains")
+                )
             elif channel == "email" and found.from_address is not None and sender is None:
                 problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r}: its From address cannot be checked here"))
             elif channel == "email" and found.from_address is not None and sender is not None:
@@ -157,7 +164,9 @@ def check_publishable(
 
     problems += _longest_paths(definition, now)
 
-    audience = [] if definition.audience_id() is None else [("entry.audience" if definition.by_event() else "audience", definition.audience_id())]
+    audience = (
+        [] if definition.audience_id() is None else [("entry.audience" if definition.by_event() else "audience", definition.audience_id())]
+    )
     for path, segment_id in [*audience, *((f"exclusions[{i}]", s) for i, s in enumerate(definition.exclusions))]:
         assert segment_id is not None
         try:

@@ -235,7 +235,9 @@ class CompiledSegment:
             exp.Tuple(expressions=[exp.column(c, table="c") for c in columns]),
             exp.DataType.build(f"ROW({', '.join(f'{c} {_ATHENA_TYPES[lake.CONTACTS[c]]}' for c in columns)})", dialect="athena"),
         )
-        select = self._filtered(exp.column("contact_id", table="c")).select(exp.alias_(exp.cast(row, exp.DataType.build("JSON")), "contact"))
+        select = self._filtered(exp.column("contact_id", table="c")).select(
+            exp.alias_(exp.cast(row, exp.DataType.build("JSON")), "contact")
+        )
         return select.sql(dialect=self.dialect)
 
     def count_sql(self, per_criterion: bool = True) -> str:
@@ -245,7 +247,8 @@ class CompiledSegment:
             return self._filtered(exp.alias_(exp.Count(this=exp.Star()), "total")).sql(dialect=self.dialect)
         columns: list[exp.Expr] = [exp.alias_(exp.CountIf(this=_combine(self._tree, lambda i: exp.column(f"p{i}"))), "total")]
         columns += [
-            exp.alias_(exp.CountIf(this=_combine(tree, lambda i: exp.column(f"p{i}"))), f"n{n}") for n, (_, _, tree) in enumerate(self.outline)
+            exp.alias_(exp.CountIf(this=_combine(tree, lambda i: exp.column(f"p{i}"))), f"n{n}")
+            for n, (_, _, tree) in enumerate(self.outline)
         ]
         select = self._with_events(exp.select(*columns).from_("base")).with_("base", as_=self._base())
         return select.sql(dialect=self.dialect)
@@ -290,9 +293,7 @@ class _Compiler:
             key = exp.Literal.string(field[len("attributes.") :])
             column = exp.column("attributes", table="c")
             value: exp.Expr = (
-                exp.func("ELEMENT_AT", column, key)
-                if self.dialect == "athena"
-                else exp.Bracket(this=column, expressions=[key])
+                exp.func("ELEMENT_AT", column, key) if self.dialect == "athena" else exp.Bracket(this=column, expressions=[key])
             )
             if numeric:
                 value = exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))
@@ -373,7 +374,9 @@ class _Compiler:
             return exp.func("RADIANS", e)
 
         def half_sin_sq(delta: exp.Expr) -> exp.Expr:
-            return exp.Pow(this=exp.func("SIN", exp.Div(this=exp.paren(delta), expression=exp.Literal.number(2))), expression=exp.Literal.number(2))
+            return exp.Pow(
+                this=exp.func("SIN", exp.Div(this=exp.paren(delta), expression=exp.Literal.number(2))), expression=exp.Literal.number(2)
+            )
 
         dlat = exp.Sub(this=rad(lat), expression=rad(_literal(c.lat)))
         dlon = exp.Sub(this=rad(lon), expression=rad(_literal(c.lon)))
@@ -460,11 +463,7 @@ class _Compiler:
         Measured faster than a conditional aggregate for "did" / "did not", and it scans only the
         partitions of its own window.
         """
-        found = (
-            exp.select(_ev("contact_id"))
-            .from_(self.table("events"))
-            .where(exp.EQ(this=_ev("org_id"), expression=_literal(self.org)))
-        )
+        found = exp.select(_ev("contact_id")).from_(self.table("events")).where(exp.EQ(this=_ev("org_id"), expression=_literal(self.org)))
         found = self.bounded(found, bound).where(condition).where(_ev("contact_id").is_(exp.not_(exp.null())))
         # Never NULL: c.contact_id is not null (the contacts scan says so) and neither is any id found.
         return exp.column("contact_id", table="c").isin(query=found)
@@ -535,7 +534,9 @@ class _Compiler:
                 exp.LTE(this=_ev("ts"), expression=_literal(self.now)),
             ]
         )
-        total = self.events.need(exp.Sum(this=exp.Case(ifs=[exp.If(this=condition, true=_ev("score_delta"))])), condition, (low.date(), self.today))
+        total = self.events.need(
+            exp.Sum(this=exp.Case(ifs=[exp.If(this=condition, true=_ev("score_delta"))])), condition, (low.date(), self.today)
+        )
         change = exp.func("COALESCE", total, exp.Literal.number(0))
         bound: exp.Expr = exp.true()
         if c.op is not None and c.value is not None:

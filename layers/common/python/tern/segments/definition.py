@@ -378,7 +378,25 @@ class JourneyOutcomeCriterion(_Strict):
     kind: Literal["journey_outcome"]
     journey_id: Text
     step_id: Text | None = None
-    outcome: Literal["processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched", "deferred", "capped", "outside_window", "converted", "no_date", "unsubscribed"]
+    outcome: Literal[
+        "processed",
+        "sent",
+        "opened",
+        "clicked",
+        "bounced",
+        "stopped",
+        "blocked",
+        "exited",
+        "failed",
+        "held_out",
+        "branched",
+        "deferred",
+        "capped",
+        "outside_window",
+        "converted",
+        "no_date",
+        "unsubscribed",
+    ]
     way: Annotated[str, Field(min_length=1, max_length=40), OneLine] | None = None  # a decision's way: yes, no, branches[i], else
     window: Window | None = None
 

@@ -25,12 +25,18 @@ class Counts:
     nodes: list[CriterionCount]  # every node as written, groups too (kind all / any / not), in document order
 
 
-def _compiled(definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, memberships: dict[str, str] | None) -> CompiledSegment:
+def _compiled(
+    definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, memberships: dict[str, str] | None
+) -> CompiledSegment:
     return compile_segment(definition, org_id, now, dialect=engine.dialect, database=engine.database, memberships=memberships)  # type: ignore[arg-type]
 
 
 def count(
-    definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, per_criterion: bool = True,
+    definition: SegmentDefinition,
+    engine: QueryEngine,
+    org_id: str,
+    now: dt.datetime,
+    per_criterion: bool = True,
     memberships: dict[str, str] | None = None,
 ) -> Counts:
     """The segment's size and, in the same pass, how many contacts each node alone matches (each criterion, and
@@ -59,7 +65,11 @@ def statements(
 
 
 def members(
-    definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, limit: int | None = None,
+    definition: SegmentDefinition,
+    engine: QueryEngine,
+    org_id: str,
+    now: dt.datetime,
+    limit: int | None = None,
     memberships: dict[str, str] | None = None,
 ) -> list[str]:
     """The contact ids of the segment's members, sorted."""

@@ -27,7 +27,14 @@ class PreviewRepository:
         self.table = table
 
     def put(self, org_id: str, preview: PendingPreview, now_epoch: int) -> None:
-        self.table.put({"PK": f"ORG#{org_id}", "SK": f"PREVIEW#{preview.id}", "body": json.dumps(asdict(preview)), "expires_at": now_epoch + KEPT_SECONDS})
+        self.table.put(
+            {
+                "PK": f"ORG#{org_id}",
+                "SK": f"PREVIEW#{preview.id}",
+                "body": json.dumps(asdict(preview)),
+                "expires_at": now_epoch + KEPT_SECONDS,
+            }
+        )
 
     def get(self, org_id: str, preview_id: str) -> PendingPreview:
         item = self.table.get(f"ORG#{org_id}", f"PREVIEW#{preview_id}")

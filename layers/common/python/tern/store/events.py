@@ -32,8 +32,6 @@ class LakeEvents:
             ts = ts.astimezone(dt.UTC).replace(tzinfo=None) if ts.tzinfo else ts  # the lake holds naive UTC
             by_day[ts.date()].append({**row, "ts": ts})
         for day, day_rows in sorted(by_day.items()):
-            table = pa.Table.from_pylist(
-                [{name: row.get(name) for name in EVENTS_SCHEMA.names} for row in day_rows], schema=EVENTS_SCHEMA
-            )
+            table = pa.Table.from_pylist([{name: row.get(name) for name in EVENTS_SCHEMA.names} for row in day_rows], schema=EVENTS_SCHEMA)
             key = f"events/org_id={org_id}/dt={day.isoformat()}/{self.source}-{uuid.uuid4().hex}.parquet"
             self.files.put(key, parquet_bytes(table))

@@ -70,7 +70,10 @@ class ContactOverlay:
                     }, schema=OVERLAY_SCHEMA))  # fmt: skip
                     stamp, column = at.isoformat(), OVERLAY_KINDS[kind]
                     self.table.write_batch(
-                        puts=({"PK": _changes_pk(org_id, c), "SK": f"{column}#{value}", "action": action, "at": stamp, "source": source} for c in batch)
+                        puts=(
+                            {"PK": _changes_pk(org_id, c), "SK": f"{column}#{value}", "action": action, "at": stamp, "source": source}
+                            for c in batch
+                        )
                     )
                     written += n
             with open(path, "rb") as f:

@@ -63,7 +63,9 @@ class QuerySlots:
 
     def hand_over(self, org_id: str, holder: str, to: str) -> None:
         """The holder's slot, until the same time, held by `to` (a started query, by its id)."""
-        self._update(org_id, lambda held, now: {**{h: u for h, u in held.items() if h != holder}, to: held.get(holder, now + LEASE_SECONDS)})
+        self._update(
+            org_id, lambda held, now: {**{h: u for h, u in held.items() if h != holder}, to: held.get(holder, now + LEASE_SECONDS)}
+        )
 
 
 class OrgQueries:
@@ -113,4 +115,3 @@ class OrgQueries:
 
     def result_location(self, query_id: str) -> tuple[str, str]:
         return self.engine.result_location(query_id)
-

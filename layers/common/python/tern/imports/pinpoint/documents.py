@@ -27,7 +27,9 @@ SHAPES: dict[Kind, tuple[str, str]] = {
     "email_template": ("EmailTemplateResponse", "EmailTemplateRequest"),
     "sms_template": ("SMSTemplateResponse", "SMSTemplateRequest"),
 }
-WRAPPED: dict[str, Kind] = {response: kind for kind, (response, _) in SHAPES.items()} | {request: kind for kind, (_, request) in SHAPES.items()}
+WRAPPED: dict[str, Kind] = {response: kind for kind, (response, _) in SHAPES.items()} | {
+    request: kind for kind, (_, request) in SHAPES.items()
+}
 LISTS: dict[str, Kind] = {"SegmentsResponse": "segment", "JourneysResponse": "journey", "CampaignsResponse": "campaign"}
 ID_FIELDS = {"segment": "SegmentId", "journey": "JourneyId", "campaign": "CampaignId"}  # --cli-input-json's, beside the request
 RESPONSE_ONLY = frozenset({"ApplicationId", "Arn", "CreationDate", "LastModifiedDate", "Id", "SegmentType", "SegmentVersion", "TemplateType",
@@ -120,7 +122,11 @@ def elements(documents: list[tuple[str, Any]]) -> tuple[list[Element], list[Skip
     keys: dict[tuple[str, str], str] = {}
     for element in found:
         if (element.kind, element.key) in keys:
-            problems.append(Problem(element.path, f"the {element.kind.replace('_', ' ')} {element.key!r} is also at {keys[(element.kind, element.key)]}"))
+            problems.append(
+                Problem(
+                    element.path, f"the {element.kind.replace('_', ' ')} {element.key!r} is also at {keys[(element.kind, element.key)]}"
+                )
+            )
         keys[(element.kind, element.key)] = element.path
     if problems:
         raise DefinitionError(problems)
@@ -263,7 +269,7 @@ def _resolve(value: Any, path: str, names: dict[str, str], parameters: dict[str,
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
-        (function, argument), = value.items()
+        ((function, argument),) = value.items()
         if function == "Ref":
             return _ref(str(argument), path, names, parameters)
         if function == "Fn::GetAtt":
@@ -273,7 +279,9 @@ def _resolve(value: Any, path: str, names: dict[str, str], parameters: dict[str,
             raise DefinitionError([Problem(path, f"Fn::GetAtt {argument!r}: only a Pinpoint resource of this template can be read")])
         if function == "Fn::Sub":
             text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1] if len(argument) > 1 else {})
-            return _substitute(str(text), path, names, parameters, {k: _resolve(v, path, names, parameters) for k, v in dict(variables).items()})
+            return _substitute(
+                str(text), path, names, parameters, {k: _resolve(v, path, names, parameters) for k, v in dict(variables).items()}
+            )
         if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
             parts = _resolve(argument[1], path, names, parameters)
             return str(argument[0]).join(str(p) for p in parts)

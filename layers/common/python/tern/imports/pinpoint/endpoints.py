@@ -21,7 +21,9 @@ def as_list_csv(text: str) -> tuple[str, int]:
     text = text.removeprefix("\ufeff")
     rows = _ndjson(text) if text.lstrip().startswith("{") else _csv(text)
     if not rows:
-        raise DefinitionError([Problem("body", "no endpoints: expected Pinpoint's endpoint CSV (a header of dotted names) or one JSON object a line")])
+        raise DefinitionError(
+            [Problem("body", "no endpoints: expected Pinpoint's endpoint CSV (a header of dotted names) or one JSON object a line")]
+        )
     by_user = any(r.get("User.UserId") for r in rows)
     key, values, without = ("contact_id" if by_user else "email"), [], 0
     for row in rows:

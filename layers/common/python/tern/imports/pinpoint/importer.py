@@ -36,7 +36,13 @@ from tern.segments.lifecycle import SegmentDraft, Segments
 from tern.segments.segment import Every
 
 SOURCE = "pinpoint"
-KIND_NAMES = {"segment": "segment", "journey": "journey", "campaign": "campaign", "email_template": "e-mail template", "sms_template": "SMS template"}
+KIND_NAMES = {
+    "segment": "segment",
+    "journey": "journey",
+    "campaign": "campaign",
+    "email_template": "e-mail template",
+    "sms_template": "SMS template",
+}
 DEFAULT_REFRESH = {"every": 24, "unit": "hours"}  # Pinpoint's dynamic segments are current whenever used: daily here
 
 
@@ -54,7 +60,9 @@ class PinpointImporter:
         documents = [d for name, text in texts for d in parse(text, name)]
         if not documents:
             where = ", ".join(name for name, _ in texts) or "files"
-            raise DefinitionError([Problem(where, "no Pinpoint document: send a get-segment, get-journey, get-campaign or template response")])
+            raise DefinitionError(
+                [Problem(where, "no Pinpoint document: send a get-segment, get-journey, get-campaign or template response")]
+            )
         found, skipped = elements(documents)
         trial = _Pass(self, found, skipped, write=False)
         trial.go()
@@ -157,10 +165,15 @@ class _Pass:
         body = element.body
         defaults = substitutions(body.get("DefaultSubstitutions"), element.path, findings)
         if element.kind == "email_template":
-            fields = email_content(element.name, body.get("Subject"), body.get("HtmlPart"), body.get("TextPart"), defaults, "the template", findings)
+            fields = email_content(
+                element.name, body.get("Subject"), body.get("HtmlPart"), body.get("TextPart"), defaults, "the template", findings
+            )
             for extra in ("Headers", "RecommenderId"):
                 if body.get(extra):
-                    findings.missing(extra, "Tern's content has no custom headers or recommender" if extra == "Headers" else "Tern has no recommender models")
+                    findings.missing(
+                        extra,
+                        "Tern's content has no custom headers or recommender" if extra == "Headers" else "Tern has no recommender models",
+                    )
         else:
             fields = sms_content(element.name, body.get("Body"), defaults, "the template", findings)
             if body.get("RecommenderId"):
@@ -190,12 +203,19 @@ class _Pass:
                 return made
         elif (linked := self.importer.links.get(self.org, SOURCE, kind, name)) is not None:
             return linked
-        findings.differs(where, f"the {KIND_NAMES[kind]} {name!r} is not in this import: an empty draft content stands in for it (import the template, or write it)")
-        made_id = self._content(kind, name, f"{name} (from Pinpoint, not imported yet)", where, {"name": f"{name} (from Pinpoint)"[:200], "channel": channel})
+        findings.differs(
+            where,
+            f"the {KIND_NAMES[kind]} {name!r} is not in this import: an empty draft content stands in for it (import the template, or write it)",
+        )
+        made_id = self._content(
+            kind, name, f"{name} (from Pinpoint, not imported yet)", where, {"name": f"{name} (from Pinpoint)"[:200], "channel": channel}
+        )
         self.made[(kind, name)] = made_id
         return made_id
 
-    def message(self, channel: str, key: str, name: str, message: dict[str, Any], where: str, findings: Findings) -> str:  # journeys.Contents
+    def message(
+        self, channel: str, key: str, name: str, message: dict[str, Any], where: str, findings: Findings
+    ) -> str:  # journeys.Contents
         if channel == "email":
             fields = email_content(name, message.get("Title"), message.get("HtmlBody"), message.get("Body"), {}, where, findings)
             if message.get("FromAddress"):
@@ -244,7 +264,10 @@ class _Pass:
         static = where.get("kind") == "in_list"
         refresh = "once" if static else self.refresh.get(element.key, DEFAULT_REFRESH)
         if not static and element.key not in self.refresh:
-            findings.differs("(refresh)", "refreshed every 24 hours once live (Pinpoint evaluated a dynamic segment whenever it was used): change it as you need")
+            findings.differs(
+                "(refresh)",
+                "refreshed every 24 hours once live (Pinpoint evaluated a dynamic segment whenever it was used): change it as you need",
+            )
         try:
             draft = SegmentDraft.model_validate({"name": _short(element.name, "Pinpoint segment"), "description": f"Imported from Pinpoint ({element.key})",
                                                  "where": where, "refresh": refresh})  # fmt: skip
@@ -261,7 +284,9 @@ class _Pass:
             segments.update(segment_id, draft, now)
             return None
 
-        return self._save("segment", element.key, draft.name, element.path, "segment", lambda: segments.create(draft, now).id, update, findings)
+        return self._save(
+            "segment", element.key, draft.name, element.path, "segment", lambda: segments.create(draft, now).id, update, findings
+        )
 
     def _refresh_hint(self, journey: Element) -> None:
         """A journey that takes its audience's new members (RefreshFrequency) refreshes that segment as often."""
@@ -300,7 +325,9 @@ class _Pass:
             journeys.update(journey_id, definition)
             return None
 
-        return self._save(element.kind, element.key, definition.name, element.path, "journey", lambda: journeys.create(definition).id, update, findings)
+        return self._save(
+            element.kind, element.key, definition.name, element.path, "journey", lambda: journeys.create(definition).id, update, findings
+        )
 
     # ----- the report
 

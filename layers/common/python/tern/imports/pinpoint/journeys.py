@@ -70,7 +70,9 @@ def duration(value: Any, where: str) -> str:
         DURATION.validate_python(value)
     except ValidationError as e:
         message = e.errors()[0]["msg"]
-        raise BadValue(where, f"expected an ISO 8601 duration such as PT1H or P1D, up to a year, got {value!r}" if "timedelta" in message else message) from None
+        raise BadValue(
+            where, f"expected an ISO 8601 duration such as PT1H or P1D, up to a year, got {value!r}" if "timedelta" in message else message
+        ) from None
     return str(value)
 
 
@@ -101,7 +103,9 @@ class JourneyMapper:
         for key, activity in activities.items():
             found = [t for t in TYPES if activity.get(t) is not None]
             if len(found) != 1:
-                raise BadValue(f"{where}.Activities.{key}", f"an activity is exactly one of {', '.join(TYPES)} (found {', '.join(found) or 'none'})")
+                raise BadValue(
+                    f"{where}.Activities.{key}", f"an activity is exactly one of {', '.join(TYPES)} (found {', '.join(found) or 'none'})"
+                )
             kinds[key] = found[0]
         if not activities:
             raise Unmappable("the journey has no activities")
@@ -151,7 +155,9 @@ class JourneyMapper:
             if config.get("FromAddress"):
                 notes.append(from_note(config["FromAddress"]))
             if any(config.get(k) for k in ("OriginationNumber", "SenderId", "EntityId", "TemplateId", "MessageType")):
-                notes.append("sent from your organisation's SMS number (Sending), else the stack's: not the origination number, sender id or message type Pinpoint had")
+                notes.append(
+                    "sent from your organisation's SMS number (Sending), else the stack's: not the origination number, sender id or message type Pinpoint had"
+                )
             if a.get("TemplateVersion"):
                 notes.append(f"Tern content has no versions: the template as imported, not version {a['TemplateVersion']}")
             content = self.contents.template(channel, a["TemplateName"], here, f)
@@ -159,7 +165,14 @@ class JourneyMapper:
                 f.differs(here, "; ".join(notes))
             else:
                 f.mapped(here)
-            return [{"id": sid, "kind": "send_email" if kind == "EMAIL" else "send_sms", "content_id": content, "next": to(a.get("NextActivity"))}]
+            return [
+                {
+                    "id": sid,
+                    "kind": "send_email" if kind == "EMAIL" else "send_sms",
+                    "content_id": content,
+                    "next": to(a.get("NextActivity")),
+                }
+            ]
         if kind == "Wait":
             wait = a.get("WaitTime") or {}
             f.mapped(here)
@@ -176,19 +189,35 @@ class JourneyMapper:
                 f.mapped(here)
             if len(kept) == 1:
                 raise Unmappable(f"{here}: one branch takes everyone: replace the split by a link to its activity")
-            return [{"id": sid, "kind": "random_split", "branches": [{"percent": int(b["Percentage"]), "next": to(b.get("NextActivity"))} for b in kept]}]
+            return [
+                {
+                    "id": sid,
+                    "kind": "random_split",
+                    "branches": [{"percent": int(b["Percentage"]), "next": to(b.get("NextActivity"))} for b in kept],
+                }
+            ]
         if kind == "Holdout":
             percent = int(a.get("Percentage") or 0)
             if not 0 <= percent <= 100:
                 raise BadValue(f"{where}.Activities.{key}.Holdout.Percentage", f"{percent} is not a percentage")
             if percent in (0, 100):
-                raise Unmappable(f"{here}: a holdout of {percent}% {'holds no one' if percent == 0 else 'holds everyone'}: remove it from the journey")
+                raise Unmappable(
+                    f"{here}: a holdout of {percent}% {'holds no one' if percent == 0 else 'holds everyone'}: remove it from the journey"
+                )
             f.mapped(here)
             return [{"id": sid, "kind": "holdout", "percent": percent, "next": to(a.get("NextActivity"))}]
         if kind == "ConditionalSplit":
             condition = self.condition(a.get("Condition") or {}, f"{here}.Condition", ids)
-            steps, after = self.evaluation_wait(sid, a.get("EvaluationWaitTime"), f"{where}.Activities.{key}.ConditionalSplit.EvaluationWaitTime")
-            split = {"id": steps[0]["next"] if steps else sid, "kind": "split", "condition": condition, "yes": to(a.get("TrueActivity")), "no": to(a.get("FalseActivity"))}
+            steps, after = self.evaluation_wait(
+                sid, a.get("EvaluationWaitTime"), f"{where}.Activities.{key}.ConditionalSplit.EvaluationWaitTime"
+            )
+            split = {
+                "id": steps[0]["next"] if steps else sid,
+                "kind": "split",
+                "condition": condition,
+                "yes": to(a.get("TrueActivity")),
+                "no": to(a.get("FalseActivity")),
+            }
             if after:
                 split["after"] = after
             self._mapped(here)
@@ -196,11 +225,21 @@ class JourneyMapper:
         # MultiCondition
         branches = []
         for i, branch in enumerate(a.get("Branches") or []):
-            branches.append({"condition": self.simple(branch.get("Condition") or {}, f"{here}.Branches[{i}].Condition", ids), "next": to(branch.get("NextActivity"))})
+            branches.append(
+                {
+                    "condition": self.simple(branch.get("Condition") or {}, f"{here}.Branches[{i}].Condition", ids),
+                    "next": to(branch.get("NextActivity")),
+                }
+            )
         if not branches:
             raise BadValue(f"{where}.Activities.{key}.MultiCondition.Branches", "no branch")
         steps, after = self.evaluation_wait(sid, a.get("EvaluationWaitTime"), f"{where}.Activities.{key}.MultiCondition.EvaluationWaitTime")
-        multi = {"id": steps[0]["next"] if steps else sid, "kind": "multi_split", "branches": branches, "else": to(a.get("DefaultActivity"))}
+        multi = {
+            "id": steps[0]["next"] if steps else sid,
+            "kind": "multi_split",
+            "branches": branches,
+            "else": to(a.get("DefaultActivity")),
+        }
         if after:
             multi["after"] = after
         self._mapped(here)
@@ -222,7 +261,9 @@ class JourneyMapper:
         if not wait:
             return [], None
         if wait.get("WaitUntil"):
-            return [{"id": sid, "kind": "wait_until", "at": moment(wait["WaitUntil"], f"{where}.WaitUntil"), "next": f"{sid[:34]}-check"}], None
+            return [
+                {"id": sid, "kind": "wait_until", "at": moment(wait["WaitUntil"], f"{where}.WaitUntil"), "next": f"{sid[:34]}-check"}
+            ], None
         if wait.get("WaitFor"):
             return [], duration(wait["WaitFor"], f"{where}.WaitFor")
         return [], None
@@ -238,7 +279,9 @@ class JourneyMapper:
         if simple.get("SegmentCondition"):
             target = self.resolve_segment(simple["SegmentCondition"]["SegmentId"])
             if target is None:
-                raise Unmappable(f"{here}.SegmentCondition: segment {simple['SegmentCondition']['SegmentId']} is neither in this import nor imported before")
+                raise Unmappable(
+                    f"{here}.SegmentCondition: segment {simple['SegmentCondition']['SegmentId']} is neither in this import nor imported before"
+                )
             parts.append({"kind": "in_segment", "segment_id": target})
         if simple.get("SegmentDimensions"):
             parts.append(self.segments.dimensions(simple["SegmentDimensions"], f"{here}.SegmentDimensions", in_condition=True))
@@ -251,7 +294,9 @@ class JourneyMapper:
     def event_condition(self, event: dict[str, Any], here: str, ids: dict[str, str]) -> dict[str, Any]:
         message = event.get("MessageActivity")
         if not message or message not in ids:
-            raise Unmappable(f"{here}.MessageActivity: Tern's engagement condition asks about a message the journey sent; name its EMAIL or SMS activity")
+            raise Unmappable(
+                f"{here}.MessageActivity: Tern's engagement condition asks about a message the journey sent; name its EMAIL or SMS activity"
+            )
         dimensions = event.get("Dimensions") or {}
         types = (dimensions.get("EventType") or {}).get("Values") or []
         if not types:
@@ -283,11 +328,17 @@ class JourneyMapper:
             f.mapped("StartCondition.SegmentStartCondition")
             return
         event = start["EventStartCondition"]
-        definition["entry"] = self.event_entry(event.get("EventFilter") or {}, "StartCondition.EventStartCondition.EventFilter", f"{where}.StartCondition.EventStartCondition.EventFilter")
+        definition["entry"] = self.event_entry(
+            event.get("EventFilter") or {},
+            "StartCondition.EventStartCondition.EventFilter",
+            f"{where}.StartCondition.EventStartCondition.EventFilter",
+        )
         if event.get("SegmentId"):
             target = self.resolve_segment(event["SegmentId"])
             if target is None:
-                raise Unmappable(f"StartCondition.EventStartCondition: segment {event['SegmentId']} is neither in this import nor imported before")
+                raise Unmappable(
+                    f"StartCondition.EventStartCondition: segment {event['SegmentId']} is neither in this import nor imported before"
+                )
             definition["entry"]["audience"] = target
 
     def event_entry(self, event_filter: dict[str, Any], here: str, where: str) -> dict[str, Any]:
@@ -297,16 +348,22 @@ class JourneyMapper:
             raise Unmappable(f"{here}: Tern enters a journey on one event type; import it as one journey per event type")
         name = str(types[0])
         if name.startswith("_"):
-            raise Unmappable(f"{here}: {name} is a Pinpoint system event; send the event to Tern as a contact event (POST /events) and enter on that")
+            raise Unmappable(
+                f"{here}: {name} is a Pinpoint system event; send the event to Tern as a contact event (POST /events) and enter on that"
+            )
         tern_type = re.sub(r"[^a-z0-9_.:-]", "_", name.lower())
         try:
             EVENT_TYPE.validate_python(tern_type)
         except ValidationError:
-            raise Unmappable(f"{here}: event type {name!r} cannot be a Tern event type (a letter first; letters, digits, _ . : -)") from None
+            raise Unmappable(
+                f"{here}: event type {name!r} cannot be a Tern event type (a letter first; letters, digits, _ . : -)"
+            ) from None
         filters: dict[str, Any] = {}
         for key, attribute in (dimensions.get("Attributes") or {}).items():
             if (attribute.get("AttributeType") or "INCLUSIVE") != "INCLUSIVE":
-                raise Unmappable(f"{here}.Dimensions.Attributes.{key}: Tern's event filters match values (INCLUSIVE), not {attribute.get('AttributeType')}")
+                raise Unmappable(
+                    f"{here}.Dimensions.Attributes.{key}: Tern's event filters match values (INCLUSIVE), not {attribute.get('AttributeType')}"
+                )
             filters[f"properties.{key}"] = [str(v) for v in attribute.get("Values") or []]
         if dimensions.get("Metrics"):
             raise Unmappable(f"{here}.Dimensions.Metrics: Tern's event filters match values; put the comparison in the audience segment")
@@ -330,9 +387,15 @@ class JourneyMapper:
         if schedule:
             f.mapped("Schedule")
         if body.get("LocalTime"):
-            f.differs("LocalTime", "Tern keeps the schedule in the journey's time zone; send windows and closed dates are in each contact's own (its timezone column)")
+            f.differs(
+                "LocalTime",
+                "Tern keeps the schedule in the journey's time zone; send windows and closed dates are in each contact's own (its timezone column)",
+            )
         if body.get("TimezoneEstimationMethods"):
-            f.differs("TimezoneEstimationMethods", "Tern reads each contact's time zone from its timezone column, not from its phone number or postal code")
+            f.differs(
+                "TimezoneEstimationMethods",
+                "Tern reads each contact's time zone from its timezone column, not from its phone number or postal code",
+            )
         joiners = bool(body.get("RefreshFrequency") or body.get("RefreshOnSegmentUpdate"))
         if joiners and definition.get("audience"):
             definition["mode"] = "one_time_with_joiners"
@@ -363,7 +426,11 @@ class JourneyMapper:
     def limits(self, limits: dict[str, Any], definition: dict[str, Any], where: str, may_reenter: bool) -> None:
         f = self.findings
         found: dict[str, Any] = {}
-        for pinpoint, tern in (("DailyCap", "messages_per_contact_per_day"), ("TotalCap", "messages_per_contact"), ("MessagesPerSecond", "messages_per_second")):
+        for pinpoint, tern in (
+            ("DailyCap", "messages_per_contact_per_day"),
+            ("TotalCap", "messages_per_contact"),
+            ("MessagesPerSecond", "messages_per_second"),
+        ):
             if limits.get(pinpoint):
                 found[tern] = int(limits[pinpoint])
                 f.mapped(f"Limits.{pinpoint}")
@@ -380,7 +447,9 @@ class JourneyMapper:
             else:
                 definition["reentry"] = {"max_entries": None if cap == 0 else int(cap)}
                 if limits.get("EndpointReentryInterval"):
-                    definition["reentry"]["min_interval"] = duration(limits["EndpointReentryInterval"], f"{where}.Limits.EndpointReentryInterval")
+                    definition["reentry"]["min_interval"] = duration(
+                        limits["EndpointReentryInterval"], f"{where}.Limits.EndpointReentryInterval"
+                    )
                 f.mapped("Limits.EndpointReentryCap")
         elif limits.get("EndpointReentryInterval"):
             f.differs("Limits.EndpointReentryInterval", "each contact enters once: the interval has nothing to space")
@@ -395,7 +464,11 @@ class JourneyMapper:
         heads = []
         for i, treatment in enumerate(treatments):
             here = "the campaign's message" if i == 0 else f"AdditionalTreatments[{i - 1}]"
-            heads.append(self.sends(treatment, key, f"t{i}", f"{name} {treatment.get('TreatmentName') or ('' if i == 0 else i)}".strip(), here, steps))
+            heads.append(
+                self.sends(
+                    treatment, key, f"t{i}", f"{name} {treatment.get('TreatmentName') or ('' if i == 0 else i)}".strip(), here, steps
+                )
+            )
             if i and treatment.get("Schedule"):
                 f.differs(here + ".Schedule", "treatments share the campaign's schedule in Tern")
         start = heads[0]
@@ -403,8 +476,18 @@ class JourneyMapper:
             sizes = [int(t.get("SizePercent") or 0) for t in treatments[1:]]
             first = 100 - sum(sizes)
             if first < 1 or any(s < 1 for s in sizes):
-                raise BadValue(f"{where}.AdditionalTreatments", "each treatment needs a SizePercent, together under 100 (the rest is the campaign's own message)")
-            steps.insert(0, {"id": "treatments", "kind": "random_split", "branches": [{"percent": p, "next": h} for p, h in zip([first, *sizes], heads, strict=True)]})
+                raise BadValue(
+                    f"{where}.AdditionalTreatments",
+                    "each treatment needs a SizePercent, together under 100 (the rest is the campaign's own message)",
+                )
+            steps.insert(
+                0,
+                {
+                    "id": "treatments",
+                    "kind": "random_split",
+                    "branches": [{"percent": p, "next": h} for p, h in zip([first, *sizes], heads, strict=True)],
+                },
+            )
             start = "treatments"
             f.mapped("AdditionalTreatments")
         holdout = int(body.get("HoldoutPercent") or 0)
@@ -420,7 +503,11 @@ class JourneyMapper:
         self.campaign_schedule(body, definition, where)
         limits = body.get("Limits") or {}
         found = {}
-        for pinpoint, tern in (("Daily", "messages_per_contact_per_day"), ("Total", "messages_per_contact"), ("MessagesPerSecond", "messages_per_second")):
+        for pinpoint, tern in (
+            ("Daily", "messages_per_contact_per_day"),
+            ("Total", "messages_per_contact"),
+            ("MessagesPerSecond", "messages_per_second"),
+        ):
             if limits.get(pinpoint):
                 found[tern] = int(limits[pinpoint])
                 f.mapped(f"Limits.{pinpoint}")
@@ -451,7 +538,14 @@ class JourneyMapper:
             if (templates.get(template_key) or {}).get("Name"):
                 channels.append((channel, self.contents.template(channel, templates[template_key]["Name"], f"{here} ({template_key})", f)))
             elif config.get(message_key):
-                channels.append((channel, self.contents.message(channel, f"{key}#{prefix}-{channel}", name, config[message_key], f"{here} ({message_key})", f)))
+                channels.append(
+                    (
+                        channel,
+                        self.contents.message(
+                            channel, f"{key}#{prefix}-{channel}", name, config[message_key], f"{here} ({message_key})", f
+                        ),
+                    )
+                )
         for other in ("ADMMessage", "APNSMessage", "BaiduMessage", "GCMMessage", "DefaultMessage", "CustomMessage", "InAppMessage"):
             if config.get(other):
                 f.missing(f"{here} ({other})", "Tern sends e-mail and SMS only: this channel's message is left out")
@@ -482,7 +576,9 @@ class JourneyMapper:
         if frequency == "IN_APP_EVENT":
             raise Unmappable("an in-app campaign has no Tern equivalent")
         if frequency == "EVENT":
-            definition["entry"] = self.event_entry(schedule.get("EventFilter") or {}, "Schedule.EventFilter", f"{where}.Schedule.EventFilter")
+            definition["entry"] = self.event_entry(
+                schedule.get("EventFilter") or {}, "Schedule.EventFilter", f"{where}.Schedule.EventFilter"
+            )
             definition["reentry"] = {"max_entries": None}  # every matching event sends, as the campaign did
             if segment_id:
                 target = self.resolve_segment(segment_id)
@@ -526,7 +622,10 @@ def _targets(kind: str, a: dict[str, Any]) -> list[tuple[str, str | None]]:
     if kind == "ConditionalSplit":
         return [("TrueActivity", a.get("TrueActivity")), ("FalseActivity", a.get("FalseActivity"))]
     if kind == "MultiCondition":
-        return [*((f"Branches[{i}].NextActivity", b.get("NextActivity")) for i, b in enumerate(a.get("Branches") or [])), ("DefaultActivity", a.get("DefaultActivity"))]
+        return [
+            *((f"Branches[{i}].NextActivity", b.get("NextActivity")) for i, b in enumerate(a.get("Branches") or [])),
+            ("DefaultActivity", a.get("DefaultActivity")),
+        ]
     if kind == "RandomSplit":
         return [(f"Branches[{i}].NextActivity", b.get("NextActivity")) for i, b in enumerate(a.get("Branches") or [])]
     return [("NextActivity", a.get("NextActivity"))]
@@ -542,7 +641,7 @@ def _no_cycles(activities: dict[str, Any], kinds: dict[str, str], start: str, wh
             if target is None:
                 continue
             if state.get(target) == 1:
-                loop = path[path.index(target):] + [target] if target in path else [key, target]
+                loop = path[path.index(target) :] + [target] if target in path else [key, target]
                 raise BadValue(f"{where}.Activities.{key}", f"the activities make a loop ({' -> '.join(loop)})")
             if target not in state:
                 visit(target, [*path, target])

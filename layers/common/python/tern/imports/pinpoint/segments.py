@@ -65,7 +65,9 @@ class SegmentMapper:
             if list_id is None:
                 raise Unmappable("an imported segment becomes the static list of its endpoint file: import the file with it "
                                  "(tern import pinpoint SEGMENT.json ENDPOINTS.csv, or POST /imports/pinpoint/endpoints)")  # fmt: skip
-            self.findings.differs("ImportDefinition", "the endpoint file's contacts as a static list (in_list), matched by User.UserId or e-mail")
+            self.findings.differs(
+                "ImportDefinition", "the endpoint file's contacts as a static list (in_list), matched by User.UserId or e-mail"
+            )
             return {"kind": "in_list", "list_id": list_id}
         parts = []
         if body.get("Dimensions"):
@@ -83,9 +85,13 @@ class SegmentMapper:
             for j, source in enumerate(group.get("SourceSegments") or []):
                 target = self.resolve(source["Id"])
                 if target is None:
-                    raise Unmappable(f"{here}.SourceSegments[{j}]: base segment {source['Id']} is neither in this import nor imported before")
+                    raise Unmappable(
+                        f"{here}.SourceSegments[{j}]: base segment {source['Id']} is neither in this import nor imported before"
+                    )
                 if "Version" in source:
-                    self.findings.differs(f"{here}.SourceSegments[{j}]", f"Tern reads the base segment's latest evaluation, not version {source['Version']}")
+                    self.findings.differs(
+                        f"{here}.SourceSegments[{j}]", f"Tern reads the base segment's latest evaluation, not version {source['Version']}"
+                    )
                 else:
                     self.findings.mapped(f"{here}.SourceSegments[{j}]")
                 sources.append({"kind": "in_segment", "segment_id": target})
@@ -109,19 +115,28 @@ class SegmentMapper:
         recency = (dimensions.get("Behavior") or {}).get("Recency")
         if recency:
             if in_condition:
-                raise Unmappable(f"{where}.Behavior.Recency: a split's condition is answered from the contact's record; put the recency in a segment and test in_segment")
+                raise Unmappable(
+                    f"{where}.Behavior.Recency: a split's condition is answered from the contact's record; put the recency in a segment and test in_segment"
+                )
             days = RECENCY_DAYS.get(recency.get("Duration", ""))
             kind = {"ACTIVE": "within", "INACTIVE": "not_within"}.get(recency.get("RecencyType", ""))
             if days is None or kind is None:
-                raise Unmappable(f"{where}.Behavior.Recency: unknown Duration {recency.get('Duration')!r} or RecencyType {recency.get('RecencyType')!r}")
-            self.findings.differs(f"{where}.Behavior.Recency", "activity is any event of the contact in the events data (Pinpoint: the endpoint's sessions and engagement)")
+                raise Unmappable(
+                    f"{where}.Behavior.Recency: unknown Duration {recency.get('Duration')!r} or RecencyType {recency.get('RecencyType')!r}"
+                )
+            self.findings.differs(
+                f"{where}.Behavior.Recency",
+                "activity is any event of the contact in the events data (Pinpoint: the endpoint's sessions and engagement)",
+            )
             parts.append({"kind": "recency", "op": kind, "days": days})
         demographic = dimensions.get("Demographic") or {}
         if demographic.get("Channel"):
             parts.append(self.channel(f"{where}.Demographic.Channel", demographic["Channel"]))
         for name in DEVICE_DIMENSIONS:
             if demographic.get(name):
-                self.findings.differs(f"{where}.Demographic.{name}", f"Tern keeps no device data: read from the custom attribute {name} (put it there)")
+                self.findings.differs(
+                    f"{where}.Demographic.{name}", f"Tern keeps no device data: read from the custom attribute {name} (put it there)"
+                )
                 parts.append(self.set_dimension(f"attributes.{name}", demographic[name]))
         location = dimensions.get("Location") or {}
         if location.get("Country"):
@@ -133,7 +148,14 @@ class SegmentMapper:
                 raise Unmappable(f"{where}.Location.GPSPoint: no RangeInKilometers: give the distance the point reaches")
             self.findings.mapped(f"{where}.Location.GPSPoint")
             coordinates = point["Coordinates"]
-            parts.append({"kind": "distance", "lat": coordinates["Latitude"], "lon": coordinates["Longitude"], "within_km": point["RangeInKilometers"]})
+            parts.append(
+                {
+                    "kind": "distance",
+                    "lat": coordinates["Latitude"],
+                    "lon": coordinates["Longitude"],
+                    "within_km": point["RangeInKilometers"],
+                }
+            )
         return {"all": parts} if len(parts) != 1 else parts[0]
 
     def field(self, where: str, name: str) -> tuple[str, bool]:
@@ -158,7 +180,9 @@ class SegmentMapper:
         if how == "CONTAINS":
             return [combine("ANY", [{"kind": "attribute", "field": field, "op": "contains", "value": v} for v in values])]
         if how not in ("BEFORE", "AFTER", "ON", "BETWEEN", "NOT_BETWEEN"):
-            raise Unmappable(f"{where}.AttributeType: unknown {how!r} (INCLUSIVE, EXCLUSIVE, CONTAINS, BEFORE, AFTER, ON, BETWEEN, NOT_BETWEEN)")
+            raise Unmappable(
+                f"{where}.AttributeType: unknown {how!r} (INCLUSIVE, EXCLUSIVE, CONTAINS, BEFORE, AFTER, ON, BETWEEN, NOT_BETWEEN)"
+            )
         wanted = 2 if how in ("BETWEEN", "NOT_BETWEEN") else 1
         if len(values) < wanted:
             raise Unmappable(f"{where}.Values: {how} needs {wanted} date-time{'s' if wanted > 1 else ''}")
@@ -185,7 +209,14 @@ class SegmentMapper:
         low, high = sorted(values[:2])
         if how == "BETWEEN":
             return [{"kind": "attribute", "field": field, "op": "between", "values": [low, high]}]
-        return [{"any": [{"kind": "attribute", "field": field, "op": "lt", "value": low}, {"kind": "attribute", "field": field, "op": "gt", "value": high}]}]
+        return [
+            {
+                "any": [
+                    {"kind": "attribute", "field": field, "op": "lt", "value": low},
+                    {"kind": "attribute", "field": field, "op": "gt", "value": high},
+                ]
+            }
+        ]
 
     def metric(self, where: str, name: str, metric: dict[str, Any]) -> dict[str, Any]:
         op = METRIC_OPS.get(str(metric.get("ComparisonOperator", "")))
@@ -199,7 +230,12 @@ class SegmentMapper:
         else:
             self.findings.mapped(where)
         value = metric["Value"]
-        return {"kind": "attribute", "field": field, "op": op, "value": int(value) if field == "lead_score" and float(value).is_integer() else value}
+        return {
+            "kind": "attribute",
+            "field": field,
+            "op": op,
+            "value": int(value) if field == "lead_score" and float(value).is_integer() else value,
+        }
 
     def channel(self, where: str, dimension: dict[str, Any]) -> dict[str, Any]:
         values = [str(v) for v in dimension.get("Values") or []]

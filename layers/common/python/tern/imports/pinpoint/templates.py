@@ -81,7 +81,9 @@ def substitutions(raw: Any, where: str, findings: Findings) -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
-def email_content(name: str, subject: Any, html_part: Any, text_part: Any, defaults: dict[str, str], where: str, findings: Findings) -> dict[str, Any]:
+def email_content(
+    name: str, subject: Any, html_part: Any, text_part: Any, defaults: dict[str, str], where: str, findings: Findings
+) -> dict[str, Any]:
     """A ContentDraft's fields for an e-mail: ready when it has what an e-mail needs and every variable resolved."""
     complete = True
     out: dict[str, Any] = {"name": name[:200], "channel": "email"}
@@ -100,7 +102,9 @@ def email_content(name: str, subject: Any, html_part: Any, text_part: Any, defau
             out["body"] = "<pre>" + html.escape(text) + "</pre>"
             findings.differs(f"{where} text", f"longer than Tern's {TEXT_LIMIT:,} characters of plain text: sent as the HTML body")
         else:
-            findings.differs(f"{where} text", f"longer than Tern's {TEXT_LIMIT:,} characters of plain text: left out (the HTML part is sent)")
+            findings.differs(
+                f"{where} text", f"longer than Tern's {TEXT_LIMIT:,} characters of plain text: left out (the HTML part is sent)"
+            )
     out["status"] = "ready" if complete and out.get("subject") and (out.get("body") or out.get("text")) else "draft"
     return out
 

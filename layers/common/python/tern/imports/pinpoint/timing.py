@@ -70,7 +70,10 @@ def quiet_time(quiet: dict[str, Any], wait: bool, where: str, findings: Findings
         return {"start": end, "end": start, "outside": outside}
     # quiet 01:00-05:00 leaves two stretches to send in; Tern's window is one: the longer
     before, after = _minutes(start), 24 * 60 - _minutes(end)
-    findings.differs(where, f"a quiet time inside one day leaves two stretches; the window is the longer one ({'00:00-' + start if before > after else end + '-24:00'})")
+    findings.differs(
+        where,
+        f"a quiet time inside one day leaves two stretches; the window is the longer one ({'00:00-' + start if before > after else end + '-24:00'})",
+    )
     return {"start": "00:00", "end": start, "outside": outside} if before > after else {"start": end, "end": "24:00", "outside": outside}
 
 
@@ -88,7 +91,12 @@ def open_hours(hours: dict[str, Any], wait: bool, where: str, findings: Findings
         if day not in DAYS:
             raise BadValue(f"{where}.{chosen}.{day}", "not a day of the week")
         for i, rule in enumerate(day_rules):
-            ranges.add((clock(rule.get("StartTime"), f"{where}.{chosen}.{day}[{i}].StartTime"), clock(rule.get("EndTime"), f"{where}.{chosen}.{day}[{i}].EndTime")))
+            ranges.add(
+                (
+                    clock(rule.get("StartTime"), f"{where}.{chosen}.{day}[{i}].StartTime"),
+                    clock(rule.get("EndTime"), f"{where}.{chosen}.{day}[{i}].EndTime"),
+                )
+            )
         if day_rules:
             days.append(DAYS[day])
     if not ranges:
