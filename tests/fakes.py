@@ -92,6 +92,17 @@ class MemoryTable:
             item["expires_at"] = expires_at
         return True
 
+    def change_map(
+        self, pk: str, sk: str, name: str, remove: Iterable[str] = (), put: dict[str, Any] | None = None, version: str | None = None
+    ) -> None:
+        item = self.items.get((pk, sk))
+        if item is None or name not in item:
+            return
+        kept = {k: v for k, v in item[name].items() if k not in set(remove)}
+        item[name] = {**kept, **(put or {})}
+        if version is not None:
+            item[version] = item.get(version, 0) + 1
+
     def write_batch(self, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> int:
         written = 0
         for item in puts:
@@ -172,9 +183,12 @@ class MemorySecrets:
     def rotate(self, name: str, value: str) -> None:
         self.versions[name].append(value)
 
-    def values(self, name: str) -> tuple[str, str | None]:
+    def current(self, name: str) -> str:
+        return self.versions[name][-1]
+
+    def previous(self, name: str) -> str | None:
         kept = self.versions[name]
-        return kept[-1], kept[-2] if len(kept) > 1 else None
+        return kept[-2] if len(kept) > 1 else None
 
     def delete(self, name: str) -> None:
         self.versions.pop(name, None)

@@ -125,7 +125,7 @@ def test_racing_queries_never_hold_more_than_the_orgs_slots_and_a_lease_ends(tab
     def query(n: int) -> None:
         start.wait()
         try:
-            slots.take("acme", f"q{n}", seconds=60)
+            slots.take("acme", [f"q{n}"], seconds=60)
             taken.append(f"q{n}")
         except TooBusy as e:
             refused.append(e.retry_after)
@@ -136,10 +136,39 @@ def test_racing_queries_never_hold_more_than_the_orgs_slots_and_a_lease_ends(tab
     for t in threads:
         t.join()
     assert len(taken) == 4 and len(refused) == 8 and set(refused) == {60}
-    slots.take("globex", "g1")  # another org's slots are its own
+    slots.take("globex", ["g1"])  # another org's slots are its own
     slots.give_back("acme", taken[0])
-    slots.take("acme", "again", seconds=60)  # a slot given back is taken again
+    slots.take("acme", ["again"], seconds=60)  # a slot given back is taken again
     with pytest.raises(TooBusy):
-        slots.take("acme", "one-more")
+        slots.take("acme", ["one-more"])
     now[0] += 61  # a client that never came back: its leases end
-    slots.take("acme", "after")
+    slots.take("acme", ["after"])
+    with pytest.raises(TooBusy):
+        slots.take("acme", ["two-1", "two-2", "two-3", "two-4"])  # all or none: 1 held, 4 more do not fit
+    slots.take("acme", ["three-1", "three-2", "three-3"])
+    slots.hand_over("acme", "three-1", "query-id")
+    slots.give_back("acme", "after")
+    held = table.get("ORG#acme", "QUERY-SLOTS")["held"]  # type: ignore[index]
+    assert set(held) == {"query-id", "three-2", "three-3"}
+
+
+def test_slots_given_back_while_others_take_are_never_taken_back(table: Table) -> None:
+    """A give-back lands between a taker's read and its write: the taker's stale copy must not restore it."""
+    slots = QuerySlots(table, limit=50)
+    slots.take("acme", [f"old{n}" for n in range(20)])
+    start = threading.Barrier(20)
+
+    def churn(n: int) -> None:
+        start.wait()
+        if n % 2:
+            slots.give_back("acme", f"old{n}")
+        else:
+            slots.take("acme", [f"new{n}"])
+
+    threads = [threading.Thread(target=churn, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    held = set(table.get("ORG#acme", "QUERY-SLOTS")["held"])  # type: ignore[index]
+    assert held == {f"old{n}" for n in range(0, 20, 2)} | {f"new{n}" for n in range(0, 20, 2)}

@@ -19,6 +19,7 @@ from tern.aws.idempotency import once_per_key
 from tern.aws.ses import SesEmail
 from tern.aws.sms import EndUserMessagingSms, SmsOrigins
 from tern.errors import (
+    ConflictError,
     ContactStopped,
     DefinitionError,
     DeliveryFailed,
@@ -471,6 +472,8 @@ def test_a_destinations_secret_is_kept_apart_rotated_with_an_overlap_and_removed
     during, after = (NOW + dt.timedelta(hours=23)).timestamp(), (NOW + dt.timedelta(hours=25)).timestamp()
     assert signing_secrets(rotated, secrets, during) == ["the-second-secret-2", "the-first-secret-01"]  # both sign: no delivery fails
     assert signing_secrets(rotated, secrets, after) == ["the-second-secret-2"]
+    with pytest.raises(ConflictError, match="still works until"):  # a second overlap would drop the secret the receiver holds
+        destinations.rotate(added.id, SecretRotation(secret="the-third-secret-33", overlap_hours=24))
     at_once = destinations.rotate(added.id, SecretRotation(secret="the-third-secret-33", overlap_hours=0))
     assert signing_secrets(at_once, secrets, during) == ["the-third-secret-33"]
 

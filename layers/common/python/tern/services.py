@@ -152,9 +152,10 @@ class Services:
     sending: Sending | None = None  # the api function's: the orgs' sending domains (tern.journeys.senders)
     query_slots: QuerySlots | None = None  # the api function's: how many lake queries each org runs at once
 
-    def queries(self, org_id: str) -> QueryEngine:
-        """The engine as the org's API requests use it: within the org's query slots (tern.store.query_slots)."""
-        return self.engine if self.query_slots is None else OrgQueries(self.engine, self.query_slots, org_id)
+    def queries(self, org_id: str, at_once: int = 0) -> QueryEngine:
+        """The engine as the org's API requests use it: within the org's query slots (tern.store.query_slots), taking
+        `at_once` of them together for the statements a request starts side by side."""
+        return self.engine if self.query_slots is None else OrgQueries(self.engine, self.query_slots, org_id, at_once)
 
     def senders(self, org_id: str) -> Senders:
         if self.sending is None:

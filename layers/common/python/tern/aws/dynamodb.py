@@ -174,6 +174,38 @@ class Table:
         except BotoCoreError as e:
             raise StoreError(f"writing {pk} {sk}: {e}") from None
 
+    def change_map(
+        self, pk: str, sk: str, name: str, remove: Iterable[str] = (), put: dict[str, Any] | None = None, version: str | None = None
+    ) -> None:
+        """Remove keys from, and set keys in, a map attribute of an existing item, in one UpdateItem (no read, so no
+        race with other changes of other keys), adding 1 to the `version` attribute if named (so a writer holding
+        an older copy fails its version check); nothing happens when the item is gone."""
+        removed, put = list(remove), put or {}
+        if not removed and not put:
+            return
+        names: dict[str, str] = {"#m": name, **{f"#r{i}": k for i, k in enumerate(removed)}, **{f"#s{i}": k for i, k in enumerate(put)}}
+        values: dict[str, Any] = {f":s{i}": v for i, v in enumerate(put.values())}
+        parts = (["SET " + ", ".join(f"#m.#s{i} = :s{i}" for i in range(len(put)))] if put else []) + (
+            ["REMOVE " + ", ".join(f"#m.#r{i}" for i in range(len(removed)))] if removed else []
+        )
+        if version is not None:
+            names["#v"], values[":one"] = version, 1
+            parts.append("ADD #v :one")
+        request: dict[str, Any] = {
+            "Key": {"PK": pk, "SK": sk}, "UpdateExpression": " ".join(parts), "ConditionExpression": "attribute_exists(#m)",
+            "ExpressionAttributeNames": names,
+        }  # fmt: skip
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            self._table.update_item(**request)
+            self.writes.requests += 1
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StoreError(f"writing {pk} {sk}: {e}") from None
+        except BotoCoreError as e:
+            raise StoreError(f"writing {pk} {sk}: {e}") from None
+
     def write_batch(self, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> int:
         """Put and delete many items (25 a request, retried until none is left unprocessed); returns items written."""
         written = 0

@@ -38,17 +38,18 @@ class SecretsManagerSecrets:
     def rotate(self, name: str, value: str) -> None:
         self._call("put_secret_value", SecretId=name, SecretString=value)
 
-    def values(self, name: str) -> tuple[str, str | None]:
-        current = str(self._call("get_secret_value", SecretId=name)["SecretString"])
+    def current(self, name: str) -> str:
+        return str(self._call("get_secret_value", SecretId=name)["SecretString"])
+
+    def previous(self, name: str) -> str | None:
         try:
-            previous: str | None = str(self._secrets.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
+            return str(self._secrets.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
         except ClientError as e:
-            if error_code(e) != "ResourceNotFoundException":  # never rotated: there is no previous version
-                raise StoreError(f"Secrets Manager get_secret_value {name} (previous): {e}") from None
-            previous = None
+            if error_code(e) == "ResourceNotFoundException":  # never rotated: there is no previous version
+                return None
+            raise StoreError(f"Secrets Manager get_secret_value {name} (previous): {e}") from None
         except BotoCoreError as e:
             raise StoreError(f"Secrets Manager get_secret_value {name} (previous): {e}") from None
-        return current, previous
 
     def delete(self, name: str) -> None:
         try:

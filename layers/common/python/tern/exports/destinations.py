@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from tern.clock import Clock, naive_utc, utc_now
-from tern.errors import DefinitionError, Problem
+from tern.errors import ConflictError, DefinitionError, Problem
 from tern.exports.addresses import RefusedAddress, check_url
 from tern.exports.model import Destination, DestinationRequest, SecretRotation
 from tern.exports.repository import DestinationRepository
@@ -66,13 +66,28 @@ class Destinations:
         return self.repository.get(self.org_id, destination_id)
 
     def rotate(self, destination_id: str, rotation: SecretRotation) -> Destination:
-        """The new secret signs from now on; the previous one too, until the overlap ends."""
+        """The new secret signs from now on; the previous one too, until the overlap ends. While an overlap runs only a
+        rotation without one is taken (a leaked secret is replaced at once): another would drop the secret the
+        receiver may still hold. The record is written first: a failed rotation is written back as it was."""
         destination = self.get(destination_id)
-        self.secrets.rotate(destination.secret_name, rotation.secret)
         now = naive_utc(self.clock())
-        return self.repository.save(destination.model_copy(update={
-            "secret_rotated_at": now, "previous_secret_until": now + dt.timedelta(hours=rotation.overlap_hours) if rotation.overlap_hours else None,
-        }))  # fmt: skip
+        if rotation.overlap_hours and destination.previous_secret_until is not None and now < destination.previous_secret_until:
+            raise ConflictError(
+                f"the previous secret still works until {destination.previous_secret_until:%Y-%m-%d %H:%M} UTC: replace it after that, "
+                "or now with no overlap"
+            )
+        until = now + dt.timedelta(hours=rotation.overlap_hours) if rotation.overlap_hours else None
+        saved = self.repository.save(destination.model_copy(update={"secret_rotated_at": now, "previous_secret_until": until}))
+        try:
+            self.secrets.rotate(destination.secret_name, rotation.secret)
+        except Exception:
+            self.repository.save(
+                saved.model_copy(
+                    update={"secret_rotated_at": destination.secret_rotated_at, "previous_secret_until": destination.previous_secret_until}
+                )
+            )
+            raise
+        return saved
 
     def remove(self, destination_id: str) -> Destination:
         """The destination gone, and its secret with it (callers check first that no live journey delivers to it)."""

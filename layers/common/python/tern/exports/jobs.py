@@ -171,7 +171,8 @@ class JobRunner:
             return self.webhook(destination)
         if self.secrets is None:
             raise AssertionError("this function has no signing secrets (tern.services)")
-        keys = signing_secrets(destination, self.secrets, time.time())
+        secrets = self.secrets
+        keys = lambda: signing_secrets(destination, secrets, time.time())  # noqa: E731 - read at each attempt: a rotation mid-export counts at once
         return Webhook(destination.url, keys, destination.timeout_seconds, allow_loopback=self.jobs.allow_loopback)
 
     def run(self, request: JobRequest) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import hmac
 import random
+import re
 import time
 import urllib.error
 import urllib.request
@@ -50,7 +51,7 @@ def verify(secret: str, header: str, body: bytes, now: float, tolerance: float =
     """A receiver's check: the header carries a `v1` of `secret` over `<t>.<body>`, and `t` is within `tolerance` of now."""
     parts = [part.partition("=") for part in header.split(",")]
     stamps = [value for key, _, value in parts if key.strip() == "t"]
-    if len(stamps) != 1 or not stamps[0].strip().isdigit() or abs(now - int(stamps[0])) > tolerance:
+    if len(stamps) != 1 or not re.fullmatch(r"[0-9]{1,12}", stamps[0].strip()) or abs(now - int(stamps[0])) > tolerance:
         return False
     expected = _mac(secret, int(stamps[0]), body)
     return any(hmac.compare_digest(expected, value.strip()) for key, _, value in parts if key.strip() == "v1")
@@ -59,7 +60,7 @@ def verify(secret: str, header: str, body: bytes, now: float, tolerance: float =
 @dataclass
 class Webhook:
     url: str
-    secrets: list[str]  # the current first; the previous while a rotation overlaps
+    secrets: list[str] | Callable[[], list[str]]  # the current first, the previous while a rotation overlaps; or, read at each attempt
     timeout_seconds: float = 10
     max_attempts: int = 5
     first_delay: float = 0.5
@@ -76,7 +77,7 @@ class Webhook:
         for attempt in range(1, self.max_attempts + 1):
             headers = {
                 "Content-Type": "application/json", "User-Agent": f"tern/{__version__}", "Idempotency-Key": batch_key,
-                "X-Tern-Signature": signature(self.secrets, body, int(self.clock())),
+                "X-Tern-Signature": signature(self.secrets() if callable(self.secrets) else self.secrets, body, int(self.clock())),
             }  # fmt: skip
             try:
                 with connections.open(
@@ -136,7 +137,9 @@ def secret_name(prefix: str, org_id: str, destination_id: str) -> str:
 
 def signing_secrets(destination: Destination, secrets: SigningSecrets, now: float) -> list[str]:
     """What a delivery signs with now: the current secret, and the previous while the rotation's overlap lasts."""
-    current, previous = secrets.values(destination.secret_name)
     until = destination.previous_secret_until
-    overlapping = until is not None and previous is not None and now < until.replace(tzinfo=until.tzinfo or dt.UTC).timestamp()
-    return [current, previous] if overlapping and previous else [current]
+    current = secrets.current(destination.secret_name)
+    if until is None or now >= until.replace(tzinfo=until.tzinfo or dt.UTC).timestamp():
+        return [current]
+    previous = secrets.previous(destination.secret_name)
+    return [current, previous] if previous else [current]

@@ -2,16 +2,22 @@
 
 Every such query scans the org's data in the one Athena workgroup all orgs share (each up to its 100 GiB
 cutoff), so one marketer, a script or a stolen token could run up the bill and starve the others. Each org
-holds at most `limit` query slots at once. A statement run to its end holds one while it runs; a started one
-(a preview's count and sample) holds one until a poll finds it finished, or until its lease ends (a client
-that never polls again frees it after LEASE_SECONDS). Over the limit, a request is refused with TooBusy
-(429 and Retry-After: when the first slot frees), never queued.
+holds at most `limit` query slots at once. A statement run to its end holds one while it runs (its lease
+outlasts the function's timeout); a started one (a preview's count and sample, taken together) holds one until
+a poll finds it finished, or until its lease ends (a client that never polls again frees it after
+LEASE_SECONDS). Over the limit, a request is refused with TooBusy (429 and Retry-After: when the first slot
+frees), never queued.
+
+Taking slots reads the item and writes it back only if its version is still the one read (racing takers
+retry, with a jittered pause); giving one back removes its key in place and bumps the version, so it never
+conflicts and never loses to a taker's stale copy.
 
     slots   ORG#<org>   QUERY-SLOTS   held: {holder: until (epoch seconds)}, version
 """
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,70 +28,75 @@ from tern.aws.dynamodb import Table
 from tern.engines import QueryEngine, Result
 from tern.errors import ConflictError, TooBusy
 
-LEASE_SECONDS = 300  # the longest a query keeps its slot unless a poll sees it finish first
-_ATTEMPTS = 8  # writers racing for the one item: each retry reads it again
+LEASE_SECONDS = 300  # a started query keeps its slot this long unless a poll sees it finish first
+RUN_SECONDS = 90  # a statement run to its end: longer than the api function's timeout
+_ATTEMPTS = 10  # takers racing for the one item: each retry reads it again
 
 
 class QuerySlots:
-    def __init__(self, table: Table, limit: int, clock: Callable[[], float] = time.time):
-        self.table, self.limit, self.clock = table, limit, clock
+    def __init__(self, table: Table, limit: int, clock: Callable[[], float] = time.time, pause: Callable[[float], None] = time.sleep):
+        self.table, self.limit, self.clock, self.pause = table, limit, clock, pause
 
-    def _update(self, org_id: str, change: Callable[[dict[str, int], int], dict[str, int]]) -> None:
-        for _ in range(_ATTEMPTS):
+    def take(self, org_id: str, holders: list[str], seconds: int = LEASE_SECONDS) -> None:
+        """A slot for each holder until `seconds` from now, all or none; TooBusy when the org has too few free."""
+        for attempt in range(_ATTEMPTS):
             item = self.table.get(f"ORG#{org_id}", "QUERY-SLOTS")
             now = int(self.clock())
             held = {holder: int(until) for holder, until in (item or {}).get("held", {}).items() if int(until) > now}
+            if len(held) + len(holders) > self.limit:
+                wait = max(1, min(held.values(), default=now + 1) - now)
+                raise TooBusy(f"your organisation is already running {len(held)} counts at once, the most it may", retry_after=wait)
             version = int(item["version"]) if item else 0
-            new = change(held, now)
+            new = {
+                "PK": f"ORG#{org_id}",
+                "SK": "QUERY-SLOTS",
+                "held": {**held, **dict.fromkeys(holders, now + seconds)},
+                "version": version + 1,
+            }
             try:
-                self.table.put(
-                    {"PK": f"ORG#{org_id}", "SK": "QUERY-SLOTS", "held": new, "version": version + 1, "expires_at": now + 2 * LEASE_SECONDS},
-                    condition="version = :read" if item else "attribute_not_exists(PK)", values={":read": version} if item else None,
-                )  # fmt: skip
+                if item is None:
+                    self.table.put(new, condition="attribute_not_exists(PK)")
+                else:
+                    self.table.put(new, condition="version = :read", values={":read": version})
                 return
             except ConflictError:
-                continue
+                self.pause(random.uniform(0, 0.02 * (attempt + 1)))
         raise TooBusy("too many requests for your organisation's data at once", retry_after=1)
 
-    def take(self, org_id: str, holder: str, seconds: int = LEASE_SECONDS) -> None:
-        """A slot for `holder` until `seconds` from now, or TooBusy when the org holds them all."""
-
-        def add(held: dict[str, int], now: int) -> dict[str, int]:
-            if len(held) >= self.limit:
-                wait = max(1, min(held.values()) - now)
-                raise TooBusy(f"your organisation is already running {len(held)} counts at once, the most it may", retry_after=wait)
-            return {**held, holder: now + seconds}
-
-        self._update(org_id, add)
-
     def give_back(self, org_id: str, holder: str) -> None:
-        self._update(org_id, lambda held, now: {h: u for h, u in held.items() if h != holder})
+        self.table.change_map(f"ORG#{org_id}", "QUERY-SLOTS", "held", remove=[holder], version="version")
 
-    def hand_over(self, org_id: str, holder: str, to: str) -> None:
-        """The holder's slot, until the same time, held by `to` (a started query, by its id)."""
-        self._update(
-            org_id, lambda held, now: {**{h: u for h, u in held.items() if h != holder}, to: held.get(holder, now + LEASE_SECONDS)}
-        )
+    def hand_over(self, org_id: str, holder: str, to: str, seconds: int = LEASE_SECONDS) -> None:
+        """The holder's slot now held by `to` (a started query, by its id)."""
+        until = int(self.clock()) + seconds
+        self.table.change_map(f"ORG#{org_id}", "QUERY-SLOTS", "held", remove=[holder], put={to: until}, version="version")
 
 
 class OrgQueries:
-    """The engine as one org's API requests use it: every statement holds a slot of the org's (QuerySlots)."""
+    """The engine as one org's API request uses it: every statement holds a slot of the org's (QuerySlots).
+    `at_once` slots are taken together up front, for the statements a request starts side by side."""
 
-    def __init__(self, engine: QueryEngine, slots: QuerySlots, org_id: str):
+    def __init__(self, engine: QueryEngine, slots: QuerySlots, org_id: str, at_once: int = 0):
         self.engine, self.slots, self.org_id = engine, slots, org_id
         self.dialect, self.database = engine.dialect, engine.database
+        self._reserved = [f"reserved-{uuid.uuid4().hex}" for _ in range(at_once)]
+        if self._reserved:
+            slots.take(org_id, self._reserved)
 
     def run(self, sql: str) -> Result:
         holder = "run-" + uuid.uuid4().hex
-        self.slots.take(self.org_id, holder)
+        self.slots.take(self.org_id, [holder], RUN_SECONDS)
         try:
             return self.engine.run(sql)
         finally:
             self.slots.give_back(self.org_id, holder)
 
     def start(self, sql: str) -> str:
-        holder = "pending-" + uuid.uuid4().hex
-        self.slots.take(self.org_id, holder)
+        if self._reserved:
+            holder = self._reserved.pop()
+        else:
+            holder = "pending-" + uuid.uuid4().hex
+            self.slots.take(self.org_id, [holder])
         try:
             query_id = self.engine.start(sql)
         except BaseException:

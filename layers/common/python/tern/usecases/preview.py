@@ -32,7 +32,7 @@ def preview(services: Services, org_id: str, definition: SegmentDefinition) -> t
     segments = services.segments(org_id)
     segments.check_references(definition)  # 400 naming the criterion that refers to nothing
     memberships = segments.memberships_for(definition)  # 409 if a referred segment has no membership yet
-    engine = services.queries(org_id)  # each query holds one of the org's slots until a poll sees it finished
+    engine = services.queries(org_id, at_once=2)  # the count and the sample: two of the org's slots, until a poll sees each finish
     count_sql, sample_sql, leaves = statements(definition, engine, org_id, now, SAMPLE, memberships)
     pending = PendingPreview(uuid.uuid4().hex, engine.start(count_sql), engine.start(sample_sql), leaves)
     deadline = time.monotonic() + WAIT_SECONDS
