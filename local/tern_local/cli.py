@@ -21,8 +21,9 @@ from typing import Any, NoReturn
 from tern.clock import utc_now
 from tern.errors import DataError, DefinitionError, QueryError, TernError, UnresolvedReference
 from tern.segments.compiler import DIALECTS, compile_segment
-from tern.segments.definition import SegmentDefinition, definition_schema, parse_definition_json, parse_time
+from tern.segments.definition import SegmentDefinition, definition_schema, parse_definition_json
 from tern.segments.evaluate import count, members
+from tern.segments.values import parse_time
 
 USER_ERROR = 2
 RUN_ERROR = 1

@@ -44,7 +44,7 @@ from tern.errors import (
     TooBusy,
     TooLarge,
 )
-from tern.segments.definition import problems_from
+from tern.segments.problems import problems_from
 from tern.services import Services
 
 logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level is the function logger's

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from tern import lake
 from tern.segments.compiler import EARTH_RADIUS_KM, latest_birth_date
-from tern.segments.definition import (
+from tern.segments.criteria import (
     AgeCriterion,
     AttributeCriterion,
     DistanceCriterion,
@@ -36,8 +36,8 @@ from tern.segments.definition import (
     SegmentMembershipCriterion,
     attribute_type,
     node_tag,
-    parse_time,
 )
+from tern.segments.values import parse_time
 from tern.text import OneLine
 
 StepId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]

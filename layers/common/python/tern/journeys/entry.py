@@ -35,7 +35,8 @@ from tern.journeys.times import EXECUTION_LIMIT
 from tern.journeys.windows import zone_of
 from tern.ports import ResultFiles, StateMachines
 from tern.segments.compiler import compile_segment
-from tern.segments.definition import SegmentDefinition, parse_definition, parse_time
+from tern.segments.definition import SegmentDefinition, parse_definition
+from tern.segments.values import parse_time
 from tern.store import ranges
 
 T = TypeVar("T")

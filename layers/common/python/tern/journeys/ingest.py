@@ -27,7 +27,7 @@ from tern.journeys.steps import JourneyRef, StepRequest, complete, journey_event
 from tern.journeys.triggers import Triggers
 from tern.lake import ORG_ID
 from tern.ports import Events, TaskTokens
-from tern.segments.definition import problems_of
+from tern.segments.problems import problems_of
 
 # SES eventType -> (events dataset event_type, journey outcome at the sending step, branch event it answers)
 SES_EVENTS: dict[str, tuple[str, str | None, str | None]] = {

@@ -23,7 +23,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tern.journeys.times import Duration
-from tern.segments.definition import MAX_VALUES, FilterValue, check_event_filters, event_filter_column, parse_time
+from tern.segments.criteria import FilterValue, check_event_filters, event_filter_column
+from tern.segments.values import MAX_VALUES, parse_time
 from tern.text import OneLine
 
 OWN_EVENT_TYPES = ("journey_step",)  # written by Tern only

@@ -29,8 +29,8 @@ from tern.journeys.conditions import Condition
 from tern.journeys.matching import EventMatch, Exits, Goal
 from tern.journeys.times import Duration, Moment, SignedDuration
 from tern.journeys.windows import SendWindow
-from tern.segments.definition import Day
 from tern.segments.segment import Every
+from tern.segments.values import Day
 from tern.text import MultiLine, OneLine
 
 StepId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]

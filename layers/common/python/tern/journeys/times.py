@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
 
-from tern.segments.definition import EARLIEST, LATEST, check_date_range
+from tern.segments.values import EARLIEST, LATEST, check_date_range
 
 # A contact's path is one Standard Step Functions execution, which lasts at most a year (a Wait at most
 # 99,999,999 s): no single wait or timeout may be longer than that year, and publishing checks whole paths.

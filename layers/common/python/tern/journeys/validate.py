@@ -30,7 +30,7 @@ from tern.journeys.model import (
     successors,
 )
 from tern.journeys.times import EXECUTION_LIMIT
-from tern.segments.definition import SegmentMembershipCriterion
+from tern.segments.criteria import SegmentMembershipCriterion
 from tern.segments.segment import Segment
 
 

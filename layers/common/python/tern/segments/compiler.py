@@ -30,11 +30,9 @@ from sqlglot import exp
 
 from tern import lake
 from tern.errors import UnresolvedReference
-from tern.segments.definition import (
+from tern.segments.criteria import (
     ActivityCriterion,
     AgeCriterion,
-    AllGroup,
-    AnyGroup,
     AttributeCriterion,
     Criterion,
     DistanceCriterion,
@@ -43,16 +41,15 @@ from tern.segments.definition import (
     LeadTimeCriterion,
     ListCriterion,
     ListMembershipCriterion,
-    NotGroup,
     RecencyCriterion,
     ScoreChangeCriterion,
-    SegmentDefinition,
     SegmentMembershipCriterion,
     Window,
     attribute_type,
     event_filter_column,
-    parse_time,
 )
+from tern.segments.definition import AllGroup, AnyGroup, NotGroup, SegmentDefinition
+from tern.segments.values import parse_time
 
 Dialect = Literal["duckdb", "athena"]
 DIALECTS: tuple[Dialect, ...] = ("duckdb", "athena")

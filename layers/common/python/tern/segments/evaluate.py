@@ -8,7 +8,8 @@ from typing import Any
 
 from tern.engines import QueryEngine
 from tern.segments.compiler import CompiledSegment, compile_segment
-from tern.segments.definition import GROUP_KEYS, SegmentDefinition
+from tern.segments.criteria import GROUP_KEYS
+from tern.segments.definition import SegmentDefinition
 
 
 @dataclass(frozen=True)
