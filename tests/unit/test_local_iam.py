@@ -15,8 +15,9 @@ from tern.segments.compiler import compile_segment
 from tern.segments.definition import parse_definition
 from tern.segments.membership import difference_sql, manifest_sql
 from tern.segments.segment import Segment
+from tern_local.deployment import ACCOUNT, REGION, Resolver
 from tern_local.iam import Roles
-from tern_local.stack import ACCOUNT, LOCAL_PARAMETERS, REGION, Resolver
+from tern_local.stack import LOCAL_PARAMETERS
 from tern_local.template import template
 
 ROOT = Path(__file__).resolve().parents[2]
