@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from tern.clock import Clock
 from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem
 from tern.imports.links import ImportLinks
+from tern.imports.pinpoint.campaigns import CampaignMapper
 from tern.imports.pinpoint.documents import Element, Skipped, elements, parse
 from tern.imports.pinpoint.journeys import DURATION, JourneyMapper
 from tern.imports.pinpoint.segments import SegmentMapper, Unmappable
@@ -308,7 +309,7 @@ class _Pass:
         if element.kind == "journey":
             body = mapper.journey(element.body, element.path)
         else:
-            body = mapper.campaign(element.body, element.key, element.path)
+            body = CampaignMapper(mapper).campaign(element.body, element.key, element.path)
         body["description"] = (body.get("description", "") + f"\nImported from Pinpoint ({element.key})").strip()[:2000]
         try:
             definition = JourneyDefinition.model_validate(body)
