@@ -134,33 +134,69 @@ def _ev(name: str) -> exp.Column:
 
 # ------------------------------------------------------------------------- contacts with the overlay
 
-_EMPTY = "CAST(ARRAY[] AS ARRAY(VARCHAR))"
 
-
-def _effective_list(column: str) -> str:
-    """The column's base values, minus the values whose latest overlay change removes them, plus those it adds."""
-    base, adds, removes = f"COALESCE(c.{column}, {_EMPTY})", f"COALESCE(o.{column}_add, {_EMPTY})", f"COALESCE(o.{column}_remove, {_EMPTY})"
-    return (
-        f"CASE WHEN o.contact_id IS NULL THEN c.{column} ELSE "
-        f"CONCAT(FILTER({base}, x -> NOT CONTAINS({removes}, x)), FILTER({adds}, x -> NOT CONTAINS({base}, x))) END AS {column}"
+def _empty_list() -> exp.Cast:
+    """CAST(ARRAY[] AS ARRAY(VARCHAR)): what a list column without values reads as."""
+    varchar = exp.DataType(this=exp.DataType.Type.VARCHAR, nested=False)
+    return exp.Cast(
+        this=exp.Array(value_constructor=False), to=exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[varchar], nested=True)
     )
 
 
-_OVERLAID = {column: kind for kind, column in lake.OVERLAY_KINDS.items()}
-_EFFECTIVE_CONTACTS: exp.Expr = exp.maybe_parse(
-    "SELECT "
-    + ", ".join(_effective_list(name) if name in _OVERLAID else f"c.{name}" for name in lake.CONTACTS)
-    + ", c.org_id FROM contacts AS c LEFT JOIN (SELECT contact_id, "
-    + ", ".join(
-        f"ARRAY_AGG(value) FILTER (WHERE kind = '{kind}' AND action = '{action}') AS {column}_{action}"
+def _without(values: exp.Expr, excluded: exp.Expr) -> exp.ArrayFilter:
+    """FILTER(values, x -> NOT CONTAINS(excluded, x))."""
+    x = exp.to_identifier("x")
+    kept = exp.Lambda(this=exp.Not(this=exp.ArrayContains(this=excluded, expression=x.copy())), expressions=[x.copy()])
+    return exp.ArrayFilter(this=values, expression=kept)
+
+
+def _effective_list(column: str) -> exp.Expr:
+    """The column's base values, minus the values whose latest overlay change removes them, plus those it adds."""
+    base = exp.Coalesce(this=exp.column(column, table="c"), expressions=[_empty_list()])
+    adds = exp.Coalesce(this=exp.column(f"{column}_add", table="o"), expressions=[_empty_list()])
+    removes = exp.Coalesce(this=exp.column(f"{column}_remove", table="o"), expressions=[_empty_list()])
+    unchanged = exp.Is(this=exp.column("contact_id", table="o"), expression=exp.Null())
+    merged = exp.Concat(expressions=[_without(base, removes), _without(adds, base.copy())])
+    return exp.alias_(exp.Case(ifs=[exp.If(this=unchanged, true=exp.column(column, table="c"))], default=merged), column)
+
+
+def _effective_contacts() -> exp.Select:
+    """The contacts with the overlay applied, for the org bound later (`:org`): one row per contact, every contract
+    column, the overlaid list columns merged with each value's latest change."""
+    org = exp.Placeholder(this="org")
+    latest = (
+        exp.select(
+            "contact_id", "kind", "value", exp.alias_(exp.ArgMax(this=exp.column("action"), expression=exp.column("changed_at")), "action")
+        )
+        .from_("overlay")
+        .where(exp.EQ(this=exp.column("org_id"), expression=org.copy()))
+        .group_by("contact_id", "kind", "value")
+    )
+    changes = [
+        exp.alias_(
+            exp.Filter(
+                this=exp.ArrayAgg(this=exp.column("value")),
+                expression=exp.Where(
+                    this=exp.and_(exp.column("kind").eq(exp.Literal.string(kind)), exp.column("action").eq(exp.Literal.string(action)))
+                ),
+            ),
+            f"{column}_{action}",
+        )
         for kind, column in lake.OVERLAY_KINDS.items()
         for action in ("add", "remove")
+    ]
+    per_contact = exp.select(exp.column("contact_id"), *changes).from_(latest.subquery("latest")).group_by("contact_id")
+    overlaid = set(lake.OVERLAY_KINDS.values())
+    columns = [_effective_list(name) if name in overlaid else exp.column(name, table="c") for name in lake.CONTACTS]
+    return (
+        exp.select(*columns, exp.column("org_id", table="c"))
+        .from_(exp.alias_(exp.table_("contacts"), "c", table=True))
+        .join(per_contact.subquery("o"), on=exp.column("contact_id", table="o").eq(exp.column("contact_id", table="c")), join_type="left")
+        .where(exp.column("org_id", table="c").eq(org.copy()))
     )
-    + " FROM (SELECT contact_id, kind, value, MAX_BY(action, changed_at) AS action FROM overlay WHERE org_id = :org"
-    " GROUP BY contact_id, kind, value) AS latest GROUP BY contact_id) AS o ON o.contact_id = c.contact_id"
-    " WHERE c.org_id = :org",
-    dialect="athena",
-)
+
+
+_EFFECTIVE_CONTACTS = _effective_contacts()
 
 
 def effective_contacts(org_id: str, database: str | None) -> exp.Select:
