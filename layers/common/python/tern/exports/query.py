@@ -12,10 +12,20 @@ SUMMARY = ["contact_id", "first_name", "last_name", "email", "phone", "city", "l
 FULL = [name for name in lake.CONTACTS]
 AUDIENCE = ["contact_id", "email", "phone", "country"]
 
-_PURCHASES: exp.Expr = exp.maybe_parse(
-    "SELECT contact_id, CAST(MAX(ts) AS DATE) AS last_purchase_date, SUM(amount) AS total_spent, CAST(SUM(quantity) AS BIGINT) AS tickets"
-    " FROM events WHERE org_id = :org AND event_type = 'purchase' GROUP BY contact_id",
-    dialect="athena",
+_PURCHASES: exp.Expr = (  # each member's purchases in one pass over the org's events
+    exp.select(
+        exp.column("contact_id"),
+        exp.alias_(
+            exp.Cast(this=exp.Max(this=exp.column("ts")), to=exp.DataType(this=exp.DataType.Type.DATE, nested=False)), "last_purchase_date"
+        ),
+        exp.alias_(exp.Sum(this=exp.column("amount")), "total_spent"),
+        exp.alias_(
+            exp.Cast(this=exp.Sum(this=exp.column("quantity")), to=exp.DataType(this=exp.DataType.Type.BIGINT, nested=False)), "tickets"
+        ),
+    )
+    .from_("events")
+    .where(exp.and_(exp.column("org_id").eq(exp.Placeholder(this="org")), exp.column("event_type").eq(exp.Literal.string("purchase"))))
+    .group_by(exp.column("contact_id"))
 )
 _PURCHASE_COLUMNS = {
     "last_purchase_date": exp.column("last_purchase_date", table="p"),
