@@ -17,7 +17,11 @@ COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate
 # The console (console/): Node 20+ and npm; built into console/dist when its sources change.
 CONSOLE_STAMP := console/node_modules/.installed
 CONSOLE_BUILD := console/dist/index.html
-CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json
+CONSOLE_SOURCES := $(shell find console/src -type f -not -path 'console/src/api/*' 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json
+# The console's API types are generated, in the build, from the API's own OpenAPI document (console/src/api/):
+# a backend change the console does not follow fails its type check.
+CONSOLE_SCHEMA := console/src/api/openapi.json
+API_SOURCES := $(shell find layers/common/python/tern -name '*.py' 2>/dev/null)
 # The browser the console's tests drive: Debian's Chromium (Playwright downloads none of its own).
 CHROMIUM := /usr/bin/chromium
 
@@ -27,7 +31,10 @@ $(CONSOLE_STAMP): console/package.json console/package-lock.json
 	cd console && npm ci --no-audit --no-fund --loglevel=error
 	touch $(CONSOLE_STAMP)
 
-$(CONSOLE_BUILD): $(CONSOLE_STAMP) $(CONSOLE_SOURCES)
+$(CONSOLE_SCHEMA): $(STAMP) $(API_SOURCES)
+	mkdir -p console/src/api && $(BIN)/tern console openapi --out $@
+
+$(CONSOLE_BUILD): $(CONSOLE_STAMP) $(CONSOLE_SOURCES) $(CONSOLE_SCHEMA)
 	cd console && npm run --silent build
 
 console: $(CONSOLE_BUILD)

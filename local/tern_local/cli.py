@@ -161,6 +161,16 @@ def cmd_console_publish(args: argparse.Namespace) -> None:
         raise UsageError(str(e)) from None
 
 
+def cmd_console_openapi(args: argparse.Namespace) -> None:
+    from tern.api.app import openapi_document
+
+    text = json.dumps(openapi_document(), indent=1, sort_keys=True) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="tern", description="Tern: audience segments over a customer data lake.")
     groups = top.add_subparsers(dest="group", required=True, metavar="{segment,journey,import,data,console,serve}")
@@ -237,6 +247,9 @@ def parser() -> argparse.ArgumentParser:
     p = console_commands.add_parser("publish", help="upload the built console (console/dist) to a deployed stack, with its sign-in config")
     p.add_argument("--stack", required=True, help="the CloudFormation stack `sam deploy` made")
     p.set_defaults(run=cmd_console_publish)
+    p = console_commands.add_parser("openapi", help="write the admin API's OpenAPI document (the console's types are generated from it)")
+    p.add_argument("--out", help="the file to write (default: standard output)")
+    p.set_defaults(run=cmd_console_openapi)
 
     p = groups.add_parser("serve", help="run the local stack: template.yaml in moto, the admin API on 127.0.0.1")
     p.add_argument("--data", required=True, metavar="DIR", help="the lake DuckDB answers from")

@@ -4,12 +4,15 @@ deployed stack's bucket with the sign-in config the app reads (moto as the accou
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from tern.api.app import openapi_document
 from tern_local.console import DIST, first_load_kb
 from tern_local.publish import PublishFailed, publish
 
@@ -63,3 +66,26 @@ def test_publish_refuses_a_stack_without_the_console(tmp_path: Path) -> None:
 
 def test_the_console_is_built() -> None:
     assert (DIST / "index.html").is_file(), "make test builds console/dist (make console)"
+
+
+def test_an_api_field_renamed_without_the_console_fails_its_type_check(tmp_path: Path) -> None:
+    """The console's API types come from the API's own OpenAPI document, in the build: rename a field the console
+    reads (a destination's previous_secret_until) and `tsc` refuses the console."""
+    console = Path(__file__).resolve().parents[2] / "console"
+    copy = tmp_path / "console"
+    shutil.copytree(console / "src", copy / "src", ignore=shutil.ignore_patterns("api"))
+    shutil.copy(console / "tsconfig.json", copy / "tsconfig.json")
+    (copy / "node_modules").symlink_to(console / "node_modules")
+    document = openapi_document()
+    fields = document["components"]["schemas"]["Destination"]["properties"]
+    fields["overlap_ends_at"] = fields.pop("previous_secret_until")
+    (copy / "src" / "api").mkdir()
+    (copy / "src" / "api" / "openapi.json").write_text(json.dumps(document))
+    bin_ = console / "node_modules" / ".bin"
+    generated = subprocess.run([str(bin_ / "openapi-typescript"), "src/api/openapi.json", "--output", "src/api/schema.d.ts"], cwd=copy,
+                               capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    checked = subprocess.run([str(bin_ / "tsc"), "--noEmit", "-p", "."], cwd=copy, capture_output=True, text=True, timeout=300)
+    assert checked.returncode != 0 and "previous_secret_until" in checked.stdout and "Settings.tsx" in checked.stdout, checked.stdout[
+        -2000:
+    ]

@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useId, useState } from "react";
 import {
-  ATTRIBUTE_OPS, COMPARISONS, CONTACT_FIELDS, EVENT_TYPES, GROUPS, Json, KINDS, MEASURES, Node, OUTCOMES, RECENCY_OPS,
+  ATTRIBUTE_OPS, COMPARISONS, CONTACT_FIELDS, EVENT_TYPES, GROUPS, Json, KINDS, MEASURES, Node, OUTCOME_NAMES, OUTCOMES, RECENCY_OPS,
   SET_OPS, childPath, children, describe, groupOf, kindsFor, problemsAt, without,
 } from "./model";
 
@@ -211,7 +211,7 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
             <Pick label="Journey" value={String(node.journey_id ?? "")} items={catalog.journeys} invalid={bad("journey_id")} onChange={(v) => set("journey_id", v)} />
             <Select label="Step" value={String(node.step_id ?? "")} options={[["", "(any step)"], ...(journey?.steps ?? []).map((s): [string, string] => [s.id, s.id]), ...(node.step_id && !journey?.steps?.some((s) => s.id === node.step_id) ? [[String(node.step_id), String(node.step_id)] as [string, string]] : [])]}
               onChange={(v) => set("step_id", v || undefined)} />
-            <Select label="Outcome" value={String(node.outcome)} options={OUTCOMES.map((o) => [o, o.replace("_", " ")])} onChange={(v) => set("outcome", v)} />
+            <Select label="Outcome" value={String(node.outcome)} options={OUTCOMES.map((o) => [o, OUTCOME_NAMES[o]])} onChange={(v) => set("outcome", v)} />
             <Text label="Way" value={String(node.way ?? "")} placeholder="yes, no, branches[0]" onChange={(v) => set("way", v || undefined)} />
           </div>
           <Window value={node.window as Node | undefined} invalid={bad("window")} onChange={(w) => set("window", w)} />

@@ -43,7 +43,7 @@ export const COMPARISONS = ["gte", "gt", "eq", "ne", "lte", "lt"];
 export const SET_OPS = ["has_any", "has_all", "has_none"];
 export const MEASURES = ["count", "sum:amount", "sum:quantity", "distinct:order_id", "distinct:event_ref"];
 export const RECENCY_OPS = ["within", "not_within", "days_ago"];
-export const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "unsubscribed", "stopped", "blocked", "exited", "failed", "held_out", "branched"];
+export { OUTCOMES, OUTCOME_NAMES } from "../apiTypes";
 // Suggestions only: any contacts column, or attributes.KEY, may be typed.
 export const CONTACT_FIELDS = [
   "email", "phone", "first_name", "last_name", "gender", "birth_date", "city", "postal_code", "country", "language",

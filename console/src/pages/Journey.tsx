@@ -3,6 +3,7 @@ import { useNavigate, useParams } from "react-router-dom";
 import { ApiError, Problem, get, post, put } from "../api";
 import { Catalog, Select } from "../builder/Builder";
 import { without } from "../builder/model";
+import { OUTCOME_NAMES, type Outcome } from "../apiTypes";
 import type { StepFigures, WayExperiment } from "../journey/Canvas";
 import { JourneyDoc, STEP_KINDS, Step, freshId, layout, removeStep, renameStep, setWay, stepOf, ways } from "../journey/model";
 import { Choices, Line, Num, StepForm } from "../journey/StepForm";
@@ -12,7 +13,8 @@ const Canvas = lazy(() => import("../journey/Canvas"));
 const Funnel = lazy(() => import("../charts").then((m) => ({ default: m.Funnel })));
 
 const RECORD_FIELDS = ["id", "org_id", "status", "version", "published_version", "state_machine_arn", "created_at", "updated_at", "published_at", "started_at", "copied_from"];
-const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "unsubscribed", "stopped", "blocked", "exited", "failed", "held_out", "branched", "converted"];
+// Who a step's figures count, as a segment saved from them: the outcomes a step records (the API's own list).
+const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "unsubscribed", "stopped", "blocked", "exited", "failed", "held_out", "branched", "converted"] satisfies Outcome[];
 
 type Analytics = {
   entered: { contacts: number; entries: number }; converted: number; steps: StepFigures[];
@@ -191,7 +193,7 @@ function SaveAsSegment({ journeyId, step }: { journeyId: string; step: Step }) {
   return (
     <fieldset className="step-form">
       <legend>Save as a segment</legend>
-      <Select label="Contacts who" value={outcome} options={OUTCOMES.map((o) => [o, o.replace("_", " ")])} onChange={setOutcome} />
+      <Select label="Contacts who" value={outcome} options={OUTCOMES.map((o) => [o, OUTCOME_NAMES[o]])} onChange={setOutcome} />
       {decision && outcome === "branched" && (
         <Select label="Took the way" value={way} options={[["", "(choose)"], ...ways(step).map(([w]): [string, string] => [w, w])]} onChange={setWay_} />
       )}

@@ -1,12 +1,11 @@
 import { useEffect, useId, useState } from "react";
 import { del, get, post, put } from "../api";
 import { ErrorNote, n, useAction, when } from "../ui";
+import type { Destination, FrequencyCap } from "../apiTypes";
 
-type Cap = { messages: number; days: number; channels: string[] };
-type Destination = {
-  id: string; name: string; url: string; batch_size: number; timeout_seconds: number; created_at: string;
-  secret_rotated_at: string | null; previous_secret_until: string | null;
-};
+
+
+type Cap = Pick<FrequencyCap, "messages" | "days"> & { channels: string[] };
 
 /** The org's frequency cap across all journeys, and the webhook destinations exports and journeys deliver to. */
 export default function Settings() {
