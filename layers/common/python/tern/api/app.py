@@ -121,11 +121,10 @@ def handle(event: dict[str, Any], context: Any, services: Services) -> dict[str,
         return _refused(413, f"too large: the body is {size:,} bytes; the limit is {MAX_BODY_BYTES:,} bytes")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    takes_json = bool(body) and _takes_json(event)
-    if takes_json and media_type not in JSON_TYPES and not media_type.endswith("+json"):
+    if body and media_type not in JSON_TYPES and not media_type.endswith("+json") and _takes_json(event):
         return _refused(415, f"send the body as application/json, not {media_type} (POST /lists takes text/csv)")
-    text = base64.b64decode(body).decode("utf-8", "replace") if takes_json and event.get("isBase64Encoded") else body
-    if takes_json and text.lstrip().startswith("["):  # Powertools would read a list as its first item: [{...}, x] as {...}
+    text = base64.b64decode(body).decode("utf-8", "replace") if body and event.get("isBase64Encoded") else body
+    if text.lstrip().startswith("[") and _takes_json(event):  # Powertools would read a list as its first item: [{...}, x] as {...}
         return _refused(
             400,
             "invalid request: body: expected an object {...}, got an array",

@@ -26,11 +26,17 @@ class SecretsManagerSecrets:
     def __init__(self, client: Any):
         self._secrets = client
 
-    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
+    def _call(self, operation: str, missing_ok: bool = False, **request: Any) -> dict[str, Any] | None:
+        """The call's answer; None when `missing_ok` and Secrets Manager has no such secret (or version)."""
+        what = f"Secrets Manager {operation} {request.get('Name') or request.get('SecretId')}"
         try:
             return dict(getattr(self._secrets, operation)(**request))
-        except (ClientError, BotoCoreError) as e:
-            raise StoreError(f"Secrets Manager {operation} {request.get('Name') or request.get('SecretId')}: {e}") from None
+        except ClientError as e:
+            if missing_ok and error_code(e) == "ResourceNotFoundException":
+                return None
+            raise StoreError(f"{what}: {e}") from None
+        except BotoCoreError as e:
+            raise StoreError(f"{what}: {e}") from None
 
     def create(self, name: str, value: str) -> None:
         self._call("create_secret", Name=name, SecretString=value, Description="A Tern webhook destination's signing secret")
@@ -39,23 +45,13 @@ class SecretsManagerSecrets:
         self._call("put_secret_value", SecretId=name, SecretString=value)
 
     def current(self, name: str) -> str:
-        return str(self._call("get_secret_value", SecretId=name)["SecretString"])
+        found = self._call("get_secret_value", SecretId=name)
+        assert found is not None
+        return str(found["SecretString"])
 
     def previous(self, name: str) -> str | None:
-        try:
-            return str(self._secrets.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
-        except ClientError as e:
-            if error_code(e) == "ResourceNotFoundException":  # never rotated: there is no previous version
-                return None
-            raise StoreError(f"Secrets Manager get_secret_value {name} (previous): {e}") from None
-        except BotoCoreError as e:
-            raise StoreError(f"Secrets Manager get_secret_value {name} (previous): {e}") from None
+        found = self._call("get_secret_value", missing_ok=True, SecretId=name, VersionStage="AWSPREVIOUS")  # never rotated: none
+        return str(found["SecretString"]) if found else None
 
     def delete(self, name: str) -> None:
-        try:
-            self._secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
-        except ClientError as e:
-            if error_code(e) != "ResourceNotFoundException":
-                raise StoreError(f"Secrets Manager delete_secret {name}: {e}") from None
-        except BotoCoreError as e:
-            raise StoreError(f"Secrets Manager delete_secret {name}: {e}") from None
+        self._call("delete_secret", missing_ok=True, SecretId=name, ForceDeleteWithoutRecovery=True)
