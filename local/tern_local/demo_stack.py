@@ -312,7 +312,8 @@ def after_a_purchase(stack: LocalStack, api: Client, vips: dict[str, Any]) -> No
 
 def ab_test(stack: LocalStack, api: Client) -> None:
     """A/B test with a holdout and a goal: conversion per group and the lift over the holdout."""
-    from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
+    from tern.journeys.kinds import RandomSplit, branch_of, bucket
+    from tern.journeys.model import JourneyDefinition
 
     print("\n== An A/B test with a 10% holdout and a goal (a purchase within 14 days)")
     audience = api("POST", "/segments", {"name": "Gdańsk, lead score 50+", "refresh": {"every": 7, "unit": "days"}, "where": {"all": [

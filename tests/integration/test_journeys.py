@@ -450,7 +450,8 @@ def test_a_consent_removed_in_bulk_stops_the_next_send(
 def test_a_holdout_and_a_random_split_run_in_step_functions(stack: LocalStack, content: dict[str, str]) -> None:
     """The Choice states on each contact's bucket, in moto's interpreter: the held-out contacts are exactly those
     whose bucket falls under the percent, recorded held_out; the others take the branch their bucket names."""
-    from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
+    from tern.journeys.kinds import RandomSplit, branch_of, bucket
+    from tern.journeys.model import JourneyDefinition
 
     audience = live(stack, {**AUDIENCE, "name": "Kraków, split"})
     members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
@@ -556,7 +557,8 @@ def test_an_ab_test_with_a_holdout_and_a_goal_shows_conversion_and_lift_and_conv
     """A 20% holdout, a 50/50 split (a: a wait six days on, then a tag; b: a tag at once), a purchase goal with exit.
     Purchases posted to POST /events convert their buyers (held-out ones too), buyers waiting on branch a leave
     at its next step, and the analytics give each group's conversion and the lift over the holdout."""
-    from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
+    from tern.journeys.kinds import RandomSplit, branch_of, bucket
+    from tern.journeys.model import JourneyDefinition
 
     audience = live(stack, {**AUDIENCE, "name": "Kraków, A/B"})
     members = sorted(m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"])

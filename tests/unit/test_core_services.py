@@ -40,7 +40,8 @@ from tern.journeys.engagement import Engagement
 from tern.journeys.ingest import Ingest
 from tern.journeys.model import Journey
 from tern.journeys.repository import ContentRepository, JourneyRepository
-from tern.journeys.steps import IDEMPOTENCY_KEY, JourneySteps, StepRequest
+from tern.journeys.steps import IDEMPOTENCY_KEY, JourneySteps
+from tern.journeys.tasks import StepRequest
 from tern.journeys.unsubscribe import Links, Signer
 from tern.lists.repository import ListRepository
 from tern.segments.lifecycle import Segments

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tern.journeys.asl import END, compile_journey
-from tern.journeys.model import JourneyDefinition, RandomSplit, branch_of, bucket
+from tern.journeys.kinds import RandomSplit, branch_of, bucket
+from tern.journeys.model import JourneyDefinition
 
 SPLIT = {
     "name": "A/B", "audience": "s1", "start": "hold",

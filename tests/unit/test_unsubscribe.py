@@ -22,7 +22,7 @@ from test_core_services import ANNA, NOW, World
 from tern.errors import ContactStopped
 from tern.journeys.caps import ConsentTopic, MessageSettings, OrgSettings
 from tern.journeys.preferences import Preferences
-from tern.journeys.steps import StepRequest
+from tern.journeys.tasks import StepRequest
 from tern.journeys.unsubscribe import BadToken, Links, Signer, Unsubscribe, _b64, _unb64, held
 from tern.store.overlay import ContactOverlay
 

@@ -43,7 +43,8 @@ from tern.journeys.opt_outs import SmsOptOuts, StopRecord
 from tern.journeys.preferences import Preferences
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.senders import SenderRepository, Senders, SmsSenders
-from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps, StepRequest
+from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps
+from tern.journeys.tasks import StepRequest
 from tern.journeys.triggers import Triggers
 from tern.journeys.unsubscribe import Links, Signer
 from tern.lists.repository import ListRepository

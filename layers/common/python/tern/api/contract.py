@@ -15,12 +15,14 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from tern.exports.model import Action, Destination, Export
+from tern.journeys.analytics import JourneyAnalytics
 from tern.journeys.caps import FrequencyCap, MessageSettings
 from tern.journeys.content import Content
 from tern.journeys.model import Journey
 from tern.journeys.senders import Sender, SmsSender
 from tern.lists.repository import ListRecord
 from tern.segments.segment import Segment
+from tern.usecases.preview import Preview, PreviewStarted, PreviewStatus
 
 JSON = "application/json"
 REF = "#/components/schemas/"
@@ -62,6 +64,10 @@ _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "Sender": (Sender, {"version"}),
     "SmsSender": (SmsSender, set()),
     "MessageSettings": (MessageSettings, set()),
+    "JourneyAnalytics": (JourneyAnalytics, set()),
+    "Preview": (Preview, set()),
+    "PreviewStarted": (PreviewStarted, set()),
+    "PreviewStatus": (PreviewStatus, set()),
 }
 
 

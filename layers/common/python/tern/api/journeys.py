@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from tern.api.context import org_id, services
-from tern.api.contract import answers, array_of, obj, ref
+from tern.api.contract import answers, array_of, ref
 from tern.api.responses import journey_json, segment_json
 from tern.journeys.analytics import analytics
 from tern.journeys.model import JourneyDefinition
@@ -58,7 +58,7 @@ def copy_journey(journey_id: str) -> tuple[dict[str, Any], int]:
     return journey_json(services(router).journeys(org_id(router)).copy(journey_id)), 201
 
 
-@router.get("/journeys/<journey_id>/analytics", responses=answers(200, obj("steps"), 502))
+@router.get("/journeys/<journey_id>/analytics", responses=answers(200, ref("JourneyAnalytics"), 502))
 def journey_analytics(journey_id: str) -> dict[str, Any]:
     s = services(router)
     journey = s.journeys(org_id(router)).get(journey_id)

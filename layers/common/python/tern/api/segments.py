@@ -16,17 +16,6 @@ from tern.usecases.preview import preview, preview_status
 from tern.usecases.refresh import start_refresh
 
 router = Router()
-PREVIEW = obj(
-    "total",
-    "criteria",
-    "nodes",
-    "sample",
-    total={"type": "integer"},
-    criteria={"type": "array"},
-    nodes={"type": "array"},
-    sample={"type": "array"},
-)
-PREVIEW_STARTED = obj("preview_id", "status", "poll")
 
 
 @router.post("/segments", responses=answers(201, ref("Segment"), 409, description="Created, as a draft"))
@@ -45,7 +34,12 @@ def list_segments(include_deleted: Annotated[bool, Query()] = False) -> dict[str
 @router.post(
     "/segments/preview",
     responses=answers(
-        200, PREVIEW, 409, 502, description="Counted within 5 s", also={202: ("Still counting: poll the preview", PREVIEW_STARTED)}
+        200,
+        ref("Preview"),
+        409,
+        502,
+        description="Counted within 5 s",
+        also={202: ("Still counting: poll the preview", ref("PreviewStarted"))},
     ),
 )
 def preview_segment(definition: Annotated[SegmentDefinition, Body()]) -> tuple[dict[str, Any], int]:
@@ -53,7 +47,7 @@ def preview_segment(definition: Annotated[SegmentDefinition, Body()]) -> tuple[d
     return answer, 200 if done else 202
 
 
-@router.get("/previews/<preview_id>", responses=answers(200, obj("status"), 502, description="Running, or done with the counts"))
+@router.get("/previews/<preview_id>", responses=answers(200, ref("PreviewStatus"), 502, description="Running, or done with the counts"))
 def get_preview(preview_id: str) -> dict[str, Any]:
     return preview_status(services(router), org_id(router), preview_id)
 

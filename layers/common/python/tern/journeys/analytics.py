@@ -21,36 +21,90 @@ import datetime as dt
 import math
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, create_model
 from sqlglot import exp
 
 from tern.engines import QueryEngine
-from tern.journeys.model import (
-    DECISIONS,
-    BranchOnEvent,
-    End,
-    Holdout,
-    Journey,
-    MultiSplit,
-    RandomSplit,
-    SendEmail,
-    SendSms,
-    Split,
-    Step,
-    WaitFor,
-    WaitUntil,
-    Webhook,
-    flow_order,
-    successors,
-)
+from tern.journeys.kinds import Step
+from tern.journeys.kinds.base import ANSWERS, Tally
+from tern.journeys.model import Journey, flow_order
 
 OUTCOMES = [
     "deferred", "processed", "sent", "opened", "clicked", "bounced", "stopped", "blocked", "exited", "failed", "held_out", "branched",
     "capped", "outside_window", "no_date", "unsubscribed",
 ]  # fmt: skip
-PASSED = ("sent", "failed", "capped", "outside_window")  # a send's outcomes that let the contact go on
-ANSWERS = ("opened", "clicked", "bounced")
 # What a message's recipient did afterwards: counted at its send step, never where the contact is nor who reached it
 REACTIONS = (*ANSWERS, "unsubscribed")
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WayFigures(_Answer):
+    """The contacts a decision's way took, and (with a goal) how many of them converted."""
+
+    way: str
+    next: str | None
+    contacts: int
+    converted: int | None = None
+    conversion_rate: float | None = None
+
+
+class _StepBase(_Answer):
+    step_id: str
+    kind: str
+    entered: int
+    converted: int | None  # null for a wait or an end (they record nothing), or without a goal
+    waiting: int
+    exits: dict[str, int]  # why contacts left here (timeout, goal met, an exit event, left the audience)
+    ways: list[WayFigures] | None = None  # a decision's
+
+
+# A step's figures: the contacts with each outcome there (OUTCOMES), who reached it and who waits there now
+StepFigures = create_model("StepFigures", __base__=_StepBase, **{outcome: (int, ...) for outcome in OUTCOMES})  # type: ignore[call-overload]
+
+
+class Variant(_Answer):
+    step_id: str
+    way: str
+    next: str | None
+    contacts: int
+    converted: int
+    conversion_rate: float | None
+    lift: float | None = None
+    lift_low: float | None = None
+    lift_high: float | None = None
+
+
+class Control(_Answer):
+    step_id: str
+    contacts: int
+    converted: int
+    conversion_rate: float | None
+
+
+class Experiment(_Answer):
+    goal: str | None
+    control: Control | None
+    variants: list[Variant]
+
+
+class Entered(_Answer):
+    contacts: int
+    entries: int
+
+
+class JourneyAnalytics(_Answer):
+    """GET /journeys/{id}/analytics: the journey's figures, per step."""
+
+    journey_id: str
+    status: str
+    entered: Entered
+    steps: list[StepFigures]  # type: ignore[valid-type]
+    stopped_by_journey_stop: int
+    converted: int
+    experiment: Experiment | None = None
 
 
 def _events(engine: QueryEngine) -> exp.Table:
@@ -79,7 +133,7 @@ def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | N
         .from_(_events(engine)).where(_scope(journey)).group_by("step_id", "outcome", way)
     )  # fmt: skip
     counts: dict[str, dict[str, int]] = {s.id: dict.fromkeys(OUTCOMES, 0) for s in journey.steps}
-    ways: dict[str, dict[str, int]] = {s.id: {edge: 0 for edge in edges(s)} for s in journey.steps if isinstance(s, DECISIONS)}
+    ways: dict[str, dict[str, int]] = {s.id: dict.fromkeys(s.edges(), 0) for s in journey.steps if s.edges()}
     exits: dict[str, dict[str, int]] = {s.id: {} for s in journey.steps}
     stopped_anywhere = converted = 0
     for step_id, outcome, taken, contacts in engine.run(counts_sql.sql(dialect=engine.dialect)).rows:
@@ -95,7 +149,7 @@ def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | N
             converted += int(contacts)
 
     # where each contact is now: its latest position event
-    sends = [s.id for s in journey.steps if isinstance(s, (SendEmail, SendSms))]
+    sends = [s.id for s in journey.steps if s.channel]
     moves = exp.not_(exp.and_(exp.column("outcome").isin(*(exp.Literal.string(a) for a in REACTIONS)),
                               exp.column("step_id").isin(*(exp.Literal.string(s) for s in sends)))) if sends else exp.true()  # fmt: skip
     rank = exp.Case()
@@ -124,14 +178,14 @@ def analytics(journey: Journey, engine: QueryEngine, entered: dict[str, int] | N
     steps = [
         {"step_id": s.id, "kind": s.kind, **reached[s.id], **counts[s.id], "waiting": waiting[s.id],
          "exits": exits[s.id],
-         **({"ways": [{"way": edge, "next": dict(successors(s)).get(edge), "contacts": n} for edge, n in ways[s.id].items()]} if s.id in ways else {})}
+         **({"ways": [{"way": edge, "next": dict(s.ways()).get(edge), "contacts": n} for edge, n in ways[s.id].items()]} if s.id in ways else {})}
         for s in journey.steps
     ]  # fmt: skip
     result = {"journey_id": journey.id, "status": journey.status, "entered": entered or {"contacts": 0, "entries": 0}, "steps": steps,
               "stopped_by_journey_stop": stopped_anywhere, "converted": converted}  # fmt: skip
     if journey.goal is not None and ways:
         result["experiment"] = experiment(journey, engine, steps)
-    return result
+    return JourneyAnalytics.model_validate(result).model_dump(exclude_unset=True)  # what the API documents, checked
 
 
 def _if_converted(journey: Journey, engine: QueryEngine) -> exp.Expr:
@@ -160,7 +214,7 @@ def _reached(journey: Journey, engine: QueryEngine, counts: dict[str, dict[str, 
     found = {str(step_id): (int(n), int(c)) for step_id, n, c in engine.run(sql.sql(dialect=engine.dialect)).rows}
     reached: dict[str, dict[str, int | None]] = {}
     for s in journey.steps:
-        if isinstance(s, (WaitUntil, WaitFor, End)):
+        if s.silent:
             reached[s.id] = {"entered": counts[s.id]["processed"], "converted": None}
         else:
             n, c = found.get(s.id, (0, 0))
@@ -183,17 +237,17 @@ def experiment(journey: Journey, engine: QueryEngine, steps: list[dict[str, Any]
         for way in figures.get("ways", []):
             n, c = found.get((figures["step_id"], way["way"]), (0, 0))
             way["converted"], way["conversion_rate"] = c, (c / n if n else None)
-    holdout = next((journey.step(s) for s in flow_order(journey) if isinstance(journey.step(s), Holdout)), None)
-    control = found.get((holdout.id, "held_out"), (0, 0)) if holdout else None
+    holdout = next((journey.step(s) for s in flow_order(journey) if journey.step(s).control), None)
+    control = found.get((holdout.id, str(holdout.control)), (0, 0)) if holdout else None
     variants = []
     for step_id in flow_order(journey):
         step = journey.step(step_id)
-        if isinstance(step, (RandomSplit, Holdout)):
-            for edge in edges(step):
-                if edge == "held_out":
+        if step.randomised:
+            for edge in step.edges():
+                if edge == step.control:
                     continue
                 n, c = found.get((step.id, edge), (0, 0))
-                variants.append({"step_id": step.id, "way": edge, "next": dict(successors(step)).get(edge), "contacts": n, "converted": c,
+                variants.append({"step_id": step.id, "way": edge, "next": dict(step.ways()).get(edge), "contacts": n, "converted": c,
                                  "conversion_rate": c / n if n else None, **(lift(c, n, control[1], control[0]) if control else {})})  # fmt: skip
     return {
         "goal": journey.goal.event_type if journey.goal else None,
@@ -214,19 +268,6 @@ def lift(converted: int, contacts: int, control_converted: int, control_contacts
     return {"lift": ratio - 1, "lift_low": math.exp(math.log(ratio) - spread) - 1, "lift_high": math.exp(math.log(ratio) + spread) - 1}
 
 
-def edges(step: Step) -> list[str]:
-    """The ways a decision can send a contact, whether or not a step follows them."""
-    if isinstance(step, RandomSplit):
-        return [f"branches[{i}]" for i in range(len(step.branches))]
-    if isinstance(step, Holdout):
-        return ["held_out", "next"]
-    if isinstance(step, Split):
-        return ["yes", "no"]
-    if isinstance(step, MultiSplit):
-        return [f"branches[{i}]" for i in range(len(step.branches))] + ["else"]
-    return []
-
-
 def _passed_silently(
     journey: Journey,
     counts: dict[str, dict[str, int]],
@@ -238,33 +279,19 @@ def _passed_silently(
     for step_id in flow_order(journey):
         step = journey.step(step_id)
         figures = counts[step_id]
-        if isinstance(step, (WaitUntil, WaitFor, End)) and step_id != journey.start:
+        if step.silent and step_id != journey.start:
             figures["processed"] = sum(
-                _let_through(journey.step(p), step_id, counts[p], waiting[p], ways.get(p, {}), exits[p].get("timeout", 0))
+                _let_through(journey.step(p), step_id, Tally(counts[p], waiting[p], ways.get(p, {}), exits[p].get("timeout", 0)))
                 for p in counts
                 if p != step_id
             )
-        elif isinstance(step, (WaitUntil, WaitFor, End)):  # a journey that starts with a wait: who entered it
+        elif step.silent:  # a journey that starts with a wait: who entered it
             figures["processed"] = max(figures["processed"], waiting[step_id])
 
 
-def _let_through(step: Step, target: str, figures: dict[str, int], waiting: int, ways: dict[str, int], timeouts: int) -> int:
+def _let_through(step: Step, target: str, tally: Tally) -> int:
     """How many contacts `step` sent on to `target`."""
-    through = 0
-    for edge, to in successors(step):
-        if to != target:
-            continue
-        if isinstance(step, DECISIONS):
-            through += ways.get(edge, 0)
-        elif isinstance(step, BranchOnEvent):
-            through += sum(figures[a] for a in ANSWERS) if edge == "yes" else timeouts
-        elif isinstance(step, (WaitUntil, WaitFor)):
-            through += max(0, figures["processed"] - waiting)
-        elif isinstance(step, (SendEmail, SendSms, Webhook)):
-            through += sum(figures[o] for o in PASSED)
-        else:
-            through += figures["processed"]
-    return through
+    return sum(step.let_through(edge, tally) for edge, to in step.ways() if to == target)
 
 
 def _position(journey: Journey, step_id: str, outcome: str, way: str = "") -> str | None:
@@ -275,20 +302,8 @@ def _position(journey: Journey, step_id: str, outcome: str, way: str = "") -> st
         step = journey.step(step_id)
     except KeyError:
         return None
-    if isinstance(step, BranchOnEvent):
-        if outcome == "processed":
-            return step.id
-        target = step.yes if outcome in ANSWERS else step.no if outcome == "exited" and way in ("", "timeout") else None
-    elif isinstance(step, DECISIONS):
-        target = dict(successors(step)).get(way) if outcome == "branched" else None
-    elif isinstance(step, End):
-        return None
-    elif isinstance(step, (SendEmail, SendSms)) and outcome == "deferred":  # waiting for the send window to open
-        return step.id
-    else:
-        target = step.next if outcome in ("processed", *PASSED) else None
-    if target is None:
-        return None
+    target = step.position(outcome, way)
+    if target is None or target == step.id:
+        return target
     following = journey.step(target)
-    waits = isinstance(following, (WaitUntil, WaitFor)) or (isinstance(following, (Split, MultiSplit)) and following.after is not None)
-    return following.id if waits else None
+    return following.id if following.holds_arrivals() else None

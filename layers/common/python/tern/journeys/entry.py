@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tern import lake
-from tern.clock import Clock, naive_utc, utc_now, wall_seconds, wall_timestamp
+from tern.clock import Clock, naive_utc, utc_now, wall_timestamp
 from tern.engines import QueryEngine
 from tern.errors import RetryLater, StoreError
-from tern.journeys.model import BranchOnEvent, Journey, MultiSplit, Split, WaitFor, WaitUntil, execution_name
+from tern.journeys.model import Journey, execution_name
 from tern.journeys.repository import JourneyRepository
 from tern.journeys.times import EXECUTION_LIMIT
 from tern.journeys.windows import zone_of
@@ -48,18 +48,11 @@ SNAPSHOT = list(lake.CONTACTS)
 
 def timing(journey: Journey, clock: Clock) -> dict[str, Any]:
     """Each branch's timeout and each wait, on the wall clock Step Functions keeps (tern.clock)."""
-    timeouts: dict[str, int] = {}
-    waits: dict[str, Any] = {}
+    plan: dict[str, dict[str, Any]] = {"timeouts": {}, "waits": {}}
     for step in journey.steps:
-        if isinstance(step, BranchOnEvent):
-            timeouts[step.id] = wall_seconds(clock, step.timeout.total_seconds())
-        elif isinstance(step, WaitUntil) and step.at is not None:
-            waits[step.id] = wall_timestamp(clock, step.at)
-        elif isinstance(step, WaitFor):
-            waits[step.id] = wall_seconds(clock, step.duration.total_seconds())
-        elif isinstance(step, (Split, MultiSplit)) and step.after is not None:
-            waits[step.id] = wall_seconds(clock, step.after.total_seconds())
-    return {"timeouts": timeouts, "waits": waits}
+        for part, times in step.at_entry(clock).items():
+            plan[part].update(times)
+    return plan
 
 
 def field_waits(journey: Journey, clock: Clock, contact: dict[str, Any], event: dict[str, Any] | None) -> dict[str, str | None]:
@@ -68,10 +61,10 @@ def field_waits(journey: Journey, clock: Clock, contact: dict[str, Any], event: 
     now = naive_utc(clock())
     found: dict[str, str | None] = {}
     for step in journey.steps:
-        if isinstance(step, WaitUntil) and step.from_ is not None:
-            at = field_time(step.from_, contact, event or {}, zone_of(contact.get("timezone"), journey.timezone))
-            if at is not None and step.offset is not None:
-                at += step.offset
+        if (source := step.field_wait()) is not None:
+            at = field_time(source[0], contact, event or {}, zone_of(contact.get("timezone"), journey.timezone))
+            if at is not None and source[1] is not None:
+                at += source[1]
             found[step.id] = wall_timestamp(clock, at) if at is not None and at - now <= EXECUTION_LIMIT else None
     return found
 

@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from tern.clock import Clock, naive_utc, utc_now
 from tern.journeys.engagement import Engagement
 from tern.journeys.matching import ContactEvent
-from tern.journeys.steps import JourneyRef, StepRequest, complete, journey_event
+from tern.journeys.steps import complete
+from tern.journeys.tasks import JourneyRef, StepRequest, journey_event
 from tern.journeys.triggers import Triggers
 from tern.lake import ORG_ID
 from tern.ports import Events, TaskTokens

@@ -24,7 +24,7 @@ from tern.journeys.content import Content, ContentDraft
 from tern.journeys.model import Journey, JourneyDefinition, execution_name, first_execution
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.senders import Senders, domain_of
-from tern.journeys.steps import JourneyRef, StepRequest, journey_event
+from tern.journeys.tasks import JourneyRef, StepRequest, journey_event
 from tern.journeys.validate import check_publishable, check_shape
 from tern.ports import Deliveries, Events, Scheduler, StateMachines
 from tern.segments.lifecycle import SegmentDraft, Segments, schedule_expression

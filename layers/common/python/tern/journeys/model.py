@@ -12,6 +12,8 @@ A journey is a graph of steps, each with an id; `start` names the first. Steps l
        {"id": "launch", "kind": "wait_until", "at": "2026-12-08T10:00:00+01:00", "next": "text"},
        {"id": "text", "kind": "send_sms", "content_id": "C2", "next": "end"},
        {"id": "end", "kind": "end"}]}
+
+The steps' kinds, each with everything the machinery needs of it, are in tern.journeys.kinds.
 """
 
 from __future__ import annotations
@@ -25,199 +27,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from tern.clock import Instant
 from tern.journeys.caps import Limits
-from tern.journeys.conditions import Condition
+from tern.journeys.kinds import Step
+from tern.journeys.kinds.base import StepId, Text
 from tern.journeys.matching import EventMatch, Exits, Goal
-from tern.journeys.times import Duration, Moment, SignedDuration
+from tern.journeys.times import Duration, Moment
 from tern.journeys.windows import SendWindow
 from tern.segments.segment import Every
 from tern.segments.values import Day
 from tern.text import MultiLine, OneLine
 
-StepId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=500), OneLine]
-
-
-class _Step(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: StepId
-
-
-class SendEmail(_Step):
-    kind: Literal["send_email"]
-    content_id: Text
-    address_field: Literal["email"] = "email"
-    next: StepId | None = None
-
-
-class SendSms(_Step):
-    kind: Literal["send_sms"]
-    content_id: Text
-    phone_field: Literal["phone"] = "phone"
-    next: StepId | None = None
-
-
-class BranchOnEvent(_Step):
-    """Wait for an engagement event on an earlier message; `yes` when it comes, `no` when the timeout passes."""
-
-    kind: Literal["branch_on_event"]
-    message_step: StepId
-    event: Literal["clicked", "opened", "bounced"]
-    link: Annotated[str, Field(min_length=1, max_length=2000), OneLine] | None = None
-    timeout: Duration
-    yes: StepId | None = None
-    no: StepId | None = None
-
-
-# where a wait_until may read its time: the entry event's fields, the contact's date and time columns, its attributes
-TIME_FIELDS = r"^(entry_event\.(ts|event_start)|entry_event\.properties\.[^.]{1,200}|contact\.(birth_date|created_at|updated_at)|contact\.attributes\.[^.]{1,200})$"
-
-
-class WaitUntil(_Step):
-    """Hold the contact until `at`, or until the time `from` one of its fields (plus `offset`, which may be
-    negative); a contact whose field holds no time goes to `no_value`, or its path ends (recorded no_date)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    kind: Literal["wait_until"]
-    at: Moment | None = None
-    from_: Annotated[str, Field(pattern=TIME_FIELDS)] | None = Field(default=None, alias="from")
-    offset: SignedDuration | None = None
-    no_value: StepId | None = None
-    next: StepId | None = None
-
-    @model_validator(mode="after")
-    def _one_time(self) -> WaitUntil:
-        if (self.at is None) == (self.from_ is None):
-            raise ValueError("a wait_until needs either at (a time) or from (a field holding one)")
-        if self.at is not None and (self.offset is not None or self.no_value is not None):
-            raise ValueError("offset and no_value go with from, not at")
-        return self
-
-
-class WaitFor(_Step):
-    kind: Literal["wait_for"]
-    duration: Duration
-    next: StepId | None = None
-
-
-class UpdateContact(_Step):
-    """Add or remove a tag, category or consent (recorded in Tern's overlay, never in the customer's data)."""
-
-    kind: Literal["update_contact"]
-    field: Literal["tags", "categories", "consents"]
-    action: Literal["add", "remove"]
-    value: Annotated[str, Field(min_length=1, max_length=200), OneLine]
-    next: StepId | None = None
-
-
-class Webhook(_Step):
-    """POST the contact (its snapshot and entry event) to a webhook destination, signed as exports are; a delivery
-    that fails for good is recorded `failed` and the path goes on."""
-
-    kind: Literal["webhook"]
-    destination_id: Text
-    next: StepId | None = None
-
-
-class End(_Step):
-    kind: Literal["end"]
-
-
-class SplitBranch(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    percent: Annotated[int, Field(strict=True, ge=1, le=99)]
-    next: StepId | None = None
-
-
-class RandomSplit(_Step):
-    """Contacts divided among up to 5 branches by percent; which branch is a hash of (journey, step, contact), so
-    a retry, a re-run or a copy of the execution never moves a contact (see `bucket`)."""
-
-    kind: Literal["random_split"]
-    branches: Annotated[list[SplitBranch], Field(min_length=2, max_length=5)]
-
-    @field_validator("branches")
-    @classmethod
-    def _whole(cls, branches: list[SplitBranch]) -> list[SplitBranch]:
-        if sum(b.percent for b in branches) != 100:
-            raise ValueError(f"the branches' percents add up to {sum(b.percent for b in branches)}, not 100")
-        return branches
-
-
-class Holdout(_Step):
-    """`percent` of the contacts leave here, recorded as held_out (the control group); the others go on."""
-
-    kind: Literal["holdout"]
-    percent: Annotated[int, Field(strict=True, ge=1, le=99)]
-    next: StepId | None = None
-
-
-class Split(_Step):
-    """Evaluate `condition` for the contact (after waiting `after`, if given): `yes` when it holds, else `no`."""
-
-    kind: Literal["split"]
-    condition: Condition
-    after: Duration | None = None
-    yes: StepId | None = None
-    no: StepId | None = None
-
-
-class ConditionBranch(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    condition: Condition
-    next: StepId | None = None
-
-
-class MultiSplit(_Step):
-    """The first branch whose condition holds (in their order), else `else` (after waiting `after`, if given)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    kind: Literal["multi_split"]
-    branches: Annotated[list[ConditionBranch], Field(min_length=1, max_length=5)]
-    else_: StepId | None = Field(default=None, alias="else")
-    after: Duration | None = None
-
-
-Step = Annotated[
-    Union[SendEmail, SendSms, BranchOnEvent, WaitUntil, WaitFor, UpdateContact, End, RandomSplit, Holdout, Split, MultiSplit, Webhook],
-    Field(discriminator="kind"),
-]
-DECISIONS = (RandomSplit, Holdout, Split, MultiSplit)  # steps whose Task answers which way the contact goes
 Mode = Literal["one_time", "one_time_with_joiners", "recurring"]
-
-
-def successors(step: Step) -> list[tuple[str, StepId]]:
-    """(edge, step id) for each way out of a step; the edge names the outcome that takes it."""
-    if isinstance(step, BranchOnEvent):
-        return [(edge, target) for edge, target in (("yes", step.yes), ("no", step.no)) if target]
-    if isinstance(step, End):
-        return []
-    if isinstance(step, RandomSplit):
-        return [(f"branches[{i}]", b.next) for i, b in enumerate(step.branches) if b.next]
-    if isinstance(step, Split):
-        return [(edge, target) for edge, target in (("yes", step.yes), ("no", step.no)) if target]
-    if isinstance(step, WaitUntil):
-        return [(edge, target) for edge, target in (("next", step.next), ("no_value", step.no_value)) if target]
-    if isinstance(step, MultiSplit):
-        edges = [(f"branches[{i}]", b.next) for i, b in enumerate(step.branches)] + [("else", step.else_)]
-        return [(edge, target) for edge, target in edges if target]
-    return [("next", step.next)] if step.next else []
-
-
-def bucket(journey_id: str, step_id: str, contact_id: str) -> int:
-    """The contact's bucket 0..99 at a split or holdout: the same for the same journey, step and contact, always
-    (a digest, not a random draw), and independent between steps."""
-    digest = hashlib.sha256(f"{journey_id}\n{step_id}\n{contact_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % 100
-
-
-def branch_of(step: RandomSplit, bucket_number: int) -> int:
-    """Which branch (index) a bucket falls in: branches take consecutive runs of buckets in their order."""
-    upper = 0
-    for index, branch in enumerate(step.branches):
-        upper += branch.percent
-        if bucket_number < upper:
-            return index
-    raise ValueError("a bucket is 0..99")
 
 
 def flow_order(definition: JourneyDefinition) -> list[str]:
@@ -231,7 +50,7 @@ def flow_order(definition: JourneyDefinition) -> list[str]:
         if step_id in seen or step_id not in known:
             return
         seen.add(step_id)
-        for _, target in successors(definition.step(step_id)):
+        for _, target in definition.step(step_id).ways():
             visit(target)
         order.append(step_id)
 

@@ -32,48 +32,32 @@ function around `run`, so a retried invocation returns the first one's answer wi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from tern import lake
 from tern.clock import Clock, naive_utc, utc_now, wall_timestamp
 from tern.errors import ContactStopped, DefinitionError, DeliveryFailed, OptedOut, SendRejected
 from tern.journeys.caps import Ledger, OrgSettings, Throttle
 from tern.journeys.conditions import Evaluator, Facts
 from tern.journeys.content import personalised, with_footer
 from tern.journeys.engagement import Engagement, SentMessage
-from tern.journeys.model import (
-    DECISIONS,
-    BranchOnEvent,
-    Holdout,
-    Journey,
-    MultiSplit,
-    RandomSplit,
-    SendEmail,
-    SendSms,
-    Split,
-    Step,
-    UpdateContact,
-    Webhook,
-    branch_of,
-    bucket,
-)
+from tern.journeys.kinds import BranchOnEvent, StepKind, Webhook, bucket
+from tern.journeys.kinds.base import Choice
+from tern.journeys.kinds.deciding import Decision
+from tern.journeys.kinds.sending import Send
+from tern.journeys.model import Journey
 from tern.journeys.opt_outs import StopRecord
 from tern.journeys.repository import ContentRepository, JourneyRepository
 from tern.journeys.senders import Senders, SmsSenders
+from tern.journeys.tasks import JourneyRef, StepRequest, journey_event
 from tern.journeys.times import EXECUTION_LIMIT
 from tern.journeys.unsubscribe import Links, Unsubscribe, held
 from tern.journeys.windows import next_opening, zone_of
 from tern.ports import Deliveries, Email, Events, SendAs, Sms, TaskTokens
 from tern.segments.repository import SegmentRepository
 from tern.store.overlay import ContactOverlay
-
-Decision = RandomSplit | Holdout | Split | MultiSplit
 
 CONSENT = {"email": "email_marketing", "sms": "sms_marketing"}
 # One answer per (journey version, contact, entry, step, phase): what makes a retried invocation send nothing
@@ -82,43 +66,6 @@ CONSENT = {"email": "email_marketing", "sms": "sms_marketing"}
 # is in the key (a send has none, so its key stays the same under retries).
 IDEMPOTENCY_KEY = "[journey.org_id, journey.id, journey.version, contact_id, execution, step, phase, token]"
 IDEMPOTENCY_DAYS = 7
-
-
-class JourneyRef(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    org_id: str
-    id: str
-    version: int
-
-
-class StepRequest(BaseModel):
-    """The payload a journey's Task state sends (tern.journeys.asl)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    phase: Literal["step", "timeout", "opened", "no_date"] = "step"
-    step: str
-    journey: JourneyRef
-    contact_id: str
-    run_id: str = ""
-    execution: str = ""
-    started: str | None = None  # when the execution started (wall clock, ISO 8601): it must end within a year of it
-    token: str | None = None
-    contact: dict[str, Any] = Field(default_factory=dict)
-    entry_event: dict[str, Any] = Field(default_factory=dict)  # the event that entered the contact (event-triggered journeys)
-
-
-def journey_event(
-    request: StepRequest, step_id: str, outcome: str, at: dt.datetime, reason: str | None = None, **columns: Any
-) -> dict[str, Any]:
-    """A journey_step row; its event_id is stable, so a repeated write is recognisably the same event."""
-    event_id = hashlib.sha256(
-        f"{request.journey.id}\n{request.contact_id}\n{step_id}\n{outcome}\n{request.execution}".encode()
-    ).hexdigest()[:32]
-    return {
-        "event_id": f"js-{event_id}", "contact_id": request.contact_id, "event_type": "journey_step", "ts": at,
-        "journey_id": request.journey.id, "step_id": step_id, "outcome": outcome, "reason": reason,
-        "properties": [("journey_version", str(request.journey.version)), ("run_id", request.run_id)], **columns,
-    }  # fmt: skip
 
 
 @dataclass
@@ -163,23 +110,7 @@ class JourneySteps:
         if request.phase == "timeout":
             self.events.write(journey.org_id, [journey_event(request, step.id, "exited", now, reason="timeout")])
             return {"outcome": "exited", "reason": "timeout"}
-        if isinstance(step, DECISIONS):
-            return self._decide(journey, step, request, now)
-        if isinstance(step, (SendEmail, SendSms)):
-            return self._send(journey, step, request, now)
-        if isinstance(step, BranchOnEvent):
-            return self._branch(journey, step, request, now)
-        if isinstance(step, Webhook):
-            return self._webhook(journey, step, request, now)
-        if isinstance(step, UpdateContact):
-            kind = {column: kind for kind, column in lake.OVERLAY_KINDS.items()}[step.field]
-            source = (
-                "journey-" + hashlib.sha256(f"{journey.id}\n{step.id}\n{request.execution}\n{request.contact_id}".encode()).hexdigest()[:32]
-            )
-            self.overlay.write(journey.org_id, source, kind, step.value, step.action, [request.contact_id], now)  # type: ignore[arg-type]
-            self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now)])
-            return {"outcome": "processed"}
-        raise ValueError(f"step {step.id} is not a Task step")
+        return step.act(self, journey, request, now)
 
     def _leaving(self, journey: Journey, request: StepRequest) -> str | None:
         """Why the contact leaves at this step, if it does: its goal (with exit), an exit event, or the audience."""
@@ -199,14 +130,14 @@ class JourneySteps:
 
     # ----- sends
 
-    def _blocked(self, journey: Journey, step: Step, request: StepRequest, now: dt.datetime, reason: str) -> None:
+    def _blocked(self, journey: Journey, step: StepKind, request: StepRequest, now: dt.datetime, reason: str) -> None:
         self.events.write(
             journey.org_id,
             [journey_event(request, step.id, "processed", now), journey_event(request, step.id, "blocked", now, reason=reason)],
         )
         raise ContactStopped(f"{request.contact_id} at {step.id}: {reason}")
 
-    def _window(self, journey: Journey, step: SendEmail | SendSms, request: StepRequest, now: dt.datetime) -> dict[str, Any] | None:
+    def _window(self, journey: Journey, step: Send, request: StepRequest, now: dt.datetime) -> dict[str, Any] | None:
         """The answer for a send that may not go now (deferred to the opening, or skipped); None if it may."""
         if journey.send_window is None and not journey.closed_dates:
             return None
@@ -230,10 +161,12 @@ class JourneySteps:
         self.events.write(journey.org_id, [journey_event(request, step.id, "deferred", now, reason=opening.isoformat())])
         return {"outcome": "deferred", "way": "wait", "until": until}
 
-    def _send(self, journey: Journey, step: SendEmail | SendSms, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
-        channel = "email" if isinstance(step, SendEmail) else "sms"
+    def send(self, journey: Journey, step: Send, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+        """A send step's Task: the message on the step's channel, unless the contact is blocked, capped or outside
+        the window."""
+        channel = step.channel or ""
         contact = {**request.contact, "entry_event": request.entry_event}
-        address = str(contact.get(step.address_field if isinstance(step, SendEmail) else step.phone_field) or "").strip()
+        address = step.address(contact)
         consents = set(contact.get("consents") or [])  # as the contact entered the journey
         changed = self.overlay.consent(journey.org_id, request.contact_id, CONSENT[channel])  # a bulk change since wins
         if changed == "remove" or (changed is None and CONSENT[channel] not in consents):
@@ -331,7 +264,8 @@ class JourneySteps:
 
     # ----- webhooks
 
-    def _webhook(self, journey: Journey, step: Webhook, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+    def webhook(self, journey: Journey, step: Webhook, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+        """A webhook step's Task: the contact POSTed to the destination, `sent` or `failed` (the path goes on)."""
         key = f"{journey.id}:{request.journey.version}:{step.id}:{request.execution or request.contact_id}"
         body = json.dumps({
             "journey_id": journey.id, "step_id": step.id, "contact_id": request.contact_id, "contact": request.contact,
@@ -352,19 +286,10 @@ class JourneySteps:
 
     # ----- decisions: which way the contact goes
 
-    def _decide(self, journey: Journey, step: Decision, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
-        if isinstance(step, RandomSplit):
-            way = f"branches[{branch_of(step, bucket(journey.id, step.id, request.contact_id))}]"
-        elif isinstance(step, Holdout):
-            way = "held_out" if bucket(journey.id, step.id, request.contact_id) < step.percent else "next"
-        else:
-            evaluator = Evaluator(self.facts(journey, request, now))
-            conditions = [step.condition] if isinstance(step, Split) else [b.condition for b in step.branches]
-            held = next((i for i, c in enumerate(conditions) if evaluator.holds(c)), None)
-            if isinstance(step, Split):
-                way = "no" if held is None else "yes"
-            else:
-                way = "else" if held is None else f"branches[{held}]"
+    def decide(self, journey: Journey, step: Decision, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+        """A decision's Task: the way the step takes for this contact, recorded and answered for its Choice."""
+        evaluator = Evaluator(self.facts(journey, request, now))
+        way = step.way(Choice(bucket=bucket(journey.id, step.id, request.contact_id), holds=evaluator.holds))
         outcome = "held_out" if way == "held_out" else "branched"
         self.events.write(journey.org_id, [
             journey_event(request, step.id, "processed", now), journey_event(request, step.id, outcome, now, reason=way),
@@ -386,7 +311,8 @@ class JourneySteps:
 
     # ----- branch on an engagement event
 
-    def _branch(self, journey: Journey, step: BranchOnEvent, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+    def branch(self, journey: Journey, step: BranchOnEvent, request: StepRequest, now: dt.datetime) -> dict[str, Any]:
+        """A branch's Task: its token registered under the watched message, completed at once if the event came."""
         if not request.token:
             raise ValueError(f"branch step {step.id} was invoked without a task token")
         self.events.write(journey.org_id, [journey_event(request, step.id, "processed", now)])

@@ -13,24 +13,10 @@ from collections.abc import Callable
 
 from tern.clock import naive_utc
 from tern.errors import DefinitionError, NotFoundError, Problem
-from tern.journeys.conditions import AllOf, AnyOf, EngagementCriterion, NoneOf
 from tern.journeys.content import Content
-from tern.journeys.model import (
-    BranchOnEvent,
-    JourneyDefinition,
-    MultiSplit,
-    SendEmail,
-    SendSms,
-    Split,
-    Step,
-    WaitFor,
-    WaitUntil,
-    Webhook,
-    flow_order,
-    successors,
-)
+from tern.journeys.kinds.base import Publishing
+from tern.journeys.model import JourneyDefinition, flow_order
 from tern.journeys.times import EXECUTION_LIMIT
-from tern.segments.criteria import SegmentMembershipCriterion
 from tern.segments.segment import Segment
 
 
@@ -48,14 +34,9 @@ def check_shape(definition: JourneyDefinition) -> None:
     if definition.start not in seen:
         problems.append(Problem("start", f"there is no step {definition.start!r}"))
     for i, step in enumerate(definition.steps):
-        for edge, target in successors(step):
+        for path, target in [*step.ways(), *step.references()]:
             if target not in seen:
-                problems.append(Problem(f"steps[{i}].{edge}", f"there is no step {target!r}"))
-        if isinstance(step, BranchOnEvent) and step.message_step not in seen:
-            problems.append(Problem(f"steps[{i}].message_step", f"there is no step {step.message_step!r}"))
-        for path, criterion in criteria(step):
-            if isinstance(criterion, EngagementCriterion) and criterion.message_step not in seen:
-                problems.append(Problem(f"steps[{i}].{path}.message_step", f"there is no step {criterion.message_step!r}"))
+                problems.append(Problem(f"steps[{i}].{path}", f"there is no step {target!r}"))
     if definition.mode == "recurring" and definition.every is None:
         problems.append(Problem("every", 'a recurring journey needs a schedule, e.g. {"every": 7, "unit": "days"}'))
     if definition.mode != "recurring" and definition.every is not None:
@@ -96,7 +77,7 @@ def check_publishable(
             return
         reached.add(step_id)
         on_path.append(step_id)
-        for _, target in successors(definition.step(step_id)):
+        for _, target in definition.step(step_id).ways():
             walk(target)
         on_path.pop()
 
@@ -105,62 +86,12 @@ def check_publishable(
         if step.id not in reached:
             problems.append(Problem(f"steps[{i}]", f"step {step.id!r} cannot be reached from the start"))
 
-    # a branch watches a message sent before it on every path: the send step dominates the branch
-    for i, step in enumerate(definition.steps):
-        if not isinstance(step, BranchOnEvent) or step.message_step not in index:
-            continue
-        watched = definition.step(step.message_step)
-        if not isinstance(watched, (SendEmail, SendSms)):
-            problems.append(Problem(f"steps[{i}].message_step", f"step {step.message_step!r} sends nothing to watch"))
-        elif step.id in reached and _path_avoiding(definition, step.message_step, step.id):
-            problems.append(Problem(f"steps[{i}].message_step", f"some paths reach {step.id!r} without passing {step.message_step!r}"))
-        elif isinstance(watched, SendSms):
-            problems.append(Problem(f"steps[{i}].message_step", "an SMS reports no opens, clicks or bounces to wait for"))
-
-    # a condition's engagement names a send step; its in_segment / not_in_segment a segment that exists
-    for i, step in enumerate(definition.steps):
-        for path, criterion in criteria(step):
-            if isinstance(criterion, EngagementCriterion) and criterion.message_step in index:
-                if not isinstance(definition.step(criterion.message_step), (SendEmail, SendSms)):
-                    problems.append(Problem(f"steps[{i}].{path}.message_step", f"step {criterion.message_step!r} sends nothing"))
-            elif isinstance(criterion, SegmentMembershipCriterion):
-                try:
-                    segment(criterion.segment_id)
-                except NotFoundError:
-                    problems.append(Problem(f"steps[{i}].{path}.segment_id", f"there is no segment {criterion.segment_id!r}"))
-
-    for i, step in enumerate(definition.steps):
-        if isinstance(step, Webhook) and destination is not None and not destination(step.destination_id):
-            problems.append(Problem(f"steps[{i}].destination_id", f"there is no destination {step.destination_id!r}"))
-        if isinstance(step, (SendEmail, SendSms)):
-            channel = "email" if isinstance(step, SendEmail) else "sms"
-            try:
-                found = content(step.content_id)
-            except NotFoundError:
-                problems.append(Problem(f"steps[{i}].content_id", f"there is no content {step.content_id!r}"))
-                continue
-            if found.channel != channel:
-                problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is {found.channel}, not {channel}"))
-            elif found.status != "ready":
-                problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r} is not ready to send"))
-            elif channel == "email" and found.purpose == "marketing" and not postal_address:
-                problems.append(
-                    Problem(
-                        f"steps[{i}].content_id",
-                        "your organisation's postal address is not set: every marketing e-mail shows it (settings: messages)",
-                    )
-                )
-            elif channel == "email" and found.from_address is None and not default_sender:
-                problems.append(
-                    Problem(f"steps[{i}].content_id", f"content {step.content_id!r} has no From address: pick one of your sending domains")
-                )
-            elif channel == "email" and found.from_address is not None and sender is None:
-                problems.append(Problem(f"steps[{i}].content_id", f"content {step.content_id!r}: its From address cannot be checked here"))
-            elif channel == "email" and found.from_address is not None and sender is not None:
-                try:
-                    sender(found.from_address)
-                except DefinitionError as e:
-                    problems += [Problem(f"steps[{i}].content_id", f"content {step.content_id!r}: {p.message}") for p in e.problems]
+    publishing = Publishing(
+        definition, index, reached, content, segment, destination, sender, default_sender, postal_address,
+        lambda avoid, target: _path_avoiding(definition, avoid, target),
+    )  # fmt: skip
+    for step in definition.steps:
+        problems += step.problems(publishing)
 
     problems += _longest_paths(definition, now)
 
@@ -192,15 +123,7 @@ def _longest_paths(definition: JourneyDefinition, now: dt.datetime) -> list[Prob
         if step_id not in latest:
             continue
         step = definition.step(step_id)
-        leaves = latest[step_id]
-        if isinstance(step, WaitFor):
-            leaves += step.duration
-        elif isinstance(step, (Split, MultiSplit)) and step.after is not None:
-            leaves += step.after
-        elif isinstance(step, BranchOnEvent):
-            leaves += step.timeout
-        elif isinstance(step, WaitUntil) and step.at is not None:  # a time from a field is checked as each contact enters
-            leaves = max(leaves, naive_utc(step.at))
+        leaves = step.leaves_by(latest[step_id])
         if leaves - start > EXECUTION_LIMIT:
             problems.append(Problem(
                 f"steps[{index[step_id]}]",
@@ -208,32 +131,9 @@ def _longest_paths(definition: JourneyDefinition, now: dt.datetime) -> list[Prob
                 "path runs at most 365 days",
             ))  # fmt: skip
             continue
-        for _, target in successors(step):
+        for _, target in step.ways():
             latest[target] = max(latest.get(target, leaves), leaves)
     return problems
-
-
-def criteria(step: Step) -> list[tuple[str, object]]:
-    """(path, criterion or group) of every part of a split's conditions, the path as problems name it."""
-    found: list[tuple[str, object]] = []
-
-    def visit(node: object, path: str) -> None:
-        found.append((path, node))
-        if isinstance(node, AllOf):
-            for j, part in enumerate(node.all):
-                visit(part, f"{path}.all[{j}]")
-        elif isinstance(node, AnyOf):
-            for j, part in enumerate(node.any):
-                visit(part, f"{path}.any[{j}]")
-        elif isinstance(node, NoneOf):
-            visit(node.not_, f"{path}.not")
-
-    if isinstance(step, Split):
-        visit(step.condition, "condition")
-    elif isinstance(step, MultiSplit):
-        for j, branch in enumerate(step.branches):
-            visit(branch.condition, f"branches[{j}].condition")
-    return found
 
 
 def _path_avoiding(definition: JourneyDefinition, avoid: str, target: str) -> bool:
@@ -246,5 +146,5 @@ def _path_avoiding(definition: JourneyDefinition, avoid: str, target: str) -> bo
         if current == target:
             return True
         seen.add(current)
-        stack.extend(t for _, t in successors(definition.step(current)))
+        stack.extend(t for _, t in definition.step(current).ways())
     return False

@@ -11,7 +11,9 @@ import re
 import time
 import uuid
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from tern.engines import QueryEngine
 from tern.errors import NotFoundError
@@ -19,6 +21,47 @@ from tern.segments.definition import SegmentDefinition
 from tern.segments.evaluate import counts_from, statements
 from tern.segments.previews import PendingPreview
 from tern.services import Services
+
+
+class NodeCount(BaseModel):
+    """The contacts one node of the definition selects on its own (`path` as problems name it: where.all[0])."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    kind: str  # the criterion's kind, or all / any / not for a group
+    count: int
+
+
+class Preview(BaseModel):
+    """POST /segments/preview, counted: the total, each criterion alone, every node as written, the first members."""
+
+    model_config = ConfigDict(extra="forbid")
+    total: int
+    criteria: list[NodeCount]
+    nodes: list[NodeCount]
+    sample: list[str]
+
+
+class PreviewStarted(BaseModel):
+    """POST /segments/preview, still counting: where to poll."""
+
+    model_config = ConfigDict(extra="forbid")
+    preview_id: str
+    status: Literal["running"]
+    poll: str
+
+
+class PreviewStatus(BaseModel):
+    """GET /previews/{id}: still running, or done with the preview's figures."""
+
+    model_config = ConfigDict(extra="forbid")
+    preview_id: str
+    status: Literal["running", "done"]
+    total: int | None = None
+    criteria: list[NodeCount] | None = None
+    nodes: list[NodeCount] | None = None
+    sample: list[str] | None = None
+
 
 SAMPLE = 50
 WAIT_SECONDS = 5.0  # how long a preview waits for its queries before it answers with an id to poll
@@ -42,7 +85,7 @@ def preview(services: Services, org_id: str, definition: SegmentDefinition) -> t
             return done, True
         time.sleep(_POLL_SECONDS)
     services.previews.put(org_id, pending, int(time.time()))
-    return {"preview_id": pending.id, "status": "running", "poll": f"/previews/{pending.id}"}, False
+    return PreviewStarted(preview_id=pending.id, status="running", poll=f"/previews/{pending.id}").model_dump(), False
 
 
 def preview_status(services: Services, org_id: str, preview_id: str) -> dict[str, Any]:
@@ -51,7 +94,12 @@ def preview_status(services: Services, org_id: str, preview_id: str) -> dict[str
         raise NotFoundError(f"preview {preview_id} not found")
     pending = services.previews.get(org_id, preview_id)
     done = _answer(services.queries(org_id), pending)
-    return {"preview_id": preview_id, "status": "running"} if done is None else {"preview_id": preview_id, "status": "done", **done}
+    answer = (
+        PreviewStatus(preview_id=preview_id, status="running")
+        if done is None
+        else PreviewStatus(preview_id=preview_id, status="done", **done)
+    )
+    return answer.model_dump(exclude_unset=True)
 
 
 def _answer(engine: QueryEngine, pending: PendingPreview) -> dict[str, Any] | None:
@@ -62,7 +110,7 @@ def _answer(engine: QueryEngine, pending: PendingPreview) -> dict[str, Any] | No
     if sample is None:
         return None
     counts = counts_from(counted.rows[0], pending.leaves)
-    return {
-        "total": counts.total, "criteria": [asdict(c) for c in counts.criteria], "nodes": [asdict(n) for n in counts.nodes],
-        "sample": [str(r[0]) for r in sample.rows],
-    }  # fmt: skip
+    return Preview(
+        total=counts.total, criteria=[NodeCount(**asdict(c)) for c in counts.criteria], nodes=[NodeCount(**asdict(n)) for n in counts.nodes],
+        sample=[str(r[0]) for r in sample.rows],
+    ).model_dump()  # fmt: skip
