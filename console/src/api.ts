@@ -1,5 +1,9 @@
 // The admin API, same origin. Every request carries who is asking: locally the org the picker chose
 // (X-Tern-Org, which only the local stack reads), in AWS the Cognito ID token (the API's authorizer).
+// Requests go through openapi-fetch typed by the API's own OpenAPI document (src/api/schema.d.ts): a path,
+// parameter, body field or answer field the API renames fails tsc at the call.
+import createClient from "openapi-fetch";
+import type { paths } from "./api/schema";
 
 export type Problem = { path: string; message: string };
 
@@ -20,41 +24,48 @@ export function useCredentials(c: Credentials): void {
   credentials = c;
 }
 
-export type RequestOptions = { signal?: AbortSignal; body?: unknown; raw?: string; contentType?: string };
+/** The API, typed by path: `API.GET("/segments/{segment_id}", { params: { path: { segment_id } } })`. */
+export const API = createClient<paths>({ baseUrl: typeof location === "undefined" ? "" : location.origin });
+API.use({
+  onRequest({ request }) {
+    for (const [name, value] of Object.entries(credentials())) request.headers.set(name, value);
+    return request;
+  },
+});
 
-export async function api<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { ...credentials() };
-  let body: string | undefined;
-  if (options.raw !== undefined) {
-    body = options.raw;
-    headers["Content-Type"] = options.contentType ?? "text/plain";
-  } else if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers["Content-Type"] = "application/json";
-  }
-  const response = await fetch(path, { method, headers, body, signal: options.signal });
-  const text = await response.text();
-  let answer: any = null;
-  try {
-    answer = text ? JSON.parse(text) : null;
-  } catch {
-    answer = { message: text.slice(0, 200) };
-  }
+type Answered<T> = { data?: T; error?: unknown; response: Response };
+
+/** A call's answer, or ApiError with the API's message and the problems it names. */
+export async function answer<T>(call: Promise<Answered<T>>): Promise<T> {
+  const { data, error, response } = await call;
   if (!response.ok) {
-    throw new ApiError(response.status, answer?.message ?? `${response.status} ${response.statusText}`, answer?.problems ?? []);
+    const body = (typeof error === "object" && error !== null ? error : { message: String(error ?? "").slice(0, 200) }) as { message?: string; problems?: Problem[] };
+    throw new ApiError(response.status, body.message || `${response.status} ${response.statusText}`, body.problems ?? []);
   }
-  return answer as T;
+  return data as T;
 }
 
-export const get = <T = any>(path: string, signal?: AbortSignal) => api<T>("GET", path, { signal });
-export const post = <T = any>(path: string, body?: unknown, signal?: AbortSignal) => api<T>("POST", path, { body, signal });
-export const put = <T = any>(path: string, body?: unknown) => api<T>("PUT", path, { body });
-export const del = <T = any>(path: string) => api<T>("DELETE", path);
+export type RequestOptions = { signal?: AbortSignal; raw: string; contentType: string };
 
-/** Poll `path` until its status is no longer running/queued/planned (or the signal aborts). */
-export async function settle<T extends { status: string }>(path: string, signal?: AbortSignal, everyMs = 500): Promise<T> {
+/** A request whose body is not JSON (a list's CSV), answering `T`. */
+export async function api<T>(method: string, path: string, options: RequestOptions): Promise<T> {
+  const headers: Record<string, string> = { ...credentials() };
+  headers["Content-Type"] = options.contentType;
+  const response = await fetch(path, { method, headers, body: options.raw, signal: options.signal });
+  const text = await response.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = { message: text.slice(0, 200) };
+  }
+  return answer(Promise.resolve(response.ok ? { data: body as T, response } : { error: body, response }));
+}
+
+/** Ask `poll` until the status it answers is no longer running/queued/planned (or the signal aborts). */
+export async function settle<T extends { status: string }>(poll: () => Promise<T>, signal?: AbortSignal, everyMs = 500): Promise<T> {
   for (;;) {
-    const answer = await get<T>(path, signal);
+    const answer = await poll();
     if (!["running", "queued", "planned"].includes(answer.status)) return answer;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
     if (signal?.aborted) throw new DOMException("aborted", "AbortError");

@@ -1,8 +1,11 @@
 // The API's own shapes, generated in the build from its OpenAPI document (src/api/schema.d.ts, `npm run types`;
 // `make console` writes src/api/openapi.json first): a backend change the console does not follow fails `tsc`.
+import type { Readable } from "openapi-typescript-helpers";
 import type { components } from "./api/schema";
 
 export type Schemas = components["schemas"];
+/** A schema as a call's answer reads it (openapi-fetch's view of it: a fixed-length pair read as a list). */
+export type Answer<T> = Readable<T>;
 export type Destination = Schemas["Destination"];
 export type FrequencyCap = Schemas["FrequencyCap"];
 export type Outcome = Schemas["JourneyOutcomeCriterion"]["outcome"];

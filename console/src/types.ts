@@ -1,9 +1,9 @@
+// The segment shapes the console reads, from the API's schemas (src/apiTypes.ts). The where-tree stays the
+// builder's plain JSON (Node): it is edited by path, as the API names problems (where.all[0].not).
+import type { Schemas } from "./apiTypes";
 import type { Node } from "./builder/model";
 
-export type Evaluation = { id: string; at: string; members: number; joined: number; left: number; elapsed_ms: number };
-export type Refresh = "once" | { every: number; unit: "hours" | "days" };
-export type Segment = {
-  id: string; name: string; description?: string | null; where: Node; status: string; refresh: Refresh;
-  readiness_hours: number; created_at: string; updated_at: string; latest: Evaluation | null; evaluating_since?: string | null;
-};
-export type Preview = { total: number; nodes: { path: string; kind: string; count: number }[]; sample: string[]; elapsed_ms?: number };
+export type Evaluation = Schemas["Evaluation"];
+export type Refresh = Schemas["Segment"]["refresh"];
+export type Segment = Omit<Schemas["Segment"], "where"> & { where: Node };
+export type Preview = Schemas["Preview"] & { elapsed_ms?: number };

@@ -4,9 +4,12 @@ deployed stack's bucket with the sign-in config the app reads (moto as the accou
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -16,7 +19,9 @@ from tern.api.app import openapi_document
 from tern_local.console import DIST, first_load_kb
 from tern_local.publish import PublishFailed, publish
 
-BUDGET_KB = 350  # the first load's JavaScript, gzipped
+BUDGET_KB = 350
+ANY = re.compile(r":\s*any\b|<any>|\bas any\b|\bany\[\]|,\s*any>")  # `any` as a type
+WORDS = re.compile(r'"[^"]*"|`[^`]*`|//.*$')  # words in quotes and comments, which may say "any"  # the first load's JavaScript, gzipped
 
 
 def test_the_first_load_stays_within_its_budget_and_the_canvas_and_charts_load_later() -> None:
@@ -68,17 +73,49 @@ def test_the_console_is_built() -> None:
     assert (DIST / "index.html").is_file(), "make test builds console/dist (make console)"
 
 
-def test_an_api_field_renamed_without_the_console_fails_its_type_check(tmp_path: Path) -> None:
-    """The console's API types come from the API's own OpenAPI document, in the build: rename a field the console
-    reads (a destination's previous_secret_until) and `tsc` refuses the console."""
+def _renamed_destination_field(schemas: dict[str, Any], paths: dict[str, Any]) -> None:
+    fields = schemas["Destination"]["properties"]
+    fields["overlap_ends_at"] = fields.pop("previous_secret_until")
+
+
+def _new_step_kind(schemas: dict[str, Any], paths: dict[str, Any]) -> None:
+    schemas["Pause"] = {"type": "object", "required": ["id", "kind"], "properties": {"id": {"type": "string"}, "kind": {"const": "pause"}}}
+    for model in ("JourneyDefinition", "Journey"):
+        items = schemas[model]["properties"]["steps"]["items"]
+        items["oneOf"].append({"$ref": "#/components/schemas/Pause"})
+        items["discriminator"]["mapping"]["pause"] = "#/components/schemas/Pause"
+
+
+def _renamed_analytics_field(schemas: dict[str, Any], paths: dict[str, Any]) -> None:
+    schemas["JourneyAnalytics"]["properties"]["entries"] = schemas["JourneyAnalytics"]["properties"].pop("entered")
+
+
+def _moved_route(schemas: dict[str, Any], paths: dict[str, Any]) -> None:
+    paths["/segments/{segment_id}/evaluations"] = paths.pop("/segments/{segment_id}/history")
+
+
+@pytest.mark.parametrize(
+    ("change", "named", "where"),
+    [
+        (_renamed_destination_field, "previous_secret_until", "Settings.tsx"),
+        (_new_step_kind, "pause", "model.ts"),  # every Record and switch over the step kinds must handle it
+        (_renamed_analytics_field, "entered", "Journey.tsx"),
+        (_moved_route, "/segments/{segment_id}/history", "Segment"),
+    ],
+)
+def test_an_api_change_the_console_does_not_follow_fails_its_type_check(
+    tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], None], named: str, where: str
+) -> None:
+    """The console's API types come from the API's own OpenAPI document, in the build, and every call goes through
+    them (openapi-fetch): change what the console reads (a field, a step kind, an answer, a route) and `tsc` refuses
+    the console, naming it."""
     console = Path(__file__).resolve().parents[2] / "console"
     copy = tmp_path / "console"
     shutil.copytree(console / "src", copy / "src", ignore=shutil.ignore_patterns("api"))
     shutil.copy(console / "tsconfig.json", copy / "tsconfig.json")
     (copy / "node_modules").symlink_to(console / "node_modules")
     document = openapi_document()
-    fields = document["components"]["schemas"]["Destination"]["properties"]
-    fields["overlap_ends_at"] = fields.pop("previous_secret_until")
+    change(document["components"]["schemas"], document["paths"])
     (copy / "src" / "api").mkdir()
     (copy / "src" / "api" / "openapi.json").write_text(json.dumps(document))
     bin_ = console / "node_modules" / ".bin"
@@ -86,6 +123,17 @@ def test_an_api_field_renamed_without_the_console_fails_its_type_check(tmp_path:
                                capture_output=True, text=True, timeout=120)  # fmt: skip
     assert generated.returncode == 0, generated.stderr
     checked = subprocess.run([str(bin_ / "tsc"), "--noEmit", "-p", "."], cwd=copy, capture_output=True, text=True, timeout=300)
-    assert checked.returncode != 0 and "previous_secret_until" in checked.stdout and "Settings.tsx" in checked.stdout, checked.stdout[
-        -2000:
+    assert checked.returncode != 0 and named in checked.stdout and where in checked.stdout, checked.stdout[-2000:]
+
+
+def test_the_console_reads_api_data_through_its_types_never_any() -> None:
+    """No `any` in the console's own code: what it reads from the API is typed by the API's schemas."""
+    source = Path(__file__).resolve().parents[2] / "console" / "src"
+    found = [
+        f"{path.relative_to(source)}:{number}: {line.strip()}"
+        for path in sorted(source.rglob("*.ts*"))
+        if path.name != "schema.d.ts"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if ANY.search(WORDS.sub('""', line))
     ]
+    assert found == []

@@ -1,14 +1,12 @@
 import { Background, Controls, Edge, Handle, MarkerType, Node, NodeProps, Position, ReactFlow, ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useEffect, useMemo } from "react";
+import type { Schemas } from "../apiTypes";
 import { JourneyDoc, STEP_KINDS, Step, layout, setWay, summary, wayLabel, ways } from "./model";
 
-export type StepFigures = {
-  step_id: string; entered?: number; converted?: number | null; sent?: number; clicked?: number; opened?: number; bounced?: number;
-  unsubscribed?: number; blocked?: number; stopped?: number; exited?: number; failed?: number; held_out?: number; capped?: number; deferred?: number; waiting?: number;
-  ways?: { way: string; next: string | null; contacts: number }[];
-};
-export type WayExperiment = { step_id: string; way: string; contacts: number; converted: number; conversion_rate: number | null; lift?: number | null; lift_low?: number | null; lift_high?: number | null };
+// A step's figures and a decision way's conversion, as GET /journeys/{id}/analytics answers them
+export type StepFigures = Schemas["StepFigures"];
+export type WayExperiment = Omit<Schemas["Variant"], "next"> & { next?: string | null };
 
 type StepData = {
   step: Step; names: Record<string, string>; problems: string[]; figures?: StepFigures; selected: boolean;

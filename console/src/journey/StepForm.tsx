@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from "react";
 import { Builder, Catalog, CatalogContext, Select } from "../builder/Builder";
-import { without } from "../builder/model";
+import { type Node, without } from "../builder/model";
 import { JourneyDoc, STEP_KINDS, Step, setWay, wayLabel, ways } from "./model";
 
 export type Choices = {
@@ -13,11 +13,11 @@ type Props = { doc: JourneyDoc; step: Step; choices: Choices; problems: string[]
 
 /** The selected step's settings: every field of its kind, and where each of its ways leads. */
 export function StepForm({ doc, step, choices, problems, editable, onChange, onRename, onRemove }: Props) {
-  const set = (field: string, value: any) => {
-    const next = { ...step };
+  const set = (field: string, value: unknown) => {
+    const next: Record<string, unknown> = { ...step };
     if (value === undefined || value === "") delete next[field];
     else next[field] = value;
-    onChange(next);
+    onChange(next as Step);
   };
   const others = doc.steps.filter((s) => s.id !== step.id);
   const emailSteps = doc.steps.filter((s) => s.kind === "send_email").map((s) => s.id);
@@ -25,9 +25,9 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
     <Select key={way} label={way === "next" ? "Then" : `Way ${wayLabel(step, way)} leads to`} value={value ?? ""}
       options={[["", "(the path ends)"], ...others.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => onChange(setWay(step, way, v || null))} />
   );
-  const condition = (node: any, onNode: (n: any) => void, label: string) => (
+  const condition = (node: unknown, onNode: (n: Node) => void, label: string) => (
     <CatalogContext.Provider value={{ ...choices.catalog, mode: "condition", messageSteps: emailSteps }}>
-      <Builder node={node} label={label} onChange={(n) => onNode(n ?? { all: [] })} />
+      <Builder node={node as Node} label={label} onChange={(n) => onNode(n ?? { all: [] })} />
     </CatalogContext.Provider>
   );
   return (
@@ -52,7 +52,7 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
             <Line label="At (with its offset: 2026-12-08T10:00:00+01:00)" value={step.at ?? ""} onChange={(v) => set("at", v)} />
           ) : (
             <>
-              <Line label="From field" value={step.from} onChange={(v) => set("from", v)} />
+              <Line label="From field" value={step.from ?? ""} onChange={(v) => set("from", v)} />
               <Line label="Offset (e.g. -P1D)" value={step.offset ?? ""} onChange={(v) => set("offset", v)} />
               <Select label="Without a time, go to" value={step.no_value ?? ""} options={[["", "(the path ends)"], ...others.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => set("no_value", v)} />
             </>
@@ -71,10 +71,10 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
       {step.kind === "split" && condition(step.condition, (n) => set("condition", n), "Condition")}
       {step.kind === "multi_split" && (
         <>
-          {step.branches.map((b: any, i: number) => (
+          {step.branches.map((b, i) => (
             <div key={i} className="branch">
-              {condition(b.condition, (n) => set("branches", step.branches.map((x: any, j: number) => (j === i ? { ...x, condition: n } : x))), `Branch ${i + 1}`)}
-              <button type="button" onClick={() => set("branches", step.branches.filter((_: any, j: number) => j !== i))} disabled={step.branches.length < 2}>Remove branch {i + 1}</button>
+              {condition(b.condition, (n) => set("branches", step.branches.map((x, j) => (j === i ? { ...x, condition: n } : x))), `Branch ${i + 1}`)}
+              <button type="button" onClick={() => set("branches", step.branches.filter((_, j) => j !== i))} disabled={step.branches.length < 2}>Remove branch {i + 1}</button>
             </div>
           ))}
           <button type="button" disabled={step.branches.length >= 5} onClick={() => set("branches", [...step.branches, { condition: { kind: "gender", value: "male" } }])}>Add a branch</button>
@@ -82,10 +82,10 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
       )}
       {step.kind === "random_split" && (
         <>
-          {step.branches.map((b: any, i: number) => (
+          {step.branches.map((b, i) => (
             <div key={i} className="row">
-              <Num label={`Branch ${i + 1} percent`} value={b.percent} onChange={(v) => set("branches", step.branches.map((x: any, j: number) => (j === i ? { ...x, percent: v } : x)))} />
-              <button type="button" disabled={step.branches.length <= 2} onClick={() => set("branches", step.branches.filter((_: any, j: number) => j !== i))}>Remove branch {i + 1}</button>
+              <Num label={`Branch ${i + 1} percent`} value={b.percent} onChange={(v) => set("branches", step.branches.map((x, j) => (j === i ? { ...x, percent: v } : x)))} />
+              <button type="button" disabled={step.branches.length <= 2} onClick={() => set("branches", step.branches.filter((_, j) => j !== i))}>Remove branch {i + 1}</button>
             </div>
           ))}
           <button type="button" disabled={step.branches.length >= 5} onClick={() => set("branches", [...step.branches, { percent: 10 }])}>Add a branch</button>

@@ -1,11 +1,16 @@
 // A journey definition's steps as the canvas edits them (docs/JOURNEY-FORMAT.md): plain JSON, each step's ways
 // out (next, yes / no, branches[i], else) the edges, the API's paths (steps[2].timeout) mapped to the steps.
+// The types are the API's own (JourneyDefinition's schema): a step kind the API adds fails tsc until each
+// Record and switch over the kinds below handles it.
+import type { Schemas } from "../apiTypes";
 import { without } from "../builder/model";
 
-export type Step = { id: string; kind: string; [field: string]: any };
-export type JourneyDoc = { name: string; start: string; steps: Step[]; [field: string]: any };
+export type JourneyDoc = Schemas["JourneyDefinition"];
+export type Step = JourneyDoc["steps"][number];
+export type StepKind = Step["kind"];
+type OfKind<K extends StepKind> = Extract<Step, { kind: K }>;
 
-export const STEP_KINDS: Record<string, { label: string; make: (id: string) => Step }> = {
+export const STEP_KINDS: { [K in StepKind]: { label: string; make: (id: string) => OfKind<K> } } = {
   send_email: { label: "Send an e-mail", make: (id) => ({ id, kind: "send_email", content_id: "" }) },
   send_sms: { label: "Send an SMS", make: (id) => ({ id, kind: "send_sms", content_id: "" }) },
   branch_on_event: { label: "Wait for a click, open or bounce", make: (id) => ({ id, kind: "branch_on_event", message_step: "", event: "clicked", timeout: "P1D" }) },
@@ -25,8 +30,14 @@ function nextMorning(): string {
   return `${d.toISOString().slice(0, 10)}T09:00:00+00:00`;
 }
 
+/** Where a switch over the step kinds ends when every kind is handled: tsc refuses a kind left out. */
+function unknownKind(step: never): never {
+  throw new Error(`unknown step kind ${JSON.stringify(step)}`);
+}
+
 /** The ways out of a step, in order, each with the step it leads to (or null: the path ends). */
 export function ways(step: Step): [string, string | null][] {
+  const branches = (list: { next?: string | null }[]) => list.map((b, i): [string, string | null] => [`branches[${i}]`, b.next ?? null]);
   switch (step.kind) {
     case "end":
       return [];
@@ -34,13 +45,20 @@ export function ways(step: Step): [string, string | null][] {
     case "split":
       return [["yes", step.yes ?? null], ["no", step.no ?? null]];
     case "multi_split":
-      return [...(step.branches ?? []).map((b: any, i: number): [string, string | null] => [`branches[${i}]`, b.next ?? null]), ["else", step.else ?? null]];
+      return [...branches(step.branches ?? []), ["else", step.else ?? null]];
     case "random_split":
-      return (step.branches ?? []).map((b: any, i: number): [string, string | null] => [`branches[${i}]`, b.next ?? null]);
-    case "wait_until":  // a time from a field: a contact whose field holds none takes no_value
-      return step.from !== undefined ? [["next", step.next ?? null], ["no_value", step.no_value ?? null]] : [["next", step.next ?? null]];
-    default:
+      return branches(step.branches ?? []);
+    case "wait_until": // a time from a field: a contact whose field holds none takes no_value
+      return step.from !== undefined && step.from !== null ? [["next", step.next ?? null], ["no_value", step.no_value ?? null]] : [["next", step.next ?? null]];
+    case "send_email":
+    case "send_sms":
+    case "wait_for":
+    case "update_contact":
+    case "webhook":
+    case "holdout":
       return [["next", step.next ?? null]];
+    default:
+      return unknownKind(step);
   }
 }
 
@@ -48,7 +66,7 @@ export function wayLabel(step: Step, way: string): string {
   if (way === "held_out") return "held out";
   if (way === "no_value") return "no time";
   const m = /^branches\[(\d+)\]$/.exec(way);
-  if (m && step.kind === "random_split") return `${step.branches[Number(m[1])].percent}%`;
+  if (m && step.kind === "random_split") return `${step.branches[Number(m[1])]?.percent}%`;
   if (m) return `branch ${Number(m[1]) + 1}`;
   return way;
 }
@@ -56,20 +74,25 @@ export function wayLabel(step: Step, way: string): string {
 /** The step with its way `way` leading to `target` (null: nowhere). */
 export function setWay(step: Step, way: string, target: string | null): Step {
   const m = /^branches\[(\d+)\]$/.exec(way);
-  if (m) {
-    const branches = step.branches.map((b: any, i: number) => (i === Number(m[1]) ? withField(b, "next", target) : b));
-    return { ...step, branches };
+  if (m && (step.kind === "random_split" || step.kind === "multi_split")) {
+    const branches = (step.branches as { next?: string | null }[]).map((b, i) => (i === Number(m[1]) ? withField(b, "next", target) : b));
+    return { ...step, branches } as Step;
   }
-  return withField(step, way, target) as Step;
+  return withField(step, way, target);
 }
 
-function withField(o: Record<string, any>, field: string, value: any): Record<string, any> {
-  return value === null || value === undefined ? without(o, field) : { ...o, [field]: value };
+function withField<T extends object>(o: T, field: string, value: unknown): T {
+  return value === null || value === undefined ? without(o, field) : ({ ...o, [field]: value } as T);
 }
 
 /** A new step id of the kind not yet taken: email, email_2, ... */
-export function freshId(doc: JourneyDoc, kind: string): string {
-  const base = { send_email: "email", send_sms: "sms", branch_on_event: "clicked", wait_for: "wait", wait_until: "hold", random_split: "ab", multi_split: "route", update_contact: "update" }[kind] ?? kind;
+const ID_BASES: Record<StepKind, string> = {
+  send_email: "email", send_sms: "sms", branch_on_event: "clicked", wait_for: "wait", wait_until: "hold", random_split: "ab",
+  multi_split: "route", update_contact: "update", split: "split", holdout: "holdout", webhook: "webhook", end: "end",
+};
+
+export function freshId(doc: JourneyDoc, kind: StepKind): string {
+  const base = ID_BASES[kind];
   const taken = new Set(doc.steps.map((s) => s.id));
   if (!taken.has(base)) return base;
   for (let i = 2; ; i++) if (!taken.has(`${base}_${i}`)) return `${base}_${i}`;
@@ -77,9 +100,9 @@ export function freshId(doc: JourneyDoc, kind: string): string {
 
 /** Rename a step and every reference to it (ways, start, message_step of branches and engagement conditions). */
 export function renameStep(doc: JourneyDoc, from: string, to: string): JourneyDoc {
-  const swap = (v: any): any => {
-    if (Array.isArray(v)) return v.map(swap);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ["next", "yes", "no", "else", "no_value", "message_step"].includes(k) && x === from ? to : swap(x)]));
+  const swap = <T,>(v: T): T => {
+    if (Array.isArray(v)) return v.map(swap) as T;
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, ["next", "yes", "no", "else", "no_value", "message_step"].includes(k) && x === from ? to : swap(x)])) as T;
     return v;
   };
   return { ...doc, start: doc.start === from ? to : doc.start, steps: doc.steps.map((s) => (s.id === from ? { ...swap(s), id: to } : swap(s))) };
@@ -148,7 +171,10 @@ export function summary(step: Step, names: Record<string, string>): string {
     case "split":
     case "multi_split":
       return step.after ? `after ${step.after}` : "as the contact gets here";
-    default:
+    case "random_split":
+    case "end":
       return "";
+    default:
+      return unknownKind(step);
   }
 }

@@ -1,9 +1,10 @@
 import { useEffect, useId, useState } from "react";
-import { ApiError, Problem, del, get, post, put } from "../api";
+import { API, ApiError, Problem, answer } from "../api";
+import type { Schemas } from "../apiTypes";
 import { ErrorNote, Status, useAction, when } from "../ui";
 
-type ContentRecord = { id: string; name: string; channel: "email" | "sms"; status: string; subject?: string | null; body?: string | null; text?: string | null; from_address?: string | null; purpose?: "marketing" | "transactional"; updated_at: string };
-type Draft = Omit<ContentRecord, "id" | "updated_at">;
+type ContentRecord = Schemas["Content"];
+type Draft = Schemas["ContentDraft"];
 const EMPTY: Draft = { name: "", channel: "email", status: "draft", subject: "", body: "", text: "", from_address: "", purpose: "marketing" };
 
 /** E-mail and SMS content: personalised with {{field|fallback}}, previewed for a chosen contact. */
@@ -11,7 +12,7 @@ export default function Content() {
   const [content, setContent] = useState<ContentRecord[]>([]);
   const [editing, setEditing] = useState<{ id: string | null; draft: Draft } | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const load = () => get<{ content: ContentRecord[] }>("/content").then((a) => setContent(a.content)).catch(setError);
+  const load = () => answer(API.GET("/content")).then((a) => setContent(a.content)).catch(setError);
   useEffect(() => void load(), []);
   return (
     <section aria-labelledby="content-title">
@@ -44,11 +45,11 @@ function Editor({ id, start, onDone }: { id: string | null; start: Draft; onDone
   const [draft, setDraft] = useState<Draft>(start);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [contact, setContact] = useState("");
-  const [shown, setShown] = useState<{ subject?: string | null; body?: string | null; text?: string | null } | null>(null);
+  const [shown, setShown] = useState<Schemas["RenderedContent"] | null>(null);
   const action = useAction();
   const preview = useAction();
   const email = draft.channel === "email";
-  const body = (): Record<string, unknown> => ({
+  const body = (): Draft => ({
     name: draft.name, channel: draft.channel, status: draft.status,
     ...(email ? { subject: draft.subject || undefined, body: draft.body || undefined, from_address: draft.from_address || undefined, purpose: draft.purpose ?? "marketing" } : {}), text: draft.text || undefined,
   });
@@ -59,8 +60,8 @@ function Editor({ id, start, onDone }: { id: string | null; start: Draft; onDone
   const save = () => action.run(async () => {
     setProblems([]);
     try {
-      if (id) await put(`/content/${id}`, body());
-      else await post("/content", body());
+      if (id) await answer(API.PUT("/content/{content_id}", { params: { path: { content_id: id } }, body: body() }));
+      else await answer(API.POST("/content", { body: body() }));
     } catch (e) {
       if (e instanceof ApiError) setProblems(e.problems);
       throw e;
@@ -81,12 +82,12 @@ function Editor({ id, start, onDone }: { id: string | null; start: Draft; onDone
       <ErrorNote error={action.error} />
       <div className="actions">
         <button type="button" className="primary" disabled={action.busy} onClick={save}>Save content</button>
-        {id && <button type="button" className="danger" onClick={() => action.run(async () => { await del(`/content/${id}`); onDone(); }, "Content deleted")}>Delete</button>}
+        {id && <button type="button" className="danger" onClick={() => action.run(async () => { await answer(API.DELETE("/content/{content_id}", { params: { path: { content_id: id } } })); onDone(); }, "Content deleted")}>Delete</button>}
         <button type="button" onClick={onDone}>Close</button>
       </div>
       <div className="row">
         <Field label="Preview for contact" value={contact} onChange={setContact} />
-        <button type="button" disabled={!contact || preview.busy} onClick={() => preview.run(async () => setShown(await post("/content/preview", { content: body(), contact_id: contact })), "Preview ready")}>Preview</button>
+        <button type="button" disabled={!contact || preview.busy} onClick={() => preview.run(async () => setShown(await answer(API.POST("/content/preview", { body: { content: body(), contact_id: contact } }))), "Preview ready")}>Preview</button>
       </div>
       <ErrorNote error={preview.error} />
       {shown && (

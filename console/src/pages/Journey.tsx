@@ -1,11 +1,11 @@
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from "react";
 import { useNavigate, useParams } from "react-router-dom";
-import { ApiError, Problem, get, post, put } from "../api";
-import { Catalog, Select } from "../builder/Builder";
+import { API, ApiError, Problem, answer } from "../api";
+import { Select } from "../builder/Builder";
 import { without } from "../builder/model";
-import { OUTCOME_NAMES, type Outcome } from "../apiTypes";
+import { OUTCOME_NAMES, type Outcome, type Schemas } from "../apiTypes";
 import type { StepFigures, WayExperiment } from "../journey/Canvas";
-import { JourneyDoc, STEP_KINDS, Step, freshId, layout, removeStep, renameStep, setWay, stepOf, ways } from "../journey/model";
+import { JourneyDoc, STEP_KINDS, Step, type StepKind, freshId, layout, removeStep, renameStep, setWay, stepOf, ways } from "../journey/model";
 import { Choices, Line, Num, StepForm } from "../journey/StepForm";
 import { ErrorNote, Status, announce, n, useAction } from "../ui";
 
@@ -16,10 +16,7 @@ const RECORD_FIELDS = ["id", "org_id", "status", "version", "published_version",
 // Who a step's figures count, as a segment saved from them: the outcomes a step records (the API's own list).
 const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "unsubscribed", "stopped", "blocked", "exited", "failed", "held_out", "branched", "converted"] satisfies Outcome[];
 
-type Analytics = {
-  entered: { contacts: number; entries: number }; converted: number; steps: StepFigures[];
-  experiment?: { variants: WayExperiment[]; control: { step_id: string; contacts: number; converted: number; conversion_rate: number | null } | null };
-};
+type Analytics = Schemas["JourneyAnalytics"];
 
 /** Each decision way's conversion (and lift over the holdout), the holdout's control group among them. */
 function byWay(analytics: Analytics | null): WayExperiment[] {
@@ -32,7 +29,7 @@ function byWay(analytics: Analytics | null): WayExperiment[] {
 export default function Journey() {
   const { id = "" } = useParams();
   const navigate = useNavigate();
-  const [record, setRecord] = useState<any>(null);
+  const [record, setRecord] = useState<Schemas["Journey"] | null>(null);
   const [doc, setDoc] = useState<JourneyDoc | null>(null);
   const [dirty, setDirty] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
@@ -40,12 +37,12 @@ export default function Journey() {
   const [choices, setChoices] = useState<Choices>({ content: [], destinations: [], catalog: { segments: [], lists: [], journeys: [] } });
   const [analytics, setAnalytics] = useState<Analytics | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [addKind, setAddKind] = useState("send_email");
+  const [addKind, setAddKind] = useState<StepKind>("send_email");
   const action = useAction();
 
   const load = useCallback(async () => {
     try {
-      const journey = await get(`/journeys/${id}`);
+      const journey = await answer(API.GET("/journeys/{journey_id}", { params: { path: { journey_id: id } } }));
       setRecord(journey);
       setDoc(Object.fromEntries(Object.entries(journey).filter(([k]) => !RECORD_FIELDS.includes(k))) as JourneyDoc);
       setDirty(false);
@@ -56,18 +53,18 @@ export default function Journey() {
   useEffect(() => {
     void load();
     Promise.all([
-      get("/content").then((a) => a.content),
-      get("/destinations").then((a) => a.destinations).catch(() => []),
-      get("/segments").then((a) => a.segments),
-      get("/lists").then((a) => a.lists).catch(() => []),
-    ]).then(([content, destinations, segments, lists]) => setChoices({ content, destinations, catalog: { segments, lists, journeys: [] } as Catalog }));
+      answer(API.GET("/content")).then((a) => a.content),
+      answer(API.GET("/destinations")).then((a) => a.destinations).catch(() => []),
+      answer(API.GET("/segments")).then((a) => a.segments),
+      answer(API.GET("/lists")).then((a) => a.lists).catch(() => []),
+    ]).then(([content, destinations, segments, lists]) => setChoices({ content, destinations, catalog: { segments, lists, journeys: [] } }));
   }, [load]);
 
   const status: string = record?.status ?? "draft";
   const editable = status === "draft";
   useEffect(() => {
     if (editable || !record) return;
-    const fetchFigures = () => get<Analytics>(`/journeys/${id}/analytics`).then(setAnalytics).catch(() => undefined);
+    const fetchFigures = () => answer(API.GET("/journeys/{journey_id}/analytics", { params: { path: { journey_id: id } } })).then(setAnalytics).catch(() => undefined);
     void fetchFigures();
     const timer = setInterval(fetchFigures, 4000);
     return () => clearInterval(timer);
@@ -97,17 +94,17 @@ export default function Journey() {
   const save = async () => {
     setProblems([]);
     try {
-      await put(`/journeys/${id}`, doc);
+      await answer(API.PUT("/journeys/{journey_id}", { params: { path: { journey_id: id } }, body: doc }));
       setDirty(false);
     } catch (e) {
       if (e instanceof ApiError) setProblems(e.problems);
       throw e;
     }
   };
-  const lifecycle = (verb: string, done: string) => action.run(async () => {
+  const lifecycle = (verb: "publish" | "start" | "stop", done: string) => action.run(async () => {
     if (verb === "publish" && dirty) await save();
     try {
-      await post(`/journeys/${id}/${verb}`);
+      await answer(API.POST(`/journeys/{journey_id}/${verb}`, { params: { path: { journey_id: id } } }));
     } catch (e) {
       if (e instanceof ApiError) setProblems(e.problems);
       throw e;
@@ -135,14 +132,14 @@ export default function Journey() {
           {editable && <button type="button" className="primary" disabled={action.busy} onClick={() => lifecycle("publish", "Published")}>Publish</button>}
           {status === "published" && <button type="button" className="primary" disabled={action.busy} onClick={() => lifecycle("start", "Started")}>Start</button>}
           {status === "running" && <button type="button" className="danger" disabled={action.busy} onClick={() => lifecycle("stop", "Stopped")}>Stop</button>}
-          <button type="button" disabled={action.busy} onClick={() => action.run(async () => navigate(`/journeys/${(await post(`/journeys/${id}/copy`)).id}`), "Copied into a new draft")}>Copy</button>
+          <button type="button" disabled={action.busy} onClick={() => action.run(async () => navigate(`/journeys/${(await answer(API.POST("/journeys/{journey_id}/copy", { params: { path: { journey_id: id } } }))).id}`), "Copied into a new draft")}>Copy</button>
         </div>
       </div>
       <ErrorNote error={action.error} />
       {journeyProblems.length > 0 && <ul className="problems" role="alert">{journeyProblems.map((p, i) => <li key={i}><code>{p.path}</code> {p.message}</li>)}</ul>}
       {editable && (
         <div className="row toolbar">
-          <Select label="New step" value={addKind} options={Object.entries(STEP_KINDS).map(([k, s]) => [k, s.label])} onChange={setAddKind} />
+          <Select label="New step" value={addKind} options={Object.entries(STEP_KINDS).map(([k, s]) => [k, s.label])} onChange={(v) => setAddKind(v as StepKind)} />
           <button type="button" onClick={add}>Add step{step ? ` after ${step.id}` : ""}</button>
           <Select label="Selected step" value={selected ?? ""} options={[["", "(the journey's settings)"], ...doc.steps.map((s): [string, string] => [s.id, s.id])]} onChange={(v) => setSelected(v || null)} />
         </div>
@@ -199,7 +196,9 @@ function SaveAsSegment({ journeyId, step }: { journeyId: string; step: Step }) {
       )}
       <button type="button" disabled={action.busy} onClick={() => action.run(async () => {
         const body = outcome === "branched" && way ? { outcome, way } : { outcome };
-        const segment = await post(`/journeys/${journeyId}/steps/${outcome === "converted" ? "any" : step.id}/segments`, body);
+        const segment = await answer(API.POST("/journeys/{journey_id}/steps/{step_id}/segments", {
+          params: { path: { journey_id: journeyId, step_id: outcome === "converted" ? "any" : step.id } }, body,
+        }));
         navigate(`/segments/${segment.id}`);
       }, "Saved as a draft segment")}>Save {outcome} contacts as a segment</button>
       <ErrorNote error={action.error} />
@@ -208,13 +207,14 @@ function SaveAsSegment({ journeyId, step }: { journeyId: string; step: Step }) {
 }
 
 function Settings({ doc, editable, segments, onChange }: { doc: JourneyDoc; editable: boolean; segments: { id: string; name: string }[]; onChange: (d: JourneyDoc) => void }) {
-  const set = (field: string, value: any) => {
-    const next = { ...doc };
+  const set = (field: string, value: unknown) => {
+    const next: Record<string, unknown> = { ...doc };
     if (value === undefined || value === "") delete next[field];
     else next[field] = value;
-    onChange(next);
+    onChange(next as JourneyDoc);
   };
-  const event = doc.entry?.kind === "event";
+  const entry = doc.entry?.kind === "event" ? doc.entry : null;
+  const event = entry !== null;
   const [json, setJson] = useState<string | null>(null);
   return (
     <fieldset className="step-form" disabled={!editable} aria-label="Journey settings">
@@ -223,13 +223,13 @@ function Settings({ doc, editable, segments, onChange }: { doc: JourneyDoc; edit
       <Line label="Description" value={doc.description ?? ""} onChange={(v) => set("description", v)} />
       <Select label="Contacts enter" value={event ? "event" : "segment"} options={[["segment", "as members of a segment"], ["event", "when they do an event"]]}
         onChange={(v) => set("entry", v === "event" ? { kind: "event", event_type: "purchase" } : undefined)} />
-      {event && <Line label="Entry event type" value={doc.entry.event_type ?? ""} onChange={(v) => set("entry", { ...doc.entry, event_type: v })} />}
+      {entry && <Line label="Entry event type" value={entry.event_type ?? ""} onChange={(v) => set("entry", { ...entry, event_type: v })} />}
       {!event && (
         <Select label="Audience" value={doc.audience ?? ""} options={[["", "(choose a live segment)"], ...segments.map((s): [string, string] => [s.id, s.name])]} onChange={(v) => set("audience", v)} />
       )}
       {!event && (
         <Select label="Mode" value={doc.mode ?? "one_time"} options={[["one_time", "once, the members at start"], ["one_time_with_joiners", "once, and joiners as they join"], ["recurring", "recurring"]]}
-          onChange={(v) => onChange(v === "recurring" ? { ...doc, mode: v, every: doc.every ?? { every: 7, unit: "days" } } : { ...without(doc, "every"), mode: v })} />
+          onChange={(v) => onChange(v === "recurring" ? { ...doc, mode: v, every: doc.every ?? { every: 7, unit: "days" } } : { ...without(doc, "every"), mode: v as JourneyDoc["mode"] })} />
       )}
       {doc.mode === "recurring" && (
         <div className="row">
@@ -241,8 +241,8 @@ function Settings({ doc, editable, segments, onChange }: { doc: JourneyDoc; edit
       <Line label="Time zone (IANA, e.g. Europe/Warsaw)" value={doc.timezone ?? ""} onChange={(v) => set("timezone", v)} />
       <Line label="Goal event (optional)" value={doc.goal?.event_type ?? ""} onChange={(v) => set("goal", v ? { within: "P14D", ...doc.goal, event_type: v } : undefined)} />
       {doc.goal && <Line label="Goal within (ISO 8601)" value={doc.goal.within ?? ""} onChange={(v) => set("goal", { ...doc.goal, within: v || undefined })} />}
-      <Num label="At most messages per contact (optional)" value={doc.limits?.messages_per_contact} onChange={(v) => set("limits", clean({ ...doc.limits, messages_per_contact: v }))} />
-      <Num label="At most messages per contact a day (optional)" value={doc.limits?.messages_per_contact_per_day} onChange={(v) => set("limits", clean({ ...doc.limits, messages_per_contact_per_day: v }))} />
+      <Num label="At most messages per contact (optional)" value={doc.limits?.messages_per_contact ?? undefined} onChange={(v) => set("limits", clean({ ...doc.limits, messages_per_contact: v }))} />
+      <Num label="At most messages per contact a day (optional)" value={doc.limits?.messages_per_contact_per_day ?? undefined} onChange={(v) => set("limits", clean({ ...doc.limits, messages_per_contact_per_day: v }))} />
       <details>
         <summary>Every setting as JSON (send window, closed dates, exits, reentry, exclusions…)</summary>
         <label htmlFor="journey-json">The journey's settings (JSON, without its steps)</label>
@@ -268,7 +268,7 @@ function inOrder(doc: JourneyDoc, steps: StepFigures[]): StepFigures[] {
   return [...steps].sort((a, b) => place(a.step_id) - place(b.step_id));
 }
 
-function clean(o: Record<string, any>): Record<string, any> | undefined {
+function clean(o: Record<string, unknown>): Record<string, unknown> | undefined {
   const kept = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
   return Object.keys(kept).length ? kept : undefined;
 }

@@ -1,23 +1,24 @@
 import { useEffect, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import { get, post } from "../api";
+import { API, answer } from "../api";
+import type { Answer, Schemas } from "../apiTypes";
 import { ErrorNote, Status, useAction, when } from "../ui";
 
-type JourneyRecord = { id: string; name: string; status: string; mode?: string; updated_at: string; started_at?: string | null };
+type JourneyRecord = Answer<Schemas["Journey"]>;
 
 export default function Journeys() {
   const [journeys, setJourneys] = useState<JourneyRecord[]>([]);
   const [error, setError] = useState<unknown>(null);
   const navigate = useNavigate();
   const action = useAction();
-  useEffect(() => void get<{ journeys: JourneyRecord[] }>("/journeys").then((a) => setJourneys(a.journeys)).catch(setError), []);
+  useEffect(() => void answer(API.GET("/journeys")).then((a) => setJourneys(a.journeys)).catch(setError), []);
   const [making, setMaking] = useState(false);
   const [name, setName] = useState("");
   const [audience, setAudience] = useState("");
-  const [segments, setSegments] = useState<{ id: string; name: string; status: string }[]>([]);
-  useEffect(() => void (making && get("/segments").then((a) => setSegments(a.segments.filter((s: any) => s.status === "live")))), [making]);
+  const [segments, setSegments] = useState<Answer<Schemas["Segment"]>[]>([]);
+  useEffect(() => void (making && answer(API.GET("/segments")).then((a) => setSegments(a.segments.filter((s) => s.status === "live")))), [making]);
   const create = () => action.run(async () => {
-    const made = await post("/journeys", { name, audience, start: "end", steps: [{ id: "end", kind: "end" }] });
+    const made = await answer(API.POST("/journeys", { body: { name, audience, start: "end", steps: [{ id: "end", kind: "end" }] } }));
     navigate(`/journeys/${made.id}`);
   }, "Journey created");
   return (

@@ -1,9 +1,10 @@
 import { useEffect, useState } from "react";
-import { api, get } from "../api";
+import { API, answer, api } from "../api";
+import type { Schemas } from "../apiTypes";
 import { ErrorNote, n, useAction, when } from "../ui";
 
-type ListRecord = { id: string; name: string; key: string; rows: number; matched: number; unknown: number; duplicates: number; bad_rows: number; created_at: string; separator: string; bom: boolean };
-type Report = ListRecord & { unknown_rows: { line: number; value: string }[]; bad_row_details: { line: number; reason: string }[] };
+type ListRecord = Schemas["List"];
+type Report = Schemas["ListReport"];
 
 /** Static lists: upload a CSV (contact_id or email column), see what it matched. */
 export default function Lists() {
@@ -12,7 +13,7 @@ export default function Lists() {
   const [file, setFile] = useState<File | null>(null);
   const [report, setReport] = useState<Report | null>(null);
   const action = useAction();
-  const load = () => get<{ lists: ListRecord[] }>("/lists").then((a) => setLists(a.lists));
+  const load = () => answer(API.GET("/lists")).then((a) => setLists(a.lists));
   useEffect(() => void load(), []);
   const upload = () => action.run(async () => {
     const text = await file!.text();

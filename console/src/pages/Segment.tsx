@@ -1,6 +1,7 @@
 import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { ApiError, del, get, post } from "../api";
+import { API, ApiError, answer } from "../api";
+import type { Schemas } from "../apiTypes";
 import type { Evaluation, Segment as SegmentRecord } from "../types";
 import { ErrorNote, Status, announce, n, useAction, when } from "../ui";
 
@@ -15,8 +16,9 @@ export default function Segment() {
   const action = useAction();
   const load = useCallback(async () => {
     try {
-      setSegment(await get<SegmentRecord>(`/segments/${id}`));
-      setHistory((await get<{ history: Evaluation[] }>(`/segments/${id}/history?limit=60`)).history);
+      const path = { segment_id: id };
+      setSegment((await answer(API.GET("/segments/{segment_id}", { params: { path } }))) as SegmentRecord);
+      setHistory((await answer(API.GET("/segments/{segment_id}/history", { params: { path, query: { limit: 60 } } }))).history);
     } catch (e) {
       setError(e);
     }
@@ -30,10 +32,10 @@ export default function Segment() {
   }, [segment, load]);
 
   if (!segment) return error ? <ErrorNote error={error} /> : <p className="muted">Loading…</p>;
-  const act = (path: string, done: string, after?: (answer: any) => void) =>
+  const act = (verb: "go-live" | "evaluate" | "archive" | "copy" | "restore", done: string, after?: (answer: { id?: string }) => void) =>
     action.run(async () => {
-      const answer = await post(`/segments/${id}/${path}`);
-      after ? after(answer) : await load();
+      const answered = await answer(API.POST(`/segments/{segment_id}/${verb}`, { params: { path: { segment_id: id } } }));
+      after ? after(answered as { id?: string }) : await load();
     }, done);
   const status = segment.status;
   return (
@@ -53,7 +55,7 @@ export default function Segment() {
         {status === "live" && <button type="button" disabled={action.busy} onClick={() => act("evaluate", "Evaluation started")}>Evaluate now</button>}
         {status === "live" && <button type="button" disabled={action.busy} onClick={() => act("archive", "Archived")}>Archive</button>}
         {status !== "deleted" && <button type="button" disabled={action.busy} onClick={() => act("copy", "Copied into a new draft", (copy) => navigate(`/segments/${copy.id}/edit`))}>Copy</button>}
-        {status !== "deleted" && <button type="button" className="danger" disabled={action.busy} onClick={() => action.run(async () => { await del(`/segments/${id}`); await load(); }, "Deleted")}>Delete</button>}
+        {status !== "deleted" && <button type="button" className="danger" disabled={action.busy} onClick={() => action.run(async () => { await answer(API.DELETE("/segments/{segment_id}", { params: { path: { segment_id: id } } })); await load(); }, "Deleted")}>Delete</button>}
         {status === "deleted" && <button type="button" disabled={action.busy} onClick={() => act("restore", "Restored")}>Restore</button>}
       </div>
       <ErrorNote error={action.error} />
@@ -80,11 +82,12 @@ export default function Segment() {
 
 function Members({ id }: { id: string }) {
   const [pages, setPages] = useState<(string | null)[]>([null]);
-  const [page, setPage] = useState<{ members: { contact_id: string; joined_at?: string }[]; cursor: string | null } | null>(null);
+  const [page, setPage] = useState<MembersPage | null>(null);
   const [error, setError] = useState<unknown>(null);
   const cursor = pages[pages.length - 1];
   useEffect(() => {
-    get(`/segments/${id}/members?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`).then(setPage).catch(setError);
+    answer(API.GET("/segments/{segment_id}/members", { params: { path: { segment_id: id }, query: { limit: 25, ...(cursor ? { cursor } : {}) } } }))
+      .then((p) => setPage(p as MembersPage)).catch(setError);
   }, [id, cursor]);
   return (
     <>
@@ -104,18 +107,20 @@ function Members({ id }: { id: string }) {
   );
 }
 
-type ExportJob = { id: string; status: string; format: string; rows?: number; url?: string; error?: string; expired?: boolean };
+// The members route documents only its keys (members, cursor): what a member row holds is read here
+type MembersPage = { members: { contact_id: string; joined_at?: string }[]; cursor: string | null };
+type ExportJob = Omit<Schemas["ExportStatus"], "status"> & { status: Schemas["ExportStatus"]["status"] | "expired"; expired?: boolean };
 
 function Exports({ id }: { id: string }) {
-  const [format, setFormat] = useState("csv");
-  const [columns, setColumns] = useState("summary");
+  const [format, setFormat] = useState<"csv" | "xlsx">("csv");
+  const [columns, setColumns] = useState<"summary" | "full">("summary");
   const [jobs, setJobs] = useState<ExportJob[]>([]);
   const action = useAction();
   const refresh = useCallback(async (job: ExportJob): Promise<ExportJob> => {
     try {
-      return await get<ExportJob>(`/exports/${job.id}`);
+      return await answer(API.GET("/exports/{export_id}", { params: { path: { export_id: job.id } } }));
     } catch (e) {
-      if (e instanceof ApiError && e.status === 410) return { ...job, status: "expired", expired: true, url: undefined };
+      if (e instanceof ApiError && e.status === 410) return { ...job, status: "expired", expired: true, url: null };
       throw e;
     }
   }, []);
@@ -132,10 +137,10 @@ function Exports({ id }: { id: string }) {
     <>
       <h2>Exports</h2>
       <div className="row">
-        <label>Format <select value={format} onChange={(e) => setFormat(e.target.value)}><option value="csv">CSV</option><option value="xlsx">Excel</option></select></label>
-        <label>Columns <select value={columns} onChange={(e) => setColumns(e.target.value)}><option value="summary">summary</option><option value="full">full</option></select></label>
+        <label>Format <select value={format} onChange={(e) => setFormat(e.target.value as "csv" | "xlsx")}><option value="csv">CSV</option><option value="xlsx">Excel</option></select></label>
+        <label>Columns <select value={columns} onChange={(e) => setColumns(e.target.value as "summary" | "full")}><option value="summary">summary</option><option value="full">full</option></select></label>
         <button type="button" disabled={action.busy} onClick={() => action.run(async () => {
-          const job = await post<ExportJob>(`/segments/${id}/exports`, { format, columns });
+          const job = await answer(API.POST("/segments/{segment_id}/exports", { params: { path: { segment_id: id } }, body: { format, columns } }));
           setJobs([{ ...job, format }, ...jobs]);
         }, "Export started")}>Start export</button>
       </div>
@@ -156,15 +161,15 @@ function Exports({ id }: { id: string }) {
   );
 }
 
-type Action = { id: string; kind: string; value: string; action: string; status: string; members?: number; changed?: number; already?: number };
+type Action = Schemas["Action"];
 
 function BulkActions({ id }: { id: string }) {
-  const [kind, setKind] = useState("tag");
+  const [kind, setKind] = useState<Action["kind"]>("tag");
   const [value, setValue] = useState("");
-  const [verb, setVerb] = useState("add");
+  const [verb, setVerb] = useState<Action["action"]>("add");
   const [actions, setActions] = useState<Action[]>([]);
   const action = useAction();
-  const load = useCallback(() => get<{ actions: Action[] }>(`/segments/${id}/actions`).then((a) => setActions(a.actions)), [id]);
+  const load = useCallback(() => answer(API.GET("/segments/{segment_id}/actions", { params: { path: { segment_id: id } } })).then((a) => setActions(a.actions)), [id]);
   useEffect(() => void load(), [load]);
   useEffect(() => {
     if (!actions.some((a) => ["planned", "queued", "running"].includes(a.status))) return;
@@ -175,11 +180,11 @@ function BulkActions({ id }: { id: string }) {
     <>
       <h2>Bulk actions</h2>
       <div className="row">
-        <label>Action <select value={verb} onChange={(e) => setVerb(e.target.value)}><option value="add">add</option><option value="remove">remove</option></select></label>
-        <label>What <select value={kind} onChange={(e) => setKind(e.target.value)}><option value="tag">tag</option><option value="category">category</option><option value="consent">consent</option></select></label>
+        <label>Action <select value={verb} onChange={(e) => setVerb(e.target.value as Action["action"])}><option value="add">add</option><option value="remove">remove</option></select></label>
+        <label>What <select value={kind} onChange={(e) => setKind(e.target.value as Action["kind"])}><option value="tag">tag</option><option value="category">category</option><option value="consent">consent</option></select></label>
         <label>Value <input value={value} onChange={(e) => setValue(e.target.value)} /></label>
         <button type="button" disabled={action.busy || !value} onClick={() => action.run(async () => {
-          await post(`/segments/${id}/actions`, { kind, value, action: verb });
+          await answer(API.POST("/segments/{segment_id}/actions", { params: { path: { segment_id: id } }, body: { kind, value, action: verb } }));
           await load();
         }, "Bulk action started")}>Apply to every member</button>
       </div>

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { ApiError, Problem, get, isAbort, post, put, settle } from "../api";
+import { API, ApiError, Problem, answer, isAbort, settle } from "../api";
+import type { Schemas } from "../apiTypes";
 import { Builder, Catalog, CatalogContext } from "../builder/Builder";
 import type { Node } from "../builder/model";
 import type { Preview, Refresh, Segment } from "../types";
@@ -8,6 +9,11 @@ import { ErrorNote, announce, n } from "../ui";
 
 const DEBOUNCE_MS = 250;
 const START: Node = { all: [{ kind: "consents", op: "has_all", values: ["email_marketing"] }] };
+
+/** The builder's where-tree as the API takes it: plain JSON the API checks, naming each problem by its path. */
+function asWhere(node: Node): Schemas["SegmentDefinition"]["where"] {
+  return node as unknown as Schemas["SegmentDefinition"]["where"];
+}
 
 /** The segment editor: controls for every criterion, a count beside every node recounted as the marketer edits. */
 export default function SegmentEditor() {
@@ -26,27 +32,29 @@ export default function SegmentEditor() {
 
   useEffect(() => {
     if (id) {
-      get<Segment>(`/segments/${id}`).then((s) => {
+      answer(API.GET("/segments/{segment_id}", { params: { path: { segment_id: id } } })).then((s) => {
         setName(s.name);
         setDescription(s.description ?? "");
         setRefresh(s.refresh);
-        setWhere(s.where);
+        setWhere((s as unknown as Segment).where);
         setLoaded(true);
       }).catch(setSaveError);
     }
     Promise.all([
-      get("/segments").then((a) => a.segments.filter((s: Segment) => s.id !== id)),
-      get("/lists").then((a) => a.lists).catch(() => []),
-      get("/journeys").then((a) => a.journeys).catch(() => []),
+      answer(API.GET("/segments")).then((a) => a.segments.filter((s) => s.id !== id)),
+      answer(API.GET("/lists")).then((a) => a.lists).catch(() => []),
+      answer(API.GET("/journeys")).then((a) => a.journeys).catch(() => []),
     ]).then(([segments, lists, journeys]) => setCatalog({ segments, lists, journeys }));
   }, [id]);
 
   const save = async () => {
     setProblems([]);
     setSaveError(null);
-    const body = { name, description: description || undefined, where, refresh };
+    const body = { name, description: description || undefined, where: asWhere(where), refresh };
     try {
-      const saved = id ? await put<Segment>(`/segments/${id}`, body) : await post<Segment>("/segments", body);
+      const saved = id
+        ? await answer(API.PUT("/segments/{segment_id}", { params: { path: { segment_id: id } }, body }))
+        : await answer(API.POST("/segments", { body }));
       announce(`Segment ${saved.name} saved`);
       navigate(`/segments/${saved.id}`);
     } catch (e) {
@@ -122,10 +130,15 @@ export function useLiveCounts(where: Node, enabled = true) {
       inflight.current = controller;
       setCounting(true);
       try {
-        let answer = await post<any>("/segments/preview", { name: "preview", where: JSON.parse(key) }, controller.signal);
-        if (answer.preview_id) answer = await settle<any>(`/previews/${answer.preview_id}`, controller.signal);
-        if (answer.status === "failed") throw new Error(answer.error ?? "the count failed");
-        setPreview(answer);
+        const signal = controller.signal;
+        const counted = await answer(API.POST("/segments/preview", { body: { name: "preview", where: asWhere(JSON.parse(key) as Node) }, signal }));
+        if ("preview_id" in counted) {  // still counting on a large lake: poll it
+          const poll = { params: { path: { preview_id: counted.preview_id } }, signal };
+          const done = await settle(() => answer(API.GET("/previews/{preview_id}", poll)), signal);
+          setPreview({ total: done.total ?? 0, criteria: done.criteria ?? [], nodes: done.nodes ?? [], sample: done.sample ?? [] });
+        } else {
+          setPreview(counted);
+        }
         setProblems([]);
         setError(null);
       } catch (e) {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { Link } from "react-router-dom";
-import { get } from "../api";
-import type { Evaluation, Segment } from "../types";
+import { API, answer } from "../api";
+import type { Segment } from "../types";
 import { ErrorNote, Status, n, when } from "../ui";
 
 const STATUSES = ["all", "draft", "live", "archived", "deleted"];
@@ -11,8 +11,8 @@ export default function Segments() {
   const [status, setStatus] = useState("all");
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    get<{ segments: Segment[] }>(`/segments${status === "deleted" ? "?include_deleted=true" : ""}`)
-      .then((a) => setSegments(a.segments))
+    answer(API.GET("/segments", { params: { query: status === "deleted" ? { include_deleted: true } : {} } }))
+      .then((a) => setSegments(a.segments as unknown as Segment[]))
       .catch(setError);
   }, [status]);
   const shown = (segments ?? []).filter((s) => status === "all" || s.status === status);
@@ -58,7 +58,7 @@ export default function Segments() {
 function Trend({ segment }: { segment: Segment }) {
   const [values, setValues] = useState<number[] | null>(null);
   useEffect(() => {
-    get<{ history: Evaluation[] }>(`/segments/${segment.id}/history?limit=20`)
+    answer(API.GET("/segments/{segment_id}/history", { params: { path: { segment_id: segment.id }, query: { limit: 20 } } }))
       .then((a) => setValues(a.history.map((e) => e.members).reverse()))
       .catch(() => setValues([]));
   }, [segment.id]);

@@ -1,12 +1,12 @@
 import { useEffect, useId, useState } from "react";
-import { del, get, post, put } from "../api";
+import { API, answer } from "../api";
+import type { Answer, Schemas } from "../apiTypes";
 import { ErrorNote, useAction, when } from "../ui";
 
-type DnsRecord = { type: string; name: string; value: string; purpose: string; required: boolean };
-type Sender = { domain: string; status: "pending" | "verified" | "failed"; mail_from_domain: string; mail_from_status: string | null; records: DnsRecord[]; checked_at: string };
-type Topic = { consent: string; channel: "email" | "sms"; names: Record<string, string>; descriptions?: Record<string, string> };
-type Messages = { postal_address: string | null; language: string; topics: Topic[] };
-type SmsSender = { origination_identity: string; phone_number: string; opt_out_list: string };
+type Sender = Answer<Schemas["Sender"]>;
+type Topic = Schemas["ConsentTopic"];
+type Messages = Required<Schemas["MessageSettings"]>;
+type SmsSender = Schemas["SmsSender"];
 
 const STATUS: Record<Sender["status"], string> = {
   pending: "Waiting for its DNS records", verified: "Verified: ready to send", failed: "Amazon SES could not verify it",
@@ -29,13 +29,13 @@ function Domains() {
   const [senders, setSenders] = useState<Sender[]>([]);
   const [domain, setDomain] = useState("");
   const action = useAction();
-  const load = () => get<{ senders: Sender[] }>("/senders").then((a) => setSenders(a.senders));
+  const load = () => answer(API.GET("/senders")).then((a) => setSenders(a.senders));
   useEffect(() => void load(), []);
   return (
     <section aria-labelledby="domains-title" className="editor-card">
       <h2 id="domains-title">Sending domains</h2>
       <p className="muted">Your e-mails come from addresses at these domains. Add one, then publish its DNS records at your DNS host; Amazon SES verifies it when it finds them.</p>
-      <form className="row" onSubmit={(e) => { e.preventDefault(); action.run(async () => { await post("/senders", { domain }); setDomain(""); await load(); }, "Domain added: publish its DNS records"); }}>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); action.run(async () => { await answer(API.POST("/senders", { body: { domain } })); setDomain(""); await load(); }, "Domain added: publish its DNS records"); }}>
         <TextField label="Domain (e.g. news.example.com)" value={domain} onChange={setDomain} />
         <button type="submit" className="primary" disabled={action.busy || !domain}>Add domain</button>
       </form>
@@ -54,8 +54,8 @@ function Domains() {
             </table>
           ) : null}
           <div className="actions">
-            <button type="button" disabled={action.busy} onClick={() => action.run(async () => { await get(`/senders/${s.domain}`); await load(); }, `Checked ${s.domain}`)}>Check again</button>
-            <button type="button" className="danger" disabled={action.busy} onClick={() => action.run(async () => { await del(`/senders/${s.domain}`); await load(); }, `${s.domain} removed`)}>Remove</button>
+            <button type="button" disabled={action.busy} onClick={() => action.run(async () => { await answer(API.GET("/senders/{domain}", { params: { path: { domain: s.domain } } })); await load(); }, `Checked ${s.domain}`)}>Check again</button>
+            <button type="button" className="danger" disabled={action.busy} onClick={() => action.run(async () => { await answer(API.DELETE("/senders/{domain}", { params: { path: { domain: s.domain } } })); await load(); }, `${s.domain} removed`)}>Remove</button>
           </div>
         </article>
       ))}
@@ -66,10 +66,10 @@ function Domains() {
 function MessagesCard() {
   const [draft, setDraft] = useState<Messages>({ postal_address: "", language: "en", topics: [] });
   const action = useAction();
-  useEffect(() => void get<Messages>("/settings/messages").then((m) => setDraft({ ...m, postal_address: m.postal_address ?? "" })), []);
+  useEffect(() => void answer(API.GET("/settings/messages")).then((m) => setDraft({ language: "en", topics: [], ...m, postal_address: m.postal_address ?? "" })), []);
   const topic = (i: number, change: Partial<Topic>) => setDraft({ ...draft, topics: draft.topics.map((t, j) => (j === i ? { ...t, ...change } : t)) });
   const save = () => action.run(async () => {
-    await put("/settings/messages", { ...draft, postal_address: draft.postal_address || null });
+    await answer(API.PUT("/settings/messages", { body: { ...draft, postal_address: draft.postal_address || null } }));
   }, "Saved: the next messages show it");
   return (
     <section aria-labelledby="messages-title" className="editor-card">
@@ -97,15 +97,15 @@ function SmsCard() {
   const [sender, setSender] = useState<SmsSender | null>(null);
   const [identity, setIdentity] = useState("");
   const action = useAction();
-  useEffect(() => void get<{ sms_sender: SmsSender | null }>("/settings/sms-sender").then((a) => setSender(a.sms_sender)), []);
+  useEffect(() => void answer(API.GET("/settings/sms-sender")).then((a) => setSender(a.sms_sender ?? null)), []);
   return (
     <section aria-labelledby="sms-title" className="editor-card">
       <h2 id="sms-title">Texts</h2>
       <p>{sender ? `Your texts go from ${sender.phone_number}; a STOP to it is recorded on your own opt-out list.` : "Your texts go from the stack's own number, whose opt-outs are shared by every organisation sending from it."}</p>
-      <form className="row" onSubmit={(e) => { e.preventDefault(); action.run(async () => setSender((await put("/settings/sms-sender", { origination_identity: identity })).sms_sender), "SMS number saved"); }}>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); action.run(async () => setSender((await answer(API.PUT("/settings/sms-sender", { body: { origination_identity: identity } }))).sms_sender ?? null), "SMS number saved"); }}>
         <TextField label="Your number or pool in AWS End User Messaging (phone-… or pool-…)" value={identity} onChange={setIdentity} />
         <button type="submit" className="primary" disabled={action.busy || !identity}>Use it</button>
-        {sender && <button type="button" disabled={action.busy} onClick={() => action.run(async () => { await del("/settings/sms-sender"); setSender(null); }, "SMS number removed")}>Stop using it</button>}
+        {sender && <button type="button" disabled={action.busy} onClick={() => action.run(async () => { await answer(API.DELETE("/settings/sms-sender")); setSender(null); }, "SMS number removed")}>Stop using it</button>}
       </form>
       <ErrorNote error={action.error} />
     </section>

@@ -1,11 +1,11 @@
 import { useEffect, useId, useState } from "react";
-import { del, get, post, put } from "../api";
+import { API, answer } from "../api";
 import { ErrorNote, n, useAction, when } from "../ui";
 import type { Destination, FrequencyCap } from "../apiTypes";
 
 
 
-type Cap = Pick<FrequencyCap, "messages" | "days"> & { channels: string[] };
+type Cap = Required<FrequencyCap>;
 
 /** The org's frequency cap across all journeys, and the webhook destinations exports and journeys deliver to. */
 export default function Settings() {
@@ -22,11 +22,12 @@ function FrequencyCap() {
   const [cap, setCap] = useState<Cap | null>(null);
   const [draft, setDraft] = useState<Cap>({ messages: 3, days: 7, channels: ["email", "sms"] });
   const action = useAction();
-  useEffect(() => void get<{ frequency_cap: Cap | null }>("/settings/frequency-cap").then((a) => {
-    setCap(a.frequency_cap);
-    if (a.frequency_cap) setDraft(a.frequency_cap);
+  useEffect(() => void answer(API.GET("/settings/frequency-cap")).then((a) => {
+    const found = a.frequency_cap ? { channels: [], ...a.frequency_cap } : null;
+    setCap(found);
+    if (found) setDraft(found);
   }), []);
-  const channel = (c: string, on: boolean) => setDraft({ ...draft, channels: on ? [...draft.channels, c] : draft.channels.filter((x) => x !== c) });
+  const channel = (c: Cap["channels"][number], on: boolean) => setDraft({ ...draft, channels: on ? [...draft.channels, c] : draft.channels.filter((x) => x !== c) });
   return (
     <section aria-labelledby="cap-title" className="editor-card">
       <h2 id="cap-title">Frequency cap</h2>
@@ -34,13 +35,13 @@ function FrequencyCap() {
       <div className="row">
         <NumberField label="At most messages" value={draft.messages} onChange={(v) => setDraft({ ...draft, messages: v })} />
         <NumberField label="In any days" value={draft.days} onChange={(v) => setDraft({ ...draft, days: v })} />
-        {["email", "sms"].map((c) => (
+        {(["email", "sms"] as const).map((c) => (
           <label key={c} className="field check"><input type="checkbox" checked={draft.channels.includes(c)} onChange={(e) => channel(c, e.target.checked)} /> {c === "email" ? "e-mail" : "SMS"}</label>
         ))}
       </div>
       <div className="actions">
-        <button type="button" className="primary" disabled={action.busy} onClick={() => action.run(async () => setCap((await put("/settings/frequency-cap", draft)).frequency_cap), "Frequency cap saved")}>Save the cap</button>
-        {cap && <button type="button" disabled={action.busy} onClick={() => action.run(async () => { await del("/settings/frequency-cap"); setCap(null); }, "Frequency cap removed")}>Remove the cap</button>}
+        <button type="button" className="primary" disabled={action.busy} onClick={() => action.run(async () => setCap(((await answer(API.PUT("/settings/frequency-cap", { body: draft }))).frequency_cap as Cap | null) ?? null), "Frequency cap saved")}>Save the cap</button>
+        {cap && <button type="button" disabled={action.busy} onClick={() => action.run(async () => { await answer(API.DELETE("/settings/frequency-cap")); setCap(null); }, "Frequency cap removed")}>Remove the cap</button>}
       </div>
       <ErrorNote error={action.error} />
     </section>
@@ -51,12 +52,12 @@ function Destinations() {
   const [destinations, setDestinations] = useState<Destination[]>([]);
   const [draft, setDraft] = useState({ name: "", url: "", secret: "", batch_size: 500 });
   const action = useAction();
-  const load = () => get<{ destinations: Destination[] }>("/destinations").then((a) => setDestinations(a.destinations));
+  const load = () => answer(API.GET("/destinations")).then((a) => setDestinations(a.destinations));
   useEffect(() => void load(), []);
   return (
     <section aria-labelledby="destinations-title" className="editor-card">
       <h2 id="destinations-title">Webhook destinations</h2>
-      <form className="row" onSubmit={(e) => { e.preventDefault(); action.run(async () => { await post("/destinations", draft); setDraft({ name: "", url: "", secret: "", batch_size: 500 }); await load(); }, "Destination added"); }}>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); action.run(async () => { await answer(API.POST("/destinations", { body: draft })); setDraft({ name: "", url: "", secret: "", batch_size: 500 }); await load(); }, "Destination added"); }}>
         <TextField label="Destination name" value={draft.name} onChange={(v) => setDraft({ ...draft, name: v })} />
         <TextField label="URL (https, public)" value={draft.url} onChange={(v) => setDraft({ ...draft, url: v })} />
         <TextField label="Signing secret (16+ characters, shown only now)" value={draft.secret} type="password" onChange={(v) => setDraft({ ...draft, secret: v })} />
@@ -93,7 +94,7 @@ function DestinationRow({ destination: d, onChanged }: { destination: Destinatio
           <button type="button" onClick={() => setReplacing(!replacing)} aria-expanded={replacing} aria-label={`Replace the secret of ${d.name}`}>Replace the secret</button>{" "}
           <button type="button" disabled={action.busy} onClick={() => {
             if (window.confirm(`Remove the destination ${d.name}? Exports and journeys can no longer deliver to it.`)) {
-              action.run(async () => { await del(`/destinations/${d.id}`); await onChanged(); }, "Destination removed");
+              action.run(async () => { await answer(API.DELETE("/destinations/{destination_id}", { params: { path: { destination_id: d.id } } })); await onChanged(); }, "Destination removed");
             }
           }} aria-label={`Remove ${d.name}`}>Remove</button>
           <ErrorNote error={action.error} />
@@ -103,7 +104,7 @@ function DestinationRow({ destination: d, onChanged }: { destination: Destinatio
         <tr><td colSpan={6}>
           <form className="row" aria-label={`New secret for ${d.name}`} onSubmit={(e) => {
             e.preventDefault();
-            action.run(async () => { await post(`/destinations/${d.id}/secret`, { secret, overlap_hours: overlap }); setSecret(""); setReplacing(false); await onChanged(); }, "Secret replaced");
+            action.run(async () => { await answer(API.POST("/destinations/{destination_id}/secret", { params: { path: { destination_id: d.id } }, body: { secret, overlap_hours: overlap } })); setSecret(""); setReplacing(false); await onChanged(); }, "Secret replaced");
           }}>
             <TextField label="New signing secret (16+ characters, shown only now)" value={secret} type="password" onChange={setSecret} />
             <NumberField label="Hours the old secret keeps working" value={overlap} onChange={setOverlap} />

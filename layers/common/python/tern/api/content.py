@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from tern.api.context import org_id, services
-from tern.api.contract import answers, array_of, obj, ref
+from tern.api.contract import answers, array_of, ref
 from tern.journeys.content import ContentDraft
 from tern.text import OneLine
 from tern.usecases import personalise
@@ -30,7 +30,7 @@ class ContentPreview(BaseModel):
 
 @router.post(
     "/content/preview",
-    responses=answers(200, obj("contact_id", "subject", "body", "text"), 404, 502, description="Rendered for the contact"),
+    responses=answers(200, ref("RenderedContent"), 404, 502, description="Rendered for the contact"),
 )
 def preview_content(request: Annotated[ContentPreview, Body()]) -> dict[str, Any]:
     """Content (saved or not) as the contact would get it: a send step's rendering of the contact's snapshot."""

@@ -13,6 +13,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 from tern.exports.model import Action, Destination, Export
 from tern.journeys.analytics import JourneyAnalytics
@@ -51,6 +53,40 @@ PROBLEM = {
     },
 }  # fmt: skip
 
+
+class UnknownRow(BaseModel):
+    line: int
+    value: str
+
+
+class BadRow(BaseModel):
+    line: int
+    reason: str
+
+
+class ListReport(ListRecord):
+    """POST /lists: the list, and the first rows it could not use and why."""
+
+    unknown_rows: list[UnknownRow]
+    bad_row_details: list[BadRow]
+
+
+class ExportStatus(Export):
+    """GET /exports/{id}: the export, and once its file is ready, a download URL and when the URL stops working."""
+
+    url: str | None = None
+    url_expires_at: str | None = None
+
+
+class RenderedContent(BaseModel):
+    """POST /content/preview: the message as a send step would make it for the contact."""
+
+    contact_id: str
+    subject: str | None
+    body: str | None
+    text: str | None
+
+
 # What the API shows of each stored object (responses.py leaves these fields out)
 _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "Segment": (Segment, {"pending_manifests"}),
@@ -65,6 +101,9 @@ _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "SmsSender": (SmsSender, set()),
     "MessageSettings": (MessageSettings, set()),
     "JourneyAnalytics": (JourneyAnalytics, set()),
+    "ListReport": (ListReport, {"version"}),
+    "ExportStatus": (ExportStatus, {"version", "key"}),
+    "RenderedContent": (RenderedContent, set()),
     "Preview": (Preview, set()),
     "PreviewStarted": (PreviewStarted, set()),
     "PreviewStatus": (PreviewStatus, set()),
@@ -119,10 +158,25 @@ def _times(schema: Any) -> Any:
     return schema
 
 
+class _Written(GenerateJsonSchema):
+    """Answers' schemas: a field with a default that is never null is always written, so it is required (what a
+    client may rely on); a field whose default is null may be left out (the API drops nulls from journeys)."""
+
+    def field_is_required(
+        self, field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField, total: bool
+    ) -> bool:
+        inner = field["schema"]
+        if self.mode == "serialization" and inner["type"] == "default":
+            return inner.get("default") is not None and inner["schema"]["type"] != "nullable"
+        return super().field_is_required(field, total)
+
+
 def _model_schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for name, (model, hidden) in _MODELS.items():
-        schema = _times(model.model_json_schema(mode="serialization", by_alias=True, ref_template=REF + "{model}"))
+        schema = _times(
+            model.model_json_schema(mode="serialization", by_alias=True, ref_template=REF + "{model}", schema_generator=_Written)
+        )
         for definition_name, definition in schema.pop("$defs", {}).items():
             schemas.setdefault(definition_name, definition)
         for field in hidden:

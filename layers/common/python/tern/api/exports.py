@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from tern.api.context import org_id, services
-from tern.api.contract import answers, array_of, obj, ref
+from tern.api.contract import answers, array_of, ref
 from tern.api.responses import job_json
 from tern.exports.model import ActionRequest, ExportRequest
 
@@ -26,7 +26,7 @@ def request_export(segment_id: str, request: Annotated[ExportRequest, Body()]) -
     return job_json(s.jobs(org_id(router)).request_export(segment_id, request, s.clock())), 202
 
 
-@router.get("/exports/<export_id>", responses=answers(200, obj("id", "status"), 410))
+@router.get("/exports/<export_id>", responses=answers(200, ref("ExportStatus"), 410))
 def get_export(export_id: str) -> dict[str, Any]:
     s = services(router)
     return s.jobs(org_id(router)).export(export_id, s.clock())

@@ -8,15 +8,14 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from tern.api.context import org_id, services
-from tern.api.contract import answers, array_of, obj, ref
+from tern.api.contract import answers, array_of, ref
 from tern.lists.importing import import_list
 from tern.text import OneLine
 
 router = Router()
-LIST_REPORT = obj("id", "matched", "unknown_rows", "bad_row_details")
 
 
-@router.post("/lists", responses=answers(201, LIST_REPORT, 502, description="Imported: the list and its report"))
+@router.post("/lists", responses=answers(201, ref("ListReport"), 502, description="Imported: the list and its report"))
 def create_list(name: Annotated[str, Query(min_length=1, max_length=200), OneLine] = "imported list") -> tuple[dict[str, Any], int]:
     """The body is CSV (text/csv) whose first row names a contact_id or email column."""
     s = services(router)

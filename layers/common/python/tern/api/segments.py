@@ -122,7 +122,7 @@ def list_members(
     return {"members": page, "cursor": next_cursor}
 
 
-@router.get("/segments/<segment_id>/history", responses=answers(200, array_of("history", obj())))
+@router.get("/segments/<segment_id>/history", responses=answers(200, array_of("history", ref("Evaluation"))))
 def segment_history(segment_id: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     s = services(router)
     history = s.segments(org_id(router)).history(segment_id, s.clock(), limit)
