@@ -72,6 +72,11 @@ class HeldEngine(DuckDBEngine):
     def __init__(self, root: Path):
         super().__init__(root)
         self.finished = threading.Event()
+        self.started = 0
+
+    def start(self, sql: str) -> str:
+        self.started += 1
+        return super().start(sql)
 
     def poll(self, query_id: str) -> Any:
         return super().poll(query_id) if self.finished.is_set() else None
@@ -378,3 +383,34 @@ def row_last(lake: Path, contact_id: str) -> str | None:
 
     rows = ds.dataset(lake / "contacts" / "org_id=acme", format="parquet").to_table(columns=["contact_id", "last_name"]).to_pylist()
     return next(r["last_name"] for r in rows if r["contact_id"] == contact_id)
+
+
+def test_the_editor_is_offered_the_lakes_fields_and_values(api: Any) -> None:
+    status, fields = call(api, "GET", "/lake/fields")
+    assert status == 200 and fields["status"] == "done"
+    types = {f["field"]: f["type"] for f in fields["fields"]}
+    assert types["lead_score"] == "number" and types["city"] == "text" and types["tags"] == "list"
+    status, cities = call(api, "GET", "/lake/values", query={"field": "city"})
+    assert status == 200 and cities["type"] == "text" and 0 < len(cities["values"]) <= 20
+    counts = [v["contacts"] for v in cities["values"]]
+    assert counts == sorted(counts, reverse=True)
+    status, clicks = call(api, "GET", "/lake/values", query={"field": "events.event_type"})
+    assert status == 200 and clicks["values"] and all(v["contacts"] > 0 for v in clicks["values"])
+    assert call(api, "GET", "/lake/values", query={"field": "password"})[0] == 400
+    assert call(api, "GET", "/lake/values")[0] == 400  # the field is required
+
+
+@pytest.mark.parametrize("api", [{"engine": HeldEngine}], indirect=True)
+def test_values_still_being_read_answer_202_and_the_next_ask_picks_them_up_once(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tern.usecases import suggest
+
+    monkeypatch.setattr(suggest, "WAIT_SECONDS", 0.0)
+    status, running = call(api, "GET", "/lake/values", query={"field": "city"})
+    assert (status, running["status"]) == (202, "running")
+    api.engine.finished.set()
+    status, done = call(api, "GET", "/lake/values", query={"field": "city"})
+    assert status == 200 and done["values"] and api.engine.started == 1  # the running statement's answer, not a second
+    assert call(api, "GET", "/lake/values", query={"field": "city"}) == (200, done)
+    assert api.engine.started == 1  # kept: the lake is not read again
+    status, other = call(api, "GET", "/lake/values", query={"field": "city"}, org="globex")
+    assert status == 200 and other["values"] != done["values"]  # another org's answer is its own

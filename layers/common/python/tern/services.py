@@ -63,6 +63,7 @@ from tern.segments.lifecycle import Segments
 from tern.segments.previews import PreviewRepository
 from tern.segments.refreshes import SegmentRefreshes
 from tern.segments.repository import SegmentRepository
+from tern.segments.suggestions import SuggestionStore
 from tern.settings import (
     AdminSettings,
     ApiSettings,
@@ -129,6 +130,7 @@ class Services:
     lake_bucket: str  # where refreshes UNLOAD their manifests
     refreshes: SegmentRefreshes
     previews: PreviewRepository
+    suggestions: SuggestionStore
     overlay: ContactOverlay
     refresh_scheduler: Scheduler
     journey_repository: JourneyRepository
@@ -231,6 +233,7 @@ def admin_services(settings: AdminSettings) -> Services:
         lake_bucket=settings.lake_bucket,
         refreshes=SegmentRefreshes(machines, settings.refresh_machine_arn),
         previews=PreviewRepository(table),
+        suggestions=SuggestionStore(table),
         overlay=overlay,
         refresh_scheduler=schedules(settings.refresh_machine_arn),
         journey_repository=JourneyRepository(table),

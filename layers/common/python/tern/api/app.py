@@ -22,6 +22,7 @@ from tern.api import (
     exports,
     imports,
     journeys,
+    lake,
     lists,
     recipients,
     segments,
@@ -51,6 +52,7 @@ logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level i
 app = APIGatewayRestResolver(enable_validation=True)
 app.configure_openapi(title="Tern admin API", version=__version__, description="Segments over your customer data lake.")
 app.include_router(segments.router)
+app.include_router(lake.router)
 app.include_router(lists.router)
 
 

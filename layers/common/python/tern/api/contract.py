@@ -9,7 +9,7 @@ Schemathesis holds the API to this document in `make test` (tests/integration/te
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
@@ -87,6 +87,37 @@ class RenderedContent(BaseModel):
     text: str | None
 
 
+class LakeField(BaseModel):
+    field: str  # as a criterion names it: city, tags, attributes.genre
+    type: Literal["text", "number", "date", "time", "yes_no", "list"]
+    custom: bool  # a custom attribute
+    contacts: int | None  # for a custom attribute: how many contacts hold it
+
+
+class LakeFields(BaseModel):
+    """GET /lake/fields: the data contract's fields, then (once read, `status` done) the org's custom attributes."""
+
+    status: Literal["running", "done"]
+    fields: list[LakeField]
+
+
+class LakeValue(BaseModel):
+    value: str
+    contacts: int
+
+
+class LakeValues(BaseModel):
+    """GET /lake/values: a text field's most common values, most contacts first; a number's or date's range."""
+
+    status: Literal["running", "done"]
+    field: str
+    type: Literal["text", "number", "date", "time", "yes_no", "list"] | None = None
+    event_type: str | None = None
+    values: list[LakeValue] | None = None
+    smallest: str | float | int | bool | None = None
+    largest: str | float | int | bool | None = None
+
+
 # What the API shows of each stored object (responses.py leaves these fields out)
 _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "Segment": (Segment, {"pending_manifests"}),
@@ -104,6 +135,8 @@ _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "ListReport": (ListReport, {"version"}),
     "ExportStatus": (ExportStatus, {"version", "key"}),
     "RenderedContent": (RenderedContent, set()),
+    "LakeFields": (LakeFields, set()),
+    "LakeValues": (LakeValues, set()),
     "Preview": (Preview, set()),
     "PreviewStarted": (PreviewStarted, set()),
     "PreviewStatus": (PreviewStatus, set()),
