@@ -27,16 +27,27 @@ export function Announcer() {
 }
 
 /** An error shown where it happened (role alert: announced), with the problems' paths when the API named them. */
-export function ErrorNote({ error }: { error: unknown }) {
+/** An error in a marketer's words: the API's problems as their messages (never their field paths), or what a
+ * status means; `marked`: the problems are shown at the controls they concern, so only say so. */
+export function ErrorNote({ error, marked = false }: { error: unknown; marked?: boolean }) {
   if (!error || isAbort(error)) return null;
-  const message = error instanceof Error ? error.message : String(error);
   const problems = error instanceof ApiError ? error.problems : [];
   return (
     <div className="error" role="alert">
-      <p>{message}</p>
-      {problems.length > 1 && <ul>{problems.map((p, i) => <li key={i}><code>{p.path}</code> {p.message}</li>)}</ul>}
+      <p>{said(error, marked && problems.length > 0)}</p>
+      {!marked && problems.length > 0 && <ul>{[...new Set(problems.map((p) => p.message))].map((m) => <li key={m}>{m}</li>)}</ul>}
     </div>
   );
+}
+
+function said(error: unknown, marked: boolean): string {
+  if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
+  if (marked) return "Some settings need attention: they are marked above.";
+  if (error.problems.length > 0) return "Some settings need attention:";
+  if (error.status === 404) return "Not found: it may have been deleted.";
+  if (error.status === 429) return "Tern is busy counting for your organisation; try again in a moment.";
+  if (error.status >= 500) return "Tern could not answer just now; try again shortly.";
+  return error.message;
 }
 
 /** Run an action from a button: busy while it runs, errors shown and announced, success announced. */

@@ -207,6 +207,13 @@ def test_preview_gives_live_counts_and_a_sample(api: Any) -> None:
     assert [c["path"] for c in preview["criteria"]] == ["where.all[0]", "where.all[1]"]
     assert 0 < preview["total"] <= min(c["count"] for c in preview["criteria"])
     assert len(preview["sample"]) == min(50, preview["total"]) and preview["sample"] == sorted(preview["sample"])
+    # the members as a marketer knows them: name, e-mail and city from the lake, beside the ids
+    assert [m["contact_id"] for m in preview["members"]] == preview["sample"]
+    first = preview["members"][0]
+    row = api.engine.run(
+        f"SELECT first_name, last_name, email, city FROM contacts WHERE org_id = 'acme' AND contact_id = '{first['contact_id']}'"
+    ).rows[0]
+    assert (first["name"], first["email"], first["city"]) == (f"{row[0]} {row[1]}", row[2], row[3])
 
 
 @pytest.mark.parametrize(

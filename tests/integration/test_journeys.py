@@ -87,7 +87,11 @@ def email_eligible(contacts: dict[str, dict[str, Any]], ids: list[str]) -> set[s
 
 def test_the_classic_journey(stack: LocalStack, contacts: dict[str, dict[str, Any]], content: dict[str, str]) -> None:
     audience = live(stack, AUDIENCE)
-    members = [m["contact_id"] for m in ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]]
+    page = ok(stack, "GET", f"/segments/{audience['id']}/members?limit=1000")["members"]
+    members = [m["contact_id"] for m in page]
+    for m in page:  # each as a marketer knows it, from the lake
+        person = contacts[m["contact_id"]]
+        assert (m["email"], m["city"]) == (person.get("email") or None, person.get("city") or None)
     launch = (stack.clock() + dt.timedelta(hours=30)).replace(tzinfo=dt.UTC)  # 15 seconds away
     journey = ok(stack, "POST", "/journeys", {
         "name": "Launch", "audience": audience["id"], "start": "announce", "steps": [

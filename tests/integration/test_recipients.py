@@ -291,3 +291,42 @@ def test_a_stop_on_the_orgs_opt_out_list_blocks_its_next_text(stack: LocalStack)
     assert later and stopper not in {t["to"] for t in later} and len(later) == len(first) - 1
     figures = ok(stack, "GET", f"/journeys/{second['id']}/analytics")["steps"][0]
     assert figures["blocked"] == 1 and figures["sent"] == len(later)
+
+
+def test_a_test_send_reaches_only_the_typed_addresses_rendered_for_the_chosen_contact(stack: LocalStack) -> None:
+    contacts = lake_contacts(stack)
+    chosen = next(c for c in contacts.values() if c.get("first_name") and c.get("email"))
+    ok(
+        stack,
+        "PUT",
+        "/settings/messages",
+        {"postal_address": "Acme Sp. z o.o.\nul. Długa 1, 00-001 Warszawa", "language": "en", "topics": []},
+    )
+    content = ok(stack, "POST", "/content", {"name": "teaser", "channel": "email", "subject": "Hello {{first_name|you}}",
+                                             "body": "<p>Hi {{first_name}} from {{city|your city}}</p>", "status": "draft"})  # fmt: skip
+    before = {p.name for p in (stack.data / "outbox").glob("*.eml")}
+    origin = f"http://127.0.0.1:{stack.port}"
+    request = urllib.request.Request(
+        f"{origin}/content/{content['id']}/test", method="POST",
+        data=json.dumps({"contact_id": chosen["contact_id"], "to": ["marketer@acme.example", "boss@acme.example"]}).encode(),
+        headers={"Content-Type": "application/json", "X-Tern-Org": "acme", "Origin": origin},
+    )  # fmt: skip
+    status, body, _ = _send(request)
+    record = json.loads(body)
+    assert status == 200 and record["to"] == ["marketer@acme.example", "boss@acme.example"] and len(record["sent"]) == 2
+    new = [p for p in (stack.data / "outbox").glob("*.eml") if p.name not in before]
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in new]
+    assert sorted(str(m["To"]) for m in messages) == ["boss@acme.example", "marketer@acme.example"]  # nobody else, not the contact
+    message = messages[0]
+    assert str(message["Subject"]) == f"[Test] Hello {chosen['first_name']}"
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f"Hi {chosen['first_name']} from {chosen.get('city') or 'your city'}" in html and "Długa 1" in html
+    link = f"{origin}/u/acme/test-message"
+    assert link in html
+    status, page, _ = get(link)  # the test's unsubscribe link changes nothing and says why
+    assert status == 200 and "This was a test message" in page
+    assert post(link, "List-Unsubscribe=One-Click")[0] == 200
+    # a bad address is named, and nothing goes
+    status, refused = http(stack, "POST", f"/content/{content['id']}/test", {"contact_id": chosen["contact_id"], "to": ["not an address"]})
+    assert status == 400 and refused["problems"][0]["path"] == "to[0]"
+    assert {p.name for p in (stack.data / "outbox").glob("*.eml")} - before == {p.name for p in new}

@@ -3,13 +3,20 @@
 import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { useState } from "react";
 import { afterEach, describe, expect, it } from "vitest";
-import { Builder, CatalogContext } from "./Builder";
+import { Builder, type Catalog, CatalogContext } from "./Builder";
 import { KINDS, Node, problemsAt, replaceAt } from "./model";
 
-const CATALOG = {
+const CITIES = [{ value: "Kraków", contacts: 1234 }, { value: "Warszawa", contacts: 980 }];
+const CATALOG: Catalog = {
   segments: [{ id: "seg-1", name: "Hot leads" }],
   lists: [{ id: "list-1", name: "VIP guests" }],
   journeys: [{ id: "jrn-1", name: "Launch", steps: [{ id: "announce" }, { id: "clicked" }] }],
+  fields: [
+    { field: "city", type: "text", custom: false, contacts: null }, { field: "email", type: "text", custom: false, contacts: null },
+    { field: "lead_score", type: "number", custom: false, contacts: null }, { field: "birth_date", type: "date", custom: false, contacts: null },
+    { field: "attributes.vip", type: "yes_no", custom: true, contacts: 40 },
+  ],
+  values: async (field) => (field === "city" ? { status: "done", field, type: "text", values: CITIES } : null),
 };
 
 type Edit = [label: string, value: string] | [label: string, "click"];
@@ -17,13 +24,15 @@ type Case = { kind: string; json: Node; edits: Edit[]; shown: [string, string][]
 
 const CASES: Case[] = [
   { kind: "attribute", json: { kind: "attribute", field: "lead_score", op: "gt", value: 20 },
-    edits: [["Field", "lead_score"], ["Operator", "gt"], ["Value type", "number"], ["Value", "20"]], shown: [["Field", "lead_score"], ["Value", "20"]] },
+    edits: [["Field", "lead_score"], ["Comparison", "gt"], ["Value", "20"]], shown: [["Field", "lead_score"], ["Value", "20"]] },
   { kind: "attribute", json: { kind: "attribute", field: "city", op: "in", values: ["Warszawa", "Kraków"] },
-    edits: [["Operator", "in"], ["Values", "Warszawa, Kraków"]], shown: [["Values", "Warszawa, Kraków"]] },
+    edits: [["Comparison", "in"], ["Values", "Warszawa, Kraków"]], shown: [["Values", "Warszawa, Kraków"]] },
   { kind: "attribute", json: { kind: "attribute", field: "attributes.vip", op: "eq", value: true },
-    edits: [["Field", "attributes.vip"], ["Value type", "boolean"], ["Value", "true"]], shown: [["Field", "attributes.vip"]] },
+    edits: [["Field", "attributes.vip"], ["Value", "true"]], shown: [["Field", "attributes.vip"], ["Value", "true"]] },
   { kind: "attribute", json: { kind: "attribute", field: "email", op: "is_empty" },
-    edits: [["Field", "email"], ["Operator", "is_empty"]], shown: [["Operator", "is_empty"]] },
+    edits: [["Field", "email"], ["Comparison", "is_empty"]], shown: [["Comparison", "is_empty"]] },
+  { kind: "attribute", json: { kind: "attribute", field: "attributes.genre", op: "eq", value: "opera" },
+    edits: [["Field", "attributes."], ["Custom attribute", "genre"], ["Value", "opera"]], shown: [["Custom attribute", "genre"], ["Value", "opera"]] },
   { kind: "tags", json: { kind: "tags", op: "has_all", values: ["vip", "opera"] },
     edits: [["Operator", "has_all"], ["Values", "vip, opera"]], shown: [["Values", "vip, opera"]] },
   { kind: "categories", json: { kind: "categories", op: "has_none", values: ["jazz"] },
@@ -106,6 +115,37 @@ describe("every criterion kind round-trips", () => {
       }
     }
     expect(latest).toEqual({ all: [c.json] });
+  });
+});
+
+describe("the editor knows the lake", () => {
+  it("takes a number for a number field: typing 50 for lead_score is 50, not text", () => {
+    render(<Harness start={{ all: [{ kind: "attribute", field: "city", op: "eq", value: "" }] }} />);
+    fireEvent.change(within(criterion()).getByLabelText("Field", { exact: true }), { target: { value: "lead_score" } });
+    fireEvent.change(within(criterion()).getByLabelText("Comparison", { exact: true }), { target: { value: "gte" } });
+    fireEvent.change(within(criterion()).getByLabelText("Value", { exact: true }), { target: { value: "50" } });
+    expect(latest).toEqual({ all: [{ kind: "attribute", field: "lead_score", op: "gte", value: 50 }] });
+    const ops = within(criterion()).getByLabelText("Comparison", { exact: true }) as HTMLSelectElement;
+    expect([...ops.options].map((o) => o.textContent)).toContain("at least");  // words, not codes
+  });
+
+  it("offers a text field's values that exist, with their contacts", async () => {
+    render(<Harness start={{ all: [{ kind: "attribute", field: "city", op: "eq", value: "" }] }} />);
+    const krakow = await within(criterion()).findByRole("button", { name: "Kraków (1,234 contacts)" });
+    fireEvent.click(krakow);
+    expect(latest).toEqual({ all: [{ kind: "attribute", field: "city", op: "eq", value: "Kraków" }] });
+  });
+
+  it("shows a problem in words at its criterion, once, without its path", () => {
+    const problems = [{ path: "where.all[0].value", message: "expected a number, got \"x\"" }];
+    render(
+      <CatalogContext.Provider value={CATALOG}>
+        <Builder node={{ all: [{ kind: "attribute", field: "lead_score", op: "gt", value: "x" }] }} problems={problems} onChange={() => undefined} />
+      </CatalogContext.Provider>,
+    );
+    const shown = within(criterion()).getAllByRole("alert").map((a) => a.textContent);
+    expect(shown).toEqual(['expected a number, got "x"']);
+    expect(document.body.textContent).not.toContain("where.all");
   });
 });
 

@@ -1,7 +1,8 @@
 import { createContext, useContext, useEffect, useId, useState } from "react";
+import { type FieldType, type LakeField, type LakeValues, fieldName } from "./lake";
 import {
-  ATTRIBUTE_OPS, COMPARISONS, CONTACT_FIELDS, EVENT_TYPES, GROUPS, Json, KINDS, MEASURES, Node, OUTCOME_NAMES, OUTCOMES, RECENCY_OPS,
-  SET_OPS, childPath, children, describe, groupOf, kindsFor, problemsAt, without,
+  ATTRIBUTE_OP_WORDS, COMPARISON_WORDS, EVENT_TYPES, GROUPS, Json, KINDS, MEASURE_WORDS, Node, OUTCOME_NAMES, OUTCOMES, RECENCY_WORDS,
+  SET_OP_WORDS, attributeOps, childPath, children, describe, groupOf, kindsFor, problemsAt, without,
 } from "./model";
 
 /** What the pickers offer by name: the org's segments, lists and journeys. */
@@ -12,6 +13,9 @@ export type Catalog = {
   /** A segment's where-tree (counted), or a journey split's condition (no counts; its e-mail steps to test). */
   mode?: "segment" | "condition";
   messageSteps?: string[];
+  /** The lake's fields with their types (GET /lake/fields), and a field's common values (GET /lake/values). */
+  fields?: LakeField[];
+  values?: (field: string, eventType?: string) => Promise<LakeValues | null>;
 };
 export const CatalogContext = createContext<Catalog>({ segments: [], lists: [], journeys: [] });
 
@@ -59,7 +63,7 @@ export function Builder({ node, path = "where", label = "Segment", counts = {}, 
       </legend>
       {mine.length > 0 && (
         <ul className="problems" role="alert">
-          {mine.map((p, i) => <li key={i}>{p.field ? `${p.field}: ` : ""}{p.message}</li>)}
+          {mine.map((p, i) => <li key={i}>{p.message}</li>)}
         </ul>
       )}
       {group ? (
@@ -116,28 +120,16 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
   const bad = (field: string) => invalid.has(field);
   const catalog = useContext(CatalogContext);
   switch (node.kind) {
-    case "attribute": {
-      const op = String(node.op);
-      return (
-        <div className="row">
-          <Text label="Field" value={String(node.field ?? "")} suggestions={CONTACT_FIELDS} invalid={bad("field")} onChange={(v) => set("field", v)} />
-          <Select label="Operator" value={op} options={ATTRIBUTE_OPS.map((o) => [o, o.replace(/_/g, " ")])} invalid={bad("op")}
-            onChange={(o) => onChange(withOp(node, o))} />
-          {["between", "in", "not_in"].includes(op) ? (
-            <ValueList label={op === "between" ? "From, to" : "Values"} values={(node.values as Json[]) ?? []} invalid={bad("values")} onChange={(v) => set("values", v)} />
-          ) : !op.startsWith("is_") ? (
-            <Value label="Value" value={node.value ?? ""} invalid={bad("value")} onChange={(v) => set("value", v)} />
-          ) : null}
-        </div>
-      );
-    }
+    case "attribute":
+      return <AttributeCriterion node={node} label={label} invalid={invalid} onChange={onChange} />;
     case "tags":
     case "categories":
     case "consents":
       return (
         <div className="row">
-          <Select label="Operator" value={String(node.op)} options={SET_OPS.map((o) => [o, o.replace("_", " ")])} invalid={bad("op")} onChange={(o) => set("op", o)} />
+          <Select label="Operator" value={String(node.op)} options={Object.entries(SET_OP_WORDS)} invalid={bad("op")} onChange={(o) => set("op", o)} />
           <Words label="Values" values={(node.values as string[]) ?? []} invalid={bad("values")} onChange={(v) => set("values", v)} />
+          <Common field={String(node.kind)} onPick={(v) => set("values", [...new Set([...((node.values as string[]) ?? []), v])])} />
         </div>
       );
     case "age":
@@ -166,10 +158,10 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
       return (
         <div className="rows">
           <div className="row">
-            <Text label="Event type" value={String(node.event_type ?? "")} suggestions={EVENT_TYPES} invalid={bad("event_type")} onChange={(v) => set("event_type", v)} />
-            <Select label="Measure" value={String(node.measure ?? "count")} options={MEASURES.map((m) => [m, m])} onChange={(m) => set("measure", m === "count" && node.measure === undefined ? undefined : m)} />
-            <Select label="Compared" value={String(node.op ?? "gte")} options={COMPARISONS.map((o) => [o, o])} invalid={bad("op")} onChange={(o) => set("op", o)} />
+            <EventType value={String(node.event_type ?? "")} invalid={bad("event_type")} onChange={(v) => set("event_type", v)} />
+            <Select label="Compared" value={String(node.op ?? "gte")} options={Object.entries(COMPARISON_WORDS)} invalid={bad("op")} onChange={(o) => set("op", o)} />
             <Num label="Times" value={node.value ?? 1} step="any" invalid={bad("value")} onChange={(v) => set("value", v)} />
+            <Select label="Measure" value={String(node.measure ?? "count")} options={Object.entries(MEASURE_WORDS)} onChange={(m) => set("measure", m === "count" && node.measure === undefined ? undefined : m)} />
           </div>
           <Filters value={(node.filters as Record<string, Json>) ?? undefined} invalid={bad("filters")} onChange={(f) => set("filters", f)} />
           <Window value={node.window as Node | undefined} invalid={bad("window")} onChange={(w) => set("window", w)} />
@@ -180,7 +172,7 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
         <div className="row">
           <Words label="Event types (empty: any)" values={(node.event_types as string[]) ?? []} invalid={bad("event_types")}
             onChange={(v) => set("event_types", v.length || node.event_types !== undefined ? v : undefined)} />
-          <Select label="When" value={String(node.op)} options={RECENCY_OPS.map((o) => [o, o.replace("_", " ")])} onChange={(o) => set("op", o)} />
+          <Select label="When" value={String(node.op)} options={Object.entries(RECENCY_WORDS)} onChange={(o) => set("op", o)} />
           <Num label="Days" value={node.days} invalid={bad("days")} onChange={(v) => set("days", v)} />
         </div>
       );
@@ -189,7 +181,7 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
         <div className="rows">
           <div className="row">
             <Num label="At most days before the event" value={node.max_days} invalid={bad("max_days")} onChange={(v) => set("max_days", v)} />
-            <Text label="Event type" value={String(node.event_type ?? "")} placeholder="purchase" suggestions={EVENT_TYPES} onChange={(v) => set("event_type", v || undefined)} />
+            <EventType value={String(node.event_type ?? "")} placeholder="purchase" onChange={(v) => set("event_type", v || undefined)} />
           </div>
           <Window value={node.window as Node | undefined} invalid={bad("window")} onChange={(w) => set("window", w)} />
         </div>
@@ -198,7 +190,7 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
       return (
         <div className="row">
           <Num label="Over the last days" value={node.days} invalid={bad("days")} onChange={(v) => set("days", v)} />
-          <Select label="Change" value={String(node.op ?? "")} options={[["", "(any)"], ...COMPARISONS.map((o): [string, string] => [o, o])]} onChange={(o) => set("op", o || undefined)} />
+          <Select label="Change" value={String(node.op ?? "")} options={[["", "(any change)"], ...Object.entries(COMPARISON_WORDS)]} onChange={(o) => set("op", o || undefined)} />
           {node.op !== undefined && <Num label="Points" value={node.value} step="any" invalid={bad("value")} onChange={(v) => set("value", v)} />}
           <Num label="Top (fastest risers)" value={node.top} optional invalid={bad("top")} onChange={(v) => set("top", v)} />
         </div>
@@ -212,7 +204,7 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
             <Select label="Step" value={String(node.step_id ?? "")} options={[["", "(any step)"], ...(journey?.steps ?? []).map((s): [string, string] => [s.id, s.id]), ...(node.step_id && !journey?.steps?.some((s) => s.id === node.step_id) ? [[String(node.step_id), String(node.step_id)] as [string, string]] : [])]}
               onChange={(v) => set("step_id", v || undefined)} />
             <Select label="Outcome" value={String(node.outcome)} options={OUTCOMES.map((o) => [o, OUTCOME_NAMES[o]])} onChange={(v) => set("outcome", v)} />
-            <Text label="Way" value={String(node.way ?? "")} placeholder="yes, no, branches[0]" onChange={(v) => set("way", v || undefined)} />
+            <Text label="Way" value={String(node.way ?? "")} placeholder="yes or no" onChange={(v) => set("way", v || undefined)} />
           </div>
           <Window value={node.window as Node | undefined} invalid={bad("window")} onChange={(w) => set("window", w)} />
         </div>
@@ -243,6 +235,146 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
     default:
       return <p className="muted">{label}: edit this criterion ({String(node.kind)}) in the JSON view.</p>;
   }
+}
+
+/** An attribute: a field picked from the lake's (its type known), the comparisons that type takes, a value of that
+ * type (a number, a date, yes / no, or text with the values that exist offered). */
+function useLakeValues(field: string | null, eventType?: string): LakeValues | null {
+  const ask = useContext(CatalogContext).values;
+  const [found, setFound] = useState<LakeValues | null>(null);
+  useEffect(() => {
+    setFound(null);
+    if (!field || !ask) return;
+    let current = true;
+    void ask(field, eventType).then((v) => current && setFound(v));
+    return () => void (current = false);
+  }, [field, eventType, ask]);
+  return found;
+}
+
+function AttributeCriterion({ node, invalid, onChange }: Edit) {
+  const fields = useContext(CatalogContext).fields ?? [];
+  const field = String(node.field ?? "");
+  const known = fields.find((f) => f.field === field);
+  const type: FieldType | undefined = known?.type ?? (field.startsWith("attributes.") ? "text" : undefined);
+  const op = String(node.op);
+  const bad = (f: string) => invalid.has(f);
+  const set = (f: string, value: Json | undefined) => {
+    const next = { ...node };
+    if (value === undefined) delete next[f];
+    else next[f] = value;
+    onChange(next);
+  };
+  const pick = (to: string) => {
+    const kind = fields.find((f) => f.field === to)?.type;
+    const ops = attributeOps(kind).map(([o]) => o);
+    const next: Node = { ...node, field: to, op: ops.includes(op) ? op : "eq" };
+    onChange(retype(next, kind));
+  };
+  const many = ["between", "in", "not_in"].includes(op);
+  return (
+    <div className="rows">
+      <div className="row">
+        <FieldPick value={field} fields={fields} invalid={bad("field")} onChange={pick} />
+        <Select label="Comparison" value={op} options={attributeOps(type).concat(attributeOps(type).some(([o]) => o === op) ? [] : [[op, ATTRIBUTE_OP_WORDS[op as keyof typeof ATTRIBUTE_OP_WORDS] ?? op]])} invalid={bad("op")}
+          onChange={(o) => onChange(withOp(node, o))} />
+        {many ? (
+          <ValueList label={op === "between" ? "From, to" : "Values"} values={(node.values as Json[]) ?? []} numbers={type === "number"} invalid={bad("values")} onChange={(v) => set("values", v)} />
+        ) : !op.startsWith("is_") ? (
+          <TypedValue label="Value" type={type} value={node.value ?? ""} invalid={bad("value")} onChange={(v) => set("value", v)} />
+        ) : null}
+      </div>
+      {type === "text" && !op.startsWith("is_") && (
+        <Common field={field} onPick={(v) => (many ? set("values", [...new Set([...((node.values as Json[]) ?? []), v])]) : set("value", v))} />
+      )}
+      {(type === "number" || type === "date" || type === "time") && <Range field={field} />}
+    </div>
+  );
+}
+
+/** The node with its value(s) as the field's type holds them (50, not "50"). */
+function retype(node: Node, type: FieldType | undefined): Node {
+  const as = (v: Json): Json => {
+    if (type === "number") return v === "" || v === null || Number.isNaN(Number(v)) ? v : Number(v);
+    if (type === "yes_no") return v === true || v === "true";
+    return typeof v === "string" || v === null ? v : String(v);
+  };
+  const next = { ...node };
+  if (next.value !== undefined) next.value = as(next.value);
+  if (Array.isArray(next.values)) next.values = next.values.map(as);
+  return next;
+}
+
+/** A field of the lake's, by name: the data contract's, then the org's custom attributes. */
+function FieldPick({ value, fields, invalid, onChange }: { value: string; fields: LakeField[]; invalid?: boolean; onChange: (f: string) => void }) {
+  const [other, setOther] = useState(false);
+  const custom = value.startsWith("attributes.") && !fields.some((f) => f.field === value);
+  const options: [string, string][] = [
+    ...fields.filter((f) => !f.custom && f.type !== "list").map((f): [string, string] => [f.field, fieldName(f.field)]),
+    ...fields.filter((f) => f.custom).map((f): [string, string] => [f.field, fieldName(f.field)]),
+    ["attributes.", "Another custom attribute…"],
+  ];
+  return (
+    <>
+      <Select label="Field" value={other || custom ? "attributes." : value} options={options} invalid={invalid}
+        onChange={(f) => { setOther(f === "attributes."); if (f !== "attributes.") onChange(f); }} />
+      {(other || custom) && (
+        <Text label="Custom attribute" value={value.slice("attributes.".length)} placeholder="its key, e.g. favourite_genre" invalid={invalid}
+          onChange={(k) => onChange(`attributes.${k}`)} />
+      )}
+    </>
+  );
+}
+
+/** A value of the field's type: a number, a date, yes / no, or text. */
+function TypedValue({ type, value, onChange, ...base }: Base & { type: FieldType | undefined; value: Json; onChange: (v: Json) => void }) {
+  const id = useId();
+  if (type === "yes_no") {
+    return <Select {...base} value={String(value === true || value === "true")} options={[["true", "yes"], ["false", "no"]]} onChange={(v) => onChange(v === "true")} />;
+  }
+  if (type === "date" || type === "time") return <DateInput {...base} value={String(value ?? "").slice(0, 10)} onChange={(v) => onChange(v)} />;
+  if (type === "number") {
+    return (
+      <Field id={id} {...base}>
+        <input id={id} type="number" step="any" value={value === null || value === undefined ? "" : String(value)} aria-invalid={base.invalid || undefined}
+          onChange={(e) => onChange(e.target.value === "" ? "" : Number(e.target.value))} />
+      </Field>
+    );
+  }
+  if (type === undefined) return <Value {...base} value={value} onChange={onChange} />;
+  return <Text {...base} value={String(value ?? "")} onChange={(v) => onChange(v)} />;
+}
+
+/** The values most contacts have, each a button that takes it. */
+function Common({ field, eventType, onPick }: { field: string; eventType?: string; onPick: (v: string) => void }) {
+  const found = useLakeValues(field || null, eventType);
+  const values = found?.values ?? [];
+  if (!values.length) return null;
+  return (
+    <div className="common" role="group" aria-label={`Common values of ${fieldName(field)}`}>
+      <span className="muted">Common:</span>
+      {values.slice(0, 8).map((v) => (
+        <button type="button" key={v.value} className="chip" onClick={() => onPick(v.value)} aria-label={`${v.value} (${v.contacts.toLocaleString("en")} contacts)`}>
+          {v.value} <span className="muted">{v.contacts.toLocaleString("en")}</span>
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** A number's or a date's range in the lake. */
+function Range({ field }: { field: string }) {
+  const found = useLakeValues(field || null);
+  if (!found || found.smallest === null || found.smallest === undefined) return null;
+  const shown = (v: unknown) => (typeof v === "number" ? v.toLocaleString("en") : String(v).slice(0, 10));
+  return <p className="muted hint">Contacts have {fieldName(field).toLowerCase()} from {shown(found.smallest)} to {shown(found.largest)}.</p>;
+}
+
+/** An event type, with the org's own event types offered. */
+function EventType({ value, onChange, ...base }: { value: string; placeholder?: string; invalid?: boolean; onChange: (v: string) => void }) {
+  const found = useLakeValues("events.event_type");
+  const types = found?.values?.map((v) => v.value) ?? EVENT_TYPES;
+  return <Text label="Event type" value={value} suggestions={types} {...base} onChange={onChange} />;
 }
 
 function withOp(node: Node, op: string): Node {
@@ -421,8 +553,8 @@ function Words({ values, onChange, ...base }: Base & { values: string[]; onChang
 }
 
 /** Values of one type (numbers when every one was a number), comma-separated. */
-function ValueList({ values, onChange, ...base }: Base & { values: Json[]; onChange: (v: Json[]) => void }) {
-  const numbers = values.length > 0 && values.every((v) => typeof v === "number");
+function ValueList({ values, onChange, numbers: typed, ...base }: Base & { values: Json[]; numbers?: boolean; onChange: (v: Json[]) => void }) {
+  const numbers = typed ?? (values.length > 0 && values.every((v) => typeof v === "number"));
   return <Listed {...base} values={values} parse={(s) => (numbers && !Number.isNaN(Number(s)) ? Number(s) : s)} onChange={onChange} />;
 }
 

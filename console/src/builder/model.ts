@@ -1,6 +1,9 @@
 // The segment definition's where-tree (docs/SEGMENT-FORMAT.md) as the builder edits it: plain JSON, kept as the
 // marketer wrote it (an option left out stays out), addressed by the same paths the API names (where.all[0].not).
 
+import type { Schemas } from "../apiTypes";
+import type { FieldType } from "./lake";
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Node = { [key: string]: Json };
 
@@ -38,17 +41,40 @@ export function kindsFor(mode: "segment" | "condition"): Record<string, KindSpec
   return Object.fromEntries(CONDITION_KINDS.map((k) => [k, k === "engagement" ? ENGAGEMENT : KINDS[k]]));
 }
 
-export const ATTRIBUTE_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "contains", "starts_with", "is_empty", "is_not_empty"];
-export const COMPARISONS = ["gte", "gt", "eq", "ne", "lte", "lt"];
-export const SET_OPS = ["has_any", "has_all", "has_none"];
-export const MEASURES = ["count", "sum:amount", "sum:quantity", "distinct:order_id", "distinct:event_ref"];
-export const RECENCY_OPS = ["within", "not_within", "days_ago"];
+// Operators and measures in a marketer's words, as Records over the API's own values: a value the API adds and
+// the console lacks fails the type check.
+type AttributeOp = Schemas["AttributeCriterion"]["op"];
+export const ATTRIBUTE_OP_WORDS: Record<AttributeOp, string> = {
+  eq: "is", ne: "is not", gt: "more than", gte: "at least", lt: "less than", lte: "at most", between: "between",
+  in: "is one of", not_in: "is none of", contains: "contains", starts_with: "starts with", is_empty: "is empty", is_not_empty: "is not empty",
+};
+const DATE_OP_WORDS: Partial<Record<AttributeOp, string>> = { eq: "on", ne: "not on", gt: "after", gte: "on or after", lt: "before", lte: "on or before", is_empty: "is unknown", is_not_empty: "is known" };
+const OPS_BY_TYPE: Record<FieldType, AttributeOp[]> = {
+  text: ["eq", "ne", "contains", "starts_with", "in", "not_in", "is_empty", "is_not_empty"],
+  number: ["eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "is_empty", "is_not_empty"],
+  date: ["eq", "ne", "gt", "gte", "lt", "lte", "between", "is_empty", "is_not_empty"],
+  time: ["gt", "gte", "lt", "lte", "between", "is_empty", "is_not_empty"],
+  yes_no: ["eq", "ne", "is_empty", "is_not_empty"],
+  list: [],
+};
+
+/** The comparisons a field of `type` takes, in words (an unknown field: every one). */
+export function attributeOps(type: FieldType | undefined): [string, string][] {
+  const ops = type ? OPS_BY_TYPE[type] : (Object.keys(ATTRIBUTE_OP_WORDS) as AttributeOp[]);
+  const dated = type === "date" || type === "time";
+  return ops.map((op) => [op, (dated && DATE_OP_WORDS[op]) || ATTRIBUTE_OP_WORDS[op]]);
+}
+
+type Comparison = NonNullable<Schemas["ActivityCriterion"]["op"]>;
+export const COMPARISON_WORDS: Record<Comparison, string> = { gte: "at least", gt: "more than", eq: "exactly", ne: "not exactly", lte: "at most", lt: "fewer than" };
+export const COMPARISONS = Object.keys(COMPARISON_WORDS) as Comparison[];
+export const SET_OP_WORDS: Record<Schemas["ListCriterion"]["op"], string> = { has_any: "has any of", has_all: "has all of", has_none: "has none of" };
+export const MEASURE_WORDS: Record<NonNullable<Schemas["ActivityCriterion"]["measure"]>, string> = {
+  count: "times", "sum:amount": "in total amount", "sum:quantity": "in total quantity", "distinct:order_id": "different orders", "distinct:event_ref": "different events",
+};
+export const RECENCY_WORDS: Record<Schemas["RecencyCriterion"]["op"], string> = { within: "in the last … days", not_within: "not in the last … days", days_ago: "exactly … days ago" };
 export { OUTCOMES, OUTCOME_NAMES } from "../apiTypes";
-// Suggestions only: any contacts column, or attributes.KEY, may be typed.
-export const CONTACT_FIELDS = [
-  "email", "phone", "first_name", "last_name", "gender", "birth_date", "city", "postal_code", "country", "language",
-  "lead_score", "lead_stage", "opportunity_stage", "owner", "subscriber", "created_at", "updated_at",
-];
+// Offered until the lake's own event types are read (GET /lake/values?field=events.event_type)
 export const EVENT_TYPES = [
   "purchase", "page_view", "search", "download", "form_submit", "email_sent", "email_delivered", "email_opened",
   "email_clicked", "email_bounced", "email_complained", "email_unsubscribed", "sms_sent", "sms_delivered", "score_changed", "journey_step",

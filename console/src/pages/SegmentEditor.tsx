@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { API, ApiError, Problem, answer, isAbort, settle } from "../api";
-import type { Schemas } from "../apiTypes";
+import type { Answer, Schemas } from "../apiTypes";
 import { Builder, Catalog, CatalogContext } from "../builder/Builder";
+import { lakeFields, lakeValues } from "../builder/lake";
 import type { Node } from "../builder/model";
 import type { Preview, Refresh, Segment } from "../types";
 import { ErrorNote, announce, n } from "../ui";
@@ -25,7 +26,8 @@ export default function SegmentEditor() {
   const [where, setWhere] = useState<Node>(START);
   const [loaded, setLoaded] = useState(!id);
   const [view, setView] = useState<"builder" | "json">("builder");
-  const [catalog, setCatalog] = useState<Catalog>({ segments: [], lists: [], journeys: [] });
+  const [catalog, setCatalog] = useState<Catalog>({ segments: [], lists: [], journeys: [], values: lakeValues });
+  const [examples, setExamples] = useState<Answer<Schemas["SegmentExample"]>[]>([]);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [saveError, setSaveError] = useState<unknown>(null);
   const live = useLiveCounts(where, loaded);
@@ -44,7 +46,9 @@ export default function SegmentEditor() {
       answer(API.GET("/segments")).then((a) => a.segments.filter((s) => s.id !== id)),
       answer(API.GET("/lists")).then((a) => a.lists).catch(() => []),
       answer(API.GET("/journeys")).then((a) => a.journeys).catch(() => []),
-    ]).then(([segments, lists, journeys]) => setCatalog({ segments, lists, journeys }));
+    ]).then(([segments, lists, journeys]) => setCatalog((c) => ({ ...c, segments, lists, journeys })));
+    void lakeFields().then((fields) => setCatalog((c) => ({ ...c, fields })));
+    if (!id) void answer(API.GET("/examples/segments")).then((a) => setExamples(a.examples)).catch(() => undefined);
   }, [id]);
 
   const save = async () => {
@@ -77,12 +81,28 @@ export default function SegmentEditor() {
           {live.counting && <span className="muted"> counting…</span>}
         </div>
       </div>
+      {examples.length > 0 && (
+        <div className="examples" role="group" aria-label="Start from an example">
+          <span className="muted">Start from an example:</span>
+          {examples.map((e) => (
+            <button type="button" key={e.id} className="chip" title={e.description}
+              onClick={() => { setName(e.name); setDescription(e.description); setWhere(e.where as Node); announce(`Started from the example “${e.name}”`); }}>
+              {e.name}
+            </button>
+          ))}
+        </div>
+      )}
       <div className="form-grid">
         <label>Name <input value={name} onChange={(e) => setName(e.target.value)} aria-invalid={Boolean(nameProblem) || undefined} aria-describedby={nameProblem ? "name-problem" : undefined} /></label>
         {nameProblem && <span id="name-problem" className="problem" role="alert">{nameProblem.message}</span>}
         <label>Description <input value={description} onChange={(e) => setDescription(e.target.value)} /></label>
         <RefreshControl value={refresh} onChange={setRefresh} />
       </div>
+      {allProblems.some((p) => p.path !== "name" && !p.path.startsWith("where")) && (
+        <ul className="problems" role="alert">
+          {[...new Set(allProblems.filter((p) => p.path !== "name" && !p.path.startsWith("where")).map((p) => p.message))].map((m) => <li key={m}>{m}</li>)}
+        </ul>
+      )}
       <div role="tablist" aria-label="Edit as" className="tabs">
         <button role="tab" type="button" aria-selected={view === "builder"} onClick={() => setView("builder")}>Builder</button>
         <button role="tab" type="button" aria-selected={view === "json"} onClick={() => setView("json")}>JSON</button>
@@ -94,8 +114,8 @@ export default function SegmentEditor() {
       ) : (
         <JsonView value={where} onChange={setWhere} />
       )}
-      {live.problems.length === 0 && <ErrorNote error={live.error} />}
-      <ErrorNote error={saveError} />
+      {live.problems.length === 0 && <ErrorNote error={live.error} marked />}
+      <ErrorNote error={saveError} marked />
       <div className="actions">
         <button type="button" className="primary" onClick={save}>Save draft</button>
         <Link to={id ? `/segments/${id}` : "/"}>Cancel</Link>
@@ -103,10 +123,12 @@ export default function SegmentEditor() {
       <h2>First members</h2>
       <div className="scroll" tabIndex={0} role="region" aria-label="First members">
       <table className="list sample">
-        <caption className="sr-only">The first {live.preview?.sample.length ?? 0} members</caption>
-        <thead><tr><th scope="col">#</th><th scope="col">Contact</th></tr></thead>
+        <caption className="sr-only">The first {live.preview?.members.length ?? 0} members</caption>
+        <thead><tr><th scope="col">#</th><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">City</th><th scope="col">Contact id</th></tr></thead>
         <tbody>
-          {(live.preview?.sample ?? []).map((c, i) => <tr key={c}><td>{i + 1}</td><td>{c}</td></tr>)}
+          {(live.preview?.members ?? []).map((m, i) => (
+            <tr key={m.contact_id}><td>{i + 1}</td><td>{m.name ?? "—"}</td><td>{m.email ?? "—"}</td><td>{m.city ?? "—"}</td><td className="muted">{m.contact_id}</td></tr>
+          ))}
         </tbody>
       </table>
       </div>
@@ -135,7 +157,7 @@ export function useLiveCounts(where: Node, enabled = true) {
         if ("preview_id" in counted) {  // still counting on a large lake: poll it
           const poll = { params: { path: { preview_id: counted.preview_id } }, signal };
           const done = await settle(() => answer(API.GET("/previews/{preview_id}", poll)), signal);
-          setPreview({ total: done.total ?? 0, criteria: done.criteria ?? [], nodes: done.nodes ?? [], sample: done.sample ?? [] });
+          setPreview({ total: done.total ?? 0, criteria: done.criteria ?? [], nodes: done.nodes ?? [], sample: done.sample ?? [], members: done.members ?? [] });
         } else {
           setPreview(counted);
         }

@@ -41,7 +41,7 @@ from tern.journeys.ingest import Ingest
 from tern.journeys.lifecycle import JourneyRuns, Journeys
 from tern.journeys.opt_outs import SmsOptOuts, StopRecord
 from tern.journeys.preferences import Preferences
-from tern.journeys.repository import ContentRepository, JourneyRepository
+from tern.journeys.repository import ContentRepository, JourneyRepository, TestSendRepository
 from tern.journeys.senders import SenderRepository, Senders, SmsSenders
 from tern.journeys.steps import IDEMPOTENCY_DAYS, IDEMPOTENCY_KEY, JourneySteps
 from tern.journeys.tasks import StepRequest
@@ -49,12 +49,14 @@ from tern.journeys.triggers import Triggers
 from tern.journeys.unsubscribe import Links, Signer
 from tern.lists.repository import ListRepository
 from tern.ports import (
+    Email,
     Events,
     LakeFiles,
     ResultFiles,
     Scheduler,
     SendingIdentities,
     SigningSecrets,
+    Sms,
     StateMachines,
     Trigger,
 )
@@ -131,6 +133,7 @@ class Services:
     refreshes: SegmentRefreshes
     previews: PreviewRepository
     suggestions: SuggestionStore
+    test_sends: TestSendRepository
     overlay: ContactOverlay
     refresh_scheduler: Scheduler
     journey_repository: JourneyRepository
@@ -154,6 +157,8 @@ class Services:
     preferences: Preferences | None = None  # the api function's: recipients' links (tern.api.recipients)
     sending: Sending | None = None  # the api function's: the orgs' sending domains (tern.journeys.senders)
     query_slots: QuerySlots | None = None  # the api function's: how many lake queries each org runs at once
+    email: Email | None = None  # the api function's: test sends of content (tern.usecases.test_send)
+    sms: Sms | None = None
 
     def queries(self, org_id: str, at_once: int = 0) -> QueryEngine:
         """The engine as the org's API requests use it: within the org's query slots (tern.store.query_slots), taking
@@ -169,6 +174,16 @@ class Services:
         if self.sending is None:
             raise AssertionError("this function has no SMS senders (tern.services.api_services)")
         return self.sending.sms_senders(org_id)
+
+    def email_port(self) -> Email:
+        if self.email is None:
+            raise AssertionError("this function sends no e-mail (tern.services.api_services)")
+        return self.email
+
+    def sms_port(self) -> Sms:
+        if self.sms is None:
+            raise AssertionError("this function sends no texts (tern.services.api_services)")
+        return self.sms
 
     def segments(self, org_id: str) -> Segments:
         return Segments(org_id, self.segment_repository, self.refresh_scheduler, self.lists)
@@ -234,6 +249,7 @@ def admin_services(settings: AdminSettings) -> Services:
         refreshes=SegmentRefreshes(machines, settings.refresh_machine_arn),
         previews=PreviewRepository(table),
         suggestions=SuggestionStore(table),
+        test_sends=TestSendRepository(table),
         overlay=overlay,
         refresh_scheduler=schedules(settings.refresh_machine_arn),
         journey_repository=JourneyRepository(table),
@@ -303,7 +319,9 @@ def api_services(settings: ApiSettings) -> Services:
     checks = EventBridgeScheduler(world.aws.client("scheduler"), settings.schedule_group, settings.journey_run_function_arn,
                                   settings.scheduler_role_arn, settings.failures_queue_arn)  # fmt: skip
     return replace(services, preferences=preferences, sending=replace(sending(settings, world, table), opt_out_checks=checks),
-                   query_slots=QuerySlots(table, settings.org_query_limit))  # fmt: skip
+                   query_slots=QuerySlots(table, settings.org_query_limit),
+                   email=SesEmail(world.aws.client("sesv2"), settings.email_sender or None, settings.ses_configuration_set),
+                   sms=EndUserMessagingSms(world.aws.client("pinpoint-sms-voice-v2"), settings.sms_origination or None))  # fmt: skip
 
 
 def journey_step(settings: JourneyStepSettings) -> Handler:

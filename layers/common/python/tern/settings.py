@@ -63,6 +63,7 @@ class ApiSettings(AdminSettings, SendingSettings):
     """The api function, which also answers recipients' unsubscribe links (tern.api.recipients)."""
 
     unsubscribe_secret_arn: str  # Secrets Manager: the key unsubscribe links are signed with
+    ses_configuration_set: str | None = None  # test sends go through it, as journeys' sends do
     org_query_limit: int = 10  # lake queries one org's API requests run at once (OrgQueryLimit; tern.store.query_slots)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -13,6 +14,7 @@ from tern.api.contract import answers, array_of, ref
 from tern.journeys.content import ContentDraft
 from tern.text import OneLine
 from tern.usecases import personalise
+from tern.usecases.test_send import TestSend, send_test
 
 router = Router()
 
@@ -55,3 +57,17 @@ def update_content(content_id: str, draft: Annotated[ContentDraft, Body()]) -> d
 @router.delete("/content/<content_id>", responses=answers(200, ref("Content"), 409))
 def delete_content(content_id: str) -> dict[str, Any]:
     return services(router).journeys(org_id(router)).delete_content(content_id).model_dump(mode="json")
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
+
+
+@router.post(
+    "/content/<content_id>/test",
+    responses=answers(200, ref("TestSendRecord"), 409, 502, description="Sent to the addresses given, rendered for the contact"),
+)
+def test_content(content_id: str, request: Annotated[TestSend, Body()]) -> dict[str, Any]:
+    """Send the content, rendered for a contact, to up to 5 addresses the marketer types (never to the contact; recorded,
+    never counted in a journey's analytics)."""
+    origin = router.current_event.headers.get("origin") or ""  # the console's page: where the test's links point
+    return send_test(services(router), org_id(router), content_id, request, origin if _ORIGIN.fullmatch(origin) else None)

@@ -87,6 +87,41 @@ class RenderedContent(BaseModel):
     text: str | None
 
 
+class TestSendRecord(BaseModel):
+    """POST /content/{id}/test: the test as recorded: rendered for `contact_id`, sent to `to` (`sent`: the provider's ids)."""
+
+    id: str
+    content_id: str
+    contact_id: str
+    to: list[str]
+    sent: list[str]
+    at: str
+
+
+class SegmentExample(BaseModel):
+    """An example segment to start from: its definition as the editor takes it."""
+
+    id: str
+    name: str
+    description: str
+    where: dict[str, Any]
+
+
+class MemberRow(BaseModel):
+    contact_id: str
+    joined_at: str
+    name: str | None
+    email: str | None
+    city: str | None
+
+
+class MembersPage(BaseModel):
+    """GET /segments/{id}/members: a page of the current members, each as a marketer knows it, and the next page's cursor."""
+
+    members: list[MemberRow]
+    cursor: str | None
+
+
 class LakeField(BaseModel):
     field: str  # as a criterion names it: city, tags, attributes.genre
     type: Literal["text", "number", "date", "time", "yes_no", "list"]
@@ -136,6 +171,9 @@ _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "ExportStatus": (ExportStatus, {"version", "key"}),
     "RenderedContent": (RenderedContent, set()),
     "LakeFields": (LakeFields, set()),
+    "MembersPage": (MembersPage, set()),
+    "SegmentExample": (SegmentExample, set()),
+    "TestSendRecord": (TestSendRecord, set()),
     "LakeValues": (LakeValues, set()),
     "Preview": (Preview, set()),
     "PreviewStarted": (PreviewStarted, set()),

@@ -26,6 +26,7 @@ from tern.journeys.caps import ConsentTopic
 from tern.journeys.preferences import Preferences, name_of
 from tern.journeys.unsubscribe import BadToken, Unsubscribe
 from tern.lake import ORG_ID
+from tern.usecases.test_send import TEST_TOKEN
 
 router = Router()
 HTML = "text/html; charset=utf-8"
@@ -125,8 +126,14 @@ def _link(org: str, token: str) -> Unsubscribe | None:
         return None
 
 
+def _test_message() -> Response[str]:
+    return _page(200, "This was a test message", "In the real message, this link opens the recipient's choices. Nothing was changed.")
+
+
 @router.get("/u/<org>/<token>", responses=ANSWERS, summary="The recipient's preference page")
 def preference_page(org: str, token: str) -> Response[str]:
+    if token == TEST_TOKEN:
+        return _test_message()
     link = _link(org, token)
     if link is None:
         return _invalid()
@@ -158,6 +165,8 @@ def _form() -> dict[str, list[str]]:
 
 @router.post("/u/<org>/<token>", responses=ANSWERS, summary="One-click unsubscribe (RFC 8058), or the preference page's buttons")
 def unsubscribe(org: str, token: str) -> Response[str]:
+    if token == TEST_TOKEN:
+        return _test_message()
     link = _link(org, token)
     if link is None:
         return _invalid()

@@ -11,7 +11,9 @@ from tern.api.context import org_id, services
 from tern.api.contract import answers, array_of, obj, ref
 from tern.api.responses import segment_json
 from tern.segments.definition import SegmentDefinition
+from tern.segments.examples import examples
 from tern.segments.lifecycle import SegmentDraft
+from tern.usecases.members import members_page
 from tern.usecases.preview import preview, preview_status
 from tern.usecases.refresh import start_refresh
 
@@ -22,6 +24,12 @@ router = Router()
 def create_segment(draft: Annotated[SegmentDraft, Body()]) -> tuple[dict[str, Any], int]:
     s = services(router)
     return segment_json(s.segments(org_id(router)).create(draft, s.clock())), 201
+
+
+@router.get("/examples/segments", responses=answers(200, array_of("examples", ref("SegmentExample"))))
+def segment_examples() -> dict[str, Any]:
+    """Example definitions to start a segment from (the editor's "Start from an example")."""
+    return {"examples": examples()}
 
 
 @router.get("/segments", responses=answers(200, array_of("segments", ref("Segment"))))
@@ -111,15 +119,13 @@ def evaluation_status(segment_id: str, evaluation_id: str) -> dict[str, Any]:
     return s.refreshes.status(org_id(router), segment_id, evaluation_id)
 
 
-@router.get("/segments/<segment_id>/members", responses=answers(200, obj("members", "cursor"), 409))
+@router.get("/segments/<segment_id>/members", responses=answers(200, ref("MembersPage"), 409, 502))
 def list_members(
     segment_id: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> dict[str, Any]:
-    s = services(router)
-    page, next_cursor = s.segments(org_id(router)).members(segment_id, s.clock(), limit, cursor)
-    return {"members": page, "cursor": next_cursor}
+    return members_page(services(router), org_id(router), segment_id, limit, cursor)
 
 
 @router.get("/segments/<segment_id>/history", responses=answers(200, array_of("history", ref("Evaluation"))))

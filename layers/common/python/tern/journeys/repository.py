@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from tern.aws.dynamodb import Table
 from tern.clock import naive_utc
 from tern.errors import ConflictError
 from tern.journeys.content import Content
@@ -27,6 +28,7 @@ from tern.ports import execution_arn
 from tern.store.records import Records
 
 RUN_DAYS = 90
+TEST_SENDS_KEPT_DAYS = 90
 
 
 class JourneyRepository(Records[Journey]):
@@ -196,3 +198,19 @@ class ContentRepository(Records[Content]):
 
 def _naive(stamp: str) -> dt.datetime:
     return naive_utc(dt.datetime.fromisoformat(stamp))
+
+
+class TestSendRepository:
+    """The org's test sends of content (tern.usecases.test_send), kept TEST_SENDS_KEPT_DAYS (DynamoDB's TTL removes them)."""
+
+    def __init__(self, table: Table):
+        self.table = table
+
+    def put(self, org_id: str, record: dict[str, Any], now: dt.datetime) -> None:
+        expires = int((now if now.tzinfo else now.replace(tzinfo=dt.UTC)).timestamp()) + TEST_SENDS_KEPT_DAYS * 86_400
+        self.table.put({"PK": f"ORG#{org_id}", "SK": f"TEST#{record['at']}#{record['id']}", **record, "expires_at": expires})
+
+    def recent(self, org_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest test sends, newest first."""
+        items, _ = self.table.query(f"ORG#{org_id}", limit=limit, forward=False, prefix="TEST#")
+        return [{k: v for k, v in item.items() if k not in ("PK", "SK", "expires_at")} for item in items]

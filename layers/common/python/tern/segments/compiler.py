@@ -54,6 +54,7 @@ from tern.segments.values import parse_time
 Dialect = Literal["duckdb", "athena"]
 DIALECTS: tuple[Dialect, ...] = ("duckdb", "athena")
 EARTH_RADIUS_KM = 6371.0
+PEOPLE = ("first_name", "last_name", "email", "city")  # what a marketer recognises a member by (an export's summary)
 DAY = dt.timedelta(days=1)
 
 
@@ -252,6 +253,16 @@ class CompiledSegment:
         if limit is not None:
             select = select.limit(limit)
         return select.sql(dialect=self.dialect)
+
+    def sample_sql(self, limit: int) -> str:
+        """The first `limit` members, sorted, each with what a person is known by (contact_id, then PEOPLE)."""
+        people = [exp.column(c, table="c") for c in PEOPLE]
+        if self._ranked:
+            select = exp.select("contact_id", *PEOPLE).from_("base").where(_combine(self._tree, lambda i: exp.column(f"p{i}")))
+            select = self._with_events(select).with_("base", as_=self._base().select(*people))
+        else:
+            select = self._filtered(exp.column("contact_id", table="c")).select(*people)
+        return select.order_by("contact_id").limit(limit).sql(dialect=self.dialect)
 
     def contact_rows_sql(self, columns: list[str]) -> str:
         """The members as (contact_id, contact): `contact` one JSON object of the named contacts columns,

@@ -60,9 +60,10 @@ def counts_from(row: tuple[Any, ...], nodes: list[tuple[str, str]]) -> Counts:
 def statements(
     definition: SegmentDefinition, engine: QueryEngine, org_id: str, now: dt.datetime, limit: int, memberships: dict[str, str] | None = None
 ) -> tuple[str, str, list[tuple[str, str]]]:
-    """What a preview runs: the count statement (total and every node), the first `limit` members, the outline."""
+    """What a preview runs: the count statement (total and every node), the first `limit` members (each with its name,
+    e-mail and city: compiler.PEOPLE), the outline."""
     compiled = _compiled(definition, engine, org_id, now, memberships)
-    return compiled.count_sql(True), compiled.members_sql(limit), outline(compiled)
+    return compiled.count_sql(True), compiled.sample_sql(limit), outline(compiled)
 
 
 def members(

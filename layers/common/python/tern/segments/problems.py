@@ -71,8 +71,38 @@ def problem_message(error: Any, what: str = "criterion") -> str:
         return f"expected text, a number or true/false, got {shown(error.get('input'))}"
     if kind in _EXPECTED:
         return f"expected {_EXPECTED[kind]}, got {shown(error.get('input'))}"
+    ctx = error.get("ctx") or {}
+    if kind in _PLAIN:
+        return _PLAIN[kind].format(**{k: _listed(v) for k, v in ctx.items()})
     message: str = error["msg"]
     return message.removeprefix("Value error, ")
+
+
+def _listed(value: Any) -> Any:
+    """A pydantic context value as words: 'a' or 'b' for an expected literal, the number for a bound."""
+    return value.replace("'", "") if isinstance(value, str) else value
+
+
+# pydantic's own wording ("String should have at least 1 character") as a marketer reads it
+_PLAIN = {
+    "missing": "is required",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long: at most {max_length} characters",
+    "too_short": "needs at least {min_length}",
+    "too_long": "takes at most {max_length}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "string_pattern_mismatch": "may hold letters, digits, _ and - only",
+    "literal_error": "must be one of: {expected}",
+    "enum": "must be one of: {expected}",
+    "date_from_datetime_parsing": "expected a date YYYY-MM-DD",
+    "datetime_from_date_parsing": "expected a date and time, such as 2026-12-08T10:00:00+01:00",
+    "datetime_parsing": "expected a date and time, such as 2026-12-08T10:00:00+01:00",
+    "date_parsing": "expected a date YYYY-MM-DD",
+    "url_parsing": "expected a web address (https://...)",
+}
 
 
 def problems_from(errors: Iterable[Any], prefix: str = "", what: str = "criterion") -> list[Problem]:

@@ -19,6 +19,7 @@ from tern.engines import QueryEngine
 from tern.errors import NotFoundError
 from tern.segments.definition import SegmentDefinition
 from tern.segments.evaluate import counts_from, statements
+from tern.segments.people import known
 from tern.segments.previews import PendingPreview
 from tern.services import Services
 
@@ -32,14 +33,32 @@ class NodeCount(BaseModel):
     count: int
 
 
+class Member(BaseModel):
+    """A member as a marketer recognises it."""
+
+    model_config = ConfigDict(extra="forbid")
+    contact_id: str
+    name: str | None  # first and last name, as far as the contact has them
+    email: str | None
+    city: str | None
+
+
+def member(row: tuple[Any, ...]) -> Member:
+    """A member from (contact_id, first_name, last_name, email, city)."""
+    contact_id = str(row[0])
+    return Member(contact_id=contact_id, **known([row])[contact_id])
+
+
 class Preview(BaseModel):
-    """POST /segments/preview, counted: the total, each criterion alone, every node as written, the first members."""
+    """POST /segments/preview, counted: the total, each criterion alone, every node as written, the first members
+    (`members`; `sample`: their ids)."""
 
     model_config = ConfigDict(extra="forbid")
     total: int
     criteria: list[NodeCount]
     nodes: list[NodeCount]
     sample: list[str]
+    members: list[Member]
 
 
 class PreviewStarted(BaseModel):
@@ -61,6 +80,7 @@ class PreviewStatus(BaseModel):
     criteria: list[NodeCount] | None = None
     nodes: list[NodeCount] | None = None
     sample: list[str] | None = None
+    members: list[Member] | None = None
 
 
 SAMPLE = 50
@@ -112,5 +132,5 @@ def _answer(engine: QueryEngine, pending: PendingPreview) -> dict[str, Any] | No
     counts = counts_from(counted.rows[0], pending.leaves)
     return Preview(
         total=counts.total, criteria=[NodeCount(**asdict(c)) for c in counts.criteria], nodes=[NodeCount(**asdict(n)) for n in counts.nodes],
-        sample=[str(r[0]) for r in sample.rows],
+        sample=[str(r[0]) for r in sample.rows], members=[member(tuple(r)) for r in sample.rows],
     ).model_dump()  # fmt: skip
