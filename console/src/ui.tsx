@@ -40,6 +40,12 @@ export function ErrorNote({ error, marked = false }: { error: unknown; marked?: 
   );
 }
 
+/** An error as a marketer hears it: the problems' messages, or what its status means (never a field path). */
+export function inWords(error: unknown): string {
+  const problems = error instanceof ApiError ? [...new Set(error.problems.map((p) => p.message))] : [];
+  return problems.length ? `Some settings need attention: ${problems.join("; ")}` : said(error, false);
+}
+
 function said(error: unknown, marked: boolean): string {
   if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
   if (marked) return "Some settings need attention: they are marked above.";
@@ -62,7 +68,7 @@ export function useAction() {
       if (done) announce(done);
     } catch (e) {
       setError(e);
-      announce(e instanceof Error ? e.message : String(e), true);
+      announce(inWords(e), true);
     } finally {
       setBusy(false);
     }

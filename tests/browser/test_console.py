@@ -84,12 +84,17 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def new_journey(page: Page, name: str, audience: str) -> None:
+def new_journey(page: Page, name: str, audience: str, first: str | None = None) -> None:
+    """A journey from "New journey": its first e-mail `first` (content's name), or none (an empty path)."""
     nav(page, "Journeys")
     page.get_by_role("button", name="New journey").click()
     making = page.get_by_role("form", name="New journey")
     making.get_by_label("Journey name").fill(name)
     making.get_by_label("Audience").select_option(label=audience)
+    if first is None:
+        making.get_by_label("First e-mail").select_option("")
+    else:
+        making.get_by_label("First e-mail").select_option(label=first)
     making.get_by_role("button", name="Create and open the canvas").click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
 
@@ -104,7 +109,7 @@ def test_a_segment_built_in_the_editor_counts_what_the_cli_counts(page: Page, st
     # 1 is there from the start (e-mail consent); add 2, an attribute, and 3, an activity, then negate 3
     page.get_by_role("button", name="Add a criterion to Segment").click()
     second = page.get_by_role("group", name="2: Attribute")
-    second.get_by_label("Field", exact=True).fill("city")
+    second.get_by_label("Field", exact=True).select_option("city")
     second.get_by_label("Value", exact=True).fill("Warszawa")
     page.get_by_role("button", name="Add a criterion to Segment").click()
     page.get_by_label("Criterion kind of 3").select_option("activity")
@@ -146,7 +151,7 @@ def test_a_problem_is_shown_at_the_control_it_names(page: Page) -> None:
     page.get_by_label("Criterion kind of 1").select_option("age")
     first = page.get_by_role("group", name="1: Age")
     first.get_by_label("From age", exact=True).fill("-5")
-    expect(first.get_by_role("alert")).to_contain_text("min", timeout=WAIT_MS)
+    expect(first.get_by_role("alert")).to_have_text("From age: must be at least 0", timeout=WAIT_MS)  # in words, once
     expect(first.get_by_label("From age", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Count of 1", exact=True)).to_have_text("…")
 
@@ -249,8 +254,8 @@ def test_the_classic_journey_is_built_on_the_canvas_run_and_its_figures_drawn(pa
         page.get_by_label("New step").select_option(kind)
         page.get_by_role("button", name=re.compile("^Add step")).click()
 
-    add("send_email")  # nothing selected: a step of its own; start the journey there
-    page.get_by_role("button", name="Start here").click()
+    add("send_email")  # nothing selected, and the path went straight to its end: the new step goes first
+    expect(page.get_by_role("button", name="Start here")).to_have_count(0)
     page.get_by_label("Content").select_option(label="Announcement")
     add("branch_on_event")  # after the selected e-mail: its next
     branch = page.get_by_role("group", name="Step clicked settings")
@@ -324,8 +329,9 @@ def test_a_journeys_problems_are_shown_on_its_nodes(page: Page) -> None:
     page.get_by_role("button", name=re.compile("^Add step")).click()
     page.get_by_role("button", name="Save", exact=True).click()
     node = page.get_by_role("group", name=re.compile("^Step email: "))
-    expect(node).to_contain_text("content_id", timeout=WAIT_MS)
-    expect(page.get_by_role("complementary", name="Step email").get_by_role("alert")).to_contain_text("content_id")
+    expect(node).to_contain_text("Content: must not be empty", timeout=WAIT_MS)  # in words, at the step
+    expect(page.get_by_role("complementary", name="Step email").get_by_role("alert")).to_contain_text("Content: must not be empty")
+    expect(node).not_to_contain_text("content_id")
     shot(page, "journey-problems")
 
 
@@ -390,3 +396,138 @@ def test_a_webhook_destinations_secret_is_replaced_and_the_destination_removed(p
     page.get_by_role("button", name="Remove Console CRM").click()
     expect(page.get_by_role("row").filter(has_text="Console CRM")).to_have_count(0, timeout=WAIT_MS)
     assert "Console CRM" not in [d["name"] for d in ok(stack, "GET", "/destinations")["destinations"]]
+
+
+# What a marketer must never read: operator codes, JSON paths, pydantic's wording
+CODES = re.compile(
+    r"\b(eq|ne|gte?|lte?|has_any|has_all|has_none|not_within|days_ago|is_empty|is_not_empty|starts_with|not_in|sum:amount|distinct:\w+)\b"
+    r"|\b(where|steps|all|any|branches)\[\d+\]|\b\w+_id\b|should have at least|Input should be|Field required|String should|Value error"
+)
+
+
+def words_on(page: Page) -> list[str]:
+    """The page's words as a marketer reads them (not a JSON view, not an id column), with what matches CODES."""
+    text = page.evaluate(
+        """() => { const copy = document.body.cloneNode(true);
+                   copy.querySelectorAll('textarea, pre, code, script, style, td.muted, datalist').forEach(e => e.remove());
+                   return copy.innerText; }"""
+    )
+    return sorted({m.group(0) for m in CODES.finditer(text)})
+
+
+def count_of(lake: Path, tmp_path: Path, where: dict[str, object]) -> int:
+    definition = tmp_path / "counted.json"
+    definition.write_text(json.dumps({"name": "counted", "where": where}))
+    done = subprocess.run(
+        [*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme"], capture_output=True, text=True, check=True
+    )
+    return int(json.loads(done.stdout)["nodes"][0]["count"])
+
+
+def test_the_editor_knows_the_lakes_fields_types_and_values(page: Page, lake: Path, tmp_path: Path) -> None:
+    page.get_by_role("link", name="New segment").click()
+    page.get_by_label("Criterion kind of 1").select_option("attribute")
+    first = page.get_by_role("group", name="1: Attribute")
+    first.get_by_label("Field", exact=True).select_option(label="Lead score")
+    first.get_by_label("Comparison", exact=True).select_option(label="at least")
+    first.get_by_label("Value", exact=True).fill("50")  # a number field takes 50 as a number: it counts at once
+    expected = count_of(lake, tmp_path, {"kind": "attribute", "field": "lead_score", "op": "gte", "value": 50})
+    expect(page.get_by_label("Total contacts")).to_have_text(f"{expected:,}", timeout=WAIT_MS)
+    expect(first.get_by_text(re.compile(r"Contacts have lead score from \d+ to \d+"))).to_be_visible(timeout=WAIT_MS)
+
+    first.get_by_label("Field", exact=True).select_option(label="City")
+    cities = first.get_by_role("group", name="Common values of City")
+    expect(cities).to_be_visible(timeout=WAIT_MS)
+    chip = cities.get_by_role("button").first
+    city, contacts = re.fullmatch(r"(.+) \(([\d,]+) contacts\)", str(chip.get_attribute("aria-label"))).groups()  # type: ignore[union-attr]
+    chip.click()
+    expect(first.get_by_label("Value", exact=True)).to_have_value(city)
+    expect(page.get_by_label("Total contacts")).to_have_text(contacts, timeout=WAIT_MS)  # the chip's count is the count
+    assert int(contacts.replace(",", "")) == count_of(lake, tmp_path, {"kind": "attribute", "field": "city", "op": "eq", "value": city})
+    members = page.get_by_role("region", name="First members")
+    expect(members.get_by_role("columnheader", name="Name")).to_be_visible()
+    expect(members.locator("tbody tr").first).to_contain_text(city)  # people, with their city
+    assert words_on(page) == []
+
+
+def test_each_example_segment_starts_the_editor_with_the_clis_count(page: Page, stack: LocalStack, lake: Path, tmp_path: Path) -> None:
+    examples = ok(stack, "GET", "/examples/segments")["examples"]
+    assert {"Inactive for 60 days", "Impulsive buyers"} <= {e["name"] for e in examples} or len(examples) >= 6
+    for example in examples:
+        page.goto(f"http://127.0.0.1:{stack.port}/#/segments/new")
+        page.get_by_role("group", name="Start from an example").get_by_role("button", name=example["name"], exact=True).click()
+        expect(page.get_by_label("Name", exact=True)).to_have_value(example["name"])
+        definition = tmp_path / "example.json"
+        definition.write_text(json.dumps({"name": example["name"], "where": example["where"]}))
+        done = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme", "--now",
+                               stack.clock().strftime("%Y-%m-%dT%H:%M:%SZ")], capture_output=True, text=True, check=True)  # fmt: skip
+        expected = json.loads(done.stdout)["nodes"][0]["count"]
+        expect(page.get_by_label("Total contacts")).to_have_text(f"{expected:,}", timeout=WAIT_MS)
+        assert words_on(page) == [], example["name"]
+
+
+def test_a_new_journey_with_one_email_publishes_as_it_opens_and_its_test_reaches_only_the_typed_address(
+    page: Page, stack: LocalStack
+) -> None:
+    ok(stack, "PUT", "/settings/messages", {"postal_address": "Acme, ul. Długa 1, Warszawa", "language": "en", "topics": []})
+    ok(stack, "POST", "/content", {"name": "Welcome", "channel": "email", "subject": "Welcome, {{first_name|friend}}",
+                                   "body": "<p>Hello {{first_name}} in {{city|your city}}</p>", "status": "ready"})  # fmt: skip
+    audience = next(s for s in ok(stack, "GET", "/segments")["segments"] if s["status"] == "live")
+    new_journey(page, "Welcome aboard", audience["name"], first="Welcome")
+    expect(page.get_by_role("group", name=re.compile("^Step email: "))).to_be_visible()
+
+    # a test of the e-mail, rendered for a contact the marketer picks, to the marketer alone
+    contact = stack_contact(stack)
+    page.get_by_label("Selected step", exact=True).select_option("email")
+    tester = page.get_by_role("group", name="Send a test")
+    tester.get_by_label("Render it for contact (id)").fill(contact["contact_id"])
+    tester.get_by_label(re.compile("^Send it to")).fill("me@acme.example")
+    before = {p.name for p in (stack.data / "outbox").glob("*.eml")} if (stack.data / "outbox").is_dir() else set()
+    tester.get_by_role("button", name="Send the test").click()
+    wait_for(lambda: len({p.name for p in (stack.data / "outbox").glob("*.eml")} - before) >= 1, timeout=60, every=0.2, what="the test")
+    new = [p for p in (stack.data / "outbox").glob("*.eml") if p.name not in before]
+    import email as mail
+    import email.policy
+
+    messages = [mail.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in new]
+    assert [str(m["To"]) for m in messages] == ["me@acme.example"]  # nobody else: not the contact
+    assert str(messages[0]["Subject"]) == f"[Test] Welcome, {contact.get('first_name') or 'friend'}"
+
+    # published as it opened: its entry, the e-mail, the end; no "Start here"
+    expect(page.get_by_role("button", name="Start here")).to_have_count(0)
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_visible(timeout=WAIT_MS)
+    assert words_on(page) == []
+
+
+def test_no_code_or_path_is_shown_where_a_marketer_looks(page: Page, stack: LocalStack) -> None:
+    page.get_by_role("link", name="New segment").click()
+    page.get_by_label("Criterion kind of 1").select_option("age")
+    page.get_by_role("group", name="1: Age").get_by_label("From age", exact=True).fill("-5")  # a problem, shown in words
+    expect(page.get_by_role("group", name="1: Age").get_by_role("alert")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("alert").last).to_be_visible(timeout=WAIT_MS)
+    assert words_on(page) == []
+    for where in ("#/", "#/lists", "#/journeys", "#/content", "#/sending", "#/settings"):
+        page.goto(f"http://127.0.0.1:{stack.port}/{where}")
+        page.wait_for_load_state("networkidle")
+        assert words_on(page) == [], where
+    segment = next(s for s in ok(stack, "GET", "/segments")["segments"] if s["status"] == "live")
+    page.goto(f"http://127.0.0.1:{stack.port}/#/segments/{segment['id']}")
+    expect(page.get_by_role("region", name="Evaluations")).to_be_visible(timeout=WAIT_MS)  # the history as a table
+    expect(page.get_by_text("Ready for actions until")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="E-mail")).to_be_visible()
+    assert words_on(page) == []
+    journey = next(j for j in ok(stack, "GET", "/journeys")["journeys"] if j["name"] == "Unfinished")
+    page.goto(f"http://127.0.0.1:{stack.port}/#/journeys/{journey['id']}")
+    page.get_by_label("New step").select_option("send_email")  # no content chosen: publishing names what is missing
+    page.get_by_role("button", name=re.compile("^Add step")).click()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("group", name=re.compile("^Step email: "))).to_contain_text("Content: must not be empty", timeout=WAIT_MS)
+    assert words_on(page) == []
+
+
+def stack_contact(stack: LocalStack) -> dict[str, object]:
+    from stack_client import lake_contacts
+
+    return next(c for c in lake_contacts(stack).values() if c.get("first_name") and c.get("email"))

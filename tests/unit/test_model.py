@@ -79,7 +79,7 @@ def test_the_format_example_parses_and_lists_its_criteria() -> None:
             "where.all[0].value: operator gt does not apply to a true/false field",
         ),
         (where({"kind": "teleport"}), "where.all[0]: unknown criterion kind 'teleport'"),
-        (where({"kind": "tags", "op": "has_any", "values": []}), "where.all[0].values: needs at least 1"),
+        (where({"kind": "tags", "op": "has_any", "values": []}), "where.all[0].values: needs at least 1 value"),
         (where({"kind": "age", "min": 40, "max": 30}), "where.all[0]: age needs min <= max"),
         (where({"kind": "gender", "value": "other"}), "where.all[0].value: must be one of: female, male or any"),
         (where({"kind": "distance", "lat": 95, "lon": 0, "within_km": 1}), "where.all[0].lat: must be at most 90"),

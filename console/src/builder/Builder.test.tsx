@@ -16,7 +16,10 @@ const CATALOG: Catalog = {
     { field: "lead_score", type: "number", custom: false, contacts: null }, { field: "birth_date", type: "date", custom: false, contacts: null },
     { field: "attributes.vip", type: "yes_no", custom: true, contacts: 40 },
   ],
-  values: async (field) => (field === "city" ? { status: "done", field, type: "text", values: CITIES } : null),
+  values: async (field, eventType) =>
+    field === "city" ? { status: "done", field, type: "text", values: CITIES }
+      : field === "events.link" && eventType === "email_clicked" ? { status: "done", field, type: "text", values: [{ value: "https://shop.example.com/new", contacts: 77 }] }
+      : null,
 };
 
 type Edit = [label: string, value: string] | [label: string, "click"];
@@ -136,6 +139,12 @@ describe("the editor knows the lake", () => {
     expect(latest).toEqual({ all: [{ kind: "attribute", field: "city", op: "eq", value: "Kraków" }] });
   });
 
+  it("offers the links people clicked for an activity's link filter", async () => {
+    render(<Harness start={{ all: [{ kind: "activity", event_type: "email_clicked", filters: { link: "" } }] }} />);
+    fireEvent.click(await within(criterion()).findByRole("button", { name: "https://shop.example.com/new (77 contacts)" }));
+    expect(latest).toEqual({ all: [{ kind: "activity", event_type: "email_clicked", filters: { link: "https://shop.example.com/new" } }] });
+  });
+
   it("shows a problem in words at its criterion, once, without its path", () => {
     const problems = [{ path: "where.all[0].value", message: "expected a number, got \"x\"" }];
     render(
@@ -144,7 +153,7 @@ describe("the editor knows the lake", () => {
       </CatalogContext.Provider>,
     );
     const shown = within(criterion()).getAllByRole("alert").map((a) => a.textContent);
-    expect(shown).toEqual(['expected a number, got "x"']);
+    expect(shown).toEqual(['Value: expected a number, got "x"']);
     expect(document.body.textContent).not.toContain("where.all");
   });
 });

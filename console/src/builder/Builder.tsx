@@ -20,6 +20,14 @@ export type Catalog = {
 export const CatalogContext = createContext<Catalog>({ segments: [], lists: [], journeys: [] });
 
 type Problems = { path: string; message: string }[];
+
+// The controls' names for the fields the API names in a problem: "From age: must be at least 0"
+const CONTROL_NAMES: Record<string, string> = {
+  field: "Field", op: "Comparison", value: "Value", values: "Values", min: "From age", max: "To age", lat: "Latitude", lon: "Longitude",
+  within_km: "Within km", event_type: "Event type", event_types: "Event types", days: "Days", window: "Window", filters: "Filters",
+  measure: "Measure", max_days: "At most days before the event", top: "Top", journey_id: "Journey", step_id: "Step", outcome: "Outcome",
+  way: "Way", segment_id: "Segment", list_id: "List", message_step: "Message step", link: "Link",
+};
 type Props = {
   node: Node;
   path?: string;
@@ -63,7 +71,7 @@ export function Builder({ node, path = "where", label = "Segment", counts = {}, 
       </legend>
       {mine.length > 0 && (
         <ul className="problems" role="alert">
-          {mine.map((p, i) => <li key={i}>{p.message}</li>)}
+          {[...new Set(mine.map((p) => (CONTROL_NAMES[p.field.split(/[.[]/)[0]] ? `${CONTROL_NAMES[p.field.split(/[.[]/)[0]]}: ${p.message}` : p.message)))].map((m) => <li key={m}>{m}</li>)}
         </ul>
       )}
       {group ? (
@@ -163,7 +171,7 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
             <Num label="Times" value={node.value ?? 1} step="any" invalid={bad("value")} onChange={(v) => set("value", v)} />
             <Select label="Measure" value={String(node.measure ?? "count")} options={Object.entries(MEASURE_WORDS)} onChange={(m) => set("measure", m === "count" && node.measure === undefined ? undefined : m)} />
           </div>
-          <Filters value={(node.filters as Record<string, Json>) ?? undefined} invalid={bad("filters")} onChange={(f) => set("filters", f)} />
+          <Filters value={(node.filters as Record<string, Json>) ?? undefined} eventType={String(node.event_type ?? "")} invalid={bad("filters")} onChange={(f) => set("filters", f)} />
           <Window value={node.window as Node | undefined} invalid={bad("window")} onChange={(w) => set("window", w)} />
         </div>
       );
@@ -224,6 +232,7 @@ function Criterion({ node, label, invalid, onChange }: Edit) {
             invalid={bad("message_step")} onChange={(v) => set("message_step", v)} />
           <Select label="Event" value={String(node.event)} options={["delivered", "opened", "clicked", "bounced"].map((e): [string, string] => [e, e])} onChange={(v) => set("event", v)} />
           <Text label="Link (optional)" value={String(node.link ?? "")} onChange={(v) => set("link", v || undefined)} />
+          {node.event === "clicked" && <Common field="events.link" eventType="email_clicked" onPick={(v) => set("link", v)} />}
         </div>
       );
     case "in_list":
@@ -426,7 +435,10 @@ function Window({ value, invalid, onChange }: { value?: Node; invalid?: boolean;
   );
 }
 
-function Filters({ value, invalid, onChange }: { value?: Record<string, Json>; invalid?: boolean; onChange: (f: Record<string, Json> | undefined) => void }) {
+// Event fields whose values the lake can offer (GET /lake/values?field=events.FIELD)
+const EVENT_FIELDS = new Set(["event_type", "channel", "link", "url", "bounce_type", "product_id", "production_ref", "event_ref", "sales_channel", "search_query", "campaign_id"]);
+
+function Filters({ value, eventType, invalid, onChange }: { value?: Record<string, Json>; eventType?: string; invalid?: boolean; onChange: (f: Record<string, Json> | undefined) => void }) {
   const entries = Object.entries(value ?? {});
   const set = (rows: [string, Json][]) => onChange(rows.length || value !== undefined ? Object.fromEntries(rows) : undefined);
   return (
@@ -440,6 +452,9 @@ function Filters({ value, invalid, onChange }: { value?: Record<string, Json>; i
             <Value label={`Filter ${i + 1} value`} value={v} onChange={(x) => set(entries.map((e, j) => (j === i ? [e[0], x] : e)))} />
           )}
           <button type="button" aria-label={`Remove filter ${i + 1}`} onClick={() => set(entries.filter((_, j) => j !== i))}>×</button>
+          {EVENT_FIELDS.has(key) && !Array.isArray(v) && (
+            <Common field={`events.${key}`} eventType={eventType || undefined} onPick={(x) => set(entries.map((e, j) => (j === i ? [e[0], x] : e)))} />
+          )}
         </div>
       ))}
       <button type="button" onClick={() => set([...entries, [entries.length ? `properties.key${entries.length + 1}` : "link", ""]])}>+ filter</button>

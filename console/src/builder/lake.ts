@@ -40,6 +40,6 @@ export function lakeValues(field: string, eventType?: string): Promise<LakeValue
 /** A field as a marketer reads it: "Lead score", "genre (custom)". */
 export function fieldName(field: string): string {
   if (field.startsWith("attributes.")) return `${field.slice("attributes.".length).replace(/_/g, " ")} (custom)`;
-  const words = field.replace(/_/g, " ");
+  const words = field.replace(/^events\./, "").replace(/_/g, " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }

@@ -1,4 +1,6 @@
 import { useEffect, useId, useState } from "react";
+import { API, answer } from "../api";
+import { ErrorNote, useAction } from "../ui";
 import { Builder, Catalog, CatalogContext, Select } from "../builder/Builder";
 import { type Node, without } from "../builder/model";
 import { JourneyDoc, STEP_KINDS, Step, setWay, wayLabel, ways } from "./model";
@@ -39,6 +41,7 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
         <Select label="Content" value={step.content_id ?? ""} onChange={(v) => set("content_id", v)}
           options={[["", "(choose)"], ...choices.content.filter((c) => c.channel === (step.kind === "send_email" ? "email" : "sms")).map((c): [string, string] => [c.id, c.name])]} />
       )}
+      {(step.kind === "send_email" || step.kind === "send_sms") && step.content_id && <TestSend contentId={step.content_id} email={step.kind === "send_email"} />}
       {step.kind === "webhook" && (
         <Select label="Destination" value={step.destination_id ?? ""} onChange={(v) => set("destination_id", v)}
           options={[["", "(choose)"], ...choices.destinations.map((d): [string, string] => [d.id, d.name])]} />
@@ -101,6 +104,26 @@ export function StepForm({ doc, step, choices, problems, editable, onChange, onR
       )}
       {ways(step).filter(([way]) => way !== "no_value").map(([way, to]) => target(way, to))}
       <button type="button" className="danger" onClick={onRemove}>Remove step {step.id}</button>
+    </fieldset>
+  );
+}
+
+/** Send the step's content to yourself, rendered for a contact you pick: never to the contact, never in the figures. */
+function TestSend({ contentId, email }: { contentId: string; email: boolean }) {
+  const [contact, setContact] = useState("");
+  const [to, setTo] = useState("");
+  const action = useAction();
+  const addresses = to.split(",").map((a) => a.trim()).filter(Boolean);
+  return (
+    <fieldset className="test-send" disabled={false}>
+      <legend>Send a test</legend>
+      <Line label="Render it for contact (id)" value={contact} onChange={setContact} />
+      <Line label={email ? "Send it to (e-mail addresses, comma-separated)" : "Send it to (phone numbers with +country code)"} value={to} onChange={setTo} />
+      <button type="button" disabled={action.busy || !contact || !addresses.length}
+        onClick={() => action.run(async () => {
+          await answer(API.POST("/content/{content_id}/test", { params: { path: { content_id: contentId } }, body: { contact_id: contact, to: addresses } }));
+        }, `Test sent to ${addresses.join(", ")}`)}>Send the test</button>
+      <ErrorNote error={action.error} />
     </fieldset>
   );
 }

@@ -5,7 +5,7 @@ import { Select } from "../builder/Builder";
 import { without } from "../builder/model";
 import { OUTCOME_NAMES, type Outcome, type Schemas } from "../apiTypes";
 import type { StepFigures, WayExperiment } from "../journey/Canvas";
-import { JourneyDoc, STEP_KINDS, Step, type StepKind, freshId, layout, removeStep, renameStep, setWay, stepOf, ways } from "../journey/model";
+import { JourneyDoc, STEP_KINDS, Step, type StepKind, freshId, layout, removeStep, renameStep, setWay, stepOf, wayLabel, ways } from "../journey/model";
 import { Choices, Line, Num, StepForm } from "../journey/StepForm";
 import { ErrorNote, Status, announce, n, useAction } from "../ui";
 
@@ -17,6 +17,14 @@ const RECORD_FIELDS = ["id", "org_id", "status", "version", "published_version",
 const OUTCOMES = ["processed", "sent", "opened", "clicked", "bounced", "unsubscribed", "stopped", "blocked", "exited", "failed", "held_out", "branched", "converted"] satisfies Outcome[];
 
 type Analytics = Schemas["JourneyAnalytics"];
+
+// A step's fields as its panel names them, for the problems the API names by field
+const FIELD_WORDS: Record<string, string> = {
+  content_id: "Content", destination_id: "Destination", message_step: "Message step", event: "Event", link: "Link", timeout: "Timeout",
+  duration: "Duration", at: "At", from: "From field", offset: "Offset", no_value: "Without a time", next: "Then", yes: "Way yes",
+  no: "Way no", else: "Otherwise", branches: "Branches", percent: "Percent", condition: "Condition", after: "After waiting",
+  field: "Field", action: "Action", value: "Value", id: "Step id",
+};
 
 /** Each decision way's conversion (and lift over the holdout), the holdout's control group among them. */
 function byWay(analytics: Analytics | null): WayExperiment[] {
@@ -76,8 +84,10 @@ export default function Journey() {
       const i = stepOf(p.path);
       const step = i === null ? undefined : doc?.steps[i]?.id;
       if (step) {
-        const field = p.path.replace(/^steps\[\d+\]\.?/, "").replace(new RegExp(`^${doc!.steps[i!].kind}\\.?`), "");  // pydantic names the step's kind
-        (found[step] ??= []).push(`${field || "step"}: ${p.message}`);
+        const field = p.path.replace(/^steps\[\d+\]\.?/, "").replace(new RegExp(`^${doc!.steps[i!].kind}\\.?`), "").split(/[.[]/)[0];
+        const words = FIELD_WORDS[field] ? `${FIELD_WORDS[field]}: ${p.message}` : p.message;  // in words, at its step, once
+        const said = (found[step] ??= []);
+        if (!said.includes(words)) said.push(words);
       }
     }
     return found;
@@ -114,13 +124,23 @@ export default function Journey() {
   }, done);
   const add = () => {
     const newId = freshId(doc, addKind);
-    let steps = [...doc.steps, STEP_KINDS[addKind].make(newId)];
+    let made: Step = STEP_KINDS[addKind].make(newId);
     const from = doc.steps.find((s) => s.id === selected);
     const open = from && ways(from).find(([, t]) => !t);
+    const begins = doc.steps.find((s) => s.id === doc.start);
+    // nothing selected and the journey goes straight to its end: the new step goes first, leading to that end
+    const first = !from && (!begins || begins.kind === "end");
+    if (first && begins && ways(made).length) made = setWay(made, ways(made)[0][0], begins.id);
+    let steps = [...doc.steps, made];
     if (from && open) steps = steps.map((s) => (s.id === from.id ? setWay(s, open[0], newId) : s));
-    change({ ...doc, steps, start: doc.steps.length ? doc.start : newId });
+    else if (from && ways(from).length) {  // every way of the selected step is taken: the new step goes in between
+      const [way, target] = ways(from)[0];
+      if (target && ways(made).length) steps = steps.map((s) => (s.id === newId ? setWay(s, ways(made)[0][0], target) : s));
+      steps = steps.map((s) => (s.id === from.id ? setWay(s, way, newId) : s));
+    }
+    change({ ...doc, steps, start: first ? newId : doc.start });
     setSelected(newId);
-    announce(`Step ${newId} added${from && open ? ` after ${from.id}` : ""}`);
+    announce(`Step ${newId} added${from && open ? ` after ${from.id}` : first ? " at the start" : ""}`);
   };
   const step = doc.steps.find((s) => s.id === selected) ?? null;
   return (
@@ -135,8 +155,8 @@ export default function Journey() {
           <button type="button" disabled={action.busy} onClick={() => action.run(async () => navigate(`/journeys/${(await answer(API.POST("/journeys/{journey_id}/copy", { params: { path: { journey_id: id } } }))).id}`), "Copied into a new draft")}>Copy</button>
         </div>
       </div>
-      <ErrorNote error={action.error} />
-      {journeyProblems.length > 0 && <ul className="problems" role="alert">{journeyProblems.map((p, i) => <li key={i}><code>{p.path}</code> {p.message}</li>)}</ul>}
+      <ErrorNote error={action.error} marked />
+      {journeyProblems.length > 0 && <ul className="problems" role="alert">{[...new Set(journeyProblems.map((p) => p.message))].map((m) => <li key={m}>{m}</li>)}</ul>}
       {editable && (
         <div className="row toolbar">
           <Select label="New step" value={addKind} options={Object.entries(STEP_KINDS).map(([k, s]) => [k, s.label])} onChange={(v) => setAddKind(v as StepKind)} />
@@ -192,7 +212,7 @@ function SaveAsSegment({ journeyId, step }: { journeyId: string; step: Step }) {
       <legend>Save as a segment</legend>
       <Select label="Contacts who" value={outcome} options={OUTCOMES.map((o) => [o, OUTCOME_NAMES[o]])} onChange={setOutcome} />
       {decision && outcome === "branched" && (
-        <Select label="Took the way" value={way} options={[["", "(choose)"], ...ways(step).map(([w]): [string, string] => [w, w])]} onChange={setWay_} />
+        <Select label="Took the way" value={way} options={[["", "(choose)"], ...ways(step).map(([w]): [string, string] => [w, wayLabel(step, w)])]} onChange={setWay_} />
       )}
       <button type="button" disabled={action.busy} onClick={() => action.run(async () => {
         const body = outcome === "branched" && way ? { outcome, way } : { outcome };

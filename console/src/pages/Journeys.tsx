@@ -16,9 +16,22 @@ export default function Journeys() {
   const [name, setName] = useState("");
   const [audience, setAudience] = useState("");
   const [segments, setSegments] = useState<Answer<Schemas["Segment"]>[]>([]);
-  useEffect(() => void (making && answer(API.GET("/segments")).then((a) => setSegments(a.segments.filter((s) => s.status === "live")))), [making]);
+  const [emails, setEmails] = useState<Answer<Schemas["Content"]>[]>([]);
+  const [first, setFirst] = useState("");
+  useEffect(() => {
+    if (!making) return;
+    void answer(API.GET("/segments")).then((a) => setSegments(a.segments.filter((s) => s.status === "live")));
+    void answer(API.GET("/content")).then((a) => {
+      const found = a.content.filter((c) => c.channel === "email");
+      setEmails(found);
+      setFirst((f) => f || (found.find((c) => c.status === "ready") ?? found[0])?.id || "");
+    });
+  }, [making]);
+  // A journey starts at its entry with its first message connected: the audience enters, the e-mail goes, the path ends.
+  const steps = (): Schemas["JourneyDefinition"]["steps"] =>
+    first ? [{ id: "email", kind: "send_email", content_id: first, next: "end" }, { id: "end", kind: "end" }] : [{ id: "end", kind: "end" }];
   const create = () => action.run(async () => {
-    const made = await answer(API.POST("/journeys", { body: { name, audience, start: "end", steps: [{ id: "end", kind: "end" }] } }));
+    const made = await answer(API.POST("/journeys", { body: { name, audience, start: first ? "email" : "end", steps: steps() } }));
     navigate(`/journeys/${made.id}`);
   }, "Journey created");
   return (
@@ -34,6 +47,12 @@ export default function Journeys() {
             <select value={audience} onChange={(e) => setAudience(e.target.value)} required>
               <option value="">(choose)</option>
               {segments.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+            </select>
+          </label>
+          <label className="field">First e-mail
+            <select value={first} onChange={(e) => setFirst(e.target.value)}>
+              <option value="">(none yet: start with an empty path)</option>
+              {emails.map((c) => <option key={c.id} value={c.id}>{c.name}{c.status === "ready" ? "" : " (not ready yet)"}</option>)}
             </select>
           </label>
           <div className="actions">

@@ -1,7 +1,7 @@
 import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { API, ApiError, answer } from "../api";
-import type { Schemas } from "../apiTypes";
+import type { Answer, Schemas } from "../apiTypes";
 import type { Evaluation, Segment as SegmentRecord } from "../types";
 import { ErrorNote, Status, announce, n, useAction, when } from "../ui";
 
@@ -48,6 +48,9 @@ export default function Segment() {
         <dt>Members</dt><dd>{n(segment.latest?.members)}</dd>
         <dt>Last evaluation</dt><dd>{when(segment.latest?.at)}{segment.evaluating_since && " (evaluating now…)"}</dd>
         <dt>Refresh</dt><dd>{segment.refresh === "once" ? "once" : `every ${segment.refresh.every} ${segment.refresh.unit}`}</dd>
+        {status === "live" && segment.ready_until && <><dt>Ready for actions until</dt><dd>{when(segment.ready_until)}</dd></>}
+        {status === "live" && segment.refresh === "once" && segment.ready_until && <><dt>Archived on</dt><dd>{when(segment.ready_until)} (a one-time segment, once its readiness ends)</dd></>}
+        {status === "archived" && <><dt>Archived on</dt><dd>{when(segment.updated_at)}</dd></>}
       </dl>
       <div className="actions" role="group" aria-label="Segment actions">
         {status === "draft" && <Link className="button" to={`/segments/${id}/edit`}>Edit</Link>}
@@ -61,9 +64,20 @@ export default function Segment() {
       <ErrorNote error={action.error} />
       <h2>History</h2>
       {history.length ? (
-        <Suspense fallback={<p className="muted">Loading the chart…</p>}>
-          <HistoryChart rows={[...history].reverse()} />
-        </Suspense>
+        <div className="history">
+          <Suspense fallback={<p className="muted">Loading the chart…</p>}>
+            <HistoryChart rows={[...history].reverse()} />
+          </Suspense>
+          <div className="scroll" tabIndex={0} role="region" aria-label="Evaluations">
+            <table className="list">
+              <caption className="sr-only">Each evaluation: its members, who joined and who left</caption>
+              <thead><tr><th scope="col">Evaluated</th><th scope="col" className="num">Members</th><th scope="col" className="num">Joined</th><th scope="col" className="num">Left</th></tr></thead>
+              <tbody>
+                {history.map((e) => <tr key={e.id}><td>{when(e.at)}</td><td className="num">{n(e.members)}</td><td className="num">{n(e.joined)}</td><td className="num">{n(e.left)}</td></tr>)}
+              </tbody>
+            </table>
+          </div>
+        </div>
       ) : (
         <p className="muted">
           Not evaluated yet{status === "draft" ? ": go live to evaluate it" : status === "live" && segment.refresh === "once" ? ": a one-time segment is evaluated a minute after it goes live (or now, with Evaluate now)" : ""}.
@@ -87,7 +101,7 @@ function Members({ id }: { id: string }) {
   const cursor = pages[pages.length - 1];
   useEffect(() => {
     answer(API.GET("/segments/{segment_id}/members", { params: { path: { segment_id: id }, query: { limit: 25, ...(cursor ? { cursor } : {}) } } }))
-      .then((p) => setPage(p as MembersPage)).catch(setError);
+      .then(setPage).catch(setError);
   }, [id, cursor]);
   return (
     <>
@@ -95,8 +109,12 @@ function Members({ id }: { id: string }) {
       <ErrorNote error={error} />
       <table className="list">
         <caption className="sr-only">Members, page {pages.length}</caption>
-        <thead><tr><th scope="col">Contact</th><th scope="col">Joined</th></tr></thead>
-        <tbody>{(page?.members ?? []).map((m) => <tr key={m.contact_id}><td>{m.contact_id}</td><td>{when(m.joined_at)}</td></tr>)}</tbody>
+        <thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">City</th><th scope="col">Joined</th><th scope="col">Contact id</th></tr></thead>
+        <tbody>
+          {(page?.members ?? []).map((m) => (
+            <tr key={m.contact_id}><td>{m.name ?? "—"}</td><td>{m.email ?? "—"}</td><td>{m.city ?? "—"}</td><td>{when(m.joined_at)}</td><td className="muted">{m.contact_id}</td></tr>
+          ))}
+        </tbody>
       </table>
       <div className="pager">
         <button type="button" disabled={pages.length < 2} onClick={() => setPages(pages.slice(0, -1))}>Previous page</button>
@@ -107,8 +125,7 @@ function Members({ id }: { id: string }) {
   );
 }
 
-// The members route documents only its keys (members, cursor): what a member row holds is read here
-type MembersPage = { members: { contact_id: string; joined_at?: string }[]; cursor: string | null };
+type MembersPage = Answer<Schemas["MembersPage"]>;
 type ExportJob = Omit<Schemas["ExportStatus"], "status"> & { status: Schemas["ExportStatus"]["status"] | "expired"; expired?: boolean };
 
 function Exports({ id }: { id: string }) {

@@ -6,7 +6,7 @@ import { Builder, Catalog, CatalogContext } from "../builder/Builder";
 import { lakeFields, lakeValues } from "../builder/lake";
 import type { Node } from "../builder/model";
 import type { Preview, Refresh, Segment } from "../types";
-import { ErrorNote, announce, n } from "../ui";
+import { ErrorNote, announce, inWords, n } from "../ui";
 
 const DEBOUNCE_MS = 250;
 const START: Node = { all: [{ kind: "consents", op: "has_all", values: ["email_marketing"] }] };
@@ -64,7 +64,7 @@ export default function SegmentEditor() {
     } catch (e) {
       setSaveError(e);
       if (e instanceof ApiError) setProblems(e.problems);
-      announce(e instanceof Error ? e.message : String(e), true);
+      announce(inWords(e), true);
     }
   };
 

@@ -72,6 +72,13 @@ def problem_message(error: Any, what: str = "criterion") -> str:
     if kind in _EXPECTED:
         return f"expected {_EXPECTED[kind]}, got {shown(error.get('input'))}"
     ctx = error.get("ctx") or {}
+    if kind in ("too_short", "too_long"):
+        n = int(ctx.get("min_length" if kind == "too_short" else "max_length", 0))
+        return (
+            f"needs at least {n} {'value' if n == 1 else 'values'}"
+            if kind == "too_short"
+            else f"takes at most {n} {'value' if n == 1 else 'values'}"
+        )
     if kind in _PLAIN:
         return _PLAIN[kind].format(**{k: _listed(v) for k, v in ctx.items()})
     message: str = error["msg"]
@@ -88,8 +95,6 @@ _PLAIN = {
     "missing": "is required",
     "string_too_short": "must not be empty",
     "string_too_long": "is too long: at most {max_length} characters",
-    "too_short": "needs at least {min_length}",
-    "too_long": "takes at most {max_length}",
     "greater_than_equal": "must be at least {ge}",
     "greater_than": "must be more than {gt}",
     "less_than_equal": "must be at most {le}",
