@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -531,3 +532,109 @@ def stack_contact(stack: LocalStack) -> dict[str, object]:
     from stack_client import lake_contacts
 
     return next(c for c in lake_contacts(stack).values() if c.get("first_name") and c.get("email"))
+
+
+def build(page: Page, node: dict[str, Any], label: str) -> None:
+    """Set the node labelled `label` to `node` through the editor's controls alone, as a marketer would."""
+    if "kind" not in node:
+        group = next(g for g in ("all", "any", "not") if g in node)
+        page.get_by_label(f"Group type of {label}", exact=True).select_option(group)
+        prefix = "" if label == "Segment" else f"{label}."
+        for i, child in enumerate(node[group]):
+            child_label = f"{prefix}{i + 1}"
+            if page.get_by_label(f"Count of {child_label}", exact=True).count() == 0:
+                page.get_by_role(
+                    "button", name=f"Add a {'group' if 'kind' not in child and 'not' not in child else 'criterion'} to {label}"
+                ).click()
+            if "not" in child:
+                build(page, child["not"], child_label)
+                page.get_by_role("button", name=f"Negate {child_label}", exact=True).click()
+            else:
+                build(page, child, child_label)
+        return
+    page.get_by_label(f"Criterion kind of {label}", exact=True).select_option(node["kind"])
+    box = page.get_by_role("group", name=re.compile(f"^{re.escape(label)}: "))
+
+    def fill(name: str, value: object) -> None:
+        box.get_by_label(name, exact=True).fill(str(value))
+
+    def pick(name: str, value: object) -> None:
+        box.get_by_label(name, exact=True).select_option(str(value))
+
+    kind = node["kind"]
+    if kind == "attribute":
+        if node["field"].startswith("attributes."):
+            pick("Field", "attributes.")
+            fill("Custom attribute", node["field"].removeprefix("attributes."))
+        else:
+            pick("Field", node["field"])
+        pick("Comparison", node["op"])
+        fill("Value", node["value"])
+    elif kind in ("tags", "categories", "consents"):
+        pick("Operator", node["op"])
+        fill("Values", ", ".join(node["values"]))
+    elif kind == "age":
+        fill("From age", node["min"])
+        fill("To age", node["max"])
+    elif kind == "gender":
+        pick("Gender", node["value"])
+    elif kind == "distance":
+        fill("Latitude", node["lat"])
+        fill("Longitude", node["lon"])
+        fill("Within km", node["within_km"])
+    elif kind == "recency":
+        fill("Event types (empty: any)", ", ".join(node["event_types"]))
+        pick("When", node["op"])
+        fill("Days", node["days"])
+    elif kind == "score_change":
+        fill("Over the last days", node["days"])
+        pick("Change", node["op"])
+        fill("Points", node["value"])
+        fill("Top (fastest risers)", node["top"])
+    elif kind in ("activity", "lead_time"):
+        if kind == "activity":
+            fill("Event type", node["event_type"])
+            pick("Compared", node.get("op", "gte"))
+            fill("Times", node.get("value", 1))
+            for i, (key, value) in enumerate(node.get("filters", {}).items()):
+                box.get_by_role("button", name="+ filter").click()
+                fill(f"Filter {i + 1} field", key)
+                fill(f"Filter {i + 1} value", value)
+        else:
+            fill("At most days before the event", node["max_days"])
+        window = node.get("window")
+        pick("Window", next((k for k in ("last_days", "days_ago", "days_back") if window and k in window), ""))
+        if window and "last_days" in window:
+            fill("Days", window["last_days"])
+        if window and "days_back" in window:
+            fill("Days back, in days", window["days_back"])
+        if window and "field" in window:
+            fill("Date field", window["field"])
+    else:
+        raise AssertionError(f"no controls for {kind} in this test")
+
+
+def test_each_example_segment_built_by_the_controls_alone_counts_what_the_cli_counts(
+    page: Page, stack: LocalStack, lake: Path, tmp_path: Path
+) -> None:
+    for example in ok(stack, "GET", "/examples/segments")["examples"]:
+        page.goto(f"http://127.0.0.1:{stack.port}/#/")
+        page.get_by_role("link", name="New segment").click()  # a fresh editor for each
+        page.get_by_label("Name", exact=True).fill(example["name"])
+        build(page, example["where"], "Segment")
+        definition = tmp_path / "example.json"
+        definition.write_text(json.dumps({"name": example["name"], "where": example["where"]}))
+        done = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme", "--now",
+                               stack.clock().strftime("%Y-%m-%dT%H:%M:%SZ")], capture_output=True, text=True, check=True)  # fmt: skip
+        counted = json.loads(done.stdout)["nodes"][0]["count"]
+        page.get_by_role("tab", name="JSON").click()  # what the controls built means what the example means
+        built = json.loads(page.get_by_label("The definition's where (JSON)").input_value())
+        page.get_by_role("tab", name="Builder").click()
+        try:
+            expect(page.get_by_label("Total contacts")).to_have_text(f"{counted:,}", timeout=WAIT_MS)
+        except AssertionError as e:
+            raise AssertionError(f"{example['name']}: the controls built {json.dumps(built)}") from e
+        definition.write_text(json.dumps({"name": "built", "where": built}))
+        again = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme", "--now",
+                                stack.clock().strftime("%Y-%m-%dT%H:%M:%SZ")], capture_output=True, text=True, check=True)  # fmt: skip
+        assert json.loads(again.stdout)["nodes"][0]["count"] == counted, (example["name"], built)

@@ -173,7 +173,7 @@ def test_a_slow_preview_answers_202_and_is_polled(stack: LocalStack, monkeypatch
     assert http(stack, "GET", started["poll"], org="globex")[0] == 404  # another org's preview is nobody's
     assert http(stack, "GET", "/previews/not-an-id")[0] == 404
     done = wait_for(lambda: (p := http(stack, "GET", started["poll"])[1])["status"] == "done" and p, timeout=30, what="the preview")
-    assert {k: done[k] for k in ("total", "criteria", "nodes", "sample")} == quick[1]
+    assert {k: done[k] for k in ("total", "criteria", "nodes", "sample", "members")} == quick[1]
 
 
 def test_an_evaluation_in_one_org_holds_up_no_query_of_another(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
