@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { API, answer } from "../api";
 import type { Answer, Schemas } from "../apiTypes";
@@ -18,13 +18,14 @@ export default function Journeys() {
   const [segments, setSegments] = useState<Answer<Schemas["Segment"]>[]>([]);
   const [emails, setEmails] = useState<Answer<Schemas["Content"]>[]>([]);
   const [first, setFirst] = useState("");
+  const chosen = useRef(false);  // the marketer picked a first e-mail (or none): the default never overrides it
   useEffect(() => {
     if (!making) return;
     void answer(API.GET("/segments")).then((a) => setSegments(a.segments.filter((s) => s.status === "live")));
     void answer(API.GET("/content")).then((a) => {
       const found = a.content.filter((c) => c.channel === "email");
       setEmails(found);
-      setFirst((f) => f || (found.find((c) => c.status === "ready") ?? found[0])?.id || "");
+      if (!chosen.current) setFirst((found.find((c) => c.status === "ready") ?? found[0])?.id || "");
     });
   }, [making]);
   // A journey starts at its entry with its first message connected: the audience enters, the e-mail goes, the path ends.
@@ -50,7 +51,7 @@ export default function Journeys() {
             </select>
           </label>
           <label className="field">First e-mail
-            <select value={first} onChange={(e) => setFirst(e.target.value)}>
+            <select value={first} onChange={(e) => { chosen.current = true; setFirst(e.target.value); }}>
               <option value="">(none yet: start with an empty path)</option>
               {emails.map((c) => <option key={c.id} value={c.id}>{c.name}{c.status === "ready" ? "" : " (not ready yet)"}</option>)}
             </select>
