@@ -58,9 +58,8 @@ def main() -> None:
             page.get_by_label("Organisation").select_option(ORG)
             page.get_by_label("Criterion kind of 1").select_option("attribute")
             first = page.get_by_role("group", name="1: Attribute")
-            first.get_by_label("Field", exact=True).fill("lead_score")
-            first.get_by_label("Operator").select_option("gt")
-            first.get_by_label("Value type").select_option("number")
+            first.get_by_label("Field", exact=True).select_option("lead_score")  # a number field: its value is a number
+            first.get_by_label("Comparison", exact=True).select_option("gt")
             for _ in range(2):
                 page.get_by_role("button", name="Add a criterion to Segment").click()
             page.get_by_role("group", name="2: Attribute").get_by_label("Value", exact=True).fill("Warszawa")
