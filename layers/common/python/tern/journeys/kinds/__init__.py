@@ -1,6 +1,6 @@
 """The journey step kinds, one module each; `Step` is their union, as a journey's `steps` hold them.
 
-Adding a kind: a module here with its model (a `StepKind`, or a family's base: `Send`, `Decision`, `Wait`) that
+Adding a kind: a module here with its model (a `StepKind`, or a family's base: `TaskStep`, `Send`, `Decision`, `Wait`) that
 answers every part `StepKind` lists, its class in the `Step` union below, and its tests. tests/unit/test_step_kinds.py fails until
 every part is answered; docs/DESIGN.md ("Step kinds") says what each part is for.
 """

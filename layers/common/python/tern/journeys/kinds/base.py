@@ -109,7 +109,7 @@ class Publishing:
 
 class StepKind(BaseModel):
     """A journey step. Each kind (a subclass in the `Step` union) answers every part below itself, or through a
-    shared base of its family (sends, decisions, waits); this class answers none of them."""
+    shared base of its family (one Task then on, sends, decisions, waits); this class answers none of them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: StepId
@@ -217,4 +217,48 @@ class Wait(StepKind):
         return []
 
     def problems(self, publishing: Publishing) -> list[Problem]:
+        return []
+
+
+class TaskStep(StepKind):
+    """A step whose one Task does something for the contact (sends, calls, changes) and goes on along `next`: it holds
+    nobody and decides nothing; a contact goes on after the outcomes in PASSED."""
+
+    next: StepId | None = None
+
+    silent: ClassVar[bool] = False
+    randomised: ClassVar[bool] = False
+    control: ClassVar[str | None] = None
+
+    def ways(self) -> list[tuple[str, str]]:
+        return next_way(self.next)
+
+    def edges(self) -> list[str]:
+        return []
+
+    def states(self, machine: Machine) -> dict[str, Any]:
+        return {self.id: then(machine.task(self), self.next)}
+
+    def at_entry(self, clock: Clock) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def field_wait(self) -> tuple[str, SignedDuration | None] | None:
+        return None
+
+    def leaves_by(self, arrives: dt.datetime) -> dt.datetime:
+        return arrives
+
+    def let_through(self, edge: str, tally: Tally) -> int:
+        return sum(tally.outcomes[o] for o in PASSED)
+
+    def position(self, outcome: str, way: str) -> str | None:
+        return self.next if outcome in ("processed", *PASSED) else None
+
+    def holds_arrivals(self) -> bool:
+        return False
+
+    def references(self) -> list[tuple[str, str]]:
+        return []
+
+    def conditions(self) -> list[tuple[str, Condition]]:
         return []

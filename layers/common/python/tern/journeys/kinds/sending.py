@@ -4,42 +4,28 @@ the content checks, and how a message's outcomes let the contact go on."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from tern.errors import DefinitionError, NotFoundError, Problem
-from tern.journeys.kinds.base import END, PASSED, Machine, Publishing, StepId, StepKind, Tally, Text, next_way, then
+from tern.journeys.kinds.base import END, Machine, Publishing, TaskStep, Text, then
 
 if TYPE_CHECKING:
-    from tern.clock import Clock
-    from tern.journeys.conditions import Condition
     from tern.journeys.model import Journey
     from tern.journeys.steps import JourneySteps
     from tern.journeys.tasks import StepRequest
-    from tern.journeys.times import SignedDuration
 
 
-class Send(StepKind):
+class Send(TaskStep):
     """A message to the contact, on the kind's `channel` (JourneySteps.send: consent, suppression, window, caps)."""
 
     content_id: Text
-    next: StepId | None = None
-
-    silent: ClassVar[bool] = False
-    randomised: ClassVar[bool] = False
-    control: ClassVar[str | None] = None
-
-    def ways(self) -> list[tuple[str, str]]:
-        return next_way(self.next)
-
-    def edges(self) -> list[str]:
-        return []
 
     def states(self, machine: Machine) -> dict[str, Any]:
         """One Task; in a journey with a send window, the Task answers `{"way": "next" | "wait", "until"}` and a Choice
         takes it: on (two transitions), or through `<id>:window`, a Wait until the opening, to `<id>:open`, the Task
         that sends then (four)."""
         if not machine.windowed:
-            return {self.id: then(machine.task(self), self.next)}
+            return super().states(machine)
         return {
             self.id: {**machine.task(self), "ResultSelector": {"edge.$": "$.Payload.way", "until.$": "$.Payload.until"},
                       "ResultPath": "$.decided", "Next": f"{self.id}:route"},
@@ -56,31 +42,10 @@ class Send(StepKind):
         """Where the message goes for this contact ('' when it has none)."""
         raise NotImplementedError
 
-    def at_entry(self, clock: Clock) -> dict[str, dict[str, Any]]:
-        return {}
-
-    def field_wait(self) -> tuple[str, SignedDuration | None] | None:
-        return None
-
-    def leaves_by(self, arrives: dt.datetime) -> dt.datetime:
-        return arrives  # a send outside the window waits for the opening, which is within the path's year (checked as it waits)
-
-    def let_through(self, edge: str, tally: Tally) -> int:
-        return sum(tally.outcomes[o] for o in PASSED)
-
     def position(self, outcome: str, way: str) -> str | None:
         if outcome == "deferred":  # waiting for the send window to open
             return self.id
-        return self.next if outcome in ("processed", *PASSED) else None
-
-    def holds_arrivals(self) -> bool:
-        return False
-
-    def references(self) -> list[tuple[str, str]]:
-        return []
-
-    def conditions(self) -> list[tuple[str, Condition]]:
-        return []
+        return super().position(outcome, way)
 
     def problems(self, publishing: Publishing) -> list[Problem]:
         """The content exists, is ready and is for this channel; a marketing e-mail has a postal address to show and
