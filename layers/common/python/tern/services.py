@@ -193,12 +193,12 @@ class Services:
             org_id, self.journey_repository, self.content, self.segments(org_id), self.machines, self.journey_runs, self.events,
             self.step_function_arn, self.clock, WebhookDeliveries(self.destinations, self.signing_secrets, self.webhooks_allow_loopback),
             self.sending.senders(org_id) if self.sending else None, self.sending.default_sender if self.sending else None,
-            self._postal_address(org_id) if self.sending else None, self.machine_prefix,
+            (lambda: self.postal_address(org_id)) if self.sending else None, self.machine_prefix,
         )  # fmt: skip
 
-    def _postal_address(self, org_id: str) -> Callable[[], str | None]:
-        default = self.sending.default_postal_address if self.sending else None
-        return lambda: self.org_settings.messages(org_id).postal_address or default
+    def postal_address(self, org_id: str) -> str | None:
+        """The postal address every marketing e-mail of the org shows: its own, else the stack's (PostalAddress)."""
+        return self.org_settings.messages(org_id).postal_address or (self.sending.default_postal_address if self.sending else None)
 
     def triggers(self) -> Triggers:
         return Triggers(self.journey_repository, self.segment_repository, self.events, self.clock)

@@ -210,10 +210,10 @@ class JourneySteps:
         try:
             if channel == "email":
                 tags = {
-                    "org": _tag(journey.org_id),
-                    "journey": _tag(journey.id),
-                    "step": _tag(step.id),
-                    "contact": _tag(request.contact_id),
+                    "org": ses_tag(journey.org_id),
+                    "journey": ses_tag(journey.id),
+                    "step": ses_tag(step.id),
+                    "contact": ses_tag(request.contact_id),
                 }
                 sender = self._sender(journey.org_id, content.from_address)
                 message_id = self.email.send(address, message["subject"] or "", message["body"], message["text"], tags, headers, sender)
@@ -341,7 +341,7 @@ def complete(tokens: TaskTokens, events: Events, context: dict[str, Any], event:
         events.write(context["org_id"], [journey_event(request, context["step_id"], event, now)])
 
 
-def _tag(value: str) -> str:
+def ses_tag(value: str) -> str:
     """SES tag values allow letters, digits, _ - . @ only: others become _."""
     return "".join(c if c.isalnum() or c in "_-.@" else "_" for c in value)[:256] or "_"
 

@@ -200,6 +200,12 @@ def _effective_contacts() -> exp.Select:
 _EFFECTIVE_CONTACTS = _effective_contacts()
 
 
+def attribute_value(key: exp.Expr, dialect: str) -> exp.Expr:
+    """A contact's custom attribute `key` (c.attributes), null when it has none: Athena's ELEMENT_AT, DuckDB's [key]."""
+    column = exp.column("attributes", table="c")
+    return exp.func("ELEMENT_AT", column, key) if dialect == "athena" else exp.Bracket(this=column, expressions=[key])
+
+
 def effective_contacts(org_id: str, database: str | None) -> exp.Select:
     """The org's contacts as segments see them: every contract column, with tags, categories and consents
     taken from the base data with Tern's overlay of changes applied (the latest change of a value wins)."""
@@ -334,11 +340,7 @@ class _Compiler:
 
     def contact_value(self, field: str, numeric: bool) -> exp.Expr:
         if field.startswith("attributes."):
-            key = exp.Literal.string(field[len("attributes.") :])
-            column = exp.column("attributes", table="c")
-            value: exp.Expr = (
-                exp.func("ELEMENT_AT", column, key) if self.dialect == "athena" else exp.Bracket(this=column, expressions=[key])
-            )
+            value = attribute_value(exp.Literal.string(field[len("attributes.") :]), self.dialect)
             if numeric:
                 value = exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))
             return value

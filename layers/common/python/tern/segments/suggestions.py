@@ -25,7 +25,7 @@ from sqlglot import exp
 from tern import lake
 from tern.aws.dynamodb import Table
 from tern.errors import DefinitionError, Problem
-from tern.segments.compiler import effective_contacts
+from tern.segments.compiler import attribute_value, effective_contacts
 
 FieldType = Literal["text", "number", "date", "time", "yes_no", "list"]
 TOP = 20
@@ -100,17 +100,8 @@ def asked(field_name: str, event_type: str | None) -> Asked:
 # ----------------------------------------------------------------------------------------------- statements
 
 
-def _contacts(org_id: str, database: str | None) -> exp.Expr:
+def _contacts(database: str | None) -> exp.Expr:
     return exp.alias_(exp.table_("contacts", db=database), "c", table=True)
-
-
-def _attribute_value(key: exp.Expr, dialect: str) -> exp.Expr:
-    column = exp.column("attributes", table="c")
-    return exp.func("ELEMENT_AT", column, key) if dialect == "athena" else exp.Bracket(this=column, expressions=[key])
-
-
-def _count_if(condition: exp.Expr) -> exp.Expr:
-    return exp.Sum(this=exp.Case(ifs=[exp.If(this=condition, true=exp.Literal.number(1))], default=exp.Literal.number(0)))
 
 
 def attribute_keys_sql(org_id: str, dialect: str, database: str | None) -> str:
@@ -120,12 +111,12 @@ def attribute_keys_sql(org_id: str, dialect: str, database: str | None) -> str:
         expressions=[exp.func("MAP_KEYS", exp.column("attributes", table="c"))],
         alias=exp.TableAlias(this=exp.to_identifier("t"), columns=[exp.to_identifier("key")]),
     )
-    value = _attribute_value(key.copy(), dialect)
+    value = attribute_value(key.copy(), dialect)
     looks = [exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(pattern)) for pattern in (_NUMBER, _DATE, _YES_NO)]
     return (
         exp.select(key.copy(), exp.alias_(exp.Count(this=exp.Star()), "contacts"),
-                   *(exp.alias_(_count_if(look), name) for look, name in zip(looks, ("numbers", "dates", "yes_nos"), strict=True)))
-        .from_(_contacts(org_id, database)).join(keys, join_type="cross")
+                   *(exp.alias_(exp.CountIf(this=look), name) for look, name in zip(looks, ("numbers", "dates", "yes_nos"), strict=True)))
+        .from_(_contacts(database)).join(keys, join_type="cross")
         .where(exp.and_(exp.column("org_id", table="c").eq(exp.Literal.string(org_id)), exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
         .group_by(key.copy()).order_by(exp.Ordered(this=exp.column("contacts"), desc=True), key.copy()).limit(ATTRIBUTE_KEYS)
         .sql(dialect=dialect)
@@ -160,8 +151,8 @@ def values_sql(request: Asked, org_id: str, dialect: str, database: str | None, 
         statement = (exp.select(exp.alias_(column.copy(), "value"), people)
                      .from_(exp.alias_(exp.table_("events", db=database), "c", table=True)).where(exp.and_(*where)).group_by(column.copy()))  # fmt: skip
     elif request.field.startswith("attributes."):
-        value = _attribute_value(exp.Literal.string(request.field[len("attributes.") :]), dialect)
-        statement = (exp.select(exp.alias_(value.copy(), "value"), count).from_(_contacts(org_id, database))
+        value = attribute_value(exp.Literal.string(request.field[len("attributes.") :]), dialect)
+        statement = (exp.select(exp.alias_(value.copy(), "value"), count).from_(_contacts(database))
                      .where(exp.and_(org, exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))).group_by(value.copy()))  # fmt: skip
     elif request.kind() == "list":  # tags, categories, consents: as segments see them, Tern's overlay of changes applied
         value = exp.column("value", table="t")
@@ -173,10 +164,10 @@ def values_sql(request: Asked, org_id: str, dialect: str, database: str | None, 
         column = exp.column(request.field, table="c")
         return (exp.select(exp.alias_(exp.Min(this=column.copy()), "smallest"), exp.alias_(exp.Max(this=column.copy()), "largest"),
                            exp.alias_(exp.Count(this=column.copy()), "contacts"))
-                .from_(_contacts(org_id, database)).where(org).sql(dialect=dialect))  # fmt: skip
+                .from_(_contacts(database)).where(org).sql(dialect=dialect))  # fmt: skip
     else:
         column = exp.column(request.field, table="c")
-        statement = (exp.select(exp.alias_(exp.cast(column.copy(), "VARCHAR"), "value"), count).from_(_contacts(org_id, database))
+        statement = (exp.select(exp.alias_(exp.cast(column.copy(), "VARCHAR"), "value"), count).from_(_contacts(database))
                      .where(exp.and_(org, exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())))).group_by(column.copy()))  # fmt: skip
     return statement.order_by(exp.Ordered(this=exp.column("contacts"), desc=True), exp.column("value")).limit(TOP).sql(dialect=dialect)
 

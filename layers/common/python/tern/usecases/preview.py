@@ -43,12 +43,6 @@ class Member(BaseModel):
     city: str | None
 
 
-def member(row: tuple[Any, ...]) -> Member:
-    """A member from (contact_id, first_name, last_name, email, city)."""
-    contact_id = str(row[0])
-    return Member(contact_id=contact_id, **known([row])[contact_id])
-
-
 class Preview(BaseModel):
     """POST /segments/preview, counted: the total, each criterion alone, every node as written, the first members
     (`members`; `sample`: their ids)."""
@@ -132,5 +126,5 @@ def _answer(engine: QueryEngine, pending: PendingPreview) -> dict[str, Any] | No
     counts = counts_from(counted.rows[0], pending.leaves)
     return Preview(
         total=counts.total, criteria=[NodeCount(**asdict(c)) for c in counts.criteria], nodes=[NodeCount(**asdict(n)) for n in counts.nodes],
-        sample=[str(r[0]) for r in sample.rows], members=[member(tuple(r)) for r in sample.rows],
+        sample=[str(r[0]) for r in sample.rows], members=[Member(contact_id=c, **person) for c, person in known(sample.rows).items()],
     ).model_dump()  # fmt: skip

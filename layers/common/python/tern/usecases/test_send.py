@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tern.errors import DefinitionError, Problem, SendRejected
 from tern.journeys.content import with_footer
+from tern.journeys.steps import ses_tag
 from tern.services import Services
 from tern.text import OneLine
 from tern.usecases.personalise import preview_content
@@ -59,7 +60,7 @@ def send_test(services: Services, org_id: str, content_id: str, request: TestSen
         for address in request.to:
             try:
                 sent.append(services.email_port().send(address.strip(), subject, message["body"], message["text"],
-                                                       {"org": _tag(org_id), "test": "true"}, {}, sender))  # fmt: skip
+                                                       {"org": ses_tag(org_id), "test": "true"}, {}, sender))  # fmt: skip
             except SendRejected as e:
                 raise DefinitionError([Problem("to", f"the test could not be sent: {e}")]) from None
     else:
@@ -72,7 +73,3 @@ def send_test(services: Services, org_id: str, content_id: str, request: TestSen
               "sent": sent, "at": now.isoformat()}  # fmt: skip
     services.test_sends.put(org_id, record, now)  # tern.journeys.repository.TestSendRepository
     return record
-
-
-def _tag(value: str) -> str:
-    return "".join(c if c.isalnum() or c in "_-.@" else "_" for c in value)[:256] or "_"
