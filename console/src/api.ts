@@ -62,11 +62,12 @@ export async function api<T>(method: string, path: string, options: RequestOptio
   return answer(Promise.resolve(response.ok ? { data: body as T, response } : { error: body, response }));
 }
 
-/** Ask `poll` until the status it answers is no longer running/queued/planned (or the signal aborts). */
-export async function settle<T extends { status: string }>(poll: () => Promise<T>, signal?: AbortSignal, everyMs = 500): Promise<T> {
-  for (;;) {
+/** Ask `poll` until the status it answers is no longer running/queued/planned, or `tries` times (then its last
+ * answer), or the signal aborts. */
+export async function settle<T extends { status: string }>(poll: () => Promise<T>, signal?: AbortSignal, everyMs = 500, tries = Infinity): Promise<T> {
+  for (let asked = 1; ; asked++) {
     const answer = await poll();
-    if (!["running", "queued", "planned"].includes(answer.status)) return answer;
+    if (!["running", "queued", "planned"].includes(answer.status) || asked >= tries) return answer;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
     if (signal?.aborted) throw new DOMException("aborted", "AbortError");
   }

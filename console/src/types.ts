@@ -6,4 +6,4 @@ import type { Node } from "./builder/model";
 export type Evaluation = Schemas["Evaluation"];
 export type Refresh = Schemas["Segment"]["refresh"];
 export type Segment = Omit<Schemas["Segment"], "where"> & { where: Node };
-export type Preview = Schemas["Preview"] & { elapsed_ms?: number };
+export type Preview = Schemas["Preview"];

@@ -6,6 +6,7 @@ API on the same lake. Screenshots of each page land in test-artifacts/console/.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -416,12 +417,13 @@ def words_on(page: Page) -> list[str]:
     return sorted({m.group(0) for m in CODES.finditer(text)})
 
 
-def count_of(lake: Path, tmp_path: Path, where: dict[str, object]) -> int:
+def count_of(lake: Path, tmp_path: Path, where: dict[str, Any], now: dt.datetime | None = None) -> int:
+    """The CLI's count of `where` over the lake (at `now`, the stack's clock, where windows depend on it)."""
     definition = tmp_path / "counted.json"
     definition.write_text(json.dumps({"name": "counted", "where": where}))
-    done = subprocess.run(
-        [*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme"], capture_output=True, text=True, check=True
-    )
+    at = ["--now", now.strftime("%Y-%m-%dT%H:%M:%SZ")] if now else []
+    done = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme", *at],
+                          capture_output=True, text=True, check=True)  # fmt: skip
     return int(json.loads(done.stdout)["nodes"][0]["count"])
 
 
@@ -458,11 +460,7 @@ def test_each_example_segment_starts_the_editor_with_the_clis_count(page: Page, 
         page.goto(f"http://127.0.0.1:{stack.port}/#/segments/new")
         page.get_by_role("group", name="Start from an example").get_by_role("button", name=example["name"], exact=True).click()
         expect(page.get_by_label("Name", exact=True)).to_have_value(example["name"])
-        definition = tmp_path / "example.json"
-        definition.write_text(json.dumps({"name": example["name"], "where": example["where"]}))
-        done = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme", "--now",
-                               stack.clock().strftime("%Y-%m-%dT%H:%M:%SZ")], capture_output=True, text=True, check=True)  # fmt: skip
-        expected = json.loads(done.stdout)["nodes"][0]["count"]
+        expected = count_of(lake, tmp_path, example["where"], stack.clock())
         expect(page.get_by_label("Total contacts")).to_have_text(f"{expected:,}", timeout=WAIT_MS)
         assert words_on(page) == [], example["name"]
 
@@ -622,11 +620,7 @@ def test_each_example_segment_built_by_the_controls_alone_counts_what_the_cli_co
         page.get_by_role("link", name="New segment").click()  # a fresh editor for each
         page.get_by_label("Name", exact=True).fill(example["name"])
         build(page, example["where"], "Segment")
-        definition = tmp_path / "example.json"
-        definition.write_text(json.dumps({"name": example["name"], "where": example["where"]}))
-        done = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme", "--now",
-                               stack.clock().strftime("%Y-%m-%dT%H:%M:%SZ")], capture_output=True, text=True, check=True)  # fmt: skip
-        counted = json.loads(done.stdout)["nodes"][0]["count"]
+        counted = count_of(lake, tmp_path, example["where"], stack.clock())
         page.get_by_role("tab", name="JSON").click()  # what the controls built means what the example means
         built = json.loads(page.get_by_label("The definition's where (JSON)").input_value())
         page.get_by_role("tab", name="Builder").click()
@@ -634,7 +628,4 @@ def test_each_example_segment_built_by_the_controls_alone_counts_what_the_cli_co
             expect(page.get_by_label("Total contacts")).to_have_text(f"{counted:,}", timeout=WAIT_MS)
         except AssertionError as e:
             raise AssertionError(f"{example['name']}: the controls built {json.dumps(built)}") from e
-        definition.write_text(json.dumps({"name": "built", "where": built}))
-        again = subprocess.run([*TERN, "segment", "count", str(definition), "--data", str(lake), "--org", "acme", "--now",
-                                stack.clock().strftime("%Y-%m-%dT%H:%M:%SZ")], capture_output=True, text=True, check=True)  # fmt: skip
-        assert json.loads(again.stdout)["nodes"][0]["count"] == counted, (example["name"], built)
+        assert count_of(lake, tmp_path, built, stack.clock()) == counted, (example["name"], built)

@@ -20,19 +20,17 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto import mock_aws
 
+from local_athena import REGION, athena_engine, local_athena
 from tern.aws.s3 import S3ResultFiles
 from tern.engines.athena import AthenaEngine
-from tern.engines.duckdb import DuckDBEngine
 from tern.errors import QueryError
 from tern.journeys.entry import SNAPSHOT, plan, rows_in
 from tern.parquet import CONTACTS_SCHEMA
 from tern.segments.compiler import compile_segment
 from tern.segments.definition import parse_definition
-from tern_local.athena import LocalAthena, render, route_athena_to
+from tern_local.athena import render
 
-REGION = "eu-central-1"
 NOW = dt.datetime(2026, 11, 22, 12)
 HOSTILE_CONSENTS = ["email_marketing", "a, b", "[x]", "k=v", "{y}", ""]
 HOSTILE_ATTRIBUTES = {"note": "a, b", "k=v": "{y}", "list": "[1, 2]", "empty": ""}
@@ -60,30 +58,8 @@ def lake(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def athena(lake: Path) -> Iterator[Any]:
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="results", CreateBucketConfiguration={"LocationConstraint": REGION})
-        client = boto3.client("athena", region_name=REGION)
-        client.create_work_group(Name="tern-test", Configuration={
-            "EnforceWorkGroupConfiguration": True, "ResultConfiguration": {"OutputLocation": "s3://results/athena/"},
-        })  # fmt: skip
-        route_athena_to(LocalAthena(DuckDBEngine(lake), s3))
-        try:
-            yield client
-        finally:
-            route_athena_to(None)
-
-
-def engine(client: Any, page_size: int = 1000) -> AthenaEngine:
-    return AthenaEngine(
-        client,
-        "tern-test",
-        "tern",
-        first_poll_s=0.01,
-        page_size=page_size,
-        s3_client=boto3.client("s3", region_name=REGION),
-        results_bucket="results",
-    )
+    with local_athena(lake) as client:
+        yield client
 
 
 def run(client: Any, sql: str) -> str:
@@ -115,7 +91,7 @@ def test_tern_reads_lists_and_maps_exactly_however_hostile(athena: Any) -> None:
         {"name": "all", "where": {"all": [{"kind": "attribute", "field": "contact_id", "op": "eq", "value": "h1"}]}}
     )
     sql = compile_segment(definition, "acme", NOW, dialect="athena", database="tern").contact_rows_sql(SNAPSHOT)
-    (contact,) = engine(athena).run(sql).rows[0][1:]  # through GetQueryResults
+    (contact,) = athena_engine(athena).run(sql).rows[0][1:]  # through GetQueryResults
     query_id = run(athena, sql)  # and as a journey's run reads it: the CSV result, by byte ranges
     files = S3ResultFiles(boto3.client("s3", region_name=REGION), "results")
     csv_key = f"athena/{query_id}.csv"
@@ -125,7 +101,7 @@ def test_tern_reads_lists_and_maps_exactly_however_hostile(athena: Any) -> None:
 
 
 def test_types_come_back_typed(athena: Any) -> None:
-    result = engine(athena).run("SELECT created_at, birth_date, latitude, lead_score FROM tern.contacts WHERE contact_id = 'h1'")
+    result = athena_engine(athena).run("SELECT created_at, birth_date, latitude, lead_score FROM tern.contacts WHERE contact_id = 'h1'")
     assert result.rows == [(dt.datetime(2026, 11, 22, 10, 0, 0, 123000), dt.date(1990, 5, 10), 12345678.0, 42)]
 
 
@@ -136,7 +112,7 @@ def test_pages_of_a_thousand_rows_joined_by_next_token(athena: Any) -> None:
     assert (
         len(first["ResultSet"]["Rows"]) == 1000 and first["ResultSet"]["Rows"][0]["Data"][0]["VarCharValue"] == "n" and first["NextToken"]
     )
-    assert [r[0] for r in engine(athena, page_size=1000).run(sql).rows] == list(range(1, 2501))
+    assert [r[0] for r in athena_engine(athena, page_size=1000).run(sql).rows] == list(range(1, 2501))
     other = base64.urlsafe_b64encode(f"{run(athena, 'SELECT 1')}:1000".encode()).decode()
     for forged in (
         "not-a-token",
@@ -160,14 +136,14 @@ def test_a_failing_statement_fails_the_query_with_a_reason(athena: Any) -> None:
     status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
     assert status["State"] == "FAILED" and "no_such_column" in status["StateChangeReason"]
     with pytest.raises(QueryError, match="failed"):
-        engine(athena).run("SELECT no_such_column FROM tern.contacts")
+        athena_engine(athena).run("SELECT no_such_column FROM tern.contacts")
     with pytest.raises(athena.exceptions.InvalidRequestException):
         athena.get_query_results(QueryExecutionId=query_id)
 
 
 def test_unload_writes_parquet_once_and_refuses_a_location_that_is_not_empty(athena: Any) -> None:
     sql = "SELECT contact_id, consents FROM tern.contacts ORDER BY contact_id"
-    rows = [row for batch in engine(athena).batches(sql, "job-1") for row in batch.to_pylist()]
+    rows = [row for batch in athena_engine(athena).batches(sql, "job-1") for row in batch.to_pylist()]
     assert rows == [{"contact_id": "h1", "consents": HOSTILE_CONSENTS}, {"contact_id": "h2", "consents": []}]
     query_id = run(athena, f"UNLOAD ({sql}) TO 's3://results/unload/job-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')")
     assert (

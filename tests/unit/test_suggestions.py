@@ -9,21 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto import mock_aws
 
-from tern.engines.athena import AthenaEngine
+from local_athena import athena_engine, local_athena
 from tern.engines.duckdb import DuckDBEngine
 from tern.errors import DefinitionError
 from tern.parquet import CONTACTS_SCHEMA, EVENTS_SCHEMA
 from tern.segments.suggestions import asked, attribute_fields, attribute_keys_sql, contract_fields, suggestions, values_sql
-from tern_local.athena import LocalAthena, route_athena_to
 
 TODAY = dt.date(2026, 12, 7)
-REGION = "eu-central-1"
 CLICK = "https://shop.example.com/new"
 
 
@@ -78,20 +74,8 @@ def engine(request: pytest.FixtureRequest, lake: Path) -> Iterator[Any]:
     if request.param == "duckdb":
         yield DuckDBEngine(lake)
         return
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="results", CreateBucketConfiguration={"LocationConstraint": REGION})
-        client = boto3.client("athena", region_name=REGION)
-        client.create_work_group(Name="tern-test", Configuration={
-            "EnforceWorkGroupConfiguration": True, "ResultConfiguration": {"OutputLocation": "s3://results/athena/"},
-        })  # fmt: skip
-        route_athena_to(LocalAthena(DuckDBEngine(lake), s3))
-        try:
-            yield AthenaEngine(
-                client, "tern-test", "tern", first_poll_s=0.01, s3_client=boto3.client("s3", region_name=REGION), results_bucket="results"
-            )
-        finally:
-            route_athena_to(None)
+    with local_athena(lake) as client:
+        yield athena_engine(client)
 
 
 def values(engine: Any, field: str, event_type: str | None = None) -> Any:

@@ -119,12 +119,7 @@ type Edit = { node: Node; label: string; invalid: Set<string>; onChange: (n: Nod
 
 /** The controls of one criterion kind. Each control writes its own field only, so what it does not show stays. */
 function Criterion({ node, label, invalid, onChange }: Edit) {
-  const set = (field: string, value: Json | undefined) => {
-    const next = { ...node };
-    if (value === undefined) delete next[field];
-    else next[field] = value;
-    onChange(next);
-  };
+  const set = (field: string, value: Json | undefined) => onChange(setField(node, field, value));
   const bad = (field: string) => invalid.has(field);
   const catalog = useContext(CatalogContext);
   switch (node.kind) {
@@ -267,13 +262,9 @@ function AttributeCriterion({ node, invalid, onChange }: Edit) {
   const known = fields.find((f) => f.field === field);
   const type: FieldType | undefined = known?.type ?? (field.startsWith("attributes.") ? "text" : undefined);
   const op = String(node.op);
+  const ops = attributeOps(type);  // what the field's type takes (an op written in the JSON view is kept, in words)
   const bad = (f: string) => invalid.has(f);
-  const set = (f: string, value: Json | undefined) => {
-    const next = { ...node };
-    if (value === undefined) delete next[f];
-    else next[f] = value;
-    onChange(next);
-  };
+  const set = (f: string, value: Json | undefined) => onChange(setField(node, f, value));
   const pick = (to: string) => {
     const kind = fields.find((f) => f.field === to)?.type;
     const ops = attributeOps(kind).map(([o]) => o);
@@ -285,7 +276,7 @@ function AttributeCriterion({ node, invalid, onChange }: Edit) {
     <div className="rows">
       <div className="row">
         <FieldPick value={field} fields={fields} invalid={bad("field")} onChange={pick} />
-        <Select label="Comparison" value={op} options={attributeOps(type).concat(attributeOps(type).some(([o]) => o === op) ? [] : [[op, ATTRIBUTE_OP_WORDS[op as keyof typeof ATTRIBUTE_OP_WORDS] ?? op]])} invalid={bad("op")}
+        <Select label="Comparison" value={op} options={ops.some(([o]) => o === op) ? ops : [...ops, [op, ATTRIBUTE_OP_WORDS[op as keyof typeof ATTRIBUTE_OP_WORDS] ?? op]]} invalid={bad("op")}
           onChange={(o) => onChange(withOp(node, o))} />
         {many ? (
           <ValueList label={op === "between" ? "From, to" : "Values"} values={(node.values as Json[]) ?? []} numbers={type === "number"} invalid={bad("values")} onChange={(v) => set("values", v)} />
@@ -384,6 +375,14 @@ function EventType({ value, onChange, ...base }: { value: string; placeholder?: 
   const found = useLakeValues("events.event_type");
   const types = found?.values?.map((v) => v.value) ?? EVENT_TYPES;
   return <Text label="Event type" value={value} suggestions={types} {...base} onChange={onChange} />;
+}
+
+/** The node with `field` set to `value` (undefined: left out); every other field as it was. */
+function setField(node: Node, field: string, value: Json | undefined): Node {
+  const next = { ...node };
+  if (value === undefined) delete next[field];
+  else next[field] = value;
+  return next;
 }
 
 function withOp(node: Node, op: string): Node {

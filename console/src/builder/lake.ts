@@ -1,7 +1,7 @@
 // What the lake holds, for the editor's pickers: the fields with their types (GET /lake/fields) and a field's most
 // common values with how many contacts have each (GET /lake/values). Each answer is asked once per page load; the
 // API keeps it a quarter of an hour and answers 202 while still reading, so a pending answer is asked again.
-import { API, answer } from "../api";
+import { API, answer, settle } from "../api";
 import type { Answer, Schemas } from "../apiTypes";
 
 export type LakeField = Answer<Schemas["LakeField"]>;
@@ -9,21 +9,13 @@ export type FieldType = LakeField["type"];
 export type LakeValues = Answer<Schemas["LakeValues"]>;
 
 const RETRY_MS = 1500;
+const TRIES = 8;  // then the editor goes without: the lake is still being read
 const values = new Map<string, Promise<LakeValues | null>>();
 let fields: Promise<LakeField[]> | null = null;
 
-async function again<T extends { status: string }>(ask: () => Promise<T>, tries = 8): Promise<T> {
-  let found = await ask();
-  for (let i = 1; i < tries && found.status === "running"; i++) {
-    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-    found = await ask();
-  }
-  return found;
-}
-
 /** The fields a criterion can compare: the data contract's, then the org's custom attributes once read. */
 export function lakeFields(): Promise<LakeField[]> {
-  fields ??= again(() => answer(API.GET("/lake/fields"))).then((a) => a.fields).catch(() => { fields = null; return []; });
+  fields ??= settle(() => answer(API.GET("/lake/fields")), undefined, RETRY_MS, TRIES).then((a) => a.fields).catch(() => { fields = null; return []; });
   return fields;
 }
 
@@ -32,7 +24,7 @@ export function lakeValues(field: string, eventType?: string): Promise<LakeValue
   const key = `${field}#${eventType ?? ""}`;
   if (!values.has(key)) {
     const query = eventType ? { field, event_type: eventType } : { field };
-    values.set(key, again(() => answer(API.GET("/lake/values", { params: { query } }))).then((a) => (a.status === "done" ? a : null)).catch(() => null));
+    values.set(key, settle(() => answer(API.GET("/lake/values", { params: { query } })), undefined, RETRY_MS, TRIES).then((a) => (a.status === "done" ? a : null)).catch(() => null));
   }
   return values.get(key)!;
 }
