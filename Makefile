@@ -11,7 +11,7 @@ CHECKOV_STAMP := .venv-checkov/.installed
 # Every Python environment installs from its lock in requirements/ (hashes, nothing unlocked: uv and pip both
 # refuse what a lock does not name), and is checked against it after (requirements/locks.py check).
 # `make lock` re-resolves them all to the newest releases and prints what moved.
-LOCKS := requirements/dev.txt requirements/sam.txt requirements/checkov.txt requirements/uv.txt layers/common/requirements.lock
+LOCKS := requirements/dev.txt requirements/sam.txt requirements/checkov.txt requirements/uv.txt layers/common/requirements.lock layers/duckdb/requirements.lock
 COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
 
 # The console (console/): Node 20+ and npm; built into console/dist when its sources change.
@@ -80,13 +80,14 @@ security: $(STAMP) $(CHECKOV_STAMP)  # checkov over the template and its SAM exp
 # Re-resolve every lock to the newest releases (the console's is package-lock.json: `npm update` in console/).
 # Then run everything: `make test`, `make demo`, `make test-latest` (see README, "Upgrading dependencies").
 lock: $(UV)
-	mkdir -p .lock-before && cp $(LOCKS) .lock-before/ 2>/dev/null || true
+	mkdir -p .lock-before && $(foreach l,$(LOCKS),cp $(l) .lock-before/$(subst /,_,$(l)) 2>/dev/null;) true
 	$(COMPILE) --upgrade pyproject.toml --extra dev -o requirements/dev.txt
 	grep -E '^uv==' requirements/dev.txt | cut -d' ' -f1 | $(COMPILE) - -o requirements/uv.txt
 	$(COMPILE) --upgrade requirements/sam.in -o requirements/sam.txt
 	$(COMPILE) --upgrade requirements/checkov.in -o requirements/checkov.txt
 	$(MAKE) -C layers/common lock UV=$(CURDIR)/$(UV)
-	$(BIN)/python requirements/locks.py diff $(foreach l,$(LOCKS),.lock-before/$(notdir $(l)) $(l))
+	$(MAKE) -C layers/duckdb lock UV=$(CURDIR)/$(UV)
+	$(BIN)/python requirements/locks.py diff $(foreach l,$(LOCKS),.lock-before/$(subst /,_,$(l)) $(l))
 	rm -rf .lock-before
 
 # The canary: a throwaway environment from the newest releases (no lock), running the local stack's smoke

@@ -20,7 +20,9 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -44,6 +46,7 @@ from tern_local.deployment import ACCOUNT, REGION, STAGE, Resolver, deploy, func
 from tern_local.fidelity import as_aws_does
 from tern_local.gateway import handler_for
 from tern_local.iam import Roles
+from tern_local.lake_bucket import present_folder
 from tern_local.map_runs import enforce_tolerated_failures
 from tern_local.outbox import route_outbox_to
 from tern_local.protocols import bridge_all
@@ -208,6 +211,7 @@ class LocalStack:
         self.fired: dict[str, dt.datetime] = {}
         self.locks: dict[str, threading.Lock] = {}
         self.functions: dict[str, ModuleType] = {}
+        self.copies = Path(tempfile.mkdtemp(prefix="tern-preview-"))
 
     @property
     def endpoint(self) -> str:
@@ -238,6 +242,7 @@ class LocalStack:
         })  # fmt: skip
         os.environ["MOTO_PORT"] = str(self.aws_port)  # where moto's Step Functions interpreter calls Lambda
         deploy(self.resolver, self.endpoint)
+        present_folder(self.resolver.names["LakeBucket"], self.data)  # the preview function reads the lake through S3, as in the cloud
         # The local runtime plugs in here, before any function is imported: DuckDB answers for Athena, the lake
         # is the data folder, and the clock may be compressed.
         workgroup = self.resolver.resolve(self.resolver.resources["AthenaWorkGroup"]["Properties"])
@@ -278,6 +283,8 @@ class LocalStack:
         os.environ.update(function_environment(self.resolver, logical_id))
         # Receivers on a laptop listen on 127.0.0.1; a deployed stack never delivers to loopback (no such setting)
         os.environ["TERN_WEBHOOKS_ALLOW_LOOPBACK"] = "true"
+        # The preview function's copies of the orgs' lakes: its own /tmp in Lambda, a folder of this stack's here
+        os.environ["TERN_COPY_DIR"] = str(self.copies)
         # Recipients' links (unsubscribe, preferences) reach this stack's HTTP server, not a CloudFront distribution
         os.environ["TERN_PUBLIC_URL"] = f"http://{self.host}:{self.port}"
         if self.log_level:
@@ -371,6 +378,7 @@ class LocalStack:
         route_outbox_to(None)
         route_dns_to(None)
         route_sms_outbox_to(None)
+        shutil.rmtree(self.copies, ignore_errors=True)
         return hung
 
     def _stop_api(self) -> None:

@@ -163,17 +163,26 @@ def test_in_segment_reads_the_stored_membership(stack: LocalStack) -> None:
     assert evaluate(stack, nested["id"])["members"] == got_in["total"]
 
 
-def test_a_slow_preview_answers_202_and_is_polled(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def athena_only(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if every org's lake were larger than the preview function copies: previews count through Athena."""
+    monkeypatch.setattr(stack.functions["PreviewFunction"].lake.copies, "room", 0)
+
+
+def test_a_preview_of_a_lake_too_large_to_copy_answers_202_and_is_polled(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     definition = {"name": "p", "where": {"all": [WARSAW["where"]["all"][0], {"kind": "gender", "value": "female"}]}}  # type: ignore[index]
     quick = http(stack, "POST", "/segments/preview", definition)
-    assert quick[0] == 200 and quick[1]["total"] > 0
-    monkeypatch.setattr(preview_module, "WAIT_SECONDS", 0.0)  # as if the lake were so large the count took longer
+    assert quick[0] == 200 and quick[1]["total"] > 0 and quick[1]["counted_by"] == "quick"
+    athena_only(stack, monkeypatch)
+    monkeypatch.setattr(preview_module, "WAIT_SECONDS", 0.0)  # as if the lake were so large Athena's count took longer
     status, started = http(stack, "POST", "/segments/preview", definition)
     assert status == 202 and started["status"] == "running" and started["poll"] == f"/previews/{started['preview_id']}"
+    assert started["note"] == preview_module.LARGE_LAKE  # why it is not counted as the marketer types
     assert http(stack, "GET", started["poll"], org="globex")[0] == 404  # another org's preview is nobody's
     assert http(stack, "GET", "/previews/not-an-id")[0] == 404
     done = wait_for(lambda: (p := http(stack, "GET", started["poll"])[1])["status"] == "done" and p, timeout=30, what="the preview")
-    assert {k: done[k] for k in ("total", "criteria", "nodes", "sample", "members")} == quick[1]
+    assert done["counted_by"] == "athena"
+    same = ("total", "criteria", "nodes", "sample", "members")
+    assert {k: done[k] for k in same} == {k: quick[1][k] for k in same}  # Athena counts what the quick path counted
 
 
 def test_an_evaluation_in_one_org_holds_up_no_query_of_another(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,6 +198,7 @@ def test_an_evaluation_in_one_org_holds_up_no_query_of_another(stack: LocalStack
         original(*args)
 
     monkeypatch.setattr(stack.athena, "_unload", held)
+    athena_only(stack, monkeypatch)  # globex's preview through Athena too
     started = http(stack, "POST", f"/segments/{segment['id']}/evaluate")[1]
     try:
         assert unloading.wait(30), "the evaluation never reached its UNLOAD"

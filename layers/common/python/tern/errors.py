@@ -38,6 +38,15 @@ class QueryError(TernError):
     """The query engine failed to run a statement."""
 
 
+class NotQuick(TernError):
+    """The quick path (tern.engines.quick) cannot answer: the org's lake is larger than the preview function copies,
+    or the function could not be reached. The caller counts through Athena instead."""
+
+    def __init__(self, reason: str, too_large: bool = False):
+        super().__init__(reason)
+        self.too_large = too_large  # the org's lake will not fit, however often asked (else: the function failed)
+
+
 class NotFoundError(TernError):
     """The object does not exist for this org (another org's objects are simply not there)."""
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -16,6 +18,32 @@ class LakeFiles(Protocol):
     def put(self, key: str, body: bytes) -> None: ...
 
     def get(self, key: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What bringing a copy of an org's lake in step with S3 did: the org's files and bytes as listed, what was read
+    from S3 to get there, and how long it all took."""
+
+    files: int
+    bytes: int
+    fetched_files: int
+    fetched_bytes: int
+    removed_files: int
+    seconds: float
+
+
+class LakeCopy(Protocol):
+    root: Path  # the copy's folder, laid out as the lake's keys are (contacts/org_id=ORG/...)
+
+
+class LakeCopies(Protocol):
+    """Orgs' parts of the lake bucket, copied to a local folder (tern.aws.lake_copy), for the quick path."""
+
+    def synced(self, org_id: str, memberships: dict[str, str]) -> AbstractContextManager[tuple[LakeCopy, Synced]]:
+        """The org's copy brought in step with S3 (its datasets, and these segments' evaluations), held until the block
+        ends; NotQuick if it is larger than the copies' room."""
+        ...
 
 
 class ResultFiles(Protocol):

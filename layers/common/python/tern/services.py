@@ -14,20 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tern.aws import Clients
 from tern.aws.dynamodb import Table
-from tern.aws.firehose import FirehoseEvents
 from tern.aws.idempotency import Handler, once_per_key, table_records
-from tern.aws.lambdas import LambdaTrigger
-from tern.aws.s3 import S3LakeFiles, S3ResultFiles
+from tern.aws.lambdas import LambdaCall, LambdaTrigger
+from tern.aws.s3 import S3ResultFiles
 from tern.aws.scheduler import EventBridgeScheduler
 from tern.aws.secrets import SecretsManagerSecrets, secret_bytes
 from tern.aws.ses import SesEmail, SesIdentities
 from tern.aws.sms import EndUserMessagingSms, SmsOrigins
 from tern.aws.stepfunctions import StepFunctions
-from tern.clock import Clock, utc_now
+from tern.clock import Clock
 from tern.engines import QueryEngine
-from tern.engines.athena import AthenaEngine
+from tern.engines.quick import QuickEngine
 from tern.exports.destinations import Destinations
 from tern.exports.jobs import JobRunner, Jobs
 from tern.exports.repository import ActionRepository, DestinationRepository, ExportRepository, Planned
@@ -61,6 +59,7 @@ from tern.ports import (
     Trigger,
 )
 from tern.ports import SmsOrigins as SmsOriginsPort
+from tern.runtime import Runtime, runtime, use_runtime  # noqa: F401 - the hook, where the local stack has always found it
 from tern.segments.lifecycle import Segments
 from tern.segments.previews import PreviewRepository
 from tern.segments.refreshes import SegmentRefreshes
@@ -71,50 +70,10 @@ from tern.settings import (
     ApiSettings,
     FunctionSettings,
     JourneyStepSettings,
-    QuerySettings,
     SendingSettings,
 )
-from tern.store.events import LakeEvents
 from tern.store.overlay import ContactOverlay
 from tern.store.query_slots import OrgQueries, QuerySlots
-
-# ------------------------------------------------------------------------------------------- runtime
-
-
-class Runtime:
-    """The world the parts run in: AWS. Subclass it to replace a part (the local stack does)."""
-
-    def __init__(self, aws: Clients, clock: Clock = utc_now):
-        self.aws = aws
-        self.clock = clock
-
-    def engine(self, settings: QuerySettings) -> QueryEngine:
-        return AthenaEngine(
-            self.aws.client("athena"), settings.athena_workgroup, settings.glue_database,
-            s3_client=self.aws.client("s3"), results_bucket=settings.results_bucket,
-        )  # fmt: skip
-
-    def lake_files(self, settings: FunctionSettings) -> LakeFiles:
-        return S3LakeFiles(self.aws.client("s3"), settings.lake_bucket)
-
-    def events(self, settings: FunctionSettings) -> Events:
-        if settings.events_stream:
-            return FirehoseEvents(self.aws.client("firehose"), settings.events_stream)
-        return LakeEvents(self.lake_files(settings), "journeys")
-
-
-_installed: Runtime | None = None
-
-
-def use_runtime(runtime: Runtime | None) -> None:
-    """Run the functions imported after this call in `runtime` instead of AWS (None: AWS again)."""
-    global _installed
-    _installed = runtime
-
-
-def runtime(settings: FunctionSettings) -> Runtime:
-    return _installed or Runtime(Clients(settings.region))
-
 
 # ------------------------------------------------------------------------------------------ services
 
@@ -159,6 +118,12 @@ class Services:
     query_slots: QuerySlots | None = None  # the api function's: how many lake queries each org runs at once
     email: Email | None = None  # the api function's: test sends of content (tern.usecases.test_send)
     sms: Sms | None = None
+    quick: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # the api function's: the preview function, waited for
+
+    def quick_queries(self, org_id: str, memberships: dict[str, str] | None = None) -> QuickEngine | None:
+        """The editor's statements' engine (tern.engines.quick): the org's lake copied next to DuckDB, when the stack has
+        a preview function; None: only Athena. Its statements are compiled in its dialect; NotQuick: ask Athena."""
+        return None if self.quick is None else QuickEngine(self.quick, org_id, memberships)
 
     def queries(self, org_id: str, at_once: int = 0) -> QueryEngine:
         """The engine as the org's API requests use it: within the org's query slots (tern.store.query_slots), taking
@@ -321,7 +286,9 @@ def api_services(settings: ApiSettings) -> Services:
     return replace(services, preferences=preferences, sending=replace(sending(settings, world, table), opt_out_checks=checks),
                    query_slots=QuerySlots(table, settings.org_query_limit),
                    email=SesEmail(world.aws.client("sesv2"), settings.email_sender or None, settings.ses_configuration_set),
-                   sms=EndUserMessagingSms(world.aws.client("pinpoint-sms-voice-v2"), settings.sms_origination or None))  # fmt: skip
+                   sms=EndUserMessagingSms(world.aws.client("pinpoint-sms-voice-v2"), settings.sms_origination or None),
+                   quick=LambdaCall.waiting(world.aws, settings.preview_function_arn, settings.preview_wait_seconds)
+                   if settings.preview_function_arn else None)  # fmt: skip
 
 
 def journey_step(settings: JourneyStepSettings) -> Handler:

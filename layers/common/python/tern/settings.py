@@ -21,6 +21,14 @@ class FunctionSettings(BaseSettings):
     region: str | None = None  # unset: the Lambda runtime's own region
 
 
+class PreviewSettings(FunctionSettings):
+    """The preview function's (tern.engines.quick): where it keeps its copies of the orgs' lakes, and how much of them."""
+
+    copy_dir: str = "/tmp/tern-lake"  # the function's ephemeral storage (EphemeralStorage in template.yaml)
+    copy_room_mb: int = 8192  # copies of orgs' lakes kept at most; an org's larger than this counts through Athena
+    duckdb_memory_mb: int | None = None  # unset: DuckDB's default, 80% of what the function has
+
+
 class QuerySettings(FunctionSettings):
     """Functions that query the lake (Athena over the Glue catalog) and write results."""
 
@@ -64,6 +72,8 @@ class ApiSettings(AdminSettings, SendingSettings):
 
     unsubscribe_secret_arn: str  # Secrets Manager: the key unsubscribe links are signed with
     ses_configuration_set: str | None = None  # test sends go through it, as journeys' sends do
+    preview_function_arn: str | None = None  # the quick path for the editor's counts (tern.engines.quick); unset: Athena
+    preview_wait_seconds: float = 20.0  # how long a preview waits for that function before counting through Athena
     org_query_limit: int = 10  # lake queries one org's API requests run at once (OrgQueryLimit; tern.store.query_slots)
 
 

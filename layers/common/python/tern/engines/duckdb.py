@@ -23,14 +23,16 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tern import lake
 from tern.engines import Result
 from tern.errors import DataError, QueryError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _DUCKDB_TYPES = {
     lake.ColumnType.STRING: "VARCHAR",
@@ -61,8 +63,12 @@ class DuckDBEngine:
     dialect = "duckdb"
     database: str | None = None
 
-    def __init__(self, data_dir: str | os.PathLike[str], threads: int | None = None):
-        self.data_dir = Path(data_dir)
+    def __init__(
+        self, data_dir: str | os.PathLike[str], threads: int | None = None, confined: bool = False, memory_limit_mb: int | None = None
+    ):
+        """`confined`: statements may read only files under data_dir (DuckDB's allowed_directories, with external access
+        off and the configuration locked), as the quick path runs them over one org's copy beside other orgs'."""
+        self.data_dir = Path(data_dir).resolve() if confined else Path(data_dir)
         self._finished: dict[str, Result] = {}
         if not (self.data_dir / "contacts").is_dir():
             raise DataError(f"no contacts dataset at {self.data_dir / 'contacts'}")
@@ -71,6 +77,13 @@ class DuckDBEngine:
         self.con.execute("SET parquet_metadata_cache = true")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit_mb:
+            self.con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+        if confined:
+            self.con.execute(f"SET allowed_directories = [{_quote(str(self.data_dir.resolve()) + os.sep)}]")
+            self.con.execute(f"SET temp_directory = {_quote(str(self.data_dir.resolve() / '.tmp'))}")
+            self.con.execute("SET enable_external_access = false")
+            self.con.execute("SET lock_configuration = true")
         self._built: dict[str, tuple[object, ...]] = {}  # dataset -> the files its view was built over
         self._lock = threading.Lock()
         self.refresh_views()
@@ -159,6 +172,8 @@ class DuckDBEngine:
             raise QueryError(f"no query {query_id} in this process") from None
 
     def batches(self, sql: str, name: str, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
+        import pyarrow.parquet as pq
+
         path = self._scratch(name) / "rows.parquet"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,11 @@
 """Previewing a definition while a marketer edits it: the total, a count per criterion, and the first members.
 
-The count and the sample start together; a preview answers at once when both finish within WAIT_SECONDS
-(a small lake, or the embedded engine). Otherwise it answers 202 with an id and the client polls
-GET /previews/{id}: API Gateway gives a request 29 seconds, and a count over a large lake may take longer.
+Where the stack has a preview function, the count and the sample go to it together (the quick path,
+tern.engines.quick: DuckDB over the function's copy of the org's lake) and the preview answers with them: no Athena
+query per pause in typing. When it cannot answer (the org's lake is larger than the function copies, or it cannot be
+reached), or where there is none, they start in Athena: the preview answers at once when both finish within
+WAIT_SECONDS, otherwise 202 with an id, and the client polls GET /previews/{id} (API Gateway gives a request 29
+seconds, and a count over a large lake may take longer).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tern.engines import QueryEngine
-from tern.errors import NotFoundError
+from tern.engines import QueryEngine, Result
+from tern.errors import NotFoundError, NotQuick
+from tern.observability import logger
 from tern.segments.definition import SegmentDefinition
 from tern.segments.evaluate import counts_from, statements
 from tern.segments.people import known
@@ -43,11 +47,16 @@ class Member(BaseModel):
     city: str | None
 
 
+Counter = Literal["quick", "athena"]
+
+
 class Preview(BaseModel):
     """POST /segments/preview, counted: the total, each criterion alone, every node as written, the first members
-    (`members`; `sample`: their ids)."""
+    (`members`; `sample`: their ids), and what counted them (`quick`: the preview function, as the marketer types;
+    `athena`: the lake's engine of record, when the quick path could not)."""
 
     model_config = ConfigDict(extra="forbid")
+    counted_by: Counter
     total: int
     criteria: list[NodeCount]
     nodes: list[NodeCount]
@@ -62,6 +71,7 @@ class PreviewStarted(BaseModel):
     preview_id: str
     status: Literal["running"]
     poll: str
+    note: str | None = None  # why it is not counted as the marketer types, in their words
 
 
 class PreviewStatus(BaseModel):
@@ -70,6 +80,7 @@ class PreviewStatus(BaseModel):
     model_config = ConfigDict(extra="forbid")
     preview_id: str
     status: Literal["running", "done"]
+    counted_by: Counter | None = None
     total: int | None = None
     criteria: list[NodeCount] | None = None
     nodes: list[NodeCount] | None = None
@@ -77,6 +88,8 @@ class PreviewStatus(BaseModel):
     members: list[Member] | None = None
 
 
+LARGE_LAKE = "Counted in the background: this audience's data is too large to count as you type."
+QUICK_DOWN = "Counted in the background: counting as you type is not available right now."
 SAMPLE = 50
 WAIT_SECONDS = 5.0  # how long a preview waits for its queries before it answers with an id to poll
 _POLL_SECONDS = 0.2
@@ -89,6 +102,16 @@ def preview(services: Services, org_id: str, definition: SegmentDefinition) -> t
     segments = services.segments(org_id)
     segments.check_references(definition)  # 400 naming the criterion that refers to nothing
     memberships = segments.memberships_for(definition)  # 409 if a referred segment has no membership yet
+    quick = services.quick_queries(org_id, memberships)
+    note = None
+    if quick is not None:
+        count_sql, sample_sql, leaves = statements(definition, quick, org_id, now, SAMPLE, memberships)
+        try:
+            counted, sample = quick.run_all([count_sql, sample_sql])
+            return _preview(counted, sample, leaves, "quick"), True
+        except NotQuick as e:
+            logger.warning("previewing through Athena", extra={"org_id": org_id, "reason": str(e)})
+            note = LARGE_LAKE if e.too_large else QUICK_DOWN
     engine = services.queries(org_id, at_once=2)  # the count and the sample: two of the org's slots, until a poll sees each finish
     count_sql, sample_sql, leaves = statements(definition, engine, org_id, now, SAMPLE, memberships)
     pending = PendingPreview(uuid.uuid4().hex, engine.start(count_sql), engine.start(sample_sql), leaves)
@@ -99,7 +122,8 @@ def preview(services: Services, org_id: str, definition: SegmentDefinition) -> t
             return done, True
         time.sleep(_POLL_SECONDS)
     services.previews.put(org_id, pending, int(time.time()))
-    return PreviewStarted(preview_id=pending.id, status="running", poll=f"/previews/{pending.id}").model_dump(), False
+    started = PreviewStarted(preview_id=pending.id, status="running", poll=f"/previews/{pending.id}", note=note)
+    return started.model_dump(exclude_none=True), False
 
 
 def preview_status(services: Services, org_id: str, preview_id: str) -> dict[str, Any]:
@@ -123,8 +147,13 @@ def _answer(engine: QueryEngine, pending: PendingPreview) -> dict[str, Any] | No
     sample = engine.poll(pending.sample_query)
     if sample is None:
         return None
-    counts = counts_from(counted.rows[0], pending.leaves)
+    return _preview(counted, sample, pending.leaves, "athena")
+
+
+def _preview(counted: Result, sample: Result, leaves: list[tuple[str, str]], counter: Counter) -> dict[str, Any]:
+    counts = counts_from(counted.rows[0], leaves)
     return Preview(
-        total=counts.total, criteria=[NodeCount(**asdict(c)) for c in counts.criteria], nodes=[NodeCount(**asdict(n)) for n in counts.nodes],
-        sample=[str(r[0]) for r in sample.rows], members=[Member(contact_id=c, **person) for c, person in known(sample.rows).items()],
+        counted_by=counter, total=counts.total, criteria=[NodeCount(**asdict(c)) for c in counts.criteria],
+        nodes=[NodeCount(**asdict(n)) for n in counts.nodes], sample=[str(r[0]) for r in sample.rows],
+        members=[Member(contact_id=c, **person) for c, person in known(sample.rows).items()],
     ).model_dump()  # fmt: skip

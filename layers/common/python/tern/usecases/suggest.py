@@ -1,13 +1,16 @@
 """Suggestions for the segment editor (tern.segments.suggestions): the fields an org's lake has, and a field's most
-common values. Each reads the lake once per SUGGESTIONS_KEPT, through the org's query slots as previews do (429
-when the org's lake queries are all taken); a statement still running after WAIT_SECONDS answers "running", and
-the next request for the same field picks its answer up."""
+common values. Each reads the lake once per SUGGESTIONS_KEPT: through the quick path where the stack has one, as
+previews do (tern.engines.quick), else through Athena within the org's query slots (429 when the org's lake queries
+are all taken); a statement still running after WAIT_SECONDS answers "running", and the next request for the same
+field picks its answer up."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from tern.errors import NotQuick
+from tern.observability import logger
 from tern.segments.suggestions import (
     Asked,
     answer_json,
@@ -43,13 +46,23 @@ def lake_values(services: Services, org_id: str, request: Asked) -> tuple[dict[s
 
 
 def _read(services: Services, org_id: str, key: str, statement: Any) -> list[tuple[Any, ...]] | None:
-    """The rows answering `key`: kept, or from the statement started now or by an earlier request; None: running."""
+    """The rows answering `key`: kept, or from the quick path, or from the statement started in Athena now or by an
+    earlier request; None: running."""
     store = services.suggestions
     now = int(services.clock().timestamp())
     kept = store.get(org_id, key, now) or {}
     if "rows" in kept:
         return [tuple(row) for row in kept["rows"]]
     pending = kept.get("query_id")
+    quick = None if pending else services.quick_queries(org_id)
+    if quick is not None:
+        try:
+            rows = [tuple(row) for row in quick.run(statement(quick)).rows]
+        except NotQuick as e:
+            logger.warning("suggesting through Athena", extra={"org_id": org_id, "reason": str(e)})
+        else:
+            store.put(org_id, key, {"rows": [list(row) for row in rows]}, now)
+            return rows
     engine = services.queries(org_id, at_once=0 if pending else 1)
     query_id = str(pending) if pending else engine.start(statement(engine))
     if not pending:
