@@ -30,6 +30,12 @@ def _utc(value: Any) -> Any:
     return value
 
 
+def _rows(folder: Path) -> list[dict[str, Any]]:
+    if not folder.exists():
+        return []
+    return ds.dataset(folder, format="parquet", partitioning="hive").to_table().to_pylist()  # type: ignore[no-any-return]
+
+
 def _row(raw: dict[str, Any]) -> dict[str, Any]:
     row = {k: _utc(v) for k, v in raw.items()}
     for key in ("attributes", "properties"):
@@ -51,8 +57,38 @@ class Lake:
         if (root / "events").exists():
             for raw in ds.dataset(root / "events", format="parquet", partitioning="hive").to_table().to_pylist():
                 self.events[(str(raw["org_id"]), raw["contact_id"])].append(_row(raw))
+        # stored segment evaluations and imported lists: (org, segment, evaluation) / (org, list) -> contact ids
+        self.memberships: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        for raw in _rows(root / "memberships"):
+            self.memberships[(str(raw["org_id"]), str(raw["segment_id"]), str(raw["evaluation_id"]))].add(raw["contact_id"])
+        self.lists: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for raw in _rows(root / "lists"):
+            self.lists[(str(raw["org_id"]), str(raw["list_id"]))].add(raw["contact_id"])
+        self._overlay(_rows(root / "overlay"))
+        self.evaluations: dict[str, str] = {}  # segment -> the evaluation an in_segment criterion reads (members())
 
-    def members(self, definition: dict[str, Any], org: str, now: dt.datetime) -> set[str]:
+    def _overlay(self, changes: list[dict[str, Any]]) -> None:
+        """Tern's overlay applied to tags, categories and consents: the latest change of a (contact, kind, value) wins,
+        a value added if it says add, removed if it says remove."""
+        latest: dict[tuple[str, str, str, str], tuple[Any, str]] = {}
+        for c in changes:
+            key = (str(c["org_id"]), c["contact_id"], c["kind"], c["value"])
+            if key not in latest or _utc(c["changed_at"]) > latest[key][0]:
+                latest[key] = (_utc(c["changed_at"]), c["action"])
+        column = {"tag": "tags", "category": "categories", "consent": "consents"}
+        for org, contacts in self.contacts.items():
+            for contact in contacts:
+                mine = {(k[2], k[3]): action for k, (_, action) in latest.items() if k[0] == org and k[1] == contact["contact_id"]}
+                for (kind, value), action in mine.items():
+                    have = list(contact.get(column[kind]) or [])
+                    if action == "add" and value not in have:
+                        have.append(value)
+                    if action == "remove":
+                        have = [v for v in have if v != value]
+                    contact[column[kind]] = have
+
+    def members(self, definition: dict[str, Any], org: str, now: dt.datetime, evaluations: dict[str, str] | None = None) -> set[str]:
+        self.evaluations = evaluations or {}
         return {c["contact_id"] for c in self.contacts[org] if self.holds(definition["where"], c, org, now)}
 
     def criterion_counts(self, definition: dict[str, Any], org: str, now: dt.datetime) -> list[int]:
@@ -116,6 +152,11 @@ class Lake:
                 and _in_window(node.get("window"), e, now)
                 for e in events
             )  # fmt: skip
+        if kind in ("in_segment", "not_in_segment"):
+            member = contact["contact_id"] in self.memberships[(org, node["segment_id"], self.evaluations[node["segment_id"]])]
+            return member if kind == "in_segment" else not member
+        if kind == "in_list":
+            return contact["contact_id"] in self.lists[(org, node["list_id"])]
         raise AssertionError(f"reference evaluator does not know {kind}")
 
     def top(self, node: dict[str, Any], org: str, now: dt.datetime) -> frozenset[str]:

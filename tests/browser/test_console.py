@@ -101,11 +101,21 @@ def new_journey(page: Page, name: str, audience: str, first: str | None = None) 
     expect(page.get_by_role("heading", name=name)).to_be_visible()
 
 
+def athena_queries(stack: LocalStack) -> set[str]:
+    """Every query the stack's Athena was asked to run (the local Athena's log, through ListQueryExecutions)."""
+    athena = boto3.client(
+        "athena", endpoint_url=stack.endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local"
+    )
+    pages = athena.get_paginator("list_query_executions").paginate(WorkGroup=stack.resolver.names["AthenaWorkGroup"])
+    return {query for page in pages for query in page["QueryExecutionIds"]}
+
+
 def nav(page: Page, name: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 
 def test_a_segment_built_in_the_editor_counts_what_the_cli_counts(page: Page, stack: LocalStack, lake: Path, tmp_path: Path) -> None:
+    asked = athena_queries(stack)
     page.get_by_role("link", name="New segment").click()
     page.get_by_label("Name", exact=True).fill("Warsaw subscribers who never bought")
     # 1 is there from the start (e-mail consent); add 2, an attribute, and 3, an activity, then negate 3
@@ -137,6 +147,7 @@ def test_a_segment_built_in_the_editor_counts_what_the_cli_counts(page: Page, st
     page.get_by_role("tab", name="JSON").click()  # the JSON view holds what the controls built
     assert json.loads(page.get_by_label("The definition's where (JSON)").input_value()) == BUILT
     page.get_by_role("tab", name="Builder").click()
+    assert athena_queries(stack) == asked  # every count while editing came from the quick path, none from Athena
 
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("heading", name="Warsaw subscribers who never bought")).to_be_visible()
@@ -427,7 +438,8 @@ def count_of(lake: Path, tmp_path: Path, where: dict[str, Any], now: dt.datetime
     return int(json.loads(done.stdout)["nodes"][0]["count"])
 
 
-def test_the_editor_knows_the_lakes_fields_types_and_values(page: Page, lake: Path, tmp_path: Path) -> None:
+def test_the_editor_knows_the_lakes_fields_types_and_values(page: Page, stack: LocalStack, lake: Path, tmp_path: Path) -> None:
+    asked = athena_queries(stack)
     page.get_by_role("link", name="New segment").click()
     page.get_by_label("Criterion kind of 1").select_option("attribute")
     first = page.get_by_role("group", name="1: Attribute")
@@ -451,6 +463,7 @@ def test_the_editor_knows_the_lakes_fields_types_and_values(page: Page, lake: Pa
     expect(members.get_by_role("columnheader", name="Name")).to_be_visible()
     expect(members.locator("tbody tr").first).to_contain_text(city)  # people, with their city
     assert words_on(page) == []
+    assert athena_queries(stack) == asked  # fields, values and counts from the quick path: no Athena query while editing
 
 
 def test_each_example_segment_starts_the_editor_with_the_clis_count(page: Page, stack: LocalStack, lake: Path, tmp_path: Path) -> None:

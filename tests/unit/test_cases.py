@@ -4,10 +4,13 @@ on DuckDB, over a generated two-org lake, at two evaluation times. The member se
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from quick_lake import Quick, quick_lake
 from tern.engines.duckdb import DuckDBEngine
 from tern.segments.definition import parse_definition
 from tern.segments.evaluate import count, members
@@ -219,6 +222,33 @@ def test_sql_matches_reference(name: str, generated_rows: Lake, generated_engine
     if name not in TRIVIAL:
         everyone = len(generated_rows.contacts[ORGS[0]])
         assert 0 < len(generated_rows.members(definition, ORGS[0], NOW)) < everyone, f"{name} does not discriminate"
+
+
+@pytest.fixture(scope="module")
+def quick(generated_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quick]:
+    """The same lake through the quick path: put into S3 (moto's), copied from it by the preview function's side."""
+    with quick_lake(generated_lake, tmp_path_factory.mktemp("copies")) as made:
+        yield made
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_the_quick_path_matches_reference(name: str, generated_rows: Lake, quick: Quick) -> None:
+    definition = _definition(ALL[name])
+    model = parse_definition(definition)
+    for org in ORGS:
+        expected = generated_rows.members(definition, org, NOW)
+        got = members(model, quick.engine(org), org, NOW)
+        assert set(got) == expected, (
+            f"{name} for {org}: quick-only {sorted(set(got) - expected)[:5]}, reference-only {sorted(expected - set(got))[:5]}"
+        )
+
+
+@pytest.mark.parametrize("name", list(GROUPS))
+def test_the_quick_paths_per_criterion_counts_match_reference(name: str, generated_rows: Lake, quick: Quick) -> None:
+    definition = _definition(GROUPS[name])
+    result = count(parse_definition(definition), quick.engine(ORGS[1]), ORGS[1], NOW)
+    assert result.total == len(generated_rows.members(definition, ORGS[1], NOW))
+    assert [c.count for c in result.criteria] == generated_rows.criterion_counts(definition, ORGS[1], NOW)
 
 
 @pytest.mark.parametrize("name", list(GROUPS))

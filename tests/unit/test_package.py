@@ -152,13 +152,31 @@ def test_the_built_botocore_makes_a_client_of_each_kept_service_and_of_no_other(
 
 
 def test_each_function_with_its_layers_stays_within_the_budget(built: Path) -> None:
+    """Each function with the layers it has: the common one and the AWS SDK for pandas managed one (pyarrow), or, for
+    the preview function, the common one and DuckDB's (both DuckDB and pyarrow would not fit)."""
     template = (ROOT / "template.yaml").read_text()
     version = re.search(r"/aws/service/aws-sdk-pandas/([^/]+)/py3\.11/arm64/layer-arn", template)
     assert version, "SdkForPandasLayer names no version"
     assert version[1] in SDK_FOR_PANDAS, f"measure the AWS SDK for pandas layer {version[1]} and list its size here"
-    layers = _size(built / "CommonLayer") + SDK_FOR_PANDAS[version[1]]
+    common, duckdb = _size(built / "CommonLayer"), _size(built / "DuckDBLayer")
     functions = {f.name: _size(f) for f in built.iterdir() if f.is_dir() and f.name.endswith("Function")}
-    assert len(functions) == 6
-    sizes = {name: size + layers for name, size in functions.items()}
-    print({"CommonLayer": f"{_size(built / 'CommonLayer') / MiB:.2f} MiB"}, {name: f"{size / MiB:.1f} MiB" for name, size in sizes.items()})
+    assert len(functions) == 7
+    sizes = {
+        name: size + common + (duckdb if name == "PreviewFunction" else SDK_FOR_PANDAS[version[1]]) for name, size in functions.items()
+    }
+    print(
+        {"CommonLayer": f"{common / MiB:.2f} MiB", "DuckDBLayer": f"{duckdb / MiB:.2f} MiB"},
+        {name: f"{size / MiB:.1f} MiB" for name, size in sizes.items()},
+    )
     assert max(sizes.values()) <= BUDGET, sizes
+
+
+def test_the_duckdb_layer_is_the_locked_duckdb_for_arm64_compiled(built: Path) -> None:
+    """The preview function's DuckDB is the one the tests ran (its lock is compiled with the dev lock as constraints),
+    built for the runtime (arm64), alone, with its .pyc (/opt is read-only)."""
+    layer = built / "DuckDBLayer" / "python"
+    locked, dev = _pins(LAYER_SOURCE.parent / "duckdb" / "requirements.lock"), _pins(DEV_LOCK)
+    assert set(locked) == {"duckdb"} and locked["duckdb"] == dev["duckdb"]
+    assert sorted(p.name for p in layer.glob("*.dist-info")) == [f"duckdb-{locked['duckdb']}.dist-info"]
+    assert any("aarch64" in p.name for p in layer.rglob("*.so"))
+    assert list(layer.rglob("__pycache__/*.cpython-311.pyc"))

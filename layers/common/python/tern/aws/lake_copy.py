@@ -38,7 +38,7 @@ _INDEX = ".copied.json"
 
 def prefixes(org_id: str, memberships: dict[str, str]) -> list[str]:
     """The keys a count of the org's segments can read: its datasets, and the named evaluations of the segments referred to."""
-    if not lake.ORG_ID.fullmatch(org_id):
+    if not lake.ORG_ID.fullmatch(org_id) or org_id in (".", ".."):  # the org's copy is a folder named so
         raise ValueError(f"not an org id: {org_id!r}")
     found = [f"{dataset}/org_id={org_id}/" for dataset in ("contacts", "events", "lists", "overlay")]
     for segment_id, evaluation_id in sorted(memberships.items()):

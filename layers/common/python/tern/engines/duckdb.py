@@ -80,6 +80,9 @@ class DuckDBEngine:
         if memory_limit_mb:
             self.con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
         if confined:
+            # Lambda sets no HOME, where DuckDB would keep extensions; the preview function's need none but its own
+            self.con.execute(f"SET home_directory = {_quote(str(self.data_dir.resolve() / '.home'))}")
+            self.con.execute("SET autoinstall_known_extensions = false")
             self.con.execute(f"SET allowed_directories = [{_quote(str(self.data_dir.resolve()) + os.sep)}]")
             self.con.execute(f"SET temp_directory = {_quote(str(self.data_dir.resolve() / '.tmp'))}")
             self.con.execute("SET enable_external_access = false")

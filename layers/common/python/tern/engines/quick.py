@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import logging
 import math
 import time
 import uuid
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tern import lake
 from tern.engines import Result
@@ -47,13 +48,21 @@ if TYPE_CHECKING:
     from tern.engines.duckdb import DuckDBEngine
 
 MAX_STATEMENTS = 4
+_log = logging.getLogger(__name__)  # the preview function's log (Lambda's runtime sends the root logger's records there)
 
 
 class QuickRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    org_id: str = Field(pattern=lake.ORG_ID.pattern)
+    org_id: str = Field(pattern=rf"^{lake.ORG_ID.pattern}$")
     statements: list[str] = Field(min_length=1, max_length=MAX_STATEMENTS)
     memberships: dict[str, str] = {}
+
+    @field_validator("org_id")
+    @classmethod
+    def _a_folder_name(cls, org_id: str) -> str:
+        if org_id in (".", ".."):  # the org's copy is a folder named so
+            raise ValueError("not an org id")
+        return org_id
 
 
 class Read(BaseModel):
@@ -182,6 +191,7 @@ class QuickLake:
         self.memory_limit_mb = memory_limit_mb
         self.threads = threads
         self._engines: dict[str, tuple[Path, DuckDBEngine]] = {}
+        self.last: Read | None = None  # what the last answer read (its log line; the console benchmark prints it)
 
     def answer(self, event: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -195,9 +205,12 @@ class QuickLake:
                 results = [engine.run(sql) for sql in request.statements]
                 query_ms = round((time.monotonic() - started) * 1000)
         except NotQuick as e:
+            _log.warning("not quick: %s", e)
             return QuickAnswer(not_quick=str(e), too_large=e.too_large).model_dump()
         read = Read(files=synced.files, bytes=synced.bytes, fetched_files=synced.fetched_files, fetched_bytes=synced.fetched_bytes,
                     removed_files=synced.removed_files, sync_ms=round(synced.seconds * 1000), query_ms=query_ms)  # fmt: skip
+        self.last = read
+        _log.info("answered org %s: %s", request.org_id, read.model_dump())
         return QuickAnswer(
             results=[QuickResult(columns=r.columns, rows=[[encode(v) for v in row] for row in r.rows]) for r in results], read=read
         ).model_dump()
