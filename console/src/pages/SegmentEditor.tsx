@@ -79,6 +79,7 @@ export default function SegmentEditor() {
           <span className="muted">Total</span>{" "}
           <output aria-label="Total contacts">{live.preview ? n(live.preview.total) : "…"}</output>
           {live.counting && <span className="muted"> counting…</span>}
+          {live.note && <p className="muted note">{live.note}</p>}
         </div>
       </div>
       {examples.length > 0 && (
@@ -142,6 +143,7 @@ export function useLiveCounts(where: Node, enabled = true) {
   const [problems, setProblems] = useState<Problem[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [counting, setCounting] = useState(false);
+  const [note, setNote] = useState<string | null>(null);  // why the count is not made as one types (a very large lake)
   const key = useMemo(() => JSON.stringify(where), [where]);
   const inflight = useRef<AbortController | null>(null);
   useEffect(() => {
@@ -154,11 +156,14 @@ export function useLiveCounts(where: Node, enabled = true) {
       try {
         const signal = controller.signal;
         const counted = await answer(API.POST("/segments/preview", { body: { name: "preview", where: asWhere(JSON.parse(key) as Node) }, signal }));
-        if ("preview_id" in counted) {  // still counting on a large lake: poll it
+        if ("preview_id" in counted) {  // counted through Athena, still counting on a large lake: poll it
+          setNote(counted.note ?? null);
           const poll = { params: { path: { preview_id: counted.preview_id } }, signal };
           const done = await settle(() => answer(API.GET("/previews/{preview_id}", poll)), signal);
-          setPreview({ total: done.total ?? 0, criteria: done.criteria ?? [], nodes: done.nodes ?? [], sample: done.sample ?? [], members: done.members ?? [] });
+          setPreview({ counted_by: done.counted_by ?? "athena", total: done.total ?? 0, criteria: done.criteria ?? [], nodes: done.nodes ?? [],
+                       sample: done.sample ?? [], members: done.members ?? [] });
         } else {
+          setNote(null);
           setPreview(counted);
         }
         setProblems([]);
@@ -174,7 +179,7 @@ export function useLiveCounts(where: Node, enabled = true) {
     return () => clearTimeout(timer);
   }, [key, enabled]);
   const counts = useMemo(() => Object.fromEntries((problems.length ? [] : preview?.nodes ?? []).map((n) => [n.path, n.count])), [preview, problems]);
-  return { preview, counts, problems, error, counting };
+  return { preview, counts, problems, error, counting, note };
 }
 
 function RefreshControl({ value, onChange }: { value: Refresh; onChange: (r: Refresh) => void }) {
