@@ -101,13 +101,25 @@ def new_journey(page: Page, name: str, audience: str, first: str | None = None) 
     expect(page.get_by_role("heading", name=name)).to_be_visible()
 
 
-def athena_queries(stack: LocalStack) -> set[str]:
-    """Every query the stack's Athena was asked to run (the local Athena's log, through ListQueryExecutions)."""
+def athena_queries(stack: LocalStack, since: dict[str, str] | None = None) -> dict[str, str]:
+    """The queries the stack's Athena was asked to run (the local Athena's log: ListQueryExecutions, then
+    BatchGetQueryExecution), id -> statement; with `since`, those not in it and not a refresh's.
+
+    A refresh runs on its own schedule (a segment gone live earlier in the module, its one-time schedule firing a
+    minute later): its UNLOAD of the members and its difference against the stored membership (`is_new`) are not
+    the editor's, and are left out."""
     athena = boto3.client(
         "athena", endpoint_url=stack.endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local"
     )
     pages = athena.get_paginator("list_query_executions").paginate(WorkGroup=stack.resolver.names["AthenaWorkGroup"])
-    return {query for page in pages for query in page["QueryExecutionIds"]}
+    ids = [query for page in pages for query in page["QueryExecutionIds"] if since is None or query not in since]
+    found = {}
+    for start in range(0, len(ids), 50):
+        for query in athena.batch_get_query_execution(QueryExecutionIds=ids[start : start + 50])["QueryExecutions"]:
+            found[query["QueryExecutionId"]] = query["Query"]
+    if since is None:
+        return found
+    return {q: sql for q, sql in found.items() if not sql.lstrip().upper().startswith("UNLOAD") and "is_new" not in sql}
 
 
 def nav(page: Page, name: str) -> None:
@@ -147,7 +159,7 @@ def test_a_segment_built_in_the_editor_counts_what_the_cli_counts(page: Page, st
     page.get_by_role("tab", name="JSON").click()  # the JSON view holds what the controls built
     assert json.loads(page.get_by_label("The definition's where (JSON)").input_value()) == BUILT
     page.get_by_role("tab", name="Builder").click()
-    assert athena_queries(stack) == asked  # every count while editing came from the quick path, none from Athena
+    assert athena_queries(stack, since=asked) == {}  # every count while editing came from the quick path, none from Athena
 
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("heading", name="Warsaw subscribers who never bought")).to_be_visible()
@@ -463,7 +475,7 @@ def test_the_editor_knows_the_lakes_fields_types_and_values(page: Page, stack: L
     expect(members.get_by_role("columnheader", name="Name")).to_be_visible()
     expect(members.locator("tbody tr").first).to_contain_text(city)  # people, with their city
     assert words_on(page) == []
-    assert athena_queries(stack) == asked  # fields, values and counts from the quick path: no Athena query while editing
+    assert athena_queries(stack, since=asked) == {}  # fields, values and counts from the quick path: no Athena query while editing
 
 
 def test_each_example_segment_starts_the_editor_with_the_clis_count(page: Page, stack: LocalStack, lake: Path, tmp_path: Path) -> None:

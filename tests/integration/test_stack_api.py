@@ -185,6 +185,21 @@ def test_a_preview_of_a_lake_too_large_to_copy_answers_202_and_is_polled(stack: 
     assert {k: done[k] for k in same} == {k: quick[1][k] for k in same}  # Athena counts what the quick path counted
 
 
+def test_a_preview_function_that_fails_leaves_the_count_to_athena(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    definition = {"name": "p", "where": {"all": [{"kind": "gender", "value": "male"}]}}
+    quick = http(stack, "POST", "/segments/preview", definition)[1]
+
+    def broken(event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("out of memory")  # as a function that crashed: Lambda answers with a FunctionError
+
+    monkeypatch.setattr(stack.functions["PreviewFunction"].lake, "answer", broken)
+    status, counted = http(stack, "POST", "/segments/preview", definition)
+    if status == 202:  # Athena took longer than WAIT_SECONDS
+        assert counted["note"] == preview_module.QUICK_DOWN
+        counted = wait_for(lambda: (p := http(stack, "GET", counted["poll"])[1])["status"] == "done" and p, timeout=30, what="the preview")
+    assert counted["counted_by"] == "athena" and counted["total"] == quick["total"] > 0
+
+
 def test_an_evaluation_in_one_org_holds_up_no_query_of_another(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     """Athena runs queries side by side: while acme's evaluation is held inside its UNLOAD, globex's preview is
     counted at once (a preview held up for WAIT_SECONDS would answer 202 instead)."""
