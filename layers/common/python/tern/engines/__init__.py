@@ -6,9 +6,12 @@ Lambda runtime never loads DuckDB.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from tern.errors import QueryError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -18,6 +21,27 @@ if TYPE_CHECKING:
 class Result:
     columns: list[str]
     rows: list[tuple[Any, ...]]
+
+
+class AnswersAsStarted:
+    """For an engine that answers as it is asked (DuckDB embedded, the quick path): start() runs the statement, and
+    its rows wait for poll() in this process."""
+
+    _finished: dict[str, Result]
+
+    def run(self, sql: str) -> Result:
+        raise NotImplementedError
+
+    def start(self, sql: str) -> str:
+        query_id = uuid.uuid4().hex
+        self._finished[query_id] = self.run(sql)
+        return query_id
+
+    def poll(self, query_id: str) -> Result | None:
+        try:
+            return self._finished.pop(query_id)
+        except KeyError:
+            raise QueryError(f"no query {query_id} in this process") from None
 
 
 class QueryEngine(Protocol):

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from tern import lake
-from tern.engines import Result
+from tern.engines import AnswersAsStarted, Result
 from tern.errors import DataError, QueryError
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-class DuckDBEngine:
+class DuckDBEngine(AnswersAsStarted):
     dialect = "duckdb"
     database: str | None = None
 
@@ -161,18 +160,6 @@ class DuckDBEngine:
         if json_columns:  # a JSON column comes back parsed, as the Athena engine gives it
             rows = [tuple(json.loads(v) if i in json_columns and v is not None else v for i, v in enumerate(row)) for row in rows]
         return Result(columns=[d[0] for d in description], rows=rows)
-
-    def start(self, sql: str) -> str:
-        """Embedded, a statement runs as it starts; its rows wait here for poll() (this process only)."""
-        query_id = uuid.uuid4().hex
-        self._finished[query_id] = self.run(sql)
-        return query_id
-
-    def poll(self, query_id: str) -> Result | None:
-        try:
-            return self._finished.pop(query_id)
-        except KeyError:
-            raise QueryError(f"no query {query_id} in this process") from None
 
     def batches(self, sql: str, name: str, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
         import pyarrow.parquet as pq

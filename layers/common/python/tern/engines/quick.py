@@ -30,7 +30,6 @@ import decimal
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tern import lake
-from tern.engines import Result
+from tern.engines import AnswersAsStarted, Result
 from tern.errors import NotQuick, QueryError
 from tern.ports import LakeCopies
 
@@ -127,7 +126,7 @@ def decode(value: Any) -> Any:
     return value
 
 
-class QuickEngine:
+class QuickEngine(AnswersAsStarted):
     """The api function's side: statements in DuckDB's dialect, run by the preview function over its copy of one org's
     lake. Raises NotQuick when that cannot answer; the caller then compiles for Athena and asks it."""
 
@@ -156,18 +155,6 @@ class QuickEngine:
 
     def run(self, sql: str) -> Result:
         return self.run_all([sql])[0]
-
-    def start(self, sql: str) -> str:
-        """The quick path answers as it is asked: the rows wait here for poll() (this process only)."""
-        query_id = uuid.uuid4().hex
-        self._finished[query_id] = self.run(sql)
-        return query_id
-
-    def poll(self, query_id: str) -> Result | None:
-        try:
-            return self._finished.pop(query_id)
-        except KeyError:
-            raise QueryError(f"no query {query_id} in this process") from None
 
     def has_org(self, org_id: str) -> bool:
         return org_id == self.org_id and bool(self.run("SELECT count(*) FROM contacts").rows[0][0])
