@@ -44,7 +44,9 @@ def test_google_takes_one_identifier_each_and_the_address_whole() -> None:
     found = google_identifiers(Member(email=" Anna.Nowak@Example.com", phone="+48 600-100-200", first_name="Anna Maria",
                                       last_name="Nowak", postal_code=" 00-950", country="pl"))  # fmt: skip
     assert found == [
-        {"hashedEmail": h("anna.nowak@example.com")},
-        {"hashedPhoneNumber": h("+48600100200")},  # E.164, with its +
-        {"addressInfo": {"hashedFirstName": h("anna maria"), "hashedLastName": h("nowak"), "countryCode": "PL", "postalCode": "00-950"}},
+        {"emailAddress": h("anna.nowak@example.com")},  # dots kept: not a Gmail address
+        {"phoneNumber": h("+48600100200")},  # E.164, with its +
+        {"address": {"givenName": h("anna maria"), "familyName": h("nowak"), "regionCode": "PL", "postalCode": "00-950"}},
     ]
+    gmail = google_identifiers(Member(email=" Anna.Nowak+shop@GoogleMail.com "))
+    assert gmail == [{"emailAddress": h("annanowak@googlemail.com")}]  # Gmail ignores dots and what follows a +

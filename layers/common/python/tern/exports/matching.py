@@ -6,10 +6,12 @@ Meta's customer-file custom audiences (Marketing API, "Custom Audiences" guide, 
 - FN, LN: lowercase, no punctuation, UTF-8 letters kept; CT: lowercase letters only, no spaces or punctuation;
 - ZIP: lowercase, no spaces (a US code's first 5 digits); COUNTRY: ISO 3166-1 alpha-2, lowercase; all hashed.
 
-Google's Customer Match (Google Ads API UserIdentifier; the Data Manager API takes the same):
-- hashed_email: trimmed, lowercase; hashed_phone_number: E.164 with its '+';
-- address_info: hashed_first_name and hashed_last_name lowercase, trimmed (the last name without punctuation);
-  country_code (alpha-2) and postal_code are sent as they are, not hashed.
+Google's Customer Match through the Data Manager API (its UserIdentifier, and the "Format user data" guide; since
+2026-04-01 the Google Ads API's offline user data jobs refuse developer tokens new to Customer Match):
+- emailAddress: lowercase, no whitespace; a gmail.com or googlemail.com address without the dots of its local part
+  and anything from a '+' on; phoneNumber: E.164 with its '+';
+- address: givenName and familyName lowercase, trimmed, without punctuation, hashed; regionCode (alpha-2) and
+  postalCode as they are, not hashed. Hashes are hex (the request's `encoding` HEX).
 
 A value that normalises to nothing is left out (Meta's rows then carry "" for it); a member with no identifier a
 platform matches on is not sent to it at all.
@@ -75,18 +77,28 @@ def meta_row(member: Member) -> list[str] | None:
     return [sha256(v) for v in values]
 
 
+def google_email(email: str | None) -> str | None:
+    text = normal_email(_SPACES.sub("", email or ""))
+    if text is None:
+        return None
+    local, _, domain = text.rpartition("@")
+    if domain in ("gmail.com", "googlemail.com"):
+        local = local.split("+", 1)[0].replace(".", "")
+    return f"{local}@{domain}" if local else None
+
+
 def google_identifiers(member: Member) -> list[dict[str, object]]:
-    """The member's UserIdentifiers, one identifier each (Google takes at most 20 a member); [] when it has none."""
+    """The member's userIdentifiers, one identifier each (Data Manager takes at most 10 a member); [] when it has none."""
     found: list[dict[str, object]] = []
-    email = normal_email(member.email)
+    email = google_email(member.email)
     if email:
-        found.append({"hashedEmail": sha256(email)})
+        found.append({"emailAddress": sha256(email)})
     phone = normal_phone(member.phone, member.country)
     if phone:
-        found.append({"hashedPhoneNumber": sha256("+" + phone)})
+        found.append({"phoneNumber": sha256("+" + phone)})
     first, last, country = _letters(member.first_name, keep_spaces=True), _letters(member.last_name), _country(member.country)
     postal = (member.postal_code or "").strip()  # as the country writes it ("SW1A 1AA"): Google documents no other form
     if first and last and country and postal:  # an address matches only whole: names, country and postal code
-        found.append({"addressInfo": {"hashedFirstName": sha256(first), "hashedLastName": sha256(last),
-                                      "countryCode": country.upper(), "postalCode": postal}})  # fmt: skip
+        found.append({"address": {"givenName": sha256(first), "familyName": sha256(last), "regionCode": country.upper(),
+                                  "postalCode": postal}})  # fmt: skip
     return found
