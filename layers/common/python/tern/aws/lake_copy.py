@@ -66,11 +66,15 @@ class LakeCopy:
         self.root = root
         self.org_id = org_id
         self._index_path = root / _INDEX
-        try:
-            self._copied: dict[str, str] = json.loads(self._index_path.read_text())  # key -> ETag of the copy
-        except (OSError, ValueError):
-            self._copied = {}
-        self.size = sum(p.stat().st_size for p in root.rglob("*.parquet")) if root.is_dir() else 0
+        self._copied: dict[str, tuple[str, int]] = {}  # key -> (ETag, size) of the copy, as S3 listed it
+        # no index (a cold function), or not one this code wrote: everything is fetched again
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            self._copied = {key: (str(etag), int(size)) for key, (etag, size) in json.loads(self._index_path.read_text()).items()}
+
+    @property
+    def size(self) -> int:
+        """The copy's bytes, by what was fetched (no walk of the folder)."""
+        return sum(size for _, size in self._copied.values())
 
     def listing(self, memberships: dict[str, str]) -> dict[str, tuple[str, int]]:
         """key -> (ETag, size) of every file under the org's prefixes, as S3 lists them now."""
@@ -89,21 +93,19 @@ class LakeCopy:
     def sync(self, listed: dict[str, tuple[str, int]]) -> Synced:
         """Make the copy what S3 holds (`listed`, as listing() gave it)."""
         started = time.monotonic()
-        wanted = {key: etag for key, (etag, _) in listed.items()}
-        fetch = [key for key, etag in wanted.items() if self._copied.get(key) != etag]
+        fetch = [key for key, (etag, _) in listed.items() if key not in self._copied or self._copied[key][0] != etag]
         # a segment's other evaluations are kept: a definition naming another segment lists its own, and they never change
-        gone = [key for key in self._copied if key not in wanted and not key.startswith(f"memberships/org_id={self.org_id}/")]
+        gone = [key for key in self._copied if key not in listed and not key.startswith(f"memberships/org_id={self.org_id}/")]
         if fetch:
             with ThreadPoolExecutor(FETCHERS) as pool:
                 list(pool.map(self._fetch, fetch))
-            self._copied.update({key: wanted[key] for key in fetch})
+            self._copied.update({key: listed[key] for key in fetch})
         for key in gone:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.root / str(_local_name(key)))
             del self._copied[key]
         if fetch or gone:
             self._save_index()
-            self.size = sum(p.stat().st_size for p in self.root.rglob("*.parquet"))
         total = sum(size for _, size in listed.values())
         return Synced(len(listed), total, len(fetch), sum(listed[key][1] for key in fetch), len(gone), time.monotonic() - started)
 
@@ -124,7 +126,7 @@ class LakeCopy:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
-        self._copied, self.size = {}, 0
+        self._copied = {}
 
 
 class LakeCopies:
