@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import fnmatch
 import io
 import json
 from collections.abc import Iterator
@@ -25,12 +26,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from quick_lake import BUCKET, Quick, quick_lake
+from tern.aws.lake_copy import prefixes
 from tern.engines.duckdb import DuckDBEngine
 from tern.engines.quick import decode, encode
 from tern.errors import NotQuick, QueryError
 from tern.segments.definition import parse_definition
 from tern.segments.evaluate import count, members
 from tern_local.generator import generate
+from tern_local.template import template
 
 from reference import Lake
 
@@ -185,3 +188,13 @@ def test_values_cross_the_wire_as_duckdb_gave_them() -> None:
     values = [None, True, 3, "x", 1.5, float("inf"), dt.date(2026, 1, 2), dt.datetime(2026, 1, 2, 3, 4, 5, 6000),
               ["a", None], {"k": "v"}, decimal.Decimal("1.50")]  # fmt: skip
     assert decode(json.loads(json.dumps(encode(values)))) == values
+
+
+def test_every_prefix_the_copy_lists_is_one_its_role_may_list() -> None:
+    """The local IAM check does not evaluate conditions; AWS does: the preview function's s3:ListBucket holds only for
+    a request's Prefix matching its `s3:prefix` StringLike patterns, so each prefix listed is held to them here."""
+    statements = template()["Resources"]["PreviewFunction"]["Properties"]["Policies"][0]["Statement"]
+    (listing,) = [s for s in statements if s["Action"] == ["s3:ListBucket"]]
+    allowed = listing["Condition"]["StringLike"]["s3:prefix"]
+    for prefix in prefixes("acme", {"s-vip": "e2"}):
+        assert any(fnmatch.fnmatchcase(prefix, pattern) for pattern in allowed), prefix
