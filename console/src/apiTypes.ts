@@ -7,6 +7,8 @@ export type Schemas = components["schemas"];
 /** A schema as a call's answer reads it (openapi-fetch's view of it: a fixed-length pair read as a list). */
 export type Answer<T> = Readable<T>;
 export type Destination = Schemas["Destination"];
+export type AdAccount = Schemas["AdAccount"];
+export type Audience = Schemas["Audience"];
 export type FrequencyCap = Schemas["FrequencyCap"];
 export type Outcome = Schemas["JourneyOutcomeCriterion"]["outcome"];
 

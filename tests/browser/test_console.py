@@ -20,7 +20,8 @@ import boto3
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from stack_client import local_stack, ok, ses_sent, wait_for
+from graph_standin import GraphStandIn
+from stack_client import live, local_stack, ok, ses_sent, wait_for
 from tern_local.console import DIST
 from tern_local.demo_stack import ses_click
 from tern_local.generator import generate
@@ -31,6 +32,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 TERN = [sys.executable, "-m", "tern_local.cli"]
 WAIT_MS = 60_000
+META_TOKEN = "EAAB-system-user-token-0001"
 
 # What the test builds through the UI: three criteria and a `not` (no time window, so the CLI's clock and the
 # stack's cannot disagree about an event at a window's edge).
@@ -50,10 +52,19 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stack(lake: Path) -> Iterator[LocalStack]:
+def graph() -> Iterator[GraphStandIn]:
+    standin = GraphStandIn(tokens={META_TOKEN}, accounts={"1234567890"})
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(lake: Path, graph: GraphStandIn) -> Iterator[LocalStack]:
     assert (DIST / "index.html").is_file(), "the console is not built: `make test` builds it (make console)"
-    with local_stack(lake) as running:
-        yield running
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TERN_META_GRAPH_URL", graph.url)  # Meta's Graph API: its stand-in, read by the functions at cold start
+        with local_stack(lake) as running:
+            yield running
 
 
 @pytest.fixture(scope="module")
@@ -421,6 +432,37 @@ def test_a_webhook_destinations_secret_is_replaced_and_the_destination_removed(p
     page.get_by_role("button", name="Remove Console CRM").click()
     expect(page.get_by_role("row").filter(has_text="Console CRM")).to_have_count(0, timeout=WAIT_MS)
     assert "Console CRM" not in [d["name"] for d in ok(stack, "GET", "/destinations")["destinations"]]
+
+
+def test_a_segment_fills_a_meta_audience_and_its_page_shows_the_sync(page: Page, stack: LocalStack, graph: GraphStandIn) -> None:
+    nav(page, "Destinations & settings")
+    connect = page.get_by_role("form", name="Connect an ad account")
+    connect.get_by_label("Account name in Tern").fill("Our Meta ads")
+    connect.get_by_label("Ad account id (act_…)").fill("act_1234567890")
+    connect.get_by_label("System user access token (shown only now)").fill("EAAB-a-wrong-token")
+    connect.get_by_role("button", name="Connect").click()
+    expect(page.get_by_role("alert")).to_contain_text("Meta refused the access token", timeout=WAIT_MS)  # said before anything is kept
+    connect.get_by_label("System user access token (shown only now)").fill(META_TOKEN)
+    connect.get_by_role("button", name="Connect").click()
+    expect(page.get_by_role("row").filter(has_text="Our Meta ads")).to_contain_text("Tern test account", timeout=WAIT_MS)
+
+    segment = live(stack, {"name": "Warsaw for ads", "where": {"all": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Warszawa"}]},
+                            "refresh": {"every": 365, "unit": "days"}})  # fmt: skip
+    page.goto(f"http://127.0.0.1:{stack.port}/#/segments/{segment['id']}")
+    fill = page.get_by_role("form", name="Fill an ad audience")
+    fill.get_by_label("Account").select_option(label="Our Meta ads (Meta)")
+    fill.get_by_label("Only members with the consent").fill("profiling")
+    fill.get_by_role("button", name="Fill an audience").click()
+    row = page.get_by_role("row").filter(has_text="Our Meta ads")
+    expect(row).to_contain_text("Synced", timeout=WAIT_MS)
+    expect(row).to_contain_text("in the audience")
+    (audience,) = ok(stack, "GET", f"/segments/{segment['id']}/audiences")["audiences"]
+    assert (
+        audience["last_sync"]["status"] == "done"
+        and len(graph.members[audience["platform_audience_id"]]) == audience["last_sync"]["members"]
+    )
+    assert words_on(page) == []
+    shot(page, "segment-ad-audience")
 
 
 # What a marketer must never read: operator codes, JSON paths, pydantic's wording

@@ -1,7 +1,7 @@
 import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { API, ApiError, answer } from "../api";
-import type { Answer, Schemas } from "../apiTypes";
+import type { AdAccount, Answer, Audience, Schemas } from "../apiTypes";
 import type { Evaluation, Segment as SegmentRecord } from "../types";
 import { ErrorNote, Status, announce, n, useAction, when } from "../ui";
 
@@ -90,6 +90,7 @@ export default function Segment() {
       {segment.latest && <Members id={id} />}
       {status === "live" && <Exports id={id} />}
       {status === "live" && <BulkActions id={id} />}
+      {(status === "live" || status === "draft") && <AdAudiences id={id} />}
     </section>
   );
 }
@@ -216,5 +217,100 @@ function BulkActions({ id }: { id: string }) {
         </table>
       )}
     </>
+  );
+}
+
+const PLATFORM_NAMES = { meta: "Meta", google: "Google Ads" } as const;
+
+/** What an audience's last sync did, in a marketer's words. */
+function lastSync(a: Audience): string {
+  const s = a.last_sync;
+  if (a.running) return "Syncing now…";
+  if (!s) return "Not synced yet: it syncs after the segment's next refresh.";
+  if (s.status === "failed") return `The last sync failed ${s.finished_at ? when(s.finished_at) : ""}: ${s.error ?? "no reason given"}`;
+  if (s.status === "skipped") return "Waiting for the sync before it to end.";
+  const parts = [`${n(s.added ?? 0)} added`, `${n(s.removed ?? 0)} removed`, `${n(s.members ?? 0)} in the audience`];
+  if (s.without_consent) parts.push(`${n(s.without_consent)} left out without the consent`);
+  if (s.unmatchable) parts.push(`${n(s.unmatchable)} with nothing to match on`);
+  const refused = Object.values(s.errors ?? {}).reduce((x, y) => x + y, 0);
+  if (refused) parts.push(`${n(refused)} refused by the platform`);
+  if (s.matched) parts.push(`matched: ${s.matched}`);
+  if (s.pending) parts.push("the platform is still processing");
+  return `${s.kind === "replace" ? "Replaced" : "Synced"} ${s.finished_at ? when(s.finished_at) : ""}: ${parts.join(", ")}.`;
+}
+
+/** The segment's audiences on the ad platforms: filled with its members who have the chosen consent and kept in step
+ * after every refresh; synced or replaced on demand. */
+function AdAudiences({ id }: { id: string }) {
+  const [audiences, setAudiences] = useState<Audience[]>([]);
+  const [accounts, setAccounts] = useState<AdAccount[]>([]);
+  const [draft, setDraft] = useState({ account_id: "", consent: "ad_audiences", name: "" });
+  const action = useAction();
+  const load = useCallback(() => answer(API.GET("/segments/{segment_id}/audiences", { params: { path: { segment_id: id } } })).then((a) => setAudiences(a.audiences)), [id]);
+  useEffect(() => {
+    void load();
+    void answer(API.GET("/ad-accounts")).then((a) => setAccounts(a.accounts)).catch(() => setAccounts([]));
+  }, [load]);
+  // A sync asked for starts within moments: look again every second while one runs, and for a while after asking.
+  const [watchUntil, setWatchUntil] = useState(0);
+  useEffect(() => {
+    if (!audiences.some((a) => a.running) && Date.now() > watchUntil) return;
+    const timer = setTimeout(load, 1000);
+    return () => clearTimeout(timer);
+  }, [audiences, load, watchUntil]);
+  const asked = async () => { setWatchUntil(Date.now() + 30_000); await load(); };
+  const sync = (a: Audience, replace: boolean) => action.run(async () => {
+    await answer(API.POST("/segments/{segment_id}/audiences/{audience_id}/syncs", { params: { path: { segment_id: id, audience_id: a.id } }, body: { replace } }));
+    await asked();
+  }, replace ? "Replacing the audience" : "Sync started");
+  const named = Object.fromEntries(accounts.map((a) => [a.id, a.name]));
+  return (
+    <section aria-labelledby="audiences-title">
+      <h2 id="audiences-title">Ad audiences</h2>
+      {accounts.length === 0 ? <p className="muted">Connect a Meta or Google Ads account in <Link to="/settings">Destinations &amp; settings</Link> to fill an audience with this segment.</p> : (
+        <form className="row" aria-label="Fill an ad audience" onSubmit={(e) => {
+          e.preventDefault();
+          action.run(async () => {
+            await answer(API.POST("/segments/{segment_id}/audiences", { params: { path: { segment_id: id } }, body: { account_id: draft.account_id, consent: draft.consent, ...(draft.name ? { name: draft.name } : {}) } }));
+            setDraft({ ...draft, account_id: "", name: "" });
+            await asked();
+          }, "Audience created");
+        }}>
+          <label className="field">Account <select value={draft.account_id} onChange={(e) => setDraft({ ...draft, account_id: e.target.value })}>
+            <option value="">(choose)</option>
+            {accounts.map((a) => <option key={a.id} value={a.id}>{a.name} ({PLATFORM_NAMES[a.platform]})</option>)}
+          </select></label>
+          <label className="field">Only members with the consent <input value={draft.consent} onChange={(e) => setDraft({ ...draft, consent: e.target.value })} /></label>
+          <label className="field">Audience name (the segment's if empty) <input value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} /></label>
+          <button type="submit" className="primary" disabled={action.busy || !draft.account_id || !draft.consent}>Fill an audience</button>
+        </form>
+      )}
+      <ErrorNote error={action.error} />
+      {audiences.length > 0 && (
+        <table className="list">
+          <caption className="sr-only">This segment's ad audiences</caption>
+          <thead><tr><th scope="col">Audience</th><th scope="col">Account</th><th scope="col">Consent</th><th scope="col">Last sync</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+          <tbody>{audiences.map((a) => (
+            <tr key={a.id}>
+              <td>{a.name} <span className="muted">({PLATFORM_NAMES[a.platform]})</span></td>
+              <td>{named[a.account_id] ?? a.account_id}</td>
+              <td>{a.consent}</td>
+              <td>{lastSync(a)}</td>
+              <td>
+                <button type="button" disabled={action.busy || !!a.running} onClick={() => sync(a, false)} aria-label={`Sync ${a.name} now`}>Sync now</button>{" "}
+                <button type="button" disabled={action.busy || !!a.running} onClick={() => {
+                  if (window.confirm(`Replace everyone in ${a.name} with this segment's members?`)) sync(a, true);
+                }} aria-label={`Replace ${a.name}`}>Replace</button>{" "}
+                <button type="button" disabled={action.busy} onClick={() => {
+                  if (window.confirm(`Stop filling ${a.name}? The audience stays on the platform as it is.`)) {
+                    action.run(async () => { await answer(API.DELETE("/segments/{segment_id}/audiences/{audience_id}", { params: { path: { segment_id: id, audience_id: a.id } } })); await load(); }, "Audience no longer synced");
+                  }
+                }} aria-label={`Stop syncing ${a.name}`}>Stop syncing</button>
+              </td>
+            </tr>
+          ))}</tbody>
+        </table>
+      )}
+    </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useId, useState } from "react";
 import { API, answer } from "../api";
 import { ErrorNote, n, useAction, when } from "../ui";
-import type { Destination, FrequencyCap } from "../apiTypes";
+import type { AdAccount, Destination, FrequencyCap } from "../apiTypes";
 
 
 
@@ -14,6 +14,7 @@ export default function Settings() {
       <h1 id="settings-title">Destinations &amp; settings</h1>
       <FrequencyCap />
       <Destinations />
+      <AdAccounts />
     </section>
   );
 }
@@ -70,6 +71,63 @@ function Destinations() {
         <tbody>
           {destinations.map((d) => <DestinationRow key={d.id} destination={d} onChanged={load} />)}
           {destinations.length === 0 && <tr><td colSpan={6} className="muted">No destinations yet.</td></tr>}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+const NO_ACCOUNT = { name: "", ad_account_id: "", access_token: "", customer_id: "", login_customer_id: "", client_id: "", client_secret: "", refresh_token: "" };
+
+/** The ad accounts segments fill audiences in: Meta (a system user's token) and Google Ads (an OAuth client and a
+ * refresh token). Each is checked with the platform when added; its credentials are never shown again. */
+function AdAccounts() {
+  const [accounts, setAccounts] = useState<AdAccount[]>([]);
+  const [platform, setPlatform] = useState<"meta" | "google">("meta");
+  const [draft, setDraft] = useState(NO_ACCOUNT);
+  const action = useAction();
+  const load = () => answer(API.GET("/ad-accounts")).then((a) => setAccounts(a.accounts));
+  useEffect(() => void load(), []);
+  const field = (key: keyof typeof NO_ACCOUNT) => (v: string) => setDraft({ ...draft, [key]: v });
+  const body = platform === "meta"
+    ? { platform, name: draft.name, ad_account_id: draft.ad_account_id, access_token: draft.access_token }
+    : { platform, name: draft.name, customer_id: draft.customer_id, client_id: draft.client_id, client_secret: draft.client_secret,
+        refresh_token: draft.refresh_token, ...(draft.login_customer_id ? { login_customer_id: draft.login_customer_id } : {}) };
+  return (
+    <section aria-labelledby="ad-accounts-title" className="editor-card">
+      <h2 id="ad-accounts-title">Ad accounts</h2>
+      <p className="muted">Segments fill audiences in these accounts and keep them up to date after every refresh. Only hashed e-mail addresses, phone numbers and names leave Tern.</p>
+      <form className="row" aria-label="Connect an ad account" onSubmit={(e) => { e.preventDefault(); action.run(async () => { await answer(API.POST("/ad-accounts", { body })); setDraft(NO_ACCOUNT); await load(); }, "Ad account connected"); }}>
+        <label className="field">Platform <select value={platform} onChange={(e) => setPlatform(e.target.value as "meta" | "google")}><option value="meta">Meta (Facebook, Instagram)</option><option value="google">Google Ads</option></select></label>
+        <TextField label="Account name in Tern" value={draft.name} onChange={field("name")} />
+        {platform === "meta" ? <>
+          <TextField label="Ad account id (act_…)" value={draft.ad_account_id} onChange={field("ad_account_id")} />
+          <TextField label="System user access token (shown only now)" value={draft.access_token} type="password" onChange={field("access_token")} />
+        </> : <>
+          <TextField label="Customer id (123-456-7890)" value={draft.customer_id} onChange={field("customer_id")} />
+          <TextField label="Manager account id (if you sign in through one)" value={draft.login_customer_id} onChange={field("login_customer_id")} />
+          <TextField label="OAuth client id" value={draft.client_id} onChange={field("client_id")} />
+          <TextField label="OAuth client secret (shown only now)" value={draft.client_secret} type="password" onChange={field("client_secret")} />
+          <TextField label="Refresh token (shown only now)" value={draft.refresh_token} type="password" onChange={field("refresh_token")} />
+        </>}
+        <button type="submit" className="primary" disabled={action.busy}>Connect</button>
+      </form>
+      <ErrorNote error={action.error} />
+      <table className="list">
+        <caption className="sr-only">Connected ad accounts</caption>
+        <thead><tr><th scope="col">Name</th><th scope="col">Platform</th><th scope="col">Account</th><th scope="col">Connected</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+        <tbody>
+          {accounts.map((a) => (
+            <tr key={a.id}>
+              <td>{a.name}</td><td>{a.platform === "meta" ? "Meta" : "Google Ads"}</td><td>{a.platform_name}</td><td>{when(a.created_at)}</td>
+              <td><button type="button" disabled={action.busy} aria-label={`Disconnect ${a.name}`} onClick={() => {
+                if (window.confirm(`Disconnect ${a.name}? Its audiences on the platform stay as they are.`)) {
+                  action.run(async () => { await answer(API.DELETE("/ad-accounts/{account_id}", { params: { path: { account_id: a.id } } })); await load(); }, "Ad account disconnected");
+                }
+              }}>Disconnect</button></td>
+            </tr>
+          ))}
+          {accounts.length === 0 && <tr><td colSpan={5} className="muted">No ad accounts connected yet.</td></tr>}
         </tbody>
       </table>
     </section>
