@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from google_standin import GoogleStandIn
+from graph_standin import GraphStandIn
 from stack_client import local_stack
 from tern_local.generator import generate
 from tern_local.stack import LocalStack
@@ -34,8 +36,15 @@ ST = [sys.executable, "-m", "schemathesis.cli"]
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     lake: Path = tmp_path_factory.mktemp("contract-lake")
     generate(lake, contacts=200, events_per_contact=3, days=20, org="acme", seed=21)
-    with local_stack(lake) as running:
-        yield running
+    graph, google = GraphStandIn(tokens=set()), GoogleStandIn({}, set(), set())  # the ad platforms: they refuse what it sends
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TERN_META_GRAPH_URL", graph.url)
+        env.setenv("TERN_GOOGLE_DATA_MANAGER_URL", google.url)
+        env.setenv("TERN_GOOGLE_TOKEN_URL", google.token_url)
+        with local_stack(lake) as running:
+            yield running
+    graph.stop()
+    google.stop()
 
 
 def test_the_api_holds_to_its_openapi_document(stack: LocalStack) -> None:

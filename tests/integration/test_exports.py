@@ -574,6 +574,16 @@ def test_a_segment_fills_a_meta_audience_in_step_with_its_members_and_their_cons
     never = {row(c) for c in all_members(stack, warsaw["id"]) if AD_CONSENT not in (contacts[c]["consents"] or [])}
     assert never and not never & set(meta_rows_of(graph, platform_id, "add") + meta_rows_of(graph, platform_id, "replace"))
     assert http(stack, "DELETE", f"/ad-accounts/{account['id']}")[0] == 409
+    # another org sees none of it, and cannot sync it or fill an audience through the account
+    assert ok(stack, "GET", "/ad-accounts", org="globex")["accounts"] == []
+    assert http(stack, "GET", f"/ad-accounts/{account['id']}", org="globex")[0] == 404
+    assert http(stack, "GET", f"/segments/{fans['id']}/audiences", org="globex")[0] == 404
+    assert http(stack, "POST", f"/segments/{fans['id']}/audiences/{audience['id']}/syncs", {}, org="globex")[0] == 404
+    theirs = live(stack, segment("Globex fans", {"kind": "tags", "op": "has_any", "values": ["x"]}), org="globex")
+    assert (
+        http(stack, "POST", f"/segments/{theirs['id']}/audiences", {"account_id": account["id"], "consent": AD_CONSENT}, org="globex")[0]
+        == 404
+    )
     ok(stack, "DELETE", f"/segments/{fans['id']}/audiences/{audience['id']}")
     assert ok(stack, "DELETE", f"/ad-accounts/{account['id']}")["id"] == account["id"]
 

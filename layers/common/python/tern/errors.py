@@ -94,6 +94,10 @@ class RetryLater(Exception):  # noqa: N818 - the name is the error Step Function
     """A transient failure (throttling, a service hiccup): the step's retry policy runs it again."""
 
 
+class PlatformUnavailable(TernError):
+    """An ad platform could not be reached, or kept throttling, while a marketer waited: try again shortly."""
+
+
 class SendRejected(TernError):
     """The provider refused this one message for good (an unverified recipient in the SES sandbox, an address or
     number it will not take): the step records it as failed and the contact's path goes on."""

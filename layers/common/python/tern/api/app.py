@@ -39,6 +39,7 @@ from tern.errors import (
     DefinitionError,
     GoneError,
     NotFoundError,
+    PlatformUnavailable,
     Problem,
     QueryError,
     StoreError,
@@ -222,6 +223,12 @@ def gone(error: GoneError) -> Response[dict[str, Any]]:
 def lake_failed(error: TernError) -> Response[dict[str, Any]]:
     logger.error("the lake could not answer", extra={"detail": str(error)})
     return problem(502, "the data lake could not answer; try again, and tell your administrator if it persists")
+
+
+@app.exception_handler(PlatformUnavailable)
+def platform_unavailable(error: PlatformUnavailable) -> Response[dict[str, Any]]:
+    logger.warning("an ad platform could not answer", extra={"detail": str(error)})
+    return problem(503, f"{error}; try again shortly")
 
 
 @app.exception_handler(StoreError)

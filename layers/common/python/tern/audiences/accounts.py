@@ -8,12 +8,13 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tern.audiences.model import AccountRequest, AdAccount, GoogleAccountRequest, MetaAccountRequest
 from tern.audiences.platforms import Google, Meta, Platform
 from tern.audiences.repository import AdAccountRepository, AudienceRepository
 from tern.clock import Clock, naive_utc, utc_now
-from tern.errors import ConflictError, DefinitionError, Problem, TernError
+from tern.errors import ConflictError, DefinitionError, PlatformUnavailable, Problem, TernError
 from tern.exports.google import GoogleAudiences
 from tern.exports.meta import GRAPH, MetaAudiences
 from tern.exports.webhook import secret_name
@@ -36,13 +37,29 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def platform_of(platform: str, account: str, login_account: str | None, credentials: dict[str, str], endpoints: Endpoints) -> Platform:
+# While a marketer waits on the API (API Gateway gives up after 29 s): two attempts, a short wait, a short timeout.
+# A sync in the export function takes the clients' own patient defaults (5 attempts, backoff up to a minute).
+WAITED = {"max_attempts": 2, "first_delay": 0.5, "timeout_seconds": 8.0}
+
+
+def platform_of(
+    platform: str, account: str, login_account: str | None, credentials: dict[str, str], endpoints: Endpoints, waited: bool = False
+) -> Platform:
+    patience: dict[str, Any] = WAITED if waited else {}
     if platform == "meta":
-        return Meta(MetaAudiences(credentials["access_token"], account, base_url=endpoints.meta))
+        return Meta(MetaAudiences(credentials["access_token"], account, base_url=endpoints.meta, **patience))
     return Google(GoogleAudiences(
         credentials["client_id"], credentials["client_secret"], credentials["refresh_token"], account, login_account,
-        base_url=endpoints.google, token_url=endpoints.google_token,
+        base_url=endpoints.google, token_url=endpoints.google_token, **patience,
     ))  # fmt: skip
+
+
+def refused(error: TernError, field: str) -> TernError:
+    """What the API answers when a platform said no while a marketer waited: 400 on the field it refused, or 503
+    when it could not be reached or kept throttling."""
+    if getattr(error, "transient", False):
+        return PlatformUnavailable(str(error))
+    return DefinitionError([Problem(field, str(error))])
 
 
 def _credentials(request: MetaAccountRequest | GoogleAccountRequest) -> tuple[str, str | None, dict[str, str], str]:
@@ -65,16 +82,16 @@ class AdAccounts:
     prefix: str  # the stage's: `tern-<stage>-adaccount`
     endpoints: Endpoints = Endpoints()
     clock: Clock = utc_now
-    platforms: Callable[[str, str, str | None, dict[str, str], Endpoints], Platform] = platform_of
+    platforms: Callable[[str, str, str | None, dict[str, str], Endpoints, bool], Platform] = platform_of
 
     def add(self, request: AccountRequest) -> AdAccount:
         """The account checked with its platform first (nothing is kept when it refuses), then its credentials in
         Secrets Manager, then the record (a failure after leaves no secret behind)."""
         account, login, credentials, field = _credentials(request)
         try:
-            platform_name = self.platforms(request.platform, account, login, credentials, self.endpoints).check()
+            platform_name = self.platforms(request.platform, account, login, credentials, self.endpoints, True).check()
         except TernError as e:
-            raise DefinitionError([Problem(field, str(e))]) from None
+            raise refused(e, field) from None
         account_id = uuid.uuid4().hex[:12]
         name = secret_name(self.prefix, self.org_id, account_id)
         self.secrets.create(name, json.dumps(credentials))
@@ -94,10 +111,11 @@ class AdAccounts:
     def get(self, account_id: str) -> AdAccount:
         return self.repository.get(self.org_id, account_id)
 
-    def platform(self, account: AdAccount) -> Platform:
-        """The account's platform, its credentials read from Secrets Manager now (a replaced secret counts at once)."""
+    def platform(self, account: AdAccount, waited: bool = False) -> Platform:
+        """The account's platform, its credentials read from Secrets Manager now (a replaced secret counts at once);
+        `waited`: for a call a marketer waits on."""
         credentials = json.loads(self.secrets.current(account.secret_name))
-        return self.platforms(account.platform, account.account, account.login_account, credentials, self.endpoints)
+        return self.platforms(account.platform, account.account, account.login_account, credentials, self.endpoints, waited)
 
     def remove(self, account_id: str) -> AdAccount:
         """The account and its credentials gone; refused while a segment's audience syncs through it."""

@@ -12,11 +12,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from tern.audiences.accounts import AdAccounts
+from tern.audiences.accounts import AdAccounts, refused
 from tern.audiences.model import Audience, AudienceRequest, Sync, SyncKind
 from tern.audiences.repository import AudienceRepository, SyncRepository
 from tern.clock import Clock, naive_utc, utc_now
-from tern.errors import ConflictError, DefinitionError, NotFoundError, Problem, TernError
+from tern.errors import ConflictError, NotFoundError, TernError
 from tern.exports.jobs import JobRequest, new_id
 from tern.ports import Trigger
 from tern.segments.lifecycle import Segments
@@ -48,9 +48,11 @@ class Audiences:
         platform_audience = request.platform_audience_id
         if platform_audience is None:
             try:
-                platform_audience = self.accounts.platform(account).create(name, f"Tern segment {segment.id}: {segment.name}"[:200])
+                platform_audience = self.accounts.platform(account, waited=True).create(
+                    name, f"Tern segment {segment.id}: {segment.name}"[:200]
+                )
             except TernError as e:
-                raise DefinitionError([Problem("account_id", str(e))]) from None
+                raise refused(e, "account_id") from None
         audience = self.repository.create(Audience(
             id=uuid.uuid4().hex[:12], org_id=self.org_id, segment_id=segment.id, account_id=account.id, platform=account.platform,
             platform_audience_id=platform_audience, name=name, consent=request.consent, created_at=now,

@@ -83,9 +83,11 @@ class GoogleRefused(TernError):
     and field-violation reasons (INVALID_SHA256_FORMAT, TERMS_AND_CONDITIONS_NOT_SIGNED, ...), else the status
     (PERMISSION_DENIED) or the OAuth error (invalid_grant)."""
 
-    def __init__(self, reason: str, reasons: tuple[str, ...] = (), http_status: int | None = None, attempts: int = 1):
+    def __init__(self, reason: str, reasons: tuple[str, ...] = (), http_status: int | None = None, attempts: int = 1,
+                 transient: bool = False):  # fmt: skip
         super().__init__(reason)
         self.reasons, self.http_status, self.attempts = reasons, http_status, attempts
+        self.transient = transient  # Google was unreachable or kept throttling: the same call may pass later
 
 
 @dataclass(frozen=True)
@@ -405,7 +407,7 @@ class GoogleAudiences:
             except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
                 reason, last = f"cannot reach Google: {getattr(e, 'reason', e)}", (("UNREACHABLE",), None)
             if attempts >= self.max_attempts:
-                raise GoogleRefused(f"{reason} ({attempts} attempts)", last[0], last[1], attempts)
+                raise GoogleRefused(f"{reason} ({attempts} attempts)", last[0], last[1], attempts, transient=True)
             self.sleep(max(wait, delay * (0.5 + self.jitter())))
             delay = min(delay * 2, self.max_delay)
 

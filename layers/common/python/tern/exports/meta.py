@@ -39,9 +39,10 @@ THROTTLED = frozenset({4, 17, 32, 613, 80003, 80004})  # application, user, page
 class MetaRefused(TernError):
     """Meta refused a call for good (retrying the same would not help)."""
 
-    def __init__(self, reason: str, code: int | None = None, subcode: int | None = None):
+    def __init__(self, reason: str, code: int | None = None, subcode: int | None = None, transient: bool = False):
         super().__init__(reason)
         self.code, self.subcode = code, subcode
+        self.transient = transient  # Meta was unreachable or kept throttling: the same call may pass later
 
 
 def _reason(status: int, error: dict[str, Any]) -> str:
@@ -165,4 +166,4 @@ class MetaAudiences:
             if attempt < self.max_attempts:
                 self.sleep(delay * (0.5 + self.jitter()))
                 delay = min(delay * 2, self.max_delay)
-        raise MetaRefused(f"{reason} ({self.max_attempts} attempts)")
+        raise MetaRefused(f"{reason} ({self.max_attempts} attempts)", transient=True)
