@@ -500,142 +500,122 @@ def meta_rows_of(graph: GraphStandIn, audience: str, op: str) -> list[tuple[str,
     return rows
 
 
-def test_a_segment_fills_a_meta_audience_in_step_with_its_members_and_their_consent(
-    stack: LocalStack, graph: GraphStandIn, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def row(contact_id: str) -> tuple[str, ...]:
+def google_taken(google: GoogleStandIn, list_id: str, kind: str) -> list[frozenset[tuple[str, ...]]]:
+    """Every member the stand-in took for the list by `kind` (ingest, remove), repeats kept."""
+    return [m for r in google.requests.values() if r["kind"] == kind and r["destinations"][0]["productDestinationId"] == list_id
+            for m in r["members"]]  # fmt: skip
+
+
+def test_a_segment_fills_a_meta_audience_and_a_google_list_in_step_with_its_members_and_their_consent(
+    stack: LocalStack, graph: GraphStandIn, google: GoogleStandIn, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    def member(contact_id: str) -> Member:
         c = contacts[contact_id]
-        found = meta_row(Member(c["email"], c["phone"], c["first_name"], c["last_name"], c["city"], c["postal_code"], c["country"]))
-        assert found is not None
-        return tuple(found)
+        return Member(c["email"], c["phone"], c["first_name"], c["last_name"], c["city"], c["postal_code"], c["country"])
 
-    # connecting checks the token with Meta: a wrong one is a 400 naming the field, and nothing is kept
-    status, refused = http(stack, "POST", "/ad-accounts", {"platform": "meta", "name": "Ads", "ad_account_id": f"act_{META_ACCOUNT}",
-                                                          "access_token": "EAAB-not-a-token"})  # fmt: skip
+    def row(contact_id: str) -> tuple[str, ...]:
+        return tuple(meta_row(member(contact_id)) or ())
+
+    def identity(contact_id: str) -> frozenset[tuple[str, ...]]:
+        return google.member(google_identifiers(member(contact_id)))
+
+    # connecting asks the platform first: a wrong credential is a 400 naming it, and nothing is kept
+    meta = {"platform": "meta", "name": "Ads", "ad_account_id": f"act_{META_ACCOUNT}", "access_token": "EAAB-not-a-token"}
+    status, refused = http(stack, "POST", "/ad-accounts", meta)
     assert status == 400 and "access_token" in json.dumps(refused) and "access token" in refused["message"], refused
+    gads = {"platform": "google", "name": "Google Ads", "customer_id": "123-456-7890", "client_id": GOOGLE_CLIENT,
+            "client_secret": GOOGLE_SECRET, "refresh_token": "1//revoked-refresh-token"}  # fmt: skip
+    status, refused = http(stack, "POST", "/ad-accounts", gads)
+    assert status == 400 and "refresh_token" in json.dumps(refused) and "expired or was revoked" in refused["message"], refused
     assert ok(stack, "GET", "/ad-accounts")["accounts"] == []
-    account = ok(stack, "POST", "/ad-accounts", {"platform": "meta", "name": "Ads", "ad_account_id": f"act_{META_ACCOUNT}",
-                                                 "access_token": META_TOKEN})  # fmt: skip
-    assert account["platform_name"] == "Tern test account" and META_TOKEN not in json.dumps(account)
+    meta_account = ok(stack, "POST", "/ad-accounts", {**meta, "access_token": META_TOKEN})
+    google_account = ok(stack, "POST", "/ad-accounts", {**gads, "refresh_token": GOOGLE_REFRESH})
+    assert meta_account["platform_name"] == "Tern test account" and google_account["account"] == GOOGLE_CUSTOMER
+    assert not {META_TOKEN, GOOGLE_SECRET, GOOGLE_REFRESH} & set(json.dumps(ok(stack, "GET", "/ad-accounts")).split('"'))
 
-    fans = live(stack, segment("Meta fans", {"kind": "tags", "op": "has_any", "values": ["meta-fans"]}))
-    audience = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": account["id"], "consent": AD_CONSENT})
-    assert audience["platform_audience_id"] in graph.audiences and graph.audiences[audience["platform_audience_id"]]["name"] == "Meta fans"
-    platform_id = audience["platform_audience_id"]
+    # one segment on both platforms, each audience made and named after it
+    fans = live(stack, segment("Ad fans", {"kind": "tags", "op": "has_any", "values": ["ad-fans"]}))
+    on_meta = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": meta_account["id"], "consent": AD_CONSENT})
+    on_google = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": google_account["id"], "consent": AD_CONSENT})
+    audience_id, list_id = on_meta["platform_audience_id"], on_google["platform_audience_id"]
+    assert graph.audiences[audience_id]["name"] == google.lists[list_id]["name"] == "Ad fans"
 
-    # members join: the Warsaw contacts tagged; Meta throttles once (code 80003, its rate limit) and the batch is sent again
-    finished_action(stack, warsaw["id"], {"kind": "tag", "value": "meta-fans", "action": "add"})
-    graph.fail_next = [80003]
-    evaluation = evaluate(stack, fans["id"])
-    first = synced(stack, fans["id"], audience["id"], f"refresh-{evaluation['evaluation_id']}")["last_sync"]
+    def both_synced(evaluation: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        sync_id = f"refresh-{evaluation['evaluation_id']}"
+        return tuple(synced(stack, fans["id"], a["id"], sync_id)["last_sync"] for a in (on_meta, on_google))  # type: ignore[return-value]
+
+    # members join (the Warsaw contacts tagged): Meta throttles once (80003, its ad account rate limit), Google answers
+    # 429 once (its per-minute quota); each member reaches each platform once all the same
+    finished_action(stack, warsaw["id"], {"kind": "tag", "value": "ad-fans", "action": "add"})
+    graph.fail_next, google.fail_next = [80003], [429]
+    first_meta, first_google = both_synced(evaluate(stack, fans["id"]))
     joined = consented(stack, fans["id"], AD_CONSENT)
-    assert 0 < len(joined) < len(all_members(stack, fans["id"])), "some members lack the consent"
-    assert first["status"] == "done" and (first["added"], first["removed"], first["members"]) == (len(joined), 0, len(joined)), first
-    assert first["without_consent"] == len(all_members(stack, fans["id"])) - len(joined)
-    assert graph.members[platform_id] == {row(c) for c in joined}
-    assert sorted(meta_rows_of(graph, platform_id, "add")) == sorted(row(c) for c in joined)  # each once, despite the retry
+    everyone = all_members(stack, fans["id"])
+    assert 0 < len(joined) < len(everyone), "some members lack the consent"
+    for first in (first_meta, first_google):
+        assert first["status"] == "done" and (first["added"], first["removed"], first["members"]) == (len(joined), 0, len(joined)), first
+        assert first["without_consent"] == len(everyone) - len(joined)
+    assert graph.members[audience_id] == {row(c) for c in joined}
+    assert sorted(meta_rows_of(graph, audience_id, "add")) == sorted(row(c) for c in joined)
+    assert google.members(list_id) == {identity(c) for c in joined} and first_google["matched"]
+    assert sorted(map(sorted, google_taken(google, list_id, "ingest"))) == sorted(sorted(identity(c)) for c in joined)
 
-    # members leave (untagged) and withdraw the consent; the function's instance dies right after recording its first
-    # batch, and Lambda runs the event again: it carries on from there, and Meta receives each leaver's row once
+    # members leave (untagged) and withdraw the consent; the export function's instance dies right after recording a
+    # sync's first batch, and Lambda runs the event again: it carries on from there, and each change arrives once
     in_warsaw = {"kind": "in_segment", "segment_id": warsaw["id"]}
     sms = live(stack, segment("Warsaw by text", in_warsaw, {"kind": "consents", "op": "has_any", "values": ["sms_marketing"]}))
     email = live(stack, segment("Warsaw by e-mail", in_warsaw, {"kind": "consents", "op": "has_any", "values": ["email_marketing"]}))
-    finished_action(stack, sms["id"], {"kind": "tag", "value": "meta-fans", "action": "remove"})
+    finished_action(stack, sms["id"], {"kind": "tag", "value": "ad-fans", "action": "remove"})
     finished_action(stack, email["id"], {"kind": "consent", "value": AD_CONSENT, "action": "remove"})
     save, killed = SyncRepository.save, []
 
     def dying(self: SyncRepository, record: Sync) -> Sync:
         saved = save(self, record)
         if record.sent_batches == 1 and record.kind == "changes" and not killed:
-            killed.append(record.id)
+            killed.append(record.key())
             raise Killed("the instance was stopped")
         return saved
 
     monkeypatch.setattr(SyncRepository, "save", dying)
-    evaluation = evaluate(stack, fans["id"])
-    sync_id = f"refresh-{evaluation['evaluation_id']}"
-    second = synced(stack, fans["id"], audience["id"], sync_id)["last_sync"]
-    assert killed == [sync_id]
+    second_meta, second_google = both_synced(evaluate(stack, fans["id"]))
     kept = consented(stack, fans["id"], AD_CONSENT)
     gone = sorted(set(joined) - set(kept))
-    assert gone and second["status"] == "done" and (second["added"], second["removed"]) == (0, len(gone)), second
-    assert graph.members[platform_id] == {row(c) for c in kept}
-    assert sorted(meta_rows_of(graph, platform_id, "remove")) == sorted(row(c) for c in gone)
+    assert len(killed) == 1 and gone
+    for second in (second_meta, second_google):
+        assert second["status"] == "done" and (second["added"], second["removed"]) == (0, len(gone)), second
+    assert graph.members[audience_id] == {row(c) for c in kept}
+    assert sorted(meta_rows_of(graph, audience_id, "remove")) == sorted(row(c) for c in gone)
+    assert google.members(list_id) == {identity(c) for c in kept}
+    assert sorted(map(sorted, google_taken(google, list_id, "remove"))) == sorted(sorted(identity(c)) for c in gone)
 
-    # a full replace on demand: the audience made exactly the members, in one replace session
-    graph.members[platform_id] |= {tuple("0" * 64 for _ in range(7))}  # someone added on Meta's side
-    status, asked = http(stack, "POST", f"/segments/{fans['id']}/audiences/{audience['id']}/syncs", {"replace": True})
-    assert status == 202 and asked["kind"] == "replace", asked
-    third = synced(stack, fans["id"], audience["id"], asked["id"])["last_sync"]
-    assert third["status"] == "done" and third["added"] == len(kept), third
-    assert graph.members[platform_id] == {row(c) for c in kept}
-
-    # no member without the consent ever reached Meta; and the account cannot go while the audience uses it
-    never = {row(c) for c in all_members(stack, warsaw["id"]) if AD_CONSENT not in (contacts[c]["consents"] or [])}
-    assert never and not never & set(meta_rows_of(graph, platform_id, "add") + meta_rows_of(graph, platform_id, "replace"))
-    assert http(stack, "DELETE", f"/ad-accounts/{account['id']}")[0] == 409
-    # another org sees none of it, and cannot sync it or fill an audience through the account
-    assert ok(stack, "GET", "/ad-accounts", org="globex")["accounts"] == []
-    assert http(stack, "GET", f"/ad-accounts/{account['id']}", org="globex")[0] == 404
-    assert http(stack, "GET", f"/segments/{fans['id']}/audiences", org="globex")[0] == 404
-    assert http(stack, "POST", f"/segments/{fans['id']}/audiences/{audience['id']}/syncs", {}, org="globex")[0] == 404
-    theirs = live(stack, segment("Globex fans", {"kind": "tags", "op": "has_any", "values": ["x"]}), org="globex")
-    assert (
-        http(stack, "POST", f"/segments/{theirs['id']}/audiences", {"account_id": account["id"], "consent": AD_CONSENT}, org="globex")[0]
-        == 404
-    )
-    ok(stack, "DELETE", f"/segments/{fans['id']}/audiences/{audience['id']}")
-    assert ok(stack, "DELETE", f"/ad-accounts/{account['id']}")["id"] == account["id"]
-
-
-def test_a_segment_fills_a_google_customer_match_list_through_the_data_manager_api(
-    stack: LocalStack, google: GoogleStandIn, warsaw: dict[str, Any], contacts: dict[str, dict[str, Any]]
-) -> None:
-    def member(contact_id: str) -> frozenset[tuple[str, ...]]:
-        c = contacts[contact_id]
-        return google.member(google_identifiers(Member(c["email"], c["phone"], c["first_name"], c["last_name"], c["city"],
-                                                       c["postal_code"], c["country"])))  # fmt: skip
-
-    def taken(list_id: str, kind: str) -> list[frozenset[tuple[str, ...]]]:
-        return [m for r in google.requests.values() if r["kind"] == kind and r["destinations"][0]["productDestinationId"] == list_id
-                for m in r["members"]]  # fmt: skip
-
-    connect = {"platform": "google", "name": "Google Ads", "customer_id": "123-456-7890", "client_id": GOOGLE_CLIENT,
-               "client_secret": GOOGLE_SECRET, "refresh_token": "1//revoked-refresh-token"}  # fmt: skip
-    status, refused = http(stack, "POST", "/ad-accounts", connect)
-    assert status == 400 and "refresh_token" in json.dumps(refused) and "expired or was revoked" in refused["message"], refused
-    account = ok(stack, "POST", "/ad-accounts", {**connect, "refresh_token": GOOGLE_REFRESH})
-    assert (account["account"], account["platform"]) == (GOOGLE_CUSTOMER, "google") and GOOGLE_SECRET not in json.dumps(account)
-
-    fans = live(stack, segment("Google fans", {"kind": "tags", "op": "has_any", "values": ["google-fans"]}))
-    audience = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": account["id"], "consent": AD_CONSENT})
-    list_id = audience["platform_audience_id"]
-    assert google.lists[list_id]["name"] == "Google fans"
-
-    # joiners, through a 429 (the per-minute quota) and a 503: each member ingested once, with the consent
-    finished_action(stack, warsaw["id"], {"kind": "tag", "value": "google-fans", "action": "add"})
-    google.fail_next = [429, 503]
-    evaluation = evaluate(stack, fans["id"])
-    first = synced(stack, fans["id"], audience["id"], f"refresh-{evaluation['evaluation_id']}")["last_sync"]
-    joined = consented(stack, fans["id"], AD_CONSENT)
-    assert first["status"] == "done" and (first["added"], first["removed"]) == (len(joined), 0) and first["matched"], first
-    assert google.members(list_id) == {member(c) for c in joined}
-    assert sorted(map(sorted, taken(list_id, "ingest"))) == sorted(sorted(member(c)) for c in joined)
-
-    # leavers and a withdrawn consent are removed
-    untag = live(stack, segment("Warsaw, some", {"kind": "in_segment", "segment_id": warsaw["id"]},
-                                {"kind": "consents", "op": "has_any", "values": ["sms_marketing"]}))  # fmt: skip
-    finished_action(stack, untag["id"], {"kind": "tag", "value": "google-fans", "action": "remove"})
-    evaluation = evaluate(stack, fans["id"])
-    second = synced(stack, fans["id"], audience["id"], f"refresh-{evaluation['evaluation_id']}")["last_sync"]
-    kept = consented(stack, fans["id"], AD_CONSENT)
-    assert second["status"] == "done" and (second["added"], second["removed"]) == (0, len(joined) - len(kept)) and kept != joined
-    assert google.members(list_id) == {member(c) for c in kept}
-
-    # a replace: the list emptied (removeAll), then filled with exactly the members
-    asked = ok(stack, "POST", f"/segments/{fans['id']}/audiences/{audience['id']}/syncs", {"replace": True})
-    assert synced(stack, fans["id"], audience["id"], asked["id"])["last_sync"]["status"] == "done"
-    assert google.members(list_id) == {member(c) for c in kept}
+    # a full replace on demand: each audience made exactly the members (Meta's replace session; Google's removeAll first)
+    graph.members[audience_id] |= {tuple("0" * 64 for _ in range(7))}  # someone added on Meta's side
+    for audience in (on_meta, on_google):
+        status, asked = http(stack, "POST", f"/segments/{fans['id']}/audiences/{audience['id']}/syncs", {"replace": True})
+        assert status == 202 and asked["kind"] == "replace", asked
+        assert synced(stack, fans["id"], audience["id"], asked["id"])["last_sync"]["status"] == "done"
+    assert graph.members[audience_id] == {row(c) for c in kept} and google.members(list_id) == {identity(c) for c in kept}
     assert any(r["kind"] == "removeAll" for r in google.requests.values())
-    never = {member(c) for c in all_members(stack, warsaw["id"]) if AD_CONSENT not in (contacts[c]["consents"] or [])}
-    assert never and not never & set(taken(list_id, "ingest"))
+
+    # no member without the consent ever reached either platform
+    never = [c for c in all_members(stack, warsaw["id"]) if AD_CONSENT not in (contacts[c]["consents"] or [])]
+    assert never and not {row(c) for c in never} & set(
+        meta_rows_of(graph, audience_id, "add") + meta_rows_of(graph, audience_id, "replace")
+    )
+    assert not {identity(c) for c in never} & set(google_taken(google, list_id, "ingest"))
+
+    # another org sees none of it, and cannot sync it or fill an audience through the accounts
+    assert ok(stack, "GET", "/ad-accounts", org="globex")["accounts"] == []
+    assert http(stack, "GET", f"/ad-accounts/{meta_account['id']}", org="globex")[0] == 404
+    assert http(stack, "GET", f"/segments/{fans['id']}/audiences", org="globex")[0] == 404
+    assert http(stack, "POST", f"/segments/{fans['id']}/audiences/{on_meta['id']}/syncs", {}, org="globex")[0] == 404
+    theirs = live(stack, segment("Globex fans", {"kind": "tags", "op": "has_any", "values": ["x"]}), org="globex")
+    attach = {"account_id": google_account["id"], "consent": AD_CONSENT}
+    assert http(stack, "POST", f"/segments/{theirs['id']}/audiences", attach, org="globex")[0] == 404
+
+    # an account goes once no audience syncs through it (the platform's audience stays as it is)
+    assert http(stack, "DELETE", f"/ad-accounts/{meta_account['id']}")[0] == 409
+    ok(stack, "DELETE", f"/segments/{fans['id']}/audiences/{on_meta['id']}")
+    assert ok(stack, "DELETE", f"/ad-accounts/{meta_account['id']}")["id"] == meta_account["id"]
+    assert [a["id"] for a in ok(stack, "GET", "/ad-accounts")["accounts"]] == [google_account["id"]]

@@ -1,5 +1,5 @@
 """Meta's customer-file custom audiences, through the Graph API (Marketing API, "Custom Audiences" guide and the
-`/{audience}/users` and `/{audience}/usersreplace` references): the client issue 30's audience sync uses.
+`/{audience}/users` and `/{audience}/usersreplace` references): the client tern.audiences syncs through.
 
 - A connected account is checked with `GET /act_{id}?fields=name,account_status` (the token and the ad account).
 - An audience is made with `POST /act_{id}/customaudiences` (subtype CUSTOM, customer_file_source
@@ -9,7 +9,7 @@
   `POST /{audience}/usersreplace`. Each call carries `payload` {"schema", "data"} (tern.exports.matching's rows)
   and `session` {session_id, batch_seq from 1, last_batch_flag, estimated_num_total}, at most 10,000 rows a call.
 - Errors come as {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}. The throttling codes (4,
-  17, 32, 613, 80003, 80004) and 5xx answers are retried with exponential backoff and jitter, the same batch again
+  17, 32, 613, 80003, 80004), HTTP 429 and 5xx answers are retried with exponential backoff and jitter, the same batch again
   (a session's batch_seq is what makes a repeat harmless); anything else ends the call with MetaRefused, whose
   reason says in words what Meta refused (an expired token, a field, a permission).
 """
@@ -159,7 +159,7 @@ class MetaAudiences:
                 except ValueError:
                     error = {}
                 reason = _reason(e.code, error)
-                if error.get("code") not in THROTTLED and e.code < 500:
+                if error.get("code") not in THROTTLED and e.code != 429 and e.code < 500:  # a bare 429 too: too many calls
                     raise MetaRefused(reason, error.get("code"), error.get("error_subcode")) from None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
                 reason = f"cannot reach Meta: {getattr(e, 'reason', e)}"
