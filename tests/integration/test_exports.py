@@ -462,6 +462,7 @@ def test_tenants_never_see_each_others_exports_actions_or_destinations(stack: Lo
 # ------------------------------------------------------------------------------------ ad audiences (issue 30)
 
 AD_CONSENT = "profiling"  # the generator gives it to about 3 in 10 contacts
+OTHER_CONSENT = "email_marketing"  # ...and this one to about 7 in 10
 
 
 def segment(name: str, *criteria: dict[str, Any]) -> dict[str, Any]:
@@ -537,7 +538,7 @@ def test_a_segment_fills_a_meta_audience_and_a_google_list_in_step_with_its_memb
     # one segment on both platforms, each audience made and named after it
     fans = live(stack, segment("Ad fans", {"kind": "tags", "op": "has_any", "values": ["ad-fans"]}))
     on_meta = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": meta_account["id"], "consent": AD_CONSENT})
-    on_google = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": google_account["id"], "consent": AD_CONSENT})
+    on_google = ok(stack, "POST", f"/segments/{fans['id']}/audiences", {"account_id": google_account["id"], "consent": OTHER_CONSENT})
     audience_id, list_id = on_meta["platform_audience_id"], on_google["platform_audience_id"]
     assert graph.audiences[audience_id]["name"] == google.lists[list_id]["name"] == "Ad fans"
 
@@ -550,16 +551,16 @@ def test_a_segment_fills_a_meta_audience_and_a_google_list_in_step_with_its_memb
     finished_action(stack, warsaw["id"], {"kind": "tag", "value": "ad-fans", "action": "add"})
     graph.fail_next, google.fail_next = [80003], [429]
     first_meta, first_google = both_synced(evaluate(stack, fans["id"]))
-    joined = consented(stack, fans["id"], AD_CONSENT)
+    joined, joined_g = consented(stack, fans["id"], AD_CONSENT), consented(stack, fans["id"], OTHER_CONSENT)
     everyone = all_members(stack, fans["id"])
-    assert 0 < len(joined) < len(everyone), "some members lack the consent"
-    for first in (first_meta, first_google):
-        assert first["status"] == "done" and (first["added"], first["removed"], first["members"]) == (len(joined), 0, len(joined)), first
-        assert first["without_consent"] == len(everyone) - len(joined)
+    assert 0 < len(joined) < len(everyone) and 0 < len(joined_g) < len(everyone) and joined != joined_g
+    for first, who in ((first_meta, joined), (first_google, joined_g)):  # each audience with its own consent
+        assert first["status"] == "done" and (first["added"], first["removed"], first["members"]) == (len(who), 0, len(who)), first
+        assert first["without_consent"] == len(everyone) - len(who)
     assert graph.members[audience_id] == {row(c) for c in joined}
     assert sorted(meta_rows_of(graph, audience_id, "add")) == sorted(row(c) for c in joined)
-    assert google.members(list_id) == {identity(c) for c in joined} and first_google["matched"]
-    assert sorted(map(sorted, google_taken(google, list_id, "ingest"))) == sorted(sorted(identity(c)) for c in joined)
+    assert google.members(list_id) == {identity(c) for c in joined_g} and first_google["matched"]
+    assert sorted(map(sorted, google_taken(google, list_id, "ingest"))) == sorted(sorted(identity(c)) for c in joined_g)
 
     # members leave (untagged) and withdraw the consent; the export function's instance dies right after recording a
     # sync's first batch, and Lambda runs the event again: it carries on from there, and each change arrives once
@@ -579,15 +580,17 @@ def test_a_segment_fills_a_meta_audience_and_a_google_list_in_step_with_its_memb
 
     monkeypatch.setattr(SyncRepository, "save", dying)
     second_meta, second_google = both_synced(evaluate(stack, fans["id"]))
-    kept = sorted(set(joined) - set(all_members(stack, sms["id"])) - set(all_members(stack, email["id"])))  # untagged; withdrawn
-    gone = sorted(set(joined) - set(kept))
-    assert len(killed) == 1 and gone
-    for second in (second_meta, second_google):
-        assert second["status"] == "done" and (second["added"], second["removed"]) == (0, len(gone)), second
+    untagged = set(all_members(stack, sms["id"]))
+    kept = sorted(set(joined) - untagged - set(all_members(stack, email["id"])))  # untagged; withdrawn
+    kept_g = sorted(set(joined_g) - untagged)  # Google's consent was not withdrawn
+    gone, gone_g = sorted(set(joined) - set(kept)), sorted(set(joined_g) - set(kept_g))
+    assert len(killed) == 1 and gone and gone_g
+    for second, left in ((second_meta, gone), (second_google, gone_g)):
+        assert second["status"] == "done" and (second["added"], second["removed"]) == (0, len(left)), second
     assert graph.members[audience_id] == {row(c) for c in kept}
     assert sorted(meta_rows_of(graph, audience_id, "remove")) == sorted(row(c) for c in gone)
-    assert google.members(list_id) == {identity(c) for c in kept}
-    assert sorted(map(sorted, google_taken(google, list_id, "remove"))) == sorted(sorted(identity(c)) for c in gone)
+    assert google.members(list_id) == {identity(c) for c in kept_g}
+    assert sorted(map(sorted, google_taken(google, list_id, "remove"))) == sorted(sorted(identity(c)) for c in gone_g)
 
     # a full replace on demand: each audience made exactly the members (Meta's replace session; Google's removeAll first)
     graph.members[audience_id] |= {tuple("0" * 64 for _ in range(7))}  # someone added on Meta's side
@@ -595,15 +598,26 @@ def test_a_segment_fills_a_meta_audience_and_a_google_list_in_step_with_its_memb
         status, asked = http(stack, "POST", f"/segments/{fans['id']}/audiences/{audience['id']}/syncs", {"replace": True})
         assert status == 202 and asked["kind"] == "replace", asked
         assert synced(stack, fans["id"], audience["id"], asked["id"])["last_sync"]["status"] == "done"
-    assert graph.members[audience_id] == {row(c) for c in kept} and google.members(list_id) == {identity(c) for c in kept}
+    assert graph.members[audience_id] == {row(c) for c in kept} and google.members(list_id) == {identity(c) for c in kept_g}
     assert any(r["kind"] == "removeAll" for r in google.requests.values())
 
     # no member without the consent ever reached either platform
-    never = [c for c in all_members(stack, warsaw["id"]) if AD_CONSENT not in (contacts[c]["consents"] or [])]
+    warsaw_members = all_members(stack, warsaw["id"])
+    never = [c for c in warsaw_members if AD_CONSENT not in (contacts[c]["consents"] or [])]
+    never_g = [c for c in warsaw_members if OTHER_CONSENT not in (contacts[c]["consents"] or [])]
     assert never and not {row(c) for c in never} & set(
         meta_rows_of(graph, audience_id, "add") + meta_rows_of(graph, audience_id, "replace")
     )
-    assert not {identity(c) for c in never} & set(google_taken(google, list_id, "ingest"))
+    assert never_g and not {identity(c) for c in never_g} & set(google_taken(google, list_id, "ingest"))
+
+    # new credentials for the same account are checked first; another account's number is refused
+    status, refused = http(stack, "PUT", f"/ad-accounts/{meta_account['id']}/credentials", meta)
+    assert status == 400 and "access token" in refused["message"], refused
+    other = {**meta, "ad_account_id": "act_999", "access_token": META_TOKEN}
+    assert http(stack, "PUT", f"/ad-accounts/{meta_account['id']}/credentials", other)[0] == 400
+    assert (
+        ok(stack, "PUT", f"/ad-accounts/{meta_account['id']}/credentials", {**meta, "access_token": META_TOKEN})["id"] == meta_account["id"]
+    )
 
     # another org sees none of it, and cannot sync it or fill an audience through the accounts
     assert ok(stack, "GET", "/ad-accounts", org="globex")["accounts"] == []

@@ -20,6 +20,7 @@ from tern.audiences.repository import AdAccountRepository, AudienceRepository, S
 from tern.audiences.sync import AudienceSyncs
 from tern.exports.jobs import JobRequest
 from tern.exports.matching import Member
+from tern.exports.meta import MetaRefused
 from tern.lists.repository import ListRepository
 from tern.segments.lifecycle import Segments
 from tern.segments.repository import SegmentRepository
@@ -41,6 +42,8 @@ class Recording:
     batch_size: int = 2
     sent: list[tuple[Op, list[str], int, bool]] = field(default_factory=list)
     die_after: int | None = None
+    fail_after: int | None = None
+    meanwhile: Any = None  # called once, as the first batch is sent
 
     def check(self) -> str:
         return "Test account"
@@ -55,6 +58,12 @@ class Recording:
         if self.die_after is not None and len(self.sent) == self.die_after:
             self.die_after = None
             raise Died
+        if self.meanwhile is not None:
+            self.meanwhile, meanwhile = None, self.meanwhile
+            meanwhile()
+        if self.fail_after is not None and len(self.sent) == self.fail_after:
+            self.fail_after = None
+            raise MetaRefused("Meta refused a field of the request: (#100) Invalid parameter")
         self.sent.append((op, [json.loads(p)[0] for p in payloads], batch, last))
         return Reply(1)
 
@@ -85,6 +94,9 @@ class MemoryResults:
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.files[key] = body
 
+    def delete(self, key: str) -> None:
+        self.files.pop(key, None)
+
 
 def row(n: int, consent: bool = True, email: str | None = "") -> dict[str, Any]:
     return {"contact_id": f"c{n}", "email": f"c{n}@example.com" if email == "" else email, "phone": None, "first_name": None, "last_name": None,
@@ -103,7 +115,7 @@ class World:
                                    "tern-test-adaccount", platforms=lambda *args: self.platform, clock=lambda: NOW)  # fmt: skip
         self.audiences = Audiences("acme", AudienceRepository(self.table), SyncRepository(self.table), self.accounts,
                                    Segments("acme", self.segments, MemoryScheduler(), ListRepository(self.table)), self.trigger,
-                                   lambda: NOW)  # fmt: skip
+                                   self.results, lambda: NOW)  # fmt: skip
         account = self.accounts.add(MetaAccountRequest(platform="meta", name="Ads", ad_account_id="act_1", access_token="EAAB-token"))
         self.audience = self.audiences.attach("s1", AudienceRequest(account_id=account.id, consent="ads"))
 
@@ -156,9 +168,43 @@ def test_a_sync_asked_for_while_another_holds_the_audience_runs_when_it_ends_and
     world.audiences.repository.save(audience.model_copy(update={"running": holder["id"].split("#")[1], "running_since": NOW}))
     skipped = world.run([row(1)], waiting)
     assert skipped["status"] == "skipped" and asked.id == skipped["id"]
-    assert world.run([row(1), row(2)], holder)["status"] == "done"
+    ran = world.run([row(1), row(2)], holder)  # planned after the replace was asked for: it is that replace
+    assert ran["status"] == "done" and ran["kind"] == "replace"
+    assert world.platform.taken("replace") == ["c1@example.com", "c2@example.com"]
     follow = world.trigger.invoked[-1]
-    assert follow not in (holder, waiting)  # the holder asked for the one that waited, as a replace
+    assert follow["id"].endswith(f"#after-{holder['id'].split('#')[1]}")  # the holder started the one asked for meanwhile
     world.platform.sent.clear()
-    replaced = world.run([row(1), row(2)], follow)
-    assert replaced["kind"] == "replace" and world.platform.taken("replace") == ["c1@example.com", "c2@example.com"]
+    after = world.run([row(1), row(2)], follow)
+    assert (after["status"], after["kind"], world.platform.sent) == ("done", "changes", [])
+    assert world.audiences.get("s1", world.audience.id).running is None
+
+
+def test_a_sync_that_fails_halfway_is_followed_by_a_replace_and_a_second_run_of_one_sync_leaves_it_to_the_first() -> None:
+    world = World()
+    first = world.trigger.invoked[-1]
+    world.platform.fail_after = 1  # the platform refuses the second batch for good
+    failed = world.run([row(1), row(2), row(3), row(4)], first)
+    assert failed["status"] == "failed" and "refused" in failed["error"]
+    audience = world.audiences.get("s1", world.audience.id)
+    assert audience.running is None and audience.owed_replace
+    # c3 and c4 were never added, c1 leaves: the next sync replaces, and the platform holds exactly c2, c3, c4
+    world.platform.sent.clear()
+    again = world.run([row(2), row(3), row(4)], world.refreshed("ev2"))
+    assert again["kind"] == "replace" and world.platform.taken("replace") == ["c2@example.com", "c3@example.com", "c4@example.com"]
+    assert not world.audiences.get("s1", world.audience.id).owed_replace
+
+    # two runs of one sync at once (a delivery twice): the second takes it over, and the first quits without ending it
+    request = world.refreshed("ev3")
+    syncs = world.audiences.syncs
+
+    def second_run() -> None:
+        running = syncs.get("acme", request["id"])
+        syncs.save(running.model_copy(update={"runner": "the-second-run"}))
+
+    world.platform.meanwhile = second_run
+    assert "being run again" in world.run([row(2), row(5)], request)["skipped"]
+    left = syncs.get("acme", request["id"])
+    assert (left.status, left.runner) == ("running", "the-second-run")  # not failed, not released: the second run has it
+    assert world.audiences.get("s1", world.audience.id).running == left.id
+    assert world.run([row(2), row(5)], request)["status"] == "done"  # ...and finishes it
+    assert world.audiences.get("s1", world.audience.id).running is None

@@ -52,7 +52,7 @@ def test_connecting_checks_the_refresh_token_and_the_account(google: GoogleStand
     (form,) = api_calls(google, "/token")
     assert form == {"grant_type": "refresh_token", "client_id": CLIENT, "client_secret": SECRET, "refresh_token": "good"}
     assert client(google, customer_id="123-456-7890").account() == "Google Ads 123-456-7890"  # dashes as Google Ads shows them
-    with pytest.raises(GoogleRefused, match="refresh token: it has expired or was revoked; connect the account again") as refused:
+    with pytest.raises(GoogleRefused, match="refresh token: it has expired or was revoked; give the account new credentials") as refused:
         client(google, "revoked").account()
     assert refused.value.reasons == ("invalid_grant",) and refused.value.http_status == 400
     with pytest.raises(GoogleRefused, match="OAuth client: its id or secret is wrong"):

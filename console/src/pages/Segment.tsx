@@ -223,9 +223,14 @@ function BulkActions({ id }: { id: string }) {
 const PLATFORM_NAMES = { meta: "Meta", google: "Google Ads" } as const;
 
 /** What an audience's last sync did, in a marketer's words. */
+/** Is a sync running on the audience now? (A hold older than an hour is a sync that stopped: the next takes over.) */
+function syncing(a: Audience): boolean {
+  return !!a.running && !!a.running_since && Date.now() - Date.parse(a.running_since) < 3_600_000;
+}
+
 function lastSync(a: Audience): string {
   const s = a.last_sync;
-  if (a.running) return "Syncing now…";
+  if (syncing(a)) return "Syncing now…";
   if (!s) return "Not synced yet: it syncs after the segment's next refresh.";
   if (s.status === "failed") return `The last sync failed ${s.finished_at ? when(s.finished_at) : ""}: ${s.error ?? "no reason given"}`;
   if (s.status === "skipped") return "Waiting for the sync before it to end.";
@@ -254,7 +259,7 @@ function AdAudiences({ id }: { id: string }) {
   // A sync asked for starts within moments: look again every second while one runs, and for a while after asking.
   const [watchUntil, setWatchUntil] = useState(0);
   useEffect(() => {
-    if (!audiences.some((a) => a.running) && Date.now() > watchUntil) return;
+    if (!audiences.some(syncing) && Date.now() > watchUntil) return;
     const timer = setTimeout(load, 1000);
     return () => clearTimeout(timer);
   }, [audiences, load, watchUntil]);
@@ -297,8 +302,8 @@ function AdAudiences({ id }: { id: string }) {
               <td>{a.consent}</td>
               <td>{lastSync(a)}</td>
               <td>
-                <button type="button" disabled={action.busy || !!a.running} onClick={() => sync(a, false)} aria-label={`Sync ${a.name} now`}>Sync now</button>{" "}
-                <button type="button" disabled={action.busy || !!a.running} onClick={() => {
+                <button type="button" disabled={action.busy || syncing(a)} onClick={() => sync(a, false)} aria-label={`Sync ${a.name} now`}>Sync now</button>{" "}
+                <button type="button" disabled={action.busy || syncing(a)} onClick={() => {
                   if (window.confirm(`Replace everyone in ${a.name} with this segment's members?`)) sync(a, true);
                 }} aria-label={`Replace ${a.name}`}>Replace</button>{" "}
                 <button type="button" disabled={action.busy} onClick={() => {

@@ -85,8 +85,14 @@ function AdAccounts() {
   const [accounts, setAccounts] = useState<AdAccount[]>([]);
   const [platform, setPlatform] = useState<"meta" | "google">("meta");
   const [draft, setDraft] = useState(NO_ACCOUNT);
+  const [replacing, setReplacing] = useState<AdAccount | null>(null);  // new credentials for this account, when set
   const action = useAction();
   const load = () => answer(API.GET("/ad-accounts")).then((a) => setAccounts(a.accounts));
+  const renew = (a: AdAccount) => {
+    setReplacing(a);
+    setPlatform(a.platform);
+    setDraft({ ...NO_ACCOUNT, name: a.name, ad_account_id: a.platform === "meta" ? `act_${a.account}` : "", customer_id: a.platform === "google" ? a.account : "", login_customer_id: a.login_account ?? "" });
+  };
   useEffect(() => void load(), []);
   const field = (key: keyof typeof NO_ACCOUNT) => (v: string) => setDraft({ ...draft, [key]: v });
   const body = platform === "meta"
@@ -97,8 +103,18 @@ function AdAccounts() {
     <section aria-labelledby="ad-accounts-title" className="editor-card">
       <h2 id="ad-accounts-title">Ad accounts</h2>
       <p className="muted">Segments fill audiences in these accounts and keep them up to date after every refresh. Only hashed e-mail addresses, phone numbers and names leave Tern.</p>
-      <form className="row" aria-label="Connect an ad account" onSubmit={(e) => { e.preventDefault(); action.run(async () => { await answer(API.POST("/ad-accounts", { body })); setDraft(NO_ACCOUNT); await load(); }, "Ad account connected"); }}>
-        <label className="field">Platform <select value={platform} onChange={(e) => setPlatform(e.target.value as "meta" | "google")}><option value="meta">Meta (Facebook, Instagram)</option><option value="google">Google Ads</option></select></label>
+      {replacing && <p>New credentials for <strong>{replacing.name}</strong>: they are checked with the platform before they replace the old ones. <button type="button" onClick={() => { setReplacing(null); setDraft(NO_ACCOUNT); }}>Cancel</button></p>}
+      <form className="row" aria-label={replacing ? "New credentials" : "Connect an ad account"} onSubmit={(e) => {
+        e.preventDefault();
+        action.run(async () => {
+          if (replacing) await answer(API.PUT("/ad-accounts/{account_id}/credentials", { params: { path: { account_id: replacing.id } }, body }));
+          else await answer(API.POST("/ad-accounts", { body }));
+          setDraft(NO_ACCOUNT);
+          setReplacing(null);
+          await load();
+        }, replacing ? "Credentials replaced" : "Ad account connected");
+      }}>
+        <label className="field">Platform <select value={platform} disabled={!!replacing} onChange={(e) => setPlatform(e.target.value as "meta" | "google")}><option value="meta">Meta (Facebook, Instagram)</option><option value="google">Google Ads</option></select></label>
         <TextField label="Account name in Tern" value={draft.name} onChange={field("name")} />
         {platform === "meta" ? <>
           <TextField label="Ad account id (act_…)" value={draft.ad_account_id} onChange={field("ad_account_id")} />
@@ -110,7 +126,7 @@ function AdAccounts() {
           <TextField label="OAuth client secret (shown only now)" value={draft.client_secret} type="password" onChange={field("client_secret")} />
           <TextField label="Refresh token (shown only now)" value={draft.refresh_token} type="password" onChange={field("refresh_token")} />
         </>}
-        <button type="submit" className="primary" disabled={action.busy}>Connect</button>
+        <button type="submit" className="primary" disabled={action.busy}>{replacing ? "Replace the credentials" : "Connect"}</button>
       </form>
       <ErrorNote error={action.error} />
       <table className="list">
@@ -120,7 +136,8 @@ function AdAccounts() {
           {accounts.map((a) => (
             <tr key={a.id}>
               <td>{a.name}</td><td>{a.platform === "meta" ? "Meta" : "Google Ads"}</td><td>{a.platform_name}</td><td>{when(a.created_at)}</td>
-              <td><button type="button" disabled={action.busy} aria-label={`Disconnect ${a.name}`} onClick={() => {
+              <td><button type="button" onClick={() => renew(a)} aria-label={`New credentials for ${a.name}`}>New credentials</button>{" "}
+                <button type="button" disabled={action.busy} aria-label={`Disconnect ${a.name}`} onClick={() => {
                 if (window.confirm(`Disconnect ${a.name}? Its audiences on the platform stay as they are.`)) {
                   action.run(async () => { await answer(API.DELETE("/ad-accounts/{account_id}", { params: { path: { account_id: a.id } } })); await load(); }, "Ad account disconnected");
                 }

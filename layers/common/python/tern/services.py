@@ -201,7 +201,7 @@ class Services:
     def audiences(self, org_id: str) -> Audiences:
         assert self.audience_repository is not None and self.syncs is not None
         return Audiences(org_id, self.audience_repository, self.syncs, self.connected_accounts(org_id), self.segments(org_id),
-                         self.job_trigger, self.clock)  # fmt: skip
+                         self.job_trigger, self.results, self.clock)  # fmt: skip
 
     def audience_syncs(self, org_id: str) -> AudienceSyncs:
         return AudienceSyncs(self.audiences(org_id), self.connected_accounts(org_id), self.engine, self.results, self.clock)

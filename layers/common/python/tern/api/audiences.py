@@ -31,6 +31,15 @@ def get_account(account_id: str) -> dict[str, Any]:
     return services(router).connected_accounts(org_id(router)).get(account_id).public()
 
 
+@router.put(
+    "/ad-accounts/<account_id>/credentials",
+    responses=answers(200, ref("AdAccount"), description="Checked with the platform, then kept in place of the old ones"),
+)
+def replace_credentials(account_id: str, request: Annotated[AccountRequest, Body()]) -> dict[str, Any]:
+    """New credentials for the same account (an expired or revoked token); its audiences sync with them from now on."""
+    return services(router).connected_accounts(org_id(router)).replace_credentials(account_id, request).public()
+
+
 @router.delete("/ad-accounts/<account_id>", responses=answers(200, ref("AdAccount"), 409, description="Removed, with its credentials"))
 def remove_account(account_id: str) -> dict[str, Any]:
     return services(router).connected_accounts(org_id(router)).remove(account_id).public()
@@ -72,4 +81,4 @@ def get_sync(segment_id: str, audience_id: str, sync_id: str) -> dict[str, Any]:
 
 
 def _sync(sync: Any) -> dict[str, Any]:
-    return sync.model_dump(mode="json", exclude={"version", "planned", "sent_batches", "request_ids", "invalid"})  # type: ignore[no-any-return]
+    return sync.model_dump(mode="json", exclude={"version", "planned", "widened", "sent_batches", "request_ids", "invalid", "runner"})  # type: ignore[no-any-return]

@@ -39,7 +39,7 @@ def _digits(text: str) -> str:
 
 # While a marketer waits on the API (API Gateway gives up after 29 s): two attempts, a short wait, a short timeout.
 # A sync in the export function takes the clients' own patient defaults (5 attempts, backoff up to a minute).
-WAITED = {"max_attempts": 2, "first_delay": 0.5, "timeout_seconds": 8.0}
+WAITED = {"max_attempts": 2, "first_delay": 0.5, "timeout_seconds": 5.0}  # Google's token and call: 2 x (2 x 5 s)
 
 
 def platform_of(
@@ -123,6 +123,25 @@ class AdAccounts:
         using = sorted({a.segment_id for a in self.audiences.all(self.org_id) if a.account_id == account_id})
         if using:
             raise ConflictError(f"segments {', '.join(using)} sync audiences through it: remove those audiences first")
+        self.secrets.delete(account.secret_name)  # first: a failure leaves the account, to be removed again
         self.repository.delete(self.org_id, account_id)
-        self.secrets.delete(account.secret_name)
         return account
+
+    def replace_credentials(self, account_id: str, request: AccountRequest) -> AdAccount:
+        """New credentials for the same account (an expired or revoked token), checked with the platform first; the
+        audiences syncing through it use them from their next call."""
+        account = self.get(account_id)
+        number, login, credentials, field = _credentials(request)
+        if request.platform != account.platform or number != account.account:
+            what = "ad_account_id" if request.platform == "meta" else "customer_id"
+            raise DefinitionError(
+                [Problem(what, f"must be the connected account's own ({account.account}); connect another as a new account")]
+            )
+        try:
+            platform_name = self.platforms(request.platform, number, login, credentials, self.endpoints, True).check()
+        except TernError as e:
+            raise refused(e, field) from None
+        self.secrets.rotate(account.secret_name, json.dumps(credentials))
+        return self.repository.save(
+            account.model_copy(update={"login_account": login, "platform_name": platform_name, "name": request.name})
+        )

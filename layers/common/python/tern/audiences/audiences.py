@@ -18,8 +18,13 @@ from tern.audiences.repository import AudienceRepository, SyncRepository
 from tern.clock import Clock, naive_utc, utc_now
 from tern.errors import ConflictError, NotFoundError, TernError
 from tern.exports.jobs import JobRequest, new_id
-from tern.ports import Trigger
+from tern.ports import ResultFiles, Trigger
 from tern.segments.lifecycle import Segments
+
+
+def sent_key(org_id: str, audience_id: str) -> str:
+    """The audience's record of what the platform holds (hashes only), in the results bucket."""
+    return f"audiences/org_id={org_id}/{audience_id}/sent.parquet"
 
 
 @dataclass
@@ -32,6 +37,7 @@ class Audiences:
     accounts: AdAccounts
     segments: Segments
     trigger: Trigger  # the export function, invoked asynchronously with a JobRequest of kind "audience"
+    results: ResultFiles  # where each audience's record of what the platform holds lies (tern.audiences.sync)
     clock: Clock = utc_now
 
     def attach(self, segment_id: str, request: AudienceRequest) -> Audience:
@@ -72,6 +78,7 @@ class Audiences:
         """Tern stops syncing the audience; the platform's audience stays as it is (the marketer's to delete there)."""
         audience = self.get(segment_id, audience_id)
         self.repository.delete(self.org_id, f"{segment_id}#{audience_id}")
+        self.results.delete(sent_key(self.org_id, audience.id))  # the hashes it held: not kept once it is not synced
         return audience
 
     def sync(self, segment_id: str, audience_id: str, replace: bool) -> Sync:

@@ -121,12 +121,12 @@ class Audience(BaseModel):
     running: str | None = None  # the sync that holds the audience now
     running_since: Instant | None = None
     again: bool = False  # a sync was asked for while another ran: it runs when that one ends
-    again_replace: bool = False
+    owed_replace: bool = False  # the next sync replaces: one failed or died after planning, or a replace was asked for
     last_sync: SyncReport | None = None
     version: int = 0
 
     def public(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude={"version", "running_since", "again", "again_replace"})
+        return self.model_dump(mode="json", exclude={"version", "again", "owed_replace"})
 
 
 class Sync(BaseModel):
@@ -144,6 +144,7 @@ class Sync(BaseModel):
     finished_at: Instant | None = None
     evaluation_id: str | None = None
     planned: bool = False  # its plan (removes, then adds) is written; a retry sends from it
+    widened: bool = False  # the audience's record of what the platform holds now includes what this sends
     added: int = 0
     removed: int = 0
     members: int = 0
@@ -156,6 +157,7 @@ class Sync(BaseModel):
     request_ids: list[str] = []  # the platform's, where it answers later (Google's requestStatus)
     report: SyncReport | None = None
     error: str | None = None
+    runner: str | None = None  # the run that has it: a second run of the same sync quits, a retry takes over
     version: int = 0
 
     def key(self) -> str:

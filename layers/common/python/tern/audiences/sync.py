@@ -24,18 +24,20 @@ import io
 import logging
 import os
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from aws_lambda_powertools import Logger
 
 from tern.audiences.accounts import AdAccounts
-from tern.audiences.audiences import Audiences
+from tern.audiences.audiences import Audiences, sent_key
 from tern.audiences.model import Audience, Sync, SyncReport
-from tern.audiences.platforms import Op, Platform
+from tern.audiences.platforms import Op, Outcome, Platform
 from tern.errors import ConflictError, NotFoundError, TernError
 from tern.exports import query
 from tern.exports.jobs import JobRequest
@@ -48,10 +50,6 @@ MATCHED_ON = ["contact_id", "email", "phone", "first_name", "last_name", "city",
 STALE = dt.timedelta(hours=1)  # a sync holding its audience longer has died for good (Lambda's retries are long over)
 PAIRS = pa.schema([("contact_id", pa.string()), ("payload", pa.string())])
 PLAN = pa.schema([("op", pa.string()), ("payload", pa.string())])
-
-
-def sent_key(org_id: str, audience_id: str) -> str:
-    return f"audiences/org_id={org_id}/{audience_id}/sent.parquet"
 
 
 def sync_prefix(org_id: str, audience_id: str, sync_id: str) -> str:
@@ -72,12 +70,13 @@ class AudienceSyncs:
         syncs = self.audiences.syncs
         sync = syncs.get(request.org_id, request.id)
         if sync.status in ("done", "failed", "skipped"):
+            self._release(sync, sync.report, owe=False)  # a run that ended, then died before letting go of its audience
             return {"skipped": f"sync {sync.id} is {sync.status}"}
-        if sync.status == "queued":
-            try:
-                sync = syncs.save(sync.model_copy(update={"status": "running", "started_at": self.clock()}))
-            except ConflictError:  # started twice: the other run has it
-                return {"skipped": f"sync {sync.id} is running"}
+        token = uuid.uuid4().hex  # this run's: a second run of the same sync takes it over, and this one then quits
+        try:
+            sync = syncs.save(sync.model_copy(update={"status": "running", "runner": token, "started_at": sync.started_at or self.clock()}))
+        except ConflictError:
+            return {"skipped": f"sync {sync.id} is being run"}
         try:
             audience = self.audiences.get(sync.segment_id, sync.audience_id)
         except NotFoundError:
@@ -85,42 +84,63 @@ class AudienceSyncs:
         holder = self._hold(audience, sync)
         if holder is not None:
             return self._end(sync, "skipped", f"sync {holder} was running: this one runs again when it ends").model_dump(mode="json")
-        name = f"audience-{request.org_id}-{sync.id}"
+        name = f"audience-{request.org_id}-{audience.id}-{sync.id}"  # the engine's rows: this audience's, with its consent
         try:
             sync = self._sync(sync, audience, name)
         except Exception as e:  # noqa: BLE001 - a sync ends failed with its reason, never holding its audience
+            latest = syncs.get(sync.org_id, sync.key())
+            if latest.runner != token:  # another run of it took over: it goes on, this one leaves everything to it
+                return {"skipped": f"sync {sync.id} is being run again"}
             if isinstance(e, (TernError, OSError)):
                 reason = str(e)
                 logger.warning("audience sync failed", extra={"sync_id": sync.id, "reason": reason})
             else:
                 reason = f"internal error ({type(e).__name__}); the export function's log has the details"
                 logger.exception("audience sync failed", extra={"sync_id": sync.id})
-            sync = self._end(syncs.get(sync.org_id, sync.key()), "failed", reason)
+            sync = self._end(latest, "failed", reason, owe=latest.planned)  # it may have changed the platform: the next replaces
         else:
             sync = self._end(sync, "done", None)
         self.engine.release(name)
-        return sync.model_dump(mode="json", exclude={"version"})
+        return sync.model_dump(mode="json", exclude={"version", "runner"})
 
     # ----- holding the audience: one sync at a time
 
     def _hold(self, audience: Audience, sync: Sync) -> str | None:
-        """Hold the audience for `sync`; the id of the sync holding it instead (which then runs another when it ends)."""
+        """Hold the audience for `sync`; the id of the sync holding it instead (which then runs another when it ends).
+        A hold older than STALE is taken over: its sync died for good, maybe halfway, so this one replaces."""
         for _ in range(5):
             now = self.clock()
-            held = audience.running not in (None, sync.id) and audience.running_since is not None and now - audience.running_since < STALE
+            other = audience.running if audience.running not in (None, sync.id) else None
+            held = other is not None and audience.running_since is not None and now - audience.running_since < STALE
             update: dict[str, Any] = (
-                {"again": True, "again_replace": audience.again_replace or sync.kind == "replace"}
+                {"again": True, "owed_replace": audience.owed_replace or sync.kind == "replace"}
                 if held
-                else {"running": sync.id, "running_since": now}
+                else {"running": sync.id, "running_since": now, "owed_replace": audience.owed_replace or other is not None}
             )
             try:
                 self.audiences.repository.save(audience.model_copy(update=update))
-                return audience.running if held else None
             except ConflictError:
                 audience = self.audiences.get(audience.segment_id, audience.id)
+                continue
+            if held:
+                return other
+            if other is not None:
+                self._abandoned(sync, other)
+            return None
         raise ConflictError(f"audience {audience.id} kept changing while sync {sync.id} tried to start")
 
-    def _end(self, sync: Sync, status: str, error: str | None) -> Sync:
+    def _abandoned(self, sync: Sync, other: str) -> None:
+        """The sync whose hold was taken over recorded as failed (its run stopped for good)."""
+        try:
+            dead = self.audiences.syncs.get(sync.org_id, f"{sync.audience_id}#{other}")
+            if dead.status in ("queued", "running"):
+                self.audiences.syncs.save(dead.model_copy(update={
+                    "status": "failed", "finished_at": self.clock(), "error": f"its run stopped; sync {sync.id} took over",
+                }))  # fmt: skip
+        except (NotFoundError, ConflictError):
+            pass
+
+    def _end(self, sync: Sync, status: str, error: str | None, owe: bool = False) -> Sync:
         report = SyncReport(
             sync_id=sync.id, kind=sync.kind, status=status, finished_at=self.clock(), evaluation_id=sync.evaluation_id,  # type: ignore[arg-type]
             added=sync.added, removed=sync.removed, members=sync.members, without_consent=sync.without_consent,
@@ -130,28 +150,38 @@ class AudienceSyncs:
         )  # fmt: skip
         sync = self.audiences.syncs.save(sync.model_copy(update={"status": status, "finished_at": report.finished_at, "error": error,
                                                                   "report": report}))  # fmt: skip
-        self._release(sync, report)
+        self._release(sync, report, owe)
         return sync
 
-    def _release(self, sync: Sync, report: SyncReport) -> None:
-        """The audience let go (its last sync's report kept), and the sync asked for meanwhile started."""
+    def _release(self, sync: Sync, report: SyncReport | None, owe: bool) -> None:
+        """The audience let go, with its last sync's report; or, when a sync was asked for meanwhile, handed to that
+        sync (`after-<this sync>`, recorded and started after the hand-over: a retry of this run finds it and starts it)."""
+        after = f"after-{sync.id}"
         for _ in range(5):
             try:
                 audience = self.audiences.get(sync.segment_id, sync.audience_id)
             except NotFoundError:
                 return
+            if audience.running == after:  # handed over already; started, unless this run died before
+                self.audiences.request_sync(audience, "replace" if audience.owed_replace else "changes", self.clock(), after)
+                return
             if audience.running != sync.id:  # skipped: the holder reports, and runs the next
                 return
-            again, replace = audience.again, audience.again_replace
+            replaced = sync.status == "done" and sync.kind == "replace"
+            owed = owe or (audience.owed_replace and not replaced)
+            update: dict[str, Any] = {"again": False, "owed_replace": owed, "running": None, "running_since": None}
+            if report is not None:
+                update["last_sync"] = report
+            if audience.again:
+                update |= {"running": after, "running_since": self.clock()}
             try:
-                audience = self.audiences.repository.save(audience.model_copy(update={
-                    "running": None, "running_since": None, "again": False, "again_replace": False, "last_sync": report,
-                }))  # fmt: skip
+                audience = self.audiences.repository.save(audience.model_copy(update=update))
             except ConflictError:
                 continue
-            if again:
-                self.audiences.request_sync(audience, "replace" if replace else "changes", self.clock())
+            if audience.running == after:
+                self.audiences.request_sync(audience, "replace" if owed else "changes", self.clock(), after)
             return
+        logger.warning("audience sync could not let go of its audience", extra={"sync_id": sync.id})  # stale after STALE: taken over
 
     # ----- the sync
 
@@ -161,6 +191,17 @@ class AudienceSyncs:
         if not sync.planned:
             sync = self._plan(sync, audience, platform, prefix, name)
         plan = pq.read_table(io.BytesIO(self._read(prefix + "plan.parquet") or b""), schema=PLAN)
+        if not sync.widened:
+            # Until it ends, what the platform may hold is what it held and what this sends: a sync that fails halfway
+            # leaves a record from which the next (a replace) still removes whoever must go. Widening twice adds the
+            # same rows twice, which changes nothing (syncs compare by payload).
+            desired = pq.read_table(io.BytesIO(self._read(prefix + "desired.parquet") or b""), schema=PAIRS)
+            sending = plan.filter(pc.not_equal(plan.column("op"), "remove")).column("payload")
+            before = self._read(sent_key(sync.org_id, audience.id))
+            held = pq.read_table(io.BytesIO(before), schema=PAIRS) if before else PAIRS.empty_table()
+            widened = pa.concat_tables([held, desired.filter(pc.is_in(desired.column("payload"), value_set=sending))])
+            self._write(sent_key(sync.org_id, audience.id), widened)
+            sync = self.audiences.syncs.save(sync.model_copy(update={"widened": True}))
         number = 0
         for op, payloads in _ops(plan):
             batches = [payloads[i : i + platform.batch_size] for i in range(0, len(payloads), platform.batch_size)] or [[]]
@@ -173,13 +214,17 @@ class AudienceSyncs:
                     "sent_batches": number, "attempts": sync.attempts + reply.attempts, "invalid": sync.invalid + reply.invalid,
                     "request_ids": sync.request_ids + ([reply.request_id] if reply.request_id else []),
                 }))  # fmt: skip
-        outcome = platform.outcome(sync.request_ids)
+        desired = self._read(prefix + "desired.parquet")
+        assert desired is not None, "a planned sync has its desired members"
+        self.results.put(sent_key(sync.org_id, audience.id), desired, "application/vnd.apache.parquet")  # exactly these now
+        try:
+            outcome = platform.outcome(sync.request_ids)
+        except TernError as e:  # what the platform made of them is a report, not the sync: it is done
+            logger.warning("audience sync's outcome unknown", extra={"sync_id": sync.id, "reason": str(e)})
+            outcome = Outcome(pending=len(sync.request_ids))
         errors = dict(outcome.errors or {})
         if sync.invalid:
             errors["invalid"] = errors.get("invalid", 0) + sync.invalid
-        desired = self._read(prefix + "desired.parquet")
-        assert desired is not None, "a planned sync has its desired members"
-        self.results.put(sent_key(sync.org_id, audience.id), desired, "application/vnd.apache.parquet")
         report = SyncReport(sync_id=sync.id, kind=sync.kind, status="done", matched=outcome.matched, pending=outcome.pending, errors=errors)
         return self.audiences.syncs.save(sync.model_copy(update={"report": report}))
 
@@ -188,6 +233,7 @@ class AudienceSyncs:
         if segment.latest is None:
             raise ConflictError(f"segment {sync.segment_id} has not been evaluated: it has no members to sync")
         evaluation = segment.latest.id
+        kind = "replace" if sync.kind == "replace" or audience.owed_replace else "changes"
         sql = query.members(sync.org_id, sync.segment_id, evaluation, MATCHED_ON, self.engine.database, self.engine.dialect,
                             has=("consents", audience.consent))  # fmt: skip
         contacts: list[str] = []
@@ -207,22 +253,21 @@ class AudienceSyncs:
         desired = pa.table({"contact_id": contacts, "payload": payloads}, schema=PAIRS)
         before = self._read(sent_key(sync.org_id, audience.id))
         sent = pq.read_table(io.BytesIO(before), schema=PAIRS) if before else PAIRS.empty_table()
-        keys = ["contact_id", "payload"]
-        if sync.kind == "replace" and desired.num_rows:
-            removes, adds, op = PAIRS.empty_table(), desired, "replace"
-        else:  # a replace with no one to keep removes whom the platform holds
-            removes = sent.join(desired, keys=keys, join_type="left anti")
-            adds = desired.join(sent, keys=keys, join_type="left anti")
-            op = "add"
+        # by what the platform matches on, the payload: two contacts with the same identifiers are one user there
+        wanted, held = pc.unique(desired.column("payload")), pc.unique(sent.column("payload"))
+        removes = held.filter(pc.invert(pc.is_in(held, value_set=wanted)))
+        adds = wanted.filter(pc.invert(pc.is_in(wanted, value_set=held)))
+        op = "add"
+        if kind == "replace" and len(wanted):
+            removes, adds, op = pa.array([], pa.string()), wanted, "replace"
         plan = pa.table({
-            "op": ["remove"] * removes.num_rows + [op] * adds.num_rows,
-            "payload": removes.column("payload").to_pylist() + adds.column("payload").to_pylist(),
+            "op": ["remove"] * len(removes) + [op] * len(adds), "payload": removes.to_pylist() + adds.to_pylist(),
         }, schema=PLAN)  # fmt: skip
         self._write(prefix + "desired.parquet", desired)
         self._write(prefix + "plan.parquet", plan)
-        batches = sum(-(-n // platform.batch_size) for n in (removes.num_rows, adds.num_rows))
+        batches = sum(-(-n // platform.batch_size) for n in (len(removes), len(adds)))
         return self.audiences.syncs.save(sync.model_copy(update={
-            "planned": True, "evaluation_id": evaluation, "added": adds.num_rows, "removed": removes.num_rows,
+            "planned": True, "kind": kind, "evaluation_id": evaluation, "added": len(adds), "removed": len(removes),
             "members": desired.num_rows, "without_consent": without_consent, "unmatchable": unmatchable, "batches": batches,
         }))  # fmt: skip
 

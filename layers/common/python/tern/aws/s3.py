@@ -70,6 +70,10 @@ class S3ResultFiles:
         with failing_as_store_error(f"writing s3://{self.bucket}/{key}"):
             self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
+    def delete(self, key: str) -> None:
+        with failing_as_store_error(f"deleting s3://{self.bucket}/{key}"):
+            self._s3.delete_object(Bucket=self.bucket, Key=key)
+
     def url(self, key: str, expires_in: int) -> str:
         with failing_as_store_error(f"signing a URL for s3://{self.bucket}/{key}"):
             url: str = self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)

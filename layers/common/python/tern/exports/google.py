@@ -186,7 +186,7 @@ class _Problem:
         said = set(self.reasons) | {self.code}
         detail = "; ".join(self.fields) or self.message or "no reason given"
         if "invalid_grant" in said:
-            return "Google refused the refresh token: it has expired or was revoked; connect the account again"
+            return "Google refused the refresh token: it has expired or was revoked; give the account new credentials"
         if said & {"invalid_client", "unauthorized_client"}:
             return f"Google refused Tern's OAuth client: its id or secret is wrong ({self.message or self.code})"
         if self.http_status == 400 and self.code and self.code.islower():  # any other OAuth error
@@ -206,13 +206,13 @@ class _Problem:
         if "SERVICE_DISABLED" in said:
             return f"Google refused: the Data Manager API is off in the Google Cloud project of Tern's OAuth client ({self.message})"
         if "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in said:
-            return "Google refused: the connection was not granted access to Google's Data Manager; connect the account again"
+            return "Google refused: the connection was not granted access to Google's Data Manager; give the account new credentials"
         if said & _NOT_ELIGIBLE:
             return f"Google refused: {account} may not use Customer Match (see Google's Customer Match policy)"
         if self.http_status == 403 or "PERMISSION_DENIED" in said:
             return f"Google refused: the connected Google account may not manage the audiences of {account}"
         if self.http_status == 401:
-            return "Google refused the access token even after renewing it; connect the account again"
+            return "Google refused the access token even after renewing it; give the account new credentials"
         if self.daily_quota:
             return "Google's daily request quota for Tern's Google Cloud project is spent; the sync can continue tomorrow"
         if self.http_status == 429 or self.code == "RESOURCE_EXHAUSTED":

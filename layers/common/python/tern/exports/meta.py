@@ -48,7 +48,7 @@ class MetaRefused(TernError):
 def _reason(status: int, error: dict[str, Any]) -> str:
     code, message = error.get("code"), str(error.get("message") or "")
     if code == 190:
-        return f"Meta refused the access token: it has expired or was revoked; connect the account again ({message})"
+        return f"Meta refused the access token: it has expired or was revoked; give the account new credentials ({message})"
     if code in (10, 200, 294) or (isinstance(code, int) and 200 <= code < 300):
         return f"Meta refused: the token may not manage this ad account's audiences ({message})"
     if code == 100:
