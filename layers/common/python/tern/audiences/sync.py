@@ -70,7 +70,7 @@ class AudienceSyncs:
         syncs = self.audiences.syncs
         sync = syncs.get(request.org_id, request.id)
         if sync.status in ("done", "failed", "skipped"):
-            self._release(sync, sync.report, owe=False)  # a run that ended, then died before letting go of its audience
+            self._release(sync, sync.report, owe=sync.status == "failed" and sync.planned)  # it ended, then died before letting go
             return {"skipped": f"sync {sync.id} is {sync.status}"}
         token = uuid.uuid4().hex  # this run's: a second run of the same sync takes it over, and this one then quits
         try:
