@@ -1,0 +1,87 @@
+"""Pinpoint's event-stream records as Tern's events (tern.imports.pinpoint.stream): the records are the Pinpoint
+developer guide's own examples ("Event stream data": email, SMS and app events), shaped as documented; the files
+as Kinesis Data Firehose writes them (gzip or not, records one a line or run together)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from tern.imports.pinpoint.stream import Skipped, StreamEvent, convert, read
+
+CLICK: dict[str, Any] = {  # the guide's _email.click example
+    "event_type": "_email.click", "event_timestamp": 1564618621380, "arrival_timestamp": 1564618713751, "event_version": "3.1",
+    "application": {"app_id": "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6", "sdk": {}},
+    "client": {"client_id": "49c1413e-a69c-46dc-b1c4-6470afa7b8f5"}, "device": {"platform": {}}, "session": {},
+    "attributes": {"feedback": "https://aws.amazon.com/pinpoint/"}, "awsAccountId": "123456789012",
+    "facets": {"email_channel": {"mail_event": {
+        "mail": {"message_id": "0200000073rnbmd1-mbvdg3uo-q8ia-m3ku-ibd3-ms77kexample-000000", "message_send_timestamp": 1564618621380,
+                 "from_address": "sender@example.com", "destination": ["Recipient@example.com"], "headers_truncated": False,
+                 "common_headers": {"from": "sender@example.com", "to": ["recipient@example.com"], "subject": "Amazon Pinpoint Test"}},
+        "click": {"ip_address": "72.21.198.67", "user_agent": "Mozilla/5.0", "link": "https://aws.amazon.com/pinpoint/"},
+    }}},
+}  # fmt: skip
+SMS_SUCCESS: dict[str, Any] = {  # the guide's _SMS.SUCCESS example
+    "event_type": "_SMS.SUCCESS", "event_timestamp": 1553104954322, "arrival_timestamp": 1553104954064, "event_version": "3.1",
+    "application": {"app_id": "123", "sdk": {}}, "client": {"client_id": "123456789012"}, "device": {"platform": {}}, "session": {},
+    "attributes": {"sender_request_id": "565d4425-4b3a-11e9-b0a5-example", "campaign_activity_id": "cbcfc3c5e3bd48a8ac2b9example",
+                   "origination_phone_number": "+12065550142", "destination_phone_number": "+14255550199", "record_status": "DELIVERED",
+                   "iso_country_code": "US", "treatment_id": "0", "number_of_message_parts": "1",
+                   "message_id": "1111-2222-3333-4444-5555-example", "message_type": "Transactional", "campaign_id": "52dc44b35c4742c5"},
+    "metrics": {"price_in_millicents_usd": 645.0}, "awsAccountId": "123456789012",
+}  # fmt: skip
+SESSION_STOP: dict[str, Any] = {  # the guide's app event example
+    "event_type": "_session.stop", "event_timestamp": 1487973802507, "arrival_timestamp": 1487973803515, "event_version": "3.0",
+    "application": {"app_id": "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6", "package_name": "main.page"},
+    "client": {"client_id": "m3n4o5p6-a1b2-c3d4-e5f6-g7h8i9j0k1l2"}, "device": {"make": "generic", "platform": {"name": "android"}},
+    "session": {"session_id": "f549dea9-1090-945d-c3d1-e4967example", "start_timestamp": 1487973202531},
+    "attributes": {}, "metrics": {}, "awsAccountId": "123456789012",
+}  # fmt: skip
+
+
+def test_the_guides_click_is_a_click_on_its_link_at_the_time_it_arrived() -> None:
+    event = convert(CLICK)
+    assert isinstance(event, StreamEvent)
+    assert (event.event_type, event.channel, event.link, event.address) == (
+        "email_clicked", "email", "https://aws.amazon.com/pinpoint/", "recipient@example.com",
+    )  # fmt: skip
+    assert event.endpoint_id == "49c1413e-a69c-46dc-b1c4-6470afa7b8f5" and event.message_id.startswith("0200000073rnbmd1")  # type: ignore[union-attr]
+    assert event.ts == dt.datetime(2019, 8, 1, 0, 18, 33, 751000)  # arrival_timestamp: event_timestamp is the send's
+
+
+def test_bounces_sms_and_app_events_take_their_types_and_fields() -> None:
+    hard = copy.deepcopy(CLICK) | {"event_type": "_email.hardbounce"}
+    del hard["facets"]["email_channel"]["mail_event"]["click"]
+    hard["facets"]["email_channel"]["mail_event"]["bounce"] = {"bounce_type": "Permanent", "bounce_sub_type": "General"}
+    bounced = convert(hard)
+    assert isinstance(bounced, StreamEvent) and (bounced.event_type, bounced.bounce_type, bounced.reason) == (
+        "email_bounced",
+        "hard",
+        "General",
+    )
+    sms = convert(SMS_SUCCESS)
+    assert isinstance(sms, StreamEvent) and (sms.event_type, sms.channel, sms.address) == ("sms_delivered", "sms", "+14255550199")
+    assert sms.ts == dt.datetime(2019, 3, 20, 18, 2, 34, 322000)  # not e-mail: event_timestamp
+    failed = convert(SMS_SUCCESS | {"event_type": "_SMS.FAILURE", "attributes": {**SMS_SUCCESS["attributes"], "record_status": "BLOCKED"}})
+    assert isinstance(failed, StreamEvent) and (failed.event_type, failed.reason) == ("sms_failed", "BLOCKED")
+    app = convert(SESSION_STOP | {"attributes": {"plan": "gold"}, "metrics": {"score": 7.0}})
+    assert isinstance(app, StreamEvent) and (app.event_type, app.properties) == ("session.stop", {"plan": "gold", "score": "7"})
+    assert isinstance(convert(CLICK | {"event_type": "_campaign.send"}), Skipped)
+    assert isinstance(convert({"no": "type"}), Skipped)
+
+
+def test_a_stream_file_is_read_record_by_record_and_a_bad_one_is_reported_where_it_is(tmp_path: Path) -> None:
+    lines = [json.dumps(CLICK) + json.dumps(SMS_SUCCESS), "{not json", json.dumps(SESSION_STOP), ""]  # two run together, one bad
+    path = tmp_path / "tern-stream-1-2026-10-01-00-00-00-abc.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    got = list(read(path))
+    assert [type(g).__name__ for g in got] == ["StreamEvent", "StreamEvent", "Skipped", "StreamEvent"]
+    bad = got[2]
+    assert isinstance(bad, Skipped) and bad.where == f"{path.name}:2" and "not JSON" in bad.reason
+    again = list(read(path))  # a repeat (Firehose delivers at least once) has the same event_id
+    assert [g.event_id for g in got if isinstance(g, StreamEvent)] == [g.event_id for g in again if isinstance(g, StreamEvent)]
