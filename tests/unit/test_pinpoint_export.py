@@ -1,0 +1,68 @@
+"""A Pinpoint export job's endpoint files as Tern's contacts (tern_local.pinpoint_export): endpoints shaped by
+botocore's EndpointResponse (each one checked against it), the first the developer guide's own get-endpoint
+example; written gzip, one a line, as an export job writes them; merged per user across Parquet chunks sorted by
+DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+import pinpoint_docs as pd
+from tern_local import pinpoint_export
+from tern_local.pinpoint_export import convert_endpoints
+
+GUIDE: dict[str, Any] = {  # "Looking up endpoints" in the Pinpoint developer guide
+    "Address": "1a2b3c4d5e6f7g8h9i0j1a2b3c4d5e6f", "ApplicationId": "application-id",
+    "Attributes": {"interests": ["technology", "music", "travel"]}, "ChannelType": "APNS", "CohortId": "63",
+    "CreationDate": "2018-05-01T17:31:01.046Z",
+    "Demographic": {"AppVersion": "1.0", "Make": "apple", "Model": "iPhone", "ModelVersion": "8", "Platform": "ios",
+                    "PlatformVersion": "11.3.1", "Timezone": "America/Los_Angeles"},
+    "EffectiveDate": "2018-05-07T19:03:29.963Z", "EndpointStatus": "ACTIVE", "Id": "example_endpoint",
+    "Location": {"City": "Seattle", "Country": "US", "Latitude": 47.6, "Longitude": -122.3, "PostalCode": "98121"},
+    "Metrics": {"music_interest_level": 6.0, "travel_interest_level": 4.0, "technology_interest_level": 9.0}, "OptOut": "ALL",
+    "RequestId": "7f546cac-6858-11e8-adcd-2b5a07aab338",
+    "User": {"UserAttributes": {"gender": ["female"], "name": ["Wang", "Xiulan"], "age": ["39"]}, "UserId": "example_user"},
+}  # fmt: skip
+
+
+def endpoint(endpoint_id: str, channel: str, address: str, user: str | None, **more: Any) -> dict[str, Any]:
+    found = {"Id": endpoint_id, "ChannelType": channel, "Address": address, "EndpointStatus": "ACTIVE", "OptOut": "NONE",
+             "CreationDate": "2020-01-01T00:00:00Z", "EffectiveDate": "2021-01-01T00:00:00Z", "User": {"UserId": user} if user else {}}  # fmt: skip
+    return pd.checked("EndpointResponse", found | more)
+
+
+def test_a_users_endpoints_become_one_contact_and_opt_outs_withdrawn_consents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pinpoint_export, "CHUNK", 2)  # several chunks: the merge works across them
+    endpoints = [
+        pd.checked("EndpointResponse", GUIDE),
+        endpoint("e-mail", "EMAIL", "Xiulan@Example.com", "example_user", Attributes={"LeadScore": ["42"], "interests": ["art"]}),
+        endpoint("old-mail", "EMAIL", "old@example.com", "example_user", EndpointStatus="INACTIVE", EffectiveDate="2019-01-01T00:00:00Z"),
+        endpoint("sms", "SMS", "+12065550100", "example_user", OptOut="ALL", CreationDate="2017-01-01T00:00:00Z"),
+        endpoint("lone", "EMAIL", "lone@example.com", None, Metrics={"points": 12.0}),
+    ]
+    export = tmp_path / "export" / "a1b2c3.gz"
+    export.parent.mkdir()
+    with gzip.open(export, "wt", encoding="utf-8") as f:
+        f.write("\n".join(json.dumps(e) for e in endpoints[:3]) + "\n{not json\n" + "\n".join(json.dumps(e) for e in endpoints[3:]) + "\n")
+    out = tmp_path / "contacts.parquet"
+    report = convert_endpoints([export], out)
+    assert (report.endpoints, report.contacts, report.merged) == (5, 2, 3)
+    assert report.examples == {next(iter(report.dropped)): "a1b2c3.gz:4"} and not list(tmp_path.glob("*.partial"))
+    rows = {r["contact_id"]: r for r in pq.read_table(out).to_pylist()}
+    user, lone = rows["example_user"], rows["address:lone@example.com"]
+    # the active e-mail endpoint, the SMS one opted out: its number is kept, its consent is not
+    assert (user["email"], user["phone"], user["consents"]) == ("xiulan@example.com", "+12065550100", ["email_marketing"])
+    attributes = dict(user["attributes"])
+    assert user["gender"] == "female" and user["lead_score"] == 42 and attributes["name"] == "Wang" and attributes["age"] == "39"
+    assert attributes["interests"] == "art"  # the best endpoint's (active, latest): the e-mail one
+    assert (user["city"], user["country"], user["latitude"], user["timezone"]) == ("Seattle", "US", 47.6, "America/Los_Angeles")
+    assert (attributes["Make"], attributes["music_interest_level"]) == ("apple", "6")  # the only endpoint that says
+    assert user["created_at"] == dt.datetime(2017, 1, 1) and user["updated_at"] == dt.datetime(2021, 1, 1)
+    assert (lone["email"], lone["consents"], dict(lone["attributes"])) == ("lone@example.com", ["email_marketing"], {"points": "12"})
