@@ -28,7 +28,6 @@ first, then the latest EffectiveDate):
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 import os
 import tempfile
@@ -44,12 +43,12 @@ import pyarrow.parquet as pq
 
 from tern import lake
 from tern.imports.pinpoint.segments import column_for
+from tern.imports.pinpoint.stream import Skipped, json_values
 from tern.parquet import CONTACTS_SCHEMA
 
 CHUNK = 50_000  # endpoints a Parquet chunk of the first pass
 CHANNEL_CONSENTS = {"EMAIL": "email_marketing", "SMS": "sms_marketing"}
 DEVICE = ("AppVersion", "Make", "Model", "ModelVersion", "Platform", "PlatformVersion")
-_DECODER = json.JSONDecoder()
 _FLAT = pa.schema([("key", pa.string()), ("rank", pa.string()), ("endpoint", pa.string())])
 
 
@@ -68,29 +67,6 @@ class EndpointReport:
     def drop(self, reason: str, where: str) -> None:
         self.dropped[reason] += 1
         self.examples.setdefault(reason, where)
-
-
-def json_lines(path: Path) -> Iterator[tuple[Any, str] | tuple[None, str, str]]:
-    """The file's JSON values, one a line or several run together, gzip or not: (value, where), or (None, where,
-    why) for what cannot be read."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as lines:  # type: ignore[operator]
-            for number, line in enumerate(lines, start=1):
-                where, at, end = f"{path.name}:{number}", 0, len(line)
-                while True:
-                    while at < end and line[at].isspace():
-                        at += 1
-                    if at >= end:
-                        break
-                    try:
-                        value, at = _DECODER.raw_decode(line, at)
-                    except json.JSONDecodeError as e:
-                        yield None, where, f"not JSON ({e.msg} at column {e.colno})"
-                        break
-                    yield value, where
-    except (OSError, UnicodeDecodeError, EOFError) as e:
-        yield None, path.name, f"the file cannot be read to its end: {e}"
 
 
 def key_of(endpoint: dict[str, Any]) -> str | None:
@@ -141,11 +117,11 @@ def _flatten(paths: list[Path], work: Path, report: EndpointReport) -> list[Path
             rows.clear()
 
     for path in paths:
-        for found in json_lines(path):
-            if found[0] is None:
-                report.drop(str(found[2]), str(found[1]))  # type: ignore[misc]
+        for found in json_values(path):
+            if isinstance(found, Skipped):
+                report.drop(found.reason, found.where)
                 continue
-            endpoint, where = found[0], str(found[1])
+            endpoint, where = found
             if not isinstance(endpoint, dict):
                 report.drop("not an endpoint (a JSON object)", where)
                 continue
@@ -167,8 +143,8 @@ def _merged(chunks: list[Path], work: Path, report: EndpointReport) -> Iterator[
     connection = duckdb.connect(config={"temp_directory": str(work / "spill")})
     try:
         files = ", ".join(f"'{c}'" for c in chunks)
-        result = connection.execute(f"SELECT key, endpoint FROM read_parquet([{files}]) ORDER BY key, rank")  # noqa: S608 - our own paths
-        reader: pa.RecordBatchReader = result.to_arrow_reader(10_000)  # type: ignore[assignment]
+        sorted_rows = connection.sql(f"SELECT key, endpoint FROM read_parquet([{files}]) ORDER BY key, rank")  # noqa: S608 - our own paths
+        reader: pa.RecordBatchReader = sorted_rows.to_arrow_reader(10_000)  # type: ignore[assignment]
         key: str | None = None
         group: list[dict[str, Any]] = []
         out: list[dict[str, Any]] = []

@@ -69,6 +69,13 @@ class Skipped:
 
 def read(path: Path) -> Iterator[StreamEvent | Skipped]:
     """The file's records, converted or skipped, in order."""
+    for found in json_values(path):
+        yield found if isinstance(found, Skipped) else convert(*found)
+
+
+def json_values(path: Path) -> Iterator[tuple[Any, str] | Skipped]:
+    """The file's JSON values with where each is (file:line), one a line or several run together, gzip or not; what
+    cannot be read, Skipped (the rest of its line with it)."""
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="strict") as lines:  # type: ignore[operator]
@@ -78,7 +85,7 @@ def read(path: Path) -> Iterator[StreamEvent | Skipped]:
         yield Skipped(f"the file cannot be read to its end: {e}", path.name)
 
 
-def _line(line: str, where: str) -> Iterator[StreamEvent | Skipped]:
+def _line(line: str, where: str) -> Iterator[tuple[Any, str] | Skipped]:
     at, end = 0, len(line)
     while True:
         while at < end and line[at].isspace():
@@ -86,11 +93,11 @@ def _line(line: str, where: str) -> Iterator[StreamEvent | Skipped]:
         if at >= end:
             return
         try:
-            record, at = _DECODER.raw_decode(line, at)
+            value, at = _DECODER.raw_decode(line, at)
         except json.JSONDecodeError as e:
             yield Skipped(f"not JSON ({e.msg} at column {e.colno})", where)
             return
-        yield convert(record, where)
+        yield value, where
 
 
 def convert(record: Any, where: str = "") -> StreamEvent | Skipped:
