@@ -33,6 +33,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,18 @@ import pyarrow.parquet as pq
 
 from tern import lake
 from tern.imports.pinpoint.segments import column_for
-from tern.imports.pinpoint.stream import Skipped, json_values
+from tern.imports.pinpoint.stream import Skipped, json_values, read
 from tern.parquet import CONTACTS_SCHEMA
 
 CHUNK = 50_000  # endpoints a Parquet chunk of the first pass
 CHANNEL_CONSENTS = {"EMAIL": "email_marketing", "SMS": "sms_marketing"}
 DEVICE = ("AppVersion", "Make", "Model", "ModelVersion", "Platform", "PlatformVersion")
-_FLAT = pa.schema([("key", pa.string()), ("rank", pa.string()), ("endpoint", pa.string())])
+_FLAT = pa.schema([("key", pa.string()), ("rank", pa.string()), ("id", pa.string()), ("address", pa.string()), ("endpoint", pa.string())])
+_EVENTS = pa.schema([
+    ("event_id", pa.string()), ("endpoint_id", pa.string()), ("address", pa.string()), ("event_type", pa.string()),
+    ("ts", pa.timestamp("us")), ("channel", pa.string()), ("message_id", pa.string()), ("link", pa.string()),
+    ("bounce_type", pa.string()), ("reason", pa.string()), ("properties", pa.map_(pa.string(), pa.string())), ("where", pa.string()),
+])  # fmt: skip
 
 
 @dataclass
@@ -63,6 +69,8 @@ class EndpointReport:
     dropped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
     mapped: Counter[str] = field(default_factory=Counter)  # "Attributes.tier -> attributes.tier", ...
+    events: Counter[str] = field(default_factory=Counter)  # Tern event type -> events written
+    days: int = 0  # event files written, one a day
 
     def drop(self, reason: str, where: str) -> None:
         self.dropped[reason] += 1
@@ -88,31 +96,133 @@ def _rank(endpoint: dict[str, Any]) -> str:
     return ("0" if usable else "1") + inverted
 
 
-def convert_endpoints(paths: list[Path], out: Path) -> EndpointReport:
-    """The endpoint files as one contacts Parquet file at `out` (written, then moved into place)."""
-    report = EndpointReport()
-    with tempfile.TemporaryDirectory(prefix="tern-endpoints-") as work:
-        chunks = _flatten(paths, Path(work), report)
-        fd, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
-        os.close(fd)
-        try:
-            with pq.ParquetWriter(partial, CONTACTS_SCHEMA) as writer:
-                for rows in _merged(chunks, Path(work), report):
-                    writer.write_table(pa.Table.from_pylist(rows, schema=CONTACTS_SCHEMA))
-            os.replace(partial, out)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+def convert_endpoints(paths: list[Path], out: Path, work: Path | None = None, report: EndpointReport | None = None) -> EndpointReport:
+    """The endpoint files as one contacts Parquet file at `out` (written, then moved into place). With `work`, the
+    flattened endpoints stay there (`endpoints-*.parquet`): what resolves the events' contacts."""
+    report = report or EndpointReport()
+    with tempfile.TemporaryDirectory(prefix="tern-endpoints-") as scratch:
+        chunks = _flatten(paths, work or Path(scratch), report)
+        with _placed(out) as partial, pq.ParquetWriter(partial, CONTACTS_SCHEMA) as writer:
+            for rows in _merged(chunks, Path(scratch), report):
+                writer.write_table(pa.Table.from_pylist(rows, schema=CONTACTS_SCHEMA))
     return report
+
+
+def convert(endpoint_files: list[Path], stream_files: list[Path], lake_dir: Path, org: str) -> EndpointReport:
+    """Endpoints and event-stream files as the org's contacts and events in the lake folder: the contacts as
+    `contacts/org_id=ORG/pinpoint.parquet`, the events as `events/org_id=ORG/dt=DAY/pinpoint.parquet`, each file
+    written whole and then moved into place."""
+    report = EndpointReport()
+    with tempfile.TemporaryDirectory(prefix="tern-pinpoint-") as work:
+        contacts = lake_dir / "contacts" / f"org_id={org}"
+        contacts.mkdir(parents=True, exist_ok=True)
+        convert_endpoints(endpoint_files, contacts / "pinpoint.parquet", Path(work), report)
+        if stream_files:
+            convert_events(
+                stream_files, sorted(Path(work).glob("endpoints-*.parquet")), lake_dir / "events" / f"org_id={org}", Path(work), report
+            )
+    return report
+
+
+def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Path, report: EndpointReport) -> None:
+    """The stream files' events, each with the contact its endpoint (else its address) belongs to, one file a day
+    under `out`; repeats (Firehose delivers at least once) written once; events of no known contact dropped."""
+    chunks: list[Path] = []
+    rows: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if rows:
+            chunks.append(work / f"events-{len(chunks):06d}.parquet")
+            pq.write_table(pa.Table.from_pylist(rows, schema=_EVENTS), chunks[-1])
+            rows.clear()
+
+    for path in paths:
+        for event in read(path):
+            if isinstance(event, Skipped):
+                report.drop(event.reason, event.where)
+                continue
+            rows.append({**{k: getattr(event, k) for k in _EVENTS.names if k not in ("properties", "where")},
+                         "properties": list(event.properties.items()), "where": path.name})  # fmt: skip
+            if len(rows) >= CHUNK:
+                flush()
+    flush()
+    if not chunks:
+        return
+    connection = duckdb.connect(config={"temp_directory": str(work / "spill")})
+    try:
+        events = "read_parquet([" + ", ".join(f"'{c}'" for c in chunks) + "])"
+        known = "read_parquet([" + ", ".join(f"'{c}'" for c in endpoints) + "])" if endpoints else None
+        joined = (
+            f"SELECT e.*, COALESCE(i.key, a.key) AS contact_id FROM {events} e "  # noqa: S608 - our own paths
+            f"LEFT JOIN (SELECT id, any_value(key) AS key FROM {known} WHERE id IS NOT NULL GROUP BY id) i ON e.endpoint_id = i.id "
+            f"LEFT JOIN (SELECT address, min(key) AS key FROM {known} WHERE address IS NOT NULL GROUP BY address) a "
+            "ON lower(e.address) = a.address"
+            if known
+            else f"SELECT e.*, NULL::VARCHAR AS contact_id FROM {events} e"
+        )
+        connection.execute(f"CREATE TEMP TABLE resolved AS SELECT DISTINCT ON (event_id) * FROM ({joined})")
+        unknown, where = connection.execute('SELECT count(*), any_value("where") FROM resolved WHERE contact_id IS NULL').fetchone() or (
+            0,
+            None,
+        )
+        if unknown:
+            report.dropped["an event of no endpoint or address the export has"] += int(unknown)
+            report.examples.setdefault("an event of no endpoint or address the export has", str(where))
+        for event_type, count in connection.execute(
+            "SELECT event_type, count(*) FROM resolved WHERE contact_id IS NOT NULL GROUP BY 1"
+        ).fetchall():
+            report.events[str(event_type)] += int(count)
+        columns = ", ".join(
+            f"{name}"
+            if name
+            in ("event_id", "contact_id", "event_type", "ts", "channel", "message_id", "link", "bounce_type", "reason", "properties")
+            else ("link" if name == "url" else f"NULL::{_DUCK[lake.EVENTS[name]]}") + f" AS {name}"
+            for name in lake.EVENTS
+        )
+        staged = work / "events-out"
+        connection.execute(
+            f"COPY (SELECT {columns}, strftime(ts, '%Y-%m-%d') AS dt FROM resolved WHERE contact_id IS NOT NULL) "
+            f"TO '{staged}' (FORMAT PARQUET, PARTITION_BY (dt))"
+        )
+    finally:
+        connection.close()
+    for day in sorted(staged.glob("dt=*")):
+        target = out / day.name
+        target.mkdir(parents=True, exist_ok=True)
+        files = sorted(day.glob("*.parquet"))
+        table = pa.concat_tables([pq.read_table(f) for f in files]) if files else None
+        if table is None:
+            continue
+        with _placed(target / "pinpoint.parquet") as partial:
+            pq.write_table(table, partial)
+        report.days += 1
+
+
+_DUCK = {lake.ColumnType.STRING: "VARCHAR", lake.ColumnType.INT: "BIGINT", lake.ColumnType.DOUBLE: "DOUBLE", lake.ColumnType.BOOL: "BOOLEAN",
+         lake.ColumnType.DATE: "DATE", lake.ColumnType.TIMESTAMP: "TIMESTAMP", lake.ColumnType.STRING_LIST: "VARCHAR[]",
+         lake.ColumnType.STRING_MAP: "MAP(VARCHAR, VARCHAR)"}  # fmt: skip
+
+
+@contextmanager
+def _placed(out: Path) -> Iterator[str]:
+    """A temporary file beside `out`, moved into place once written whole (removed if the writing fails)."""
+    fd, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    os.close(fd)
+    try:
+        yield partial
+        os.replace(partial, out)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def _flatten(paths: list[Path], work: Path, report: EndpointReport) -> list[Path]:
     chunks: list[Path] = []
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, str | None]] = []
 
     def flush() -> None:
         if rows:
-            chunks.append(work / f"chunk-{len(chunks):06d}.parquet")
+            chunks.append(work / f"endpoints-{len(chunks):06d}.parquet")
             pq.write_table(pa.Table.from_pylist(rows, schema=_FLAT), chunks[-1])
             rows.clear()
 
@@ -130,7 +240,14 @@ def _flatten(paths: list[Path], work: Path, report: EndpointReport) -> list[Path
                 report.drop("neither a user, an e-mail or SMS address, nor an id", where)
                 continue
             report.endpoints += 1
-            rows.append({"key": key, "rank": _rank(endpoint), "endpoint": json.dumps(endpoint, separators=(",", ":"))})
+            channel, address = str(endpoint.get("ChannelType") or ""), endpoint.get("Address")
+            normal = (
+                (str(address).strip().lower() if channel == "EMAIL" else str(address).strip())
+                if address and channel in CHANNEL_CONSENTS
+                else None
+            )
+            rows.append({"key": key, "rank": _rank(endpoint), "id": str(endpoint["Id"]) if endpoint.get("Id") else None, "address": normal,
+                         "endpoint": json.dumps(endpoint, separators=(",", ":"))})  # fmt: skip
             if len(rows) >= CHUNK:
                 flush()
     flush()

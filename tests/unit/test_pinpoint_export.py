@@ -5,6 +5,7 @@ DuckDB."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import gzip
 import json
@@ -13,10 +14,11 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from test_pinpoint_stream import CLICK, SMS_SUCCESS
 
 import pinpoint_docs as pd
 from tern_local import pinpoint_export
-from tern_local.pinpoint_export import convert_endpoints
+from tern_local.pinpoint_export import convert, convert_endpoints
 
 GUIDE: dict[str, Any] = {  # "Looking up endpoints" in the Pinpoint developer guide
     "Address": "1a2b3c4d5e6f7g8h9i0j1a2b3c4d5e6f", "ApplicationId": "application-id",
@@ -66,3 +68,30 @@ def test_a_users_endpoints_become_one_contact_and_opt_outs_withdrawn_consents(tm
     assert (attributes["Make"], attributes["music_interest_level"]) == ("apple", "6")  # the only endpoint that says
     assert user["created_at"] == dt.datetime(2017, 1, 1) and user["updated_at"] == dt.datetime(2021, 1, 1)
     assert (lone["email"], lone["consents"], dict(lone["attributes"])) == ("lone@example.com", ["email_marketing"], {"points": "12"})
+
+
+def test_an_export_and_its_event_stream_become_the_orgs_contacts_and_events_by_day(tmp_path: Path) -> None:
+    export = tmp_path / "endpoints.json"
+    export.write_text("\n".join(json.dumps(e) for e in [
+        endpoint("e-mail", "EMAIL", "anna@example.com", "anna"), endpoint("sms", "SMS", "+48600100200", "bartek"),
+    ]) + "\n")  # fmt: skip
+    click = copy.deepcopy(CLICK) | {"client": {"client_id": "e-mail"}}
+    by_address = SMS_SUCCESS | {"attributes": {**SMS_SUCCESS["attributes"], "destination_phone_number": "+48600100200"}}
+    stranger = SMS_SUCCESS | {"client": {"client_id": "nobody"}}
+    stream = tmp_path / "tern-stream-1-2019-08-01-00-00-00-x.gz"
+    with gzip.open(stream, "wt", encoding="utf-8") as f:
+        f.write("\n".join(json.dumps(r) for r in [click, click, by_address, stranger]) + "\n")  # the click delivered twice
+    lake = tmp_path / "lake"
+    report = convert([export], [stream], lake, "acme")
+    assert (report.contacts, dict(report.events), report.days) == (2, {"email_clicked": 1, "sms_delivered": 1}, 2)
+    assert report.dropped["an event of no endpoint or address the export has"] == 1
+    events = pq.read_table(lake / "events" / "org_id=acme", partitioning="hive").to_pylist()
+    got = sorted((e["contact_id"], e["event_type"], e["link"], str(e["dt"])) for e in events)
+    assert got == [
+        ("anna", "email_clicked", "https://aws.amazon.com/pinpoint/", "2019-08-01"),
+        ("bartek", "sms_delivered", None, "2019-03-20"),
+    ]
+    assert {r["contact_id"] for r in pq.read_table(lake / "contacts" / "org_id=acme" / "pinpoint.parquet").to_pylist()} == {
+        "anna",
+        "bartek",
+    }
