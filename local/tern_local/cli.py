@@ -152,6 +152,28 @@ def cmd_import_pinpoint(args: argparse.Namespace) -> None:
         print_report(report, sys.stdout)
 
 
+def cmd_import_pinpoint_data(args: argparse.Namespace) -> None:
+    from tern_local.pinpoint_export import classify, convert
+
+    if str(args.out).startswith("s3://"):
+        raise UsageError("--out s3://...: not yet; convert into a folder, then `aws s3 sync` it to the lake bucket")
+    files: list[Path] = []
+    for name in args.files:
+        path = Path(name)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"{name}: no such file or folder")
+    endpoints, streams = classify(files)
+    if not endpoints and not streams:
+        raise UsageError("no Pinpoint endpoint or event-stream record in the files given")
+    report = convert(endpoints, streams, Path(args.out), args.org)
+    json.dump(report.public(), sys.stdout, indent=None if args.json else 2)
+    sys.stdout.write("\n")
+
+
 def cmd_console_publish(args: argparse.Namespace) -> None:
     from tern_local.publish import PublishFailed, publish
 
@@ -209,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     from tern_local.importing import default_api
 
     importing = groups.add_parser("import", help="bring definitions from another system into a Tern deployment")
-    sources = importing.add_subparsers(dest="command", required=True, metavar="{pinpoint}")
+    sources = importing.add_subparsers(dest="command", required=True, metavar="{pinpoint,pinpoint-data}")
     p = sources.add_parser(
         "pinpoint", help="import what was saved from Amazon Pinpoint (segments, journeys, campaigns, templates, endpoint files)"
     )
@@ -228,6 +250,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=cmd_import_pinpoint)
+    p = sources.add_parser(
+        "pinpoint-data", help="turn a Pinpoint export job's endpoint files and its event stream's files into an org's contacts and events"
+    )
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help="endpoint export files and event-stream files (or folders of them), gzip or not"
+    )
+    p.add_argument("--org", required=True, help="the org whose lake they become")
+    p.add_argument("--out", required=True, metavar="DIR", help="the lake folder: DIR/contacts/org_id=ORG, DIR/events/org_id=ORG/dt=...")
+    p.add_argument("--json", action="store_true", help="print the report as one line of JSON")
+    p.set_defaults(run=cmd_import_pinpoint_data)
 
     data = groups.add_parser("data", help="demo data")
     data_commands = data.add_subparsers(dest="command", required=True, metavar="{generate}")

@@ -72,9 +72,32 @@ class EndpointReport:
     events: Counter[str] = field(default_factory=Counter)  # Tern event type -> events written
     days: int = 0  # event files written, one a day
 
+    def public(self) -> dict[str, Any]:
+        """The report as the command prints it."""
+        return {
+            "endpoints_read": self.endpoints, "contacts_made": self.contacts, "endpoints_merged": self.merged,
+            "events": dict(sorted(self.events.items())), "event_days": self.days, "mapped": dict(sorted(self.mapped.items())),
+            "dropped": [{"reason": r, "count": n, "example": self.examples.get(r)} for r, n in self.dropped.most_common()],
+        }  # fmt: skip
+
     def drop(self, reason: str, where: str) -> None:
         self.dropped[reason] += 1
         self.examples.setdefault(reason, where)
+
+
+def classify(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The endpoint files and the event-stream files among `files`, by their first record (an event record has an
+    event_type); a file with no readable record is neither."""
+    endpoints: list[Path] = []
+    streams: list[Path] = []
+    for path in files:
+        for found in json_values(path):
+            if isinstance(found, Skipped):
+                continue
+            if isinstance(found[0], dict):
+                (streams if "event_type" in found[0] else endpoints).append(path)
+            break
+    return endpoints, streams
 
 
 def key_of(endpoint: dict[str, Any]) -> str | None:

@@ -9,6 +9,8 @@ import copy
 import datetime as dt
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +97,23 @@ def test_an_export_and_its_event_stream_become_the_orgs_contacts_and_events_by_d
         "anna",
         "bartek",
     }
+
+
+def test_the_command_converts_a_folder_of_saved_files_and_says_what_it_did(tmp_path: Path) -> None:
+    saved = tmp_path / "saved"
+    (saved / "export").mkdir(parents=True)
+    (saved / "stream" / "2019" / "08" / "01").mkdir(parents=True)
+    (saved / "export" / "part-1.gz").write_bytes(
+        gzip.compress((json.dumps(endpoint("e-mail", "EMAIL", "anna@example.com", "anna")) + "\n").encode())
+    )
+    (saved / "stream" / "2019" / "08" / "01" / "s-1").write_text(json.dumps(CLICK | {"client": {"client_id": "e-mail"}}) + "\n{broken\n")
+    done = subprocess.run([sys.executable, "-m", "tern_local.cli", "import", "pinpoint-data", str(saved), "--org", "acme",
+                           "--out", str(tmp_path / "lake"), "--json"], capture_output=True, text=True, check=True)  # fmt: skip
+    report = json.loads(done.stdout)
+    assert (report["endpoints_read"], report["contacts_made"], report["events"]) == (1, 1, {"email_clicked": 1})
+    assert report["dropped"] == [
+        {"reason": "not JSON (Expecting property name enclosed in double quotes at column 2)", "count": 1, "example": "s-1:2"}
+    ]
+    missing = subprocess.run([sys.executable, "-m", "tern_local.cli", "import", "pinpoint-data", str(tmp_path / "nothing"), "--org", "acme",
+                              "--out", str(tmp_path / "lake")], capture_output=True, text=True)  # fmt: skip
+    assert missing.returncode != 0 and missing.stderr.count("\n") == 1 and "no such file or folder" in missing.stderr
