@@ -19,6 +19,9 @@ import pytest
 from test_pinpoint_stream import CLICK, SMS_SUCCESS
 
 import pinpoint_docs as pd
+from tern.engines.duckdb import DuckDBEngine
+from tern.segments.definition import SegmentDefinition
+from tern.segments.evaluate import members
 from tern_local import pinpoint_export
 from tern_local.pinpoint_export import convert, convert_endpoints
 
@@ -117,3 +120,30 @@ def test_the_command_converts_a_folder_of_saved_files_and_says_what_it_did(tmp_p
     missing = subprocess.run([sys.executable, "-m", "tern_local.cli", "import", "pinpoint-data", str(tmp_path / "nothing"), "--org", "acme",
                               "--out", str(tmp_path / "lake")], capture_output=True, text=True)  # fmt: skip
     assert missing.returncode != 0 and missing.stderr.count("\n") == 1 and "no such file or folder" in missing.stderr
+
+
+def test_clicked_the_launch_link_in_the_last_30_days_finds_the_clickers_of_the_stream(tmp_path: Path) -> None:
+    launch, now = "https://example.com/launch", dt.datetime(2026, 11, 22, 12, 0)
+    people = ["ada", "ben", "cyd", "dot", "eve"]
+    export = tmp_path / "export.json"
+    export.write_text("".join(json.dumps(endpoint(f"{p}-mail", "EMAIL", f"{p}@example.com", p)) + "\n" for p in people))
+
+    def click(endpoint_id: str | None, to: str, link: str, days_ago: float) -> dict[str, Any]:
+        record = copy.deepcopy(CLICK)
+        record["client"] = {"client_id": endpoint_id} if endpoint_id else {"client_id": "123456789012"}
+        record["facets"]["email_channel"]["mail_event"]["mail"]["destination"] = [to]
+        record["facets"]["email_channel"]["mail_event"]["click"]["link"] = link
+        at = int((now - dt.timedelta(days=days_ago)).replace(tzinfo=dt.UTC).timestamp() * 1000)
+        record["event_timestamp"], record["arrival_timestamp"] = at - 40 * 86_400_000, at  # sent long before: the click's time counts
+        return record
+
+    stream = tmp_path / "stream.gz"
+    records = [click("ada-mail", "ada@example.com", launch, 3), click("ben-mail", "ben@example.com", launch, 45),
+               click("cyd-mail", "cyd@example.com", "https://example.com/other", 2), click(None, "Dot@Example.com", launch, 10)]  # fmt: skip
+    stream.write_bytes(gzip.compress(("\n".join(json.dumps(r) for r in records) + "\n").encode()))
+    lake = tmp_path / "lake"
+    convert([export], [stream], lake, "acme")
+    definition = SegmentDefinition.model_validate({"name": "Launch clickers", "where": {"all": [
+        {"kind": "activity", "event_type": "email_clicked", "filters": {"link": launch}, "window": {"last_days": 30}},
+    ]}})  # fmt: skip
+    assert sorted(members(definition, DuckDBEngine(lake), "acme", now)) == ["ada", "dot"]  # dot found by the address alone

@@ -1,4 +1,5 @@
-"""Imported Pinpoint segments give the members Pinpoint's documented semantics give, on a lake written by hand.
+"""Imported Pinpoint segments give the members Pinpoint's documented semantics give, on a lake written by hand, and
+on the same people converted from Pinpoint's own data (an export job's endpoints and the event stream's records).
 
 `pinpoint_members` below is Pinpoint's semantics as its API reference states them, applied to each contact as
 if it were one endpoint holding the contact's attributes: INCLUSIVE (the value is one of the values),
@@ -11,6 +12,7 @@ and groups combined by Include and Type. The imported segment is compiled by Ter
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import math
 from collections.abc import Iterator
@@ -34,6 +36,7 @@ from tern.lists.repository import ListRepository
 from tern.segments.evaluate import members
 from tern.segments.lifecycle import Segments
 from tern.segments.repository import SegmentRepository
+from tern_local.pinpoint_export import convert
 from tern_local.template import create_table
 
 from fakes import MemoryScheduler
@@ -198,8 +201,53 @@ GROUPS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["written", "converted"])
+def lake(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The contacts and events written by hand, or the same people as Pinpoint held them (endpoints as an export job
+    writes them, their sessions as the event stream does) converted by `tern import pinpoint-data`."""
+    return written(tmp_path_factory) if request.param == "written" else converted(tmp_path_factory)
+
+
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    saved = tmp_path_factory.mktemp("pinpoint-saved")
+    endpoints = []
+    for c in contacts():
+        user = {"UserId": c["contact_id"], "UserAttributes": {"FirstName": [c["first_name"]]}}
+        if c["created_at"]:
+            user["UserAttributes"]["CreatedAt"] = [c["created_at"].strftime("%Y-%m-%dT%H:%M:%SZ")]
+        attributes = {k: [v] for k, v in c["attributes"].items() if k != "points" or not v.isdigit()}  # points a metric where it is one
+        metrics = {"points": float(c["attributes"]["points"])} if c["attributes"].get("points", "").isdigit() else {}
+        if c["lead_score"] is not None:
+            metrics["LeadScore"] = float(c["lead_score"])
+        location = {
+            k: v for k, v in (("Country", c["country"]), ("Latitude", c["latitude"]), ("Longitude", c["longitude"])) if v is not None
+        }
+        channels = [("EMAIL", c["email"]), ("SMS", c["phone"])]
+        addresses = [(channel, address) for channel, address in channels if address] or [("APNS", f"device-token-{c['contact_id']}")]
+        for channel, address in addresses:
+            endpoints.append(pd.checked("EndpointResponse", {
+                "Id": f"{c['contact_id']}-{channel.lower()}", "ChannelType": channel, "Address": address, "EndpointStatus": "ACTIVE",
+                "OptOut": "NONE", "User": user, "Attributes": attributes, "Metrics": metrics, "Location": location,
+            }))  # fmt: skip
+    (saved / "export.gz").write_bytes(gzip.compress("".join(json.dumps(e) + "\n" for e in endpoints).encode()))
+    records = [
+        {"event_type": "_session.start", "event_timestamp": int(instant(at + "Z").timestamp() * 1000),
+         "arrival_timestamp": int(instant(at + "Z").timestamp() * 1000), "client": {"client_id": endpoint_of(contact, endpoints)},
+         "attributes": {}, "metrics": {}}
+        for contact, times in EVENTS.items() for at in times
+    ]  # fmt: skip
+    (saved / "stream").write_text("".join(json.dumps(r) for r in records))  # run together, as Firehose may leave them
+    root = tmp_path_factory.mktemp("pinpoint-converted")
+    report = convert([saved / "export.gz"], [saved / "stream"], root, "acme")
+    assert (report.contacts, sum(report.events.values()), report.dropped) == (len(CONTACTS), sum(map(len, EVENTS.values())), {})
+    return root
+
+
+def endpoint_of(contact_id: str, endpoints: list[dict[str, Any]]) -> str:
+    return next(str(e["Id"]) for e in endpoints if e["User"]["UserId"] == contact_id)
+
+
+def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pinpoint-lake")
     folder = root / "contacts" / "org_id=acme"
     folder.mkdir(parents=True)
