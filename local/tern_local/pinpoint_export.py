@@ -105,18 +105,30 @@ def key_of(endpoint: dict[str, Any]) -> str | None:
     user = endpoint.get("User") or {}
     if isinstance(user, dict) and user.get("UserId"):
         return str(user["UserId"])
-    address, channel = endpoint.get("Address"), str(endpoint.get("ChannelType") or "")
-    if address and channel in CHANNEL_CONSENTS:
-        return f"address:{str(address).strip().lower() if channel == 'EMAIL' else str(address).strip()}"
+    address = address_of(endpoint)
+    if address:
+        return f"address:{address}"
     return f"endpoint:{endpoint['Id']}" if endpoint.get("Id") else None
+
+
+def address_of(endpoint: dict[str, Any]) -> str | None:
+    """An EMAIL endpoint's address (trimmed, lowercase) or an SMS endpoint's number (trimmed); None for another channel."""
+    address, channel = endpoint.get("Address"), str(endpoint.get("ChannelType") or "")
+    if not address or channel not in CHANNEL_CONSENTS:
+        return None
+    return str(address).strip().lower() if channel == "EMAIL" else str(address).strip()
+
+
+def usable(endpoint: dict[str, Any]) -> bool:
+    """Messages may go to it: not INACTIVE, not opted out (`OptOut: ALL`)."""
+    return bool(endpoint.get("EndpointStatus", "ACTIVE") != "INACTIVE" and endpoint.get("OptOut", "NONE") != "ALL")
 
 
 def _rank(endpoint: dict[str, Any]) -> str:
     """Sorts a contact's endpoints best first: active and not opted out, then the latest EffectiveDate."""
-    usable = endpoint.get("EndpointStatus", "ACTIVE") != "INACTIVE" and endpoint.get("OptOut", "NONE") != "ALL"
     effective = str(endpoint.get("EffectiveDate") or "")
     inverted = "".join(chr(0x10FFFF - ord(c)) if ord(c) < 0x10FFFF else c for c in effective)  # later first
-    return ("0" if usable else "1") + inverted
+    return ("0" if usable(endpoint) else "1") + inverted
 
 
 def convert_endpoints(paths: list[Path], out: Path, work: Path | None = None, report: EndpointReport | None = None) -> EndpointReport:
@@ -150,25 +162,15 @@ def convert(endpoint_files: list[Path], stream_files: list[Path], lake_dir: Path
 def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Path, report: EndpointReport) -> None:
     """The stream files' events, each with the contact its endpoint (else its address) belongs to, one file a day
     under `out`; repeats (Firehose delivers at least once) written once; events of no known contact dropped."""
-    chunks: list[Path] = []
-    rows: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        if rows:
-            chunks.append(work / f"events-{len(chunks):06d}.parquet")
-            pq.write_table(pa.Table.from_pylist(rows, schema=_EVENTS), chunks[-1])
-            rows.clear()
-
+    writing = _Chunks(work, "events", _EVENTS)
     for path in paths:
         for event in read(path):
             if isinstance(event, Skipped):
                 report.drop(event.reason, event.where)
                 continue
-            rows.append({**{k: getattr(event, k) for k in _EVENTS.names if k not in ("properties", "where")},
+            writing.add({**{k: getattr(event, k) for k in _EVENTS.names if k not in ("properties", "where")},
                          "properties": list(event.properties.items()), "where": path.name})  # fmt: skip
-            if len(rows) >= CHUNK:
-                flush()
-    flush()
+    chunks = writing.close()
     if not chunks:
         return
     connection = duckdb.connect(config={"temp_directory": str(work / "spill")})
@@ -226,6 +228,30 @@ _DUCK = {lake.ColumnType.STRING: "VARCHAR", lake.ColumnType.INT: "BIGINT", lake.
          lake.ColumnType.STRING_MAP: "MAP(VARCHAR, VARCHAR)"}  # fmt: skip
 
 
+class _Chunks:
+    """Rows written to Parquet `CHUNK` at a time (`<work>/<name>-NNNNNN.parquet`): memory holds one chunk."""
+
+    def __init__(self, work: Path, name: str, schema: pa.Schema):
+        self.work, self.name, self.schema = work, name, schema
+        self.rows: list[dict[str, Any]] = []
+        self.paths: list[Path] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= CHUNK:
+            self._flush()
+
+    def close(self) -> list[Path]:
+        self._flush()
+        return self.paths
+
+    def _flush(self) -> None:
+        if self.rows:
+            self.paths.append(self.work / f"{self.name}-{len(self.paths):06d}.parquet")
+            pq.write_table(pa.Table.from_pylist(self.rows, schema=self.schema), self.paths[-1])
+            self.rows.clear()
+
+
 @contextmanager
 def _placed(out: Path) -> Iterator[str]:
     """A temporary file beside `out`, moved into place once written whole (removed if the writing fails)."""
@@ -240,15 +266,7 @@ def _placed(out: Path) -> Iterator[str]:
 
 
 def _flatten(paths: list[Path], work: Path, report: EndpointReport) -> list[Path]:
-    chunks: list[Path] = []
-    rows: list[dict[str, str | None]] = []
-
-    def flush() -> None:
-        if rows:
-            chunks.append(work / f"endpoints-{len(chunks):06d}.parquet")
-            pq.write_table(pa.Table.from_pylist(rows, schema=_FLAT), chunks[-1])
-            rows.clear()
-
+    chunks = _Chunks(work, "endpoints", _FLAT)
     for path in paths:
         for found in json_values(path):
             if isinstance(found, Skipped):
@@ -263,18 +281,9 @@ def _flatten(paths: list[Path], work: Path, report: EndpointReport) -> list[Path
                 report.drop("neither a user, an e-mail or SMS address, nor an id", where)
                 continue
             report.endpoints += 1
-            channel, address = str(endpoint.get("ChannelType") or ""), endpoint.get("Address")
-            normal = (
-                (str(address).strip().lower() if channel == "EMAIL" else str(address).strip())
-                if address and channel in CHANNEL_CONSENTS
-                else None
-            )
-            rows.append({"key": key, "rank": _rank(endpoint), "id": str(endpoint["Id"]) if endpoint.get("Id") else None, "address": normal,
-                         "endpoint": json.dumps(endpoint, separators=(",", ":"))})  # fmt: skip
-            if len(rows) >= CHUNK:
-                flush()
-    flush()
-    return chunks
+            chunks.add({"key": key, "rank": _rank(endpoint), "id": str(endpoint["Id"]) if endpoint.get("Id") else None,
+                        "address": address_of(endpoint), "endpoint": json.dumps(endpoint, separators=(",", ":"))})  # fmt: skip
+    return chunks.close()
 
 
 def _merged(chunks: list[Path], work: Path, report: EndpointReport) -> Iterator[list[dict[str, Any]]]:
@@ -312,13 +321,11 @@ def contact(key: str, endpoints: list[dict[str, Any]], report: EndpointReport) -
     report.merged += len(endpoints) - 1
     row: dict[str, Any] = {"contact_id": key, "attributes": {}, "consents": []}
     for endpoint in endpoints:
-        channel = str(endpoint.get("ChannelType") or "")
-        address = endpoint.get("Address")
+        channel, address = str(endpoint.get("ChannelType") or ""), address_of(endpoint)
         column = {"EMAIL": "email", "SMS": "phone"}.get(channel)
         if column and address and not row.get(column):
-            row[column] = str(address).strip().lower() if column == "email" else str(address).strip()
-        usable = endpoint.get("EndpointStatus", "ACTIVE") != "INACTIVE" and endpoint.get("OptOut", "NONE") != "ALL"
-        if channel in CHANNEL_CONSENTS and usable and CHANNEL_CONSENTS[channel] not in row["consents"]:
+            row[column] = address
+        if channel in CHANNEL_CONSENTS and usable(endpoint) and CHANNEL_CONSENTS[channel] not in row["consents"]:
             row["consents"].append(CHANNEL_CONSENTS[channel])
     # each value from the best endpoint that has it: user attributes first, then the endpoints' own, then metrics
     for source in ("User.UserAttributes", "Attributes", "Metrics"):

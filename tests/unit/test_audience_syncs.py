@@ -68,7 +68,7 @@ class Recording:
         return Reply(1)
 
     def outcome(self, request_ids: list[str]) -> Outcome:
-        return Outcome()
+        return Outcome(0, None, {})
 
     def taken(self, op: Op) -> list[str]:
         return sorted(e for o, emails, _, _ in self.sent if o == op for e in emails)

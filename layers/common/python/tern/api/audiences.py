@@ -72,13 +72,9 @@ def detach_audience(segment_id: str, audience_id: str) -> dict[str, Any]:
 @router.post("/segments/<segment_id>/audiences/<audience_id>/syncs", responses=answers(202, ref("Sync"), 409))
 def request_sync(segment_id: str, audience_id: str, request: Annotated[SyncRequest, Body()]) -> tuple[dict[str, Any], int]:
     """Sync now: the changes since the last sync, or with `replace` the platform's audience made exactly the members."""
-    return _sync(services(router).audiences(org_id(router)).sync(segment_id, audience_id, request.replace)), 202
+    return services(router).audiences(org_id(router)).sync(segment_id, audience_id, request.replace).public(), 202
 
 
 @router.get("/segments/<segment_id>/audiences/<audience_id>/syncs/<sync_id>", responses=answers(200, ref("Sync")))
 def get_sync(segment_id: str, audience_id: str, sync_id: str) -> dict[str, Any]:
-    return _sync(services(router).audiences(org_id(router)).get_sync(segment_id, audience_id, sync_id))
-
-
-def _sync(sync: Any) -> dict[str, Any]:
-    return sync.model_dump(mode="json", exclude={"version", "planned", "widened", "sent_batches", "request_ids", "invalid", "runner"})  # type: ignore[no-any-return]
+    return services(router).audiences(org_id(router)).get_sync(segment_id, audience_id, sync_id).public()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,8 +65,10 @@ class AdAccount(BaseModel):
     secret_name: str
     version: int = 0
 
+    HIDDEN: ClassVar[frozenset[str]] = frozenset({"version", "secret_name"})  # what the API never shows (tern.api.contract too)
+
     def public(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude={"version", "secret_name"})
+        return self.model_dump(mode="json", exclude=set(self.HIDDEN))
 
 
 class AudienceRequest(_Request):
@@ -125,8 +127,10 @@ class Audience(BaseModel):
     last_sync: SyncReport | None = None
     version: int = 0
 
+    HIDDEN: ClassVar[frozenset[str]] = frozenset({"version", "again", "owed_replace"})
+
     def public(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude={"version", "again", "owed_replace"})
+        return self.model_dump(mode="json", exclude=set(self.HIDDEN))
 
 
 class Sync(BaseModel):
@@ -160,5 +164,10 @@ class Sync(BaseModel):
     runner: str | None = None  # the run that has it: a second run of the same sync quits, a retry takes over
     version: int = 0
 
+    HIDDEN: ClassVar[frozenset[str]] = frozenset({"version", "planned", "widened", "sent_batches", "request_ids", "invalid", "runner"})
+
     def key(self) -> str:
         return f"{self.audience_id}#{self.id}"
+
+    def public(self) -> dict[str, object]:
+        return self.model_dump(mode="json", exclude=set(self.HIDDEN))

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from tern.exports.google import GoogleAudiences
+from tern.exports.google import GoogleAudiences, Outcome  # what a platform says of its requests: Google's words serve both
 from tern.exports.matching import Member, google_identifiers, meta_row
 from tern.exports.meta import MetaAudiences, Session
 
@@ -27,13 +27,6 @@ class Reply:
     attempts: int
     invalid: int = 0  # records refused (Meta says so at once)
     request_id: str | None = None  # Google says later, through requestStatus
-
-
-@dataclass(frozen=True)
-class Outcome:
-    pending: int = 0
-    matched: str | None = None
-    errors: dict[str, int] | None = None
 
 
 class Platform(Protocol):
@@ -81,7 +74,7 @@ class Meta:
         return Reply(sent.attempts, sent.invalid)
 
     def outcome(self, request_ids: list[str]) -> Outcome:
-        return Outcome()
+        return Outcome(0, None, {})  # Meta says at once (num_invalid_entries), nothing later
 
 
 @dataclass
@@ -110,7 +103,4 @@ class Google:
         return Reply(attempts + sent.attempts, request_id=sent.request_id)
 
     def outcome(self, request_ids: list[str]) -> Outcome:
-        if not request_ids:
-            return Outcome()
-        found = self.client.outcome(request_ids)
-        return Outcome(found.pending, found.matched, dict(found.errors))
+        return self.client.outcome(request_ids) if request_ids else Outcome(0, None, {})

@@ -38,7 +38,7 @@ from tern.audiences.accounts import AdAccounts
 from tern.audiences.audiences import Audiences, sent_key
 from tern.audiences.model import Audience, Sync, SyncReport
 from tern.audiences.platforms import Op, Outcome, Platform
-from tern.errors import ConflictError, NotFoundError, TernError
+from tern.errors import ConflictError, NotFoundError, StoreError, TernError
 from tern.exports import query
 from tern.exports.jobs import JobRequest
 from tern.exports.matching import Member
@@ -190,15 +190,14 @@ class AudienceSyncs:
         prefix = sync_prefix(sync.org_id, audience.id, sync.id)
         if not sync.planned:
             sync = self._plan(sync, audience, platform, prefix, name)
-        plan = pq.read_table(io.BytesIO(self._read(prefix + "plan.parquet") or b""), schema=PLAN)
+        plan = self._table(prefix + "plan.parquet", PLAN, required=True)
         if not sync.widened:
             # Until it ends, what the platform may hold is what it held and what this sends: a sync that fails halfway
             # leaves a record from which the next (a replace) still removes whoever must go. Widening twice adds the
             # same rows twice, which changes nothing (syncs compare by payload).
-            desired = pq.read_table(io.BytesIO(self._read(prefix + "desired.parquet") or b""), schema=PAIRS)
+            desired = self._table(prefix + "desired.parquet", PAIRS, required=True)
             sending = plan.filter(pc.not_equal(plan.column("op"), "remove")).column("payload")
-            before = self._read(sent_key(sync.org_id, audience.id))
-            held = pq.read_table(io.BytesIO(before), schema=PAIRS) if before else PAIRS.empty_table()
+            held = self._table(sent_key(sync.org_id, audience.id), PAIRS)
             widened = pa.concat_tables([held, desired.filter(pc.is_in(desired.column("payload"), value_set=sending))])
             self._write(sent_key(sync.org_id, audience.id), widened)
             sync = self.audiences.syncs.save(sync.model_copy(update={"widened": True}))
@@ -221,8 +220,8 @@ class AudienceSyncs:
             outcome = platform.outcome(sync.request_ids)
         except TernError as e:  # what the platform made of them is a report, not the sync: it is done
             logger.warning("audience sync's outcome unknown", extra={"sync_id": sync.id, "reason": str(e)})
-            outcome = Outcome(pending=len(sync.request_ids))
-        errors = dict(outcome.errors or {})
+            outcome = Outcome(len(sync.request_ids), None, {})
+        errors = dict(outcome.errors)
         if sync.invalid:
             errors["invalid"] = errors.get("invalid", 0) + sync.invalid
         report = SyncReport(sync_id=sync.id, kind=sync.kind, status="done", matched=outcome.matched, pending=outcome.pending, errors=errors)
@@ -251,8 +250,7 @@ class AudienceSyncs:
                 contacts.append(row["contact_id"])
                 payloads.append(payload)
         desired = pa.table({"contact_id": contacts, "payload": payloads}, schema=PAIRS)
-        before = self._read(sent_key(sync.org_id, audience.id))
-        sent = pq.read_table(io.BytesIO(before), schema=PAIRS) if before else PAIRS.empty_table()
+        sent = self._table(sent_key(sync.org_id, audience.id), PAIRS)
         # by what the platform matches on, the payload: two contacts with the same identifiers are one user there
         wanted, held = pc.unique(desired.column("payload")), pc.unique(sent.column("payload"))
         removes = held.filter(pc.invert(pc.is_in(held, value_set=wanted)))
@@ -270,6 +268,15 @@ class AudienceSyncs:
             "planned": True, "kind": kind, "evaluation_id": evaluation, "added": len(adds), "removed": len(removes),
             "members": desired.num_rows, "without_consent": without_consent, "unmatchable": unmatchable, "batches": batches,
         }))  # fmt: skip
+
+    def _table(self, key: str, schema: pa.Schema, required: bool = False) -> pa.Table:
+        """A Parquet file of the results bucket; an absent one is empty, or StoreError when `required`."""
+        found = self._read(key)
+        if found is None:
+            if required:
+                raise StoreError(f"{key} is missing from the results bucket")
+            return schema.empty_table()
+        return pq.read_table(io.BytesIO(found), schema=schema)
 
     def _read(self, key: str) -> bytes | None:
         if not self.results.exists(key):
