@@ -114,6 +114,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/journeys.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/exports.py
+	$(BIN)/python bench/pinpoint.py
 	$(BIN)/python bench/steps.py
 	$(BIN)/python bench/cost.py
 	$(MAKE) $(CONSOLE_BUILD) $(CHROMIUM)
@@ -137,4 +138,4 @@ lint: $(STAMP) $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/.venv-sam/bin:$$PATH" .venv-sam/bin/sam build --build-dir .aws-sam/build
 
 clean:
-	rm -rf $(VENV) .venv-sam .venv-checkov .venv-latest .aws-sam demo-lake demo-lake-run bench-lake .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist
+	rm -rf $(VENV) .venv-sam .venv-checkov .venv-latest .aws-sam demo-lake demo-lake-run bench-lake bench-pinpoint .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -153,10 +154,8 @@ def cmd_import_pinpoint(args: argparse.Namespace) -> None:
 
 
 def cmd_import_pinpoint_data(args: argparse.Namespace) -> None:
-    from tern_local.pinpoint_export import classify, convert
+    from tern_local.pinpoint_export import UploadFailed, check_writable, convert, lake_prefix, upload
 
-    if str(args.out).startswith("s3://"):
-        raise UsageError("--out s3://...: not yet; convert into a folder, then `aws s3 sync` it to the lake bucket")
     files: list[Path] = []
     for name in args.files:
         path = Path(name)
@@ -166,12 +165,34 @@ def cmd_import_pinpoint_data(args: argparse.Namespace) -> None:
             files.append(path)
         else:
             raise UsageError(f"{name}: no such file or folder")
+    try:
+        if not str(args.out).startswith("s3://"):
+            endpoints, streams = _pinpoint_files(files)
+            report = convert(endpoints, streams, Path(args.out), args.org).public()
+        else:
+            import boto3
+
+            bucket, prefix = lake_prefix(args.out)
+            s3 = boto3.client("s3")
+            check_writable(s3, bucket)
+            endpoints, streams = _pinpoint_files(files)
+            with tempfile.TemporaryDirectory(prefix="tern-lake-") as lake:
+                report = convert(endpoints, streams, Path(lake), args.org).public()
+                report["uploaded"] = {"files": upload(Path(lake), s3, bucket, prefix), "to": f"s3://{bucket}/{prefix}"}
+    except UploadFailed as e:
+        raise UsageError(str(e)) from None
+    json.dump(report, sys.stdout, indent=None if args.json else 2)
+    sys.stdout.write("\n")
+
+
+def _pinpoint_files(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The endpoint files and the event-stream files among `files` (UsageError when neither is there)."""
+    from tern_local.pinpoint_export import classify
+
     endpoints, streams = classify(files)
     if not endpoints and not streams:
         raise UsageError("no Pinpoint endpoint or event-stream record in the files given")
-    report = convert(endpoints, streams, Path(args.out), args.org)
-    json.dump(report.public(), sys.stdout, indent=None if args.json else 2)
-    sys.stdout.write("\n")
+    return endpoints, streams
 
 
 def cmd_console_publish(args: argparse.Namespace) -> None:
@@ -257,7 +278,13 @@ def parser() -> argparse.ArgumentParser:
         "files", nargs="+", metavar="FILE", help="endpoint export files and event-stream files (or folders of them), gzip or not"
     )
     p.add_argument("--org", required=True, help="the org whose lake they become")
-    p.add_argument("--out", required=True, metavar="DIR", help="the lake folder: DIR/contacts/org_id=ORG, DIR/events/org_id=ORG/dt=...")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="the lake: a folder, or a deployed stack's lake bucket (s3://BUCKET[/PREFIX]): "
+        "OUT/contacts/org_id=ORG/, OUT/events/org_id=ORG/dt=DAY/",
+    )
     p.add_argument("--json", action="store_true", help="print the report as one line of JSON")
     p.set_defaults(run=cmd_import_pinpoint_data)
 

@@ -28,9 +28,11 @@ first, then the latest EffectiveDate):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,18 +46,25 @@ import pyarrow.parquet as pq
 
 from tern import lake
 from tern.imports.pinpoint.segments import column_for
-from tern.imports.pinpoint.stream import Skipped, json_values, read
 from tern.parquet import CONTACTS_SCHEMA
+from tern_local.pinpoint_stream import Skipped, json_values, mapped, salvaged
 
 CHUNK = 50_000  # endpoints a Parquet chunk of the first pass
+MEMORY = "2GB"  # DuckDB's limit: what does not fit is spilled to the work folder
+UNKNOWN = "an event of no endpoint or address the export has"
+_column = functools.cache(column_for)  # a handful of names, asked for each endpoint
 CHANNEL_CONSENTS = {"EMAIL": "email_marketing", "SMS": "sms_marketing"}
 DEVICE = ("AppVersion", "Make", "Model", "ModelVersion", "Platform", "PlatformVersion")
-_FLAT = pa.schema([("key", pa.string()), ("rank", pa.string()), ("id", pa.string()), ("address", pa.string()), ("endpoint", pa.string())])
-_EVENTS = pa.schema([
-    ("event_id", pa.string()), ("endpoint_id", pa.string()), ("address", pa.string()), ("event_type", pa.string()),
-    ("ts", pa.timestamp("us")), ("channel", pa.string()), ("message_id", pa.string()), ("link", pa.string()),
-    ("bounce_type", pa.string()), ("reason", pa.string()), ("properties", pa.map_(pa.string(), pa.string())), ("where", pa.string()),
-])  # fmt: skip
+_FLAT = pa.schema(
+    [
+        ("key", pa.string()),
+        ("usable", pa.bool_()),
+        ("effective", pa.string()),
+        ("id", pa.string()),
+        ("address", pa.string()),
+        ("endpoint", pa.string()),
+    ]
+)
 
 
 @dataclass
@@ -124,13 +133,6 @@ def usable(endpoint: dict[str, Any]) -> bool:
     return bool(endpoint.get("EndpointStatus", "ACTIVE") != "INACTIVE" and endpoint.get("OptOut", "NONE") != "ALL")
 
 
-def _rank(endpoint: dict[str, Any]) -> str:
-    """Sorts a contact's endpoints best first: active and not opted out, then the latest EffectiveDate."""
-    effective = str(endpoint.get("EffectiveDate") or "")
-    inverted = "".join(chr(0x10FFFF - ord(c)) if ord(c) < 0x10FFFF else c for c in effective)  # later first
-    return ("0" if usable(endpoint) else "1") + inverted
-
-
 def convert_endpoints(paths: list[Path], out: Path, work: Path | None = None, report: EndpointReport | None = None) -> EndpointReport:
     """The endpoint files as one contacts Parquet file at `out` (written, then moved into place). With `work`, the
     flattened endpoints stay there (`endpoints-*.parquet`): what resolves the events' contacts."""
@@ -161,66 +163,98 @@ def convert(endpoint_files: list[Path], stream_files: list[Path], lake_dir: Path
 
 def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Path, report: EndpointReport) -> None:
     """The stream files' events, each with the contact its endpoint (else its address) belongs to, one file a day
-    under `out`; repeats (Firehose delivers at least once) written once; events of no known contact dropped."""
-    writing = _Chunks(work, "events", _EVENTS)
-    for path in paths:
-        for event in read(path):
-            if isinstance(event, Skipped):
-                report.drop(event.reason, event.where)
-                continue
-            writing.add({**{k: getattr(event, k) for k in _EVENTS.names if k not in ("properties", "where")},
-                         "properties": list(event.properties.items()), "where": path.name})  # fmt: skip
-    chunks = writing.close()
-    if not chunks:
+    under `out`; repeats (Firehose delivers at least once) written once; events of no known contact dropped.
+
+    Each stream file is mapped by DuckDB (tern_local.pinpoint_stream) and its events written at once into one folder
+    a day under `work` (what was dropped into a folder of its own); then each day's events are written once each
+    into the day's file. Memory: what DuckDB's limit gives it, one file and one day at a time."""
+    with _duckdb(work) as connection:
+        if endpoints:
+            known = "read_parquet([" + ", ".join(_quoted(c) for c in endpoints) + "])"
+            connection.execute(f"CREATE TABLE ids AS SELECT id, any_value(key) AS key FROM {known} WHERE id IS NOT NULL GROUP BY id")  # noqa: S608
+            connection.execute(
+                f"CREATE TABLE addresses AS SELECT address, min(key) AS key FROM {known} WHERE address IS NOT NULL GROUP BY address"
+            )  # noqa: S608
+        else:
+            connection.execute("CREATE TABLE ids (id VARCHAR, key VARCHAR); CREATE TABLE addresses (address VARCHAR, key VARCHAR)")
+        days = work / "days"
+        for number, path in enumerate(paths):
+            source = path
+            try:
+                _map_file(connection, source, number, days, path.name)
+            except duckdb.Error:  # not all of it is JSON, or it ends short: what can be read, read again here
+                for partial in days.glob(f"*/file{number}_*"):
+                    partial.unlink()
+                skipped: list[Skipped] = []
+                source = salvaged(path, work, skipped)
+                for found in skipped:
+                    report.drop(found.reason, found.where)
+                _map_file(connection, source, number, days, path.name)
+            dropped = days / "day=dropped"
+            if dropped.exists() and list(dropped.glob(f"file{number}_*")):
+                files = "read_parquet(" + _quoted(dropped / f"file{number}_*.parquet") + ")"
+                for reason, count in connection.execute(f"SELECT dropped, count(*) FROM {files} GROUP BY 1").fetchall():  # noqa: S608
+                    report.dropped[reason] += count
+                    if reason not in report.examples:
+                        record = connection.execute(
+                            f"SELECT record FROM ({mapped(source, numbered=True)}) WHERE dropped = ? LIMIT 1", [reason]
+                        ).fetchone()
+                        report.examples[reason] = f"{path.name}:{record[0]}" if record else path.name
+        for day in sorted(d for d in days.glob("day=*") if d.name != "day=dropped") if days.exists() else []:
+            _write_day(connection, day, out / f"dt={day.name.removeprefix('day=')}", report)
+
+
+def _map_file(connection: duckdb.DuckDBPyConnection, path: Path, number: int, days: Path, name: str) -> None:
+    """One stream file's records (`name` the file they came from), mapped, their contacts found, written into one
+    folder a day under `days`."""
+    connection.execute(
+        f"COPY (SELECT m.* EXCLUDE (record), coalesce(i.key, a.key) AS contact_id, {_quoted(name)} AS source, "  # noqa: S608
+        "CASE WHEN m.dropped IS NULL THEN strftime(m.ts, '%Y-%m-%d') ELSE 'dropped' END AS day "
+        f"FROM ({mapped(path)}) m LEFT JOIN ids i ON m.endpoint_id = i.id LEFT JOIN addresses a ON lower(m.address) = a.address) "
+        f"TO {_quoted(days)} (FORMAT PARQUET, PARTITION_BY (day), APPEND, FILENAME_PATTERN 'file{number}_{{uuid}}')"
+    )
+
+
+def _write_day(connection: duckdb.DuckDBPyConnection, day: Path, target: Path, report: EndpointReport) -> None:
+    """A day's events, each once, as the day's file (written, then moved into place)."""
+    files = "read_parquet(" + _quoted(day / "*.parquet") + ")"
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE day AS SELECT DISTINCT ON (event_id) * FROM {files}")  # noqa: S608
+    unknown, where = connection.execute("SELECT count(*), any_value(source) FROM day WHERE contact_id IS NULL").fetchone() or (0, None)
+    if unknown:
+        report.dropped[UNKNOWN] += int(unknown)
+        report.examples.setdefault(UNKNOWN, str(where))
+    counts = connection.execute("SELECT event_type, count(*) FROM day WHERE contact_id IS NOT NULL GROUP BY 1").fetchall()
+    if not counts:
         return
-    connection = duckdb.connect(config={"temp_directory": str(work / "spill")})
-    try:
-        events = "read_parquet([" + ", ".join(f"'{c}'" for c in chunks) + "])"
-        known = "read_parquet([" + ", ".join(f"'{c}'" for c in endpoints) + "])" if endpoints else None
-        joined = (
-            f"SELECT e.*, COALESCE(i.key, a.key) AS contact_id FROM {events} e "  # noqa: S608 - our own paths
-            f"LEFT JOIN (SELECT id, any_value(key) AS key FROM {known} WHERE id IS NOT NULL GROUP BY id) i ON e.endpoint_id = i.id "
-            f"LEFT JOIN (SELECT address, min(key) AS key FROM {known} WHERE address IS NOT NULL GROUP BY address) a "
-            "ON lower(e.address) = a.address"
-            if known
-            else f"SELECT e.*, NULL::VARCHAR AS contact_id FROM {events} e"
-        )
-        connection.execute(f"CREATE TEMP TABLE resolved AS SELECT DISTINCT ON (event_id) * FROM ({joined})")
-        unknown, where = connection.execute('SELECT count(*), any_value("where") FROM resolved WHERE contact_id IS NULL').fetchone() or (
-            0,
-            None,
-        )
-        if unknown:
-            report.dropped["an event of no endpoint or address the export has"] += int(unknown)
-            report.examples.setdefault("an event of no endpoint or address the export has", str(where))
-        for event_type, count in connection.execute(
-            "SELECT event_type, count(*) FROM resolved WHERE contact_id IS NOT NULL GROUP BY 1"
-        ).fetchall():
-            report.events[str(event_type)] += int(count)
-        columns = ", ".join(
-            f"{name}"
-            if name
-            in ("event_id", "contact_id", "event_type", "ts", "channel", "message_id", "link", "bounce_type", "reason", "properties")
-            else ("link" if name == "url" else f"NULL::{_DUCK[lake.EVENTS[name]]}") + f" AS {name}"
-            for name in lake.EVENTS
-        )
-        staged = work / "events-out"
+    for event_type, count in counts:
+        report.events[str(event_type)] += int(count)
+    kept = {"event_id", "contact_id", "event_type", "ts", "channel", "message_id", "link", "bounce_type", "reason", "properties"}
+    columns = ", ".join(
+        name if name in kept else f"{'link' if name == 'url' else 'NULL::' + _DUCK[lake.EVENTS[name]]} AS {name}" for name in lake.EVENTS
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    with _placed(target / "pinpoint.parquet") as partial:
         connection.execute(
-            f"COPY (SELECT {columns}, strftime(ts, '%Y-%m-%d') AS dt FROM resolved WHERE contact_id IS NOT NULL) "
-            f"TO '{staged}' (FORMAT PARQUET, PARTITION_BY (dt))"
+            f"COPY (SELECT {columns} FROM day WHERE contact_id IS NOT NULL ORDER BY contact_id, ts) TO {_quoted(Path(partial))} (FORMAT PARQUET)"
+        )  # noqa: S608
+    report.days += 1
+
+
+@contextmanager
+def _duckdb(work: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB database in `work`, held to MEMORY (what does not fit is spilled there), with no progress bar."""
+    connection = duckdb.connect(str(work / f"convert-{uuid.uuid4().hex}.duckdb"))
+    try:
+        connection.execute(
+            f"SET memory_limit = '{MEMORY}'; SET temp_directory = {_quoted(work / 'spill')}; SET enable_progress_bar = false"
         )
+        yield connection
     finally:
         connection.close()
-    for day in sorted(staged.glob("dt=*")):
-        target = out / day.name
-        target.mkdir(parents=True, exist_ok=True)
-        files = sorted(day.glob("*.parquet"))
-        table = pa.concat_tables([pq.read_table(f) for f in files]) if files else None
-        if table is None:
-            continue
-        with _placed(target / "pinpoint.parquet") as partial:
-            pq.write_table(table, partial)
-        report.days += 1
+
+
+def _quoted(path: Path | str) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 _DUCK = {lake.ColumnType.STRING: "VARCHAR", lake.ColumnType.INT: "BIGINT", lake.ColumnType.DOUBLE: "DOUBLE", lake.ColumnType.BOOL: "BOOLEAN",
@@ -281,7 +315,7 @@ def _flatten(paths: list[Path], work: Path, report: EndpointReport) -> list[Path
                 report.drop("neither a user, an e-mail or SMS address, nor an id", where)
                 continue
             report.endpoints += 1
-            chunks.add({"key": key, "rank": _rank(endpoint), "id": str(endpoint["Id"]) if endpoint.get("Id") else None,
+            chunks.add({"key": key, "usable": usable(endpoint), "effective": str(endpoint.get("EffectiveDate") or ""), "id": str(endpoint["Id"]) if endpoint.get("Id") else None,
                         "address": address_of(endpoint), "endpoint": json.dumps(endpoint, separators=(",", ":"))})  # fmt: skip
     return chunks.close()
 
@@ -289,10 +323,10 @@ def _flatten(paths: list[Path], work: Path, report: EndpointReport) -> list[Path
 def _merged(chunks: list[Path], work: Path, report: EndpointReport) -> Iterator[list[dict[str, Any]]]:
     if not chunks:
         return
-    connection = duckdb.connect(config={"temp_directory": str(work / "spill")})
-    try:
-        files = ", ".join(f"'{c}'" for c in chunks)
-        sorted_rows = connection.sql(f"SELECT key, endpoint FROM read_parquet([{files}]) ORDER BY key, rank")  # noqa: S608 - our own paths
+    with _duckdb(work) as connection:
+        files = ", ".join(_quoted(c) for c in chunks)
+        # a contact's endpoints together, the best first: active and not opted out, then the latest
+        sorted_rows = connection.sql(f"SELECT key, endpoint FROM read_parquet([{files}]) ORDER BY key, usable DESC, effective DESC")  # noqa: S608
         reader: pa.RecordBatchReader = sorted_rows.to_arrow_reader(10_000)  # type: ignore[assignment]
         key: str | None = None
         group: list[dict[str, Any]] = []
@@ -311,8 +345,6 @@ def _merged(chunks: list[Path], work: Path, report: EndpointReport) -> Iterator[
             out.append(contact(key, group, report))  # type: ignore[arg-type]
         if out:
             yield out
-    finally:
-        connection.close()
 
 
 def contact(key: str, endpoints: list[dict[str, Any]], report: EndpointReport) -> dict[str, Any]:
@@ -355,14 +387,17 @@ def contact(key: str, endpoints: list[dict[str, Any]], report: EndpointReport) -
 
 
 def _put(row: dict[str, Any], name: str, values: list[Any], source: str, report: EndpointReport) -> None:
-    column = column_for(name)
+    """An attribute's values into the contact's row: its column (a better endpoint's value kept), else `attributes`."""
+    column = _column(name)
     kind = lake.CONTACTS.get(column or "")
     if column and kind is lake.ColumnType.STRING_LIST:
         merged = row.get(column) or []
         row[column] = merged + [str(v) for v in values if str(v) not in merged]
         report.mapped[f"{source} -> {column}"] += 1
         return
-    if column and column != "contact_id" and row.get(column) is None and values:
+    if column and column != "contact_id" and values:
+        if row.get(column) is not None:
+            return  # a better endpoint said it
         typed = _typed(column, values[0])
         if typed is not None:
             row[column] = typed
@@ -401,3 +436,49 @@ def _time(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed  # naive UTC, as the lake keeps times
+
+
+class UploadFailed(Exception):
+    """The lake prefix cannot be written: one line saying why."""
+
+
+def lake_prefix(url: str) -> tuple[str, str]:
+    """`s3://BUCKET[/PREFIX]` as (bucket, prefix ending in / or empty)."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise UploadFailed(f"{url}: no bucket named (s3://BUCKET or s3://BUCKET/PREFIX)")
+    return bucket, prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+
+def check_writable(s3: Any, bucket: str) -> None:
+    """Before hours of converting: the bucket is there and these credentials may reach it."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as e:
+        code = str(e.response.get("Error", {}).get("Code"))
+        said = {"404": "no such bucket", "NoSuchBucket": "no such bucket", "403": "access denied to these credentials"}
+        raise UploadFailed(f"s3://{bucket}: {said.get(code, code)}") from None
+    except BotoCoreError as e:
+        raise UploadFailed(f"s3://{bucket}: {e}") from None
+
+
+def upload(lake_dir: Path, s3: Any, bucket: str, prefix: str) -> int:
+    """Every file of the converted lake folder to the same keys under `prefix`: the events first, the contacts last
+    (an event whose contact is not there yet selects nothing; a contact without its history would). Each object is
+    whole once it is there (S3 keeps no half-written object); a run stopped midway is run again. The count uploaded."""
+    from boto3.s3.transfer import TransferConfig
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    files = sorted(
+        (p for p in lake_dir.rglob("*.parquet") if p.is_file()), key=lambda p: (p.parts[len(lake_dir.parts)] == "contacts", str(p))
+    )
+    config = TransferConfig(multipart_threshold=64 * 2**20, max_concurrency=4)
+    for path in files:
+        key = prefix + path.relative_to(lake_dir).as_posix()
+        try:
+            s3.upload_file(str(path), bucket, key, Config=config)
+        except (ClientError, BotoCoreError) as e:
+            raise UploadFailed(f"s3://{bucket}/{key}: {e}") from None
+    return len(files)

@@ -1,6 +1,6 @@
-"""Pinpoint's event-stream records as Tern's events (tern.imports.pinpoint.stream): the records are the Pinpoint
-developer guide's own examples ("Event stream data": email, SMS and app events), shaped as documented; the files
-as Kinesis Data Firehose writes them (gzip or not, records one a line or run together)."""
+"""Pinpoint's event-stream records as Tern's events (tern_local.pinpoint_stream, DuckDB's mapping): the records are
+the Pinpoint developer guide's own examples ("Event stream data": email, SMS and app events), shaped as documented;
+the files as Kinesis Data Firehose writes them (gzip or not, records one a line or run together)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tern.imports.pinpoint.stream import Skipped, StreamEvent, convert, read
+import duckdb
+
+from tern_local.pinpoint_stream import COLUMNS, Skipped, json_values, mapped, salvaged
 
 CLICK: dict[str, Any] = {  # the guide's _email.click example
     "event_type": "_email.click", "event_timestamp": 1564618621380, "arrival_timestamp": 1564618713751, "event_version": "3.1",
@@ -43,35 +45,52 @@ SESSION_STOP: dict[str, Any] = {  # the guide's app event example
 }  # fmt: skip
 
 
-def test_the_guides_click_is_a_click_on_its_link_at_the_time_it_arrived() -> None:
-    event = convert(CLICK)
-    assert isinstance(event, StreamEvent)
-    assert (event.event_type, event.channel, event.link, event.address) == (
-        "email_clicked", "email", "https://aws.amazon.com/pinpoint/", "recipient@example.com",
+def events(tmp_path: Path, *records: Any) -> list[dict[str, Any]]:
+    """The records, one a line in a file, as DuckDB maps them (each with its place in the file)."""
+    path = tmp_path / f"stream-{len(list(tmp_path.iterdir()))}.json"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    with duckdb.connect() as connection:
+        return [dict(zip(COLUMNS, row, strict=True)) for row in connection.sql(mapped(path, numbered=True)).fetchall()]
+
+
+def test_the_guides_click_is_a_click_on_its_link_at_the_time_it_arrived(tmp_path: Path) -> None:
+    [event] = events(tmp_path, CLICK)
+    assert (event["event_type"], event["channel"], event["link"], event["address"], event["dropped"]) == (
+        "email_clicked", "email", "https://aws.amazon.com/pinpoint/", "recipient@example.com", None,
     )  # fmt: skip
-    assert event.endpoint_id == "49c1413e-a69c-46dc-b1c4-6470afa7b8f5" and event.message_id.startswith("0200000073rnbmd1")  # type: ignore[union-attr]
-    assert event.ts == dt.datetime(2019, 8, 1, 0, 18, 33, 751000)  # arrival_timestamp: event_timestamp is the send's
+    assert event["endpoint_id"] == "49c1413e-a69c-46dc-b1c4-6470afa7b8f5" and event["message_id"].startswith("0200000073rnbmd1")
+    assert event["ts"] == dt.datetime(2019, 8, 1, 0, 18, 33, 751000)  # arrival_timestamp: event_timestamp is the send's
 
 
-def test_bounces_sms_and_app_events_take_their_types_and_fields() -> None:
+def test_bounces_sms_and_app_events_take_their_types_and_fields(tmp_path: Path) -> None:
     hard = copy.deepcopy(CLICK) | {"event_type": "_email.hardbounce"}
     del hard["facets"]["email_channel"]["mail_event"]["click"]
     hard["facets"]["email_channel"]["mail_event"]["bounce"] = {"bounce_type": "Permanent", "bounce_sub_type": "General"}
-    bounced = convert(hard)
-    assert isinstance(bounced, StreamEvent) and (bounced.event_type, bounced.bounce_type, bounced.reason) == (
-        "email_bounced",
-        "hard",
-        "General",
+    failed = SMS_SUCCESS | {"event_type": "_SMS.FAILURE", "attributes": {**SMS_SUCCESS["attributes"], "record_status": "BLOCKED"}}
+    app = SESSION_STOP | {"attributes": {"plan": "gold"}, "metrics": {"score": 7.0, "ratio": 0.25}}
+    iso = SMS_SUCCESS | {"event_timestamp": "2026-01-02T03:04:05+01:00"}
+    bounced, sms, sms_failed, session, at_iso, *dropped = events(
+        tmp_path, hard, SMS_SUCCESS, failed, app, iso, CLICK | {"event_type": "_campaign.send"}, {"no": "type"}, [1, 2],
+        CLICK | {"event_type": "_email.nothing_we_keep"}, SESSION_STOP | {"event_type": "9lives"}, SMS_SUCCESS | {"event_timestamp": None},
+    )  # fmt: skip
+    assert (bounced["event_type"], bounced["bounce_type"], bounced["reason"], bounced["link"]) == ("email_bounced", "hard", "General", None)
+    assert (sms["event_type"], sms["channel"], sms["address"], sms["reason"]) == ("sms_delivered", "sms", "+14255550199", None)
+    assert sms["ts"] == dt.datetime(2019, 3, 20, 18, 2, 34, 322000)  # not e-mail: event_timestamp
+    assert (sms_failed["event_type"], sms_failed["reason"]) == ("sms_failed", "BLOCKED")
+    assert (session["event_type"], session["properties"], session["channel"]) == (
+        "session.stop",
+        {"plan": "gold", "score": "7", "ratio": "0.25"},
+        None,
     )
-    sms = convert(SMS_SUCCESS)
-    assert isinstance(sms, StreamEvent) and (sms.event_type, sms.channel, sms.address) == ("sms_delivered", "sms", "+14255550199")
-    assert sms.ts == dt.datetime(2019, 3, 20, 18, 2, 34, 322000)  # not e-mail: event_timestamp
-    failed = convert(SMS_SUCCESS | {"event_type": "_SMS.FAILURE", "attributes": {**SMS_SUCCESS["attributes"], "record_status": "BLOCKED"}})
-    assert isinstance(failed, StreamEvent) and (failed.event_type, failed.reason) == ("sms_failed", "BLOCKED")
-    app = convert(SESSION_STOP | {"attributes": {"plan": "gold"}, "metrics": {"score": 7.0}})
-    assert isinstance(app, StreamEvent) and (app.event_type, app.properties) == ("session.stop", {"plan": "gold", "score": "7"})
-    assert isinstance(convert(CLICK | {"event_type": "_campaign.send"}), Skipped)
-    assert isinstance(convert({"no": "type"}), Skipped)
+    assert at_iso["ts"] == dt.datetime(2026, 1, 2, 2, 4, 5)  # an ISO 8601 time, as UTC
+    assert [(d["record"], d["dropped"]) for d in dropped] == [
+        (6, "_campaign.send is Pinpoint's own bookkeeping"),
+        (7, "not an event record (no event_type)"),
+        (8, "not an event record (no event_type)"),
+        (9, "_email.nothing_we_keep is not an event Tern keeps"),
+        (10, 'event type "9lives" cannot be a Tern event type (a letter first)'),
+        (11, "_SMS.SUCCESS has no time (event_timestamp, arrival_timestamp)"),
+    ]
 
 
 def test_a_stream_file_is_read_record_by_record_and_a_bad_one_is_reported_where_it_is(tmp_path: Path) -> None:
@@ -79,9 +98,17 @@ def test_a_stream_file_is_read_record_by_record_and_a_bad_one_is_reported_where_
     path = tmp_path / "tern-stream-1-2026-10-01-00-00-00-abc.gz"
     with gzip.open(path, "wt", encoding="utf-8") as f:
         f.write("\n".join(lines))
-    got = list(read(path))
-    assert [type(g).__name__ for g in got] == ["StreamEvent", "StreamEvent", "Skipped", "StreamEvent"]
-    bad = got[2]
-    assert isinstance(bad, Skipped) and bad.where == f"{path.name}:2" and "not JSON" in bad.reason
-    again = list(read(path))  # a repeat (Firehose delivers at least once) has the same event_id
-    assert [g.event_id for g in got if isinstance(g, StreamEvent)] == [g.event_id for g in again if isinstance(g, StreamEvent)]
+    with duckdb.connect() as connection:
+        try:
+            connection.sql(mapped(path)).fetchall()
+            raise AssertionError("DuckDB read a file that is not all JSON")
+        except duckdb.Error:
+            pass  # as the conversion finds it: the file is read again here
+        skipped: list[Skipped] = []
+        clean = salvaged(path, tmp_path, skipped)
+        got = [dict(zip(COLUMNS, row, strict=True)) for row in connection.sql(mapped(clean)).fetchall()]
+    assert [g["event_type"] for g in got] == ["email_clicked", "sms_delivered", "session.stop"]
+    assert [(s.where, s.reason.startswith("not JSON")) for s in skipped] == [(f"{path.name}:2", True)]
+    assert [type(v).__name__ for v in json_values(path)] == ["tuple", "tuple", "Skipped", "tuple"]
+    again = events(tmp_path, CLICK, SMS_SUCCESS)  # a repeat (Firehose delivers at least once) has the same event_id
+    assert {e["event_id"] for e in again} == {g["event_id"] for g in got[:2]}
