@@ -5,7 +5,7 @@ For each size (endpoints, events) it generates, once, into bench-pinpoint/ (reus
   - an export job's endpoint files: gzip, one endpoint a line, 1,000,000 endpoints a file, shaped as botocore's
     EndpointResponse: users of one to three endpoints (EMAIL, SMS, APNS), one in ten without a user; user attributes,
     endpoint attributes, metrics, location, demographics; one endpoint in twelve opted out, one in twenty inactive;
-  - an event stream as Firehose writes it: gzip, one record a line, 2,000,000 records a file, over 365 days:
+  - an event stream as Firehose writes it: gzip, one record a line, 2,000,000 records a file, in order over 365 days:
     `_email.send` / `.delivered` / `.open` / `.click` (with its link) / `.hardbounce`, `_SMS.SUCCESS` (its contact found
     by its number: the SMS records name an account, not an endpoint), `_session.start` and an app's `purchase`, with
     one record in a hundred delivered twice;
@@ -68,11 +68,13 @@ def endpoints_sql(first: int, count: int) -> str:
     FROM range({first}, {first + count}) t(i)"""  # noqa: S608 - our own numbers
 
 
-def events_sql(first: int, count: int, endpoints: int) -> str:
-    """Records `first` .. `first + count - 1`, each of the e-mail endpoint (or SMS number) of endpoint i % endpoints."""
+def events_sql(first: int, count: int, endpoints: int, total: int) -> str:
+    """Records `first` .. `first + count - 1` of `total` spread over 365 days in the order they arrived (as Firehose
+    writes them: a file holds a few minutes, here a few days), each of the e-mail endpoint (or SMS number) of a
+    scattered endpoint."""
     return f"""
     WITH r AS (SELECT i, (i * 7919) % {endpoints} AS e, i % 20 AS kind,
-                      {START_MS} + (i % 365) * {DAY_MS}::BIGINT + (i * 997) % {DAY_MS} AS moment FROM range({first}, {first + count}) t(i)),
+                      {START_MS} + CAST(i * (365.0 * {DAY_MS} / {total}) AS BIGINT) AS moment FROM range({first}, {first + count}) t(i)),
     s AS (SELECT *, e - e % 3 AS mail, e - e % 3 + 1 AS phone FROM r)
     SELECT
       CASE WHEN kind < 5 THEN '_email.send' WHEN kind < 9 THEN '_email.delivered' WHEN kind < 12 THEN '_email.open'
@@ -102,7 +104,7 @@ def ensure(endpoints: int, events: int) -> tuple[Path, Path]:
     connection.execute("SET enable_progress_bar = false")
     for folder, total, a_file, query in (
         (export, endpoints, ENDPOINTS_A_FILE, lambda first, n: endpoints_sql(first, n)),
-        (stream, events, EVENTS_A_FILE, lambda first, n: events_sql(first, n, endpoints)),
+        (stream, events, EVENTS_A_FILE, lambda first, n: events_sql(first, n, endpoints, events)),
     ):
         stamp = HOME / f"{folder.name}.complete"  # beside the folder: the command reads every file in it
         if stamp.exists():
@@ -114,7 +116,7 @@ def ensure(endpoints: int, events: int) -> tuple[Path, Path]:
             connection.execute(f"COPY ({query(first, n)}) TO '{folder / f'part-{part:05d}.gz'}' (FORMAT JSON, COMPRESSION gzip)")
         if folder == stream:  # one record in a hundred delivered again, in a file of its own
             connection.execute(
-                f"COPY ({events_sql(0, total, endpoints)} WHERE i % 100 = 42) TO '{folder / 'redelivered.gz'}' (FORMAT JSON, COMPRESSION gzip)"
+                f"COPY ({events_sql(0, total, endpoints, total)} WHERE i % 100 = 42) TO '{folder / 'redelivered.gz'}' (FORMAT JSON, COMPRESSION gzip)"
             )
         stamp.write_text(json.dumps({"records": total, "seconds": round(time.perf_counter() - started, 1)}))
         print(f"generated {folder.name}: {total:,} records in {time.perf_counter() - started:.0f} s", flush=True)

@@ -30,15 +30,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import multiprocessing
 import os
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -50,8 +52,11 @@ from tern.parquet import CONTACTS_SCHEMA
 from tern_local.pinpoint_stream import Skipped, json_values, mapped, salvaged
 
 CHUNK = 50_000  # endpoints a Parquet chunk of the first pass
-MEMORY = "2GB"  # DuckDB's limit: what does not fit is spilled to the work folder
+MEMORY_MB = 2048  # DuckDB's limit, shared by its processes: what does not fit is spilled to the work folder
+WORKERS = max(1, min(2, os.cpu_count() or 1))  # processes converting files, contacts and days side by side
+PARALLEL_ENDPOINTS = 200_000  # from this many endpoints, contacts are merged in WORKERS parts
 UNKNOWN = "an event of no endpoint or address the export has"
+_T = TypeVar("_T")
 _column = functools.cache(column_for)  # a handful of names, asked for each endpoint
 CHANNEL_CONSENTS = {"EMAIL": "email_marketing", "SMS": "sms_marketing"}
 DEVICE = ("AppVersion", "Make", "Model", "ModelVersion", "Platform", "PlatformVersion")
@@ -88,6 +93,17 @@ class EndpointReport:
             "events": dict(sorted(self.events.items())), "event_days": self.days, "mapped": dict(sorted(self.mapped.items())),
             "dropped": [{"reason": r, "count": n, "example": self.examples.get(r)} for r, n in self.dropped.most_common()],
         }  # fmt: skip
+
+    def add(self, other: EndpointReport) -> None:
+        """What another process converted, added to this report (its examples where this one has none)."""
+        self.endpoints, self.contacts, self.merged, self.days = (
+            self.endpoints + other.endpoints, self.contacts + other.contacts, self.merged + other.merged, self.days + other.days
+        )  # fmt: skip
+        self.dropped.update(other.dropped)
+        self.mapped.update(other.mapped)
+        self.events.update(other.events)
+        for reason, where in other.examples.items():
+            self.examples.setdefault(reason, where)
 
     def drop(self, reason: str, where: str) -> None:
         self.dropped[reason] += 1
@@ -135,13 +151,23 @@ def usable(endpoint: dict[str, Any]) -> bool:
 
 def convert_endpoints(paths: list[Path], out: Path, work: Path | None = None, report: EndpointReport | None = None) -> EndpointReport:
     """The endpoint files as one contacts Parquet file at `out` (written, then moved into place). With `work`, the
-    flattened endpoints stay there (`endpoints-*.parquet`): what resolves the events' contacts."""
+    flattened endpoints stay there (`endpoints-*.parquet`): what resolves the events' contacts.
+
+    Files are flattened side by side (WORKERS processes); a large export's contacts are merged in WORKERS parts (by
+    a hash of the contact), each sorted by DuckDB on its own, then written one after the other into `out`."""
     report = report or EndpointReport()
     with tempfile.TemporaryDirectory(prefix="tern-endpoints-") as scratch:
-        chunks = _flatten(paths, work or Path(scratch), report)
+        chunks: list[Path] = []
+        for flat, part in _each(_flatten, [(number, path, work or Path(scratch)) for number, path in enumerate(paths)]):
+            chunks += flat
+            report.add(part)
+        parts = WORKERS if report.endpoints >= PARALLEL_ENDPOINTS else 1
         with _placed(out) as partial, pq.ParquetWriter(partial, CONTACTS_SCHEMA) as writer:
-            for rows in _merged(chunks, Path(scratch), report):
-                writer.write_table(pa.Table.from_pylist(rows, schema=CONTACTS_SCHEMA))
+            for written, part in _each(_merge, [(n, parts, chunks, Path(scratch)) for n in range(parts)]):
+                report.add(part)
+                if written:
+                    for batch in pq.ParquetFile(written).iter_batches(10_000):
+                        writer.write_batch(batch)
     return report
 
 
@@ -167,8 +193,10 @@ def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Pa
 
     Each stream file is mapped by DuckDB (tern_local.pinpoint_stream) and its events written at once into one folder
     a day under `work` (what was dropped into a folder of its own); then each day's events are written once each
-    into the day's file. Memory: what DuckDB's limit gives it, one file and one day at a time."""
-    with _duckdb(work) as connection:
+    into the day's file. DuckDB reads a gzip file on one core: WORKERS processes map files side by side, then write
+    days side by side. Memory: what DuckDB's limit gives each, one file or one day at a time."""
+    lookup = work / "lookup.duckdb"
+    with _duckdb(work, lookup) as connection:
         if endpoints:
             known = "read_parquet([" + ", ".join(_quoted(c) for c in endpoints) + "])"
             connection.execute(f"CREATE TABLE ids AS SELECT id, any_value(key) AS key FROM {known} WHERE id IS NOT NULL GROUP BY id")  # noqa: S608
@@ -177,76 +205,108 @@ def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Pa
             )  # noqa: S608
         else:
             connection.execute("CREATE TABLE ids (id VARCHAR, key VARCHAR); CREATE TABLE addresses (address VARCHAR, key VARCHAR)")
-        days = work / "days"
-        for number, path in enumerate(paths):
-            source = path
-            try:
-                _map_file(connection, source, number, days, path.name)
-            except duckdb.Error:  # not all of it is JSON, or it ends short: what can be read, read again here
-                for partial in days.glob(f"*/file{number}_*"):
-                    partial.unlink()
-                skipped: list[Skipped] = []
-                source = salvaged(path, work, skipped)
-                for found in skipped:
-                    report.drop(found.reason, found.where)
-                _map_file(connection, source, number, days, path.name)
-            dropped = days / "day=dropped"
-            if dropped.exists() and list(dropped.glob(f"file{number}_*")):
-                files = "read_parquet(" + _quoted(dropped / f"file{number}_*.parquet") + ")"
-                for reason, count in connection.execute(f"SELECT dropped, count(*) FROM {files} GROUP BY 1").fetchall():  # noqa: S608
-                    report.dropped[reason] += count
-                    if reason not in report.examples:
-                        record = connection.execute(
-                            f"SELECT record FROM ({mapped(source, numbered=True)}) WHERE dropped = ? LIMIT 1", [reason]
-                        ).fetchone()
-                        report.examples[reason] = f"{path.name}:{record[0]}" if record else path.name
-        for day in sorted(d for d in days.glob("day=*") if d.name != "day=dropped") if days.exists() else []:
-            _write_day(connection, day, out / f"dt={day.name.removeprefix('day=')}", report)
+    days = work / "days"
+    for dropped, examples in _each(_map_file, [(number, path, work, lookup) for number, path in enumerate(paths)]):
+        report.dropped.update(dropped)
+        for reason, where in examples.items():
+            report.examples.setdefault(reason, where)
+    found = sorted(d for d in days.glob("day=*") if d.name != "day=dropped") if days.exists() else []
+    for unknown, where, counts in _each(_write_day, [(day, out / f"dt={day.name.removeprefix('day=')}", work) for day in found]):
+        if unknown:
+            report.dropped[UNKNOWN] += unknown
+            report.examples.setdefault(UNKNOWN, where)
+        report.events.update(counts)
+        report.days += 1 if counts else 0
 
 
-def _map_file(connection: duckdb.DuckDBPyConnection, path: Path, number: int, days: Path, name: str) -> None:
-    """One stream file's records (`name` the file they came from), mapped, their contacts found, written into one
-    folder a day under `days`."""
-    connection.execute(
-        f"COPY (SELECT m.* EXCLUDE (record), coalesce(i.key, a.key) AS contact_id, {_quoted(name)} AS source, "  # noqa: S608
-        "CASE WHEN m.dropped IS NULL THEN strftime(m.ts, '%Y-%m-%d') ELSE 'dropped' END AS day "
-        f"FROM ({mapped(path)}) m LEFT JOIN ids i ON m.endpoint_id = i.id LEFT JOIN addresses a ON lower(m.address) = a.address) "
-        f"TO {_quoted(days)} (FORMAT PARQUET, PARTITION_BY (day), APPEND, FILENAME_PATTERN 'file{number}_{{uuid}}')"
-    )
-
-
-def _write_day(connection: duckdb.DuckDBPyConnection, day: Path, target: Path, report: EndpointReport) -> None:
-    """A day's events, each once, as the day's file (written, then moved into place)."""
-    files = "read_parquet(" + _quoted(day / "*.parquet") + ")"
-    connection.execute(f"CREATE OR REPLACE TEMP TABLE day AS SELECT DISTINCT ON (event_id) * FROM {files}")  # noqa: S608
-    unknown, where = connection.execute("SELECT count(*), any_value(source) FROM day WHERE contact_id IS NULL").fetchone() or (0, None)
-    if unknown:
-        report.dropped[UNKNOWN] += int(unknown)
-        report.examples.setdefault(UNKNOWN, str(where))
-    counts = connection.execute("SELECT event_type, count(*) FROM day WHERE contact_id IS NOT NULL GROUP BY 1").fetchall()
-    if not counts:
+def _each(run: Callable[[Any], _T], jobs: list[Any]) -> Iterator[_T]:
+    """run(job) for each job, in order: in WORKERS processes when there are several jobs, else here."""
+    if WORKERS < 2 or len(jobs) < 2:
+        yield from map(run, jobs)
         return
-    for event_type, count in counts:
-        report.events[str(event_type)] += int(count)
+    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(run, jobs)
+
+
+def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Counter[str], dict[str, str]]:
+    """One stream file's records, mapped, their contacts found (in the lookup database), written into one folder a day
+    under `work`/days; what was dropped, by reason, with an example of each (file:record)."""
+    number, path, work, lookup = job
+    days = work / "days"
+    dropped: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    with _duckdb(work, lookup, read_only=True) as connection:
+
+        def copy(source: Path) -> None:
+            connection.execute(
+                f"COPY (SELECT m.* EXCLUDE (record), coalesce(i.key, a.key) AS contact_id, {_quoted(path.name)} AS source, "  # noqa: S608
+                "CASE WHEN m.dropped IS NULL THEN strftime(m.ts, '%Y-%m-%d') ELSE 'dropped' END AS day "
+                f"FROM ({mapped(source)}) m LEFT JOIN ids i ON m.endpoint_id = i.id LEFT JOIN addresses a ON lower(m.address) = a.address) "
+                f"TO {_quoted(days)} (FORMAT PARQUET, PARTITION_BY (day), APPEND, FILENAME_PATTERN 'file{number}_{{uuid}}')"
+            )
+
+        source = path
+        try:
+            copy(source)
+        except duckdb.Error:  # not all of it is JSON, or it ends short: what can be read, read again here
+            for partial in days.glob(f"*/file{number}_*"):
+                partial.unlink()
+            skipped: list[Skipped] = []
+            source = salvaged(path, work, skipped)
+            for bad in skipped:
+                dropped[bad.reason] += 1
+                examples.setdefault(bad.reason, bad.where)
+            copy(source)
+        if list((days / "day=dropped").glob(f"file{number}_*")):
+            files = "read_parquet(" + _quoted(days / "day=dropped" / f"file{number}_*.parquet") + ")"
+            for reason, count in connection.execute(f"SELECT dropped, count(*) FROM {files} GROUP BY 1").fetchall():  # noqa: S608
+                dropped[reason] += count
+                if reason not in examples:
+                    connection.execute("SET preserve_insertion_order = true")  # records counted in the file's order
+                    record = connection.execute(
+                        f"SELECT record FROM ({mapped(source, numbered=True)}) WHERE dropped = ? LIMIT 1", [reason]
+                    ).fetchone()
+                    examples[reason] = f"{path.name}:{record[0]}" if record else path.name
+    return dropped, examples
+
+
+def _write_day(job: tuple[Path, Path, Path]) -> tuple[int, str, Counter[str]]:
+    """A day's events, each once, as the day's file (written, then moved into place): how many were of no known
+    contact (with a file they came from), and how many were written of each type."""
+    day, target, work = job
+    files = "read_parquet(" + _quoted(day / "*.parquet") + ")"
     kept = {"event_id", "contact_id", "event_type", "ts", "channel", "message_id", "link", "bounce_type", "reason", "properties"}
     columns = ", ".join(
         name if name in kept else f"{'link' if name == 'url' else 'NULL::' + _DUCK[lake.EVENTS[name]]} AS {name}" for name in lake.EVENTS
     )
-    target.mkdir(parents=True, exist_ok=True)
-    with _placed(target / "pinpoint.parquet") as partial:
-        connection.execute(
-            f"COPY (SELECT {columns} FROM day WHERE contact_id IS NOT NULL ORDER BY contact_id, ts) TO {_quoted(Path(partial))} (FORMAT PARQUET)"
-        )  # noqa: S608
-    report.days += 1
+    with _duckdb(work) as connection:
+        unknown, where = connection.execute(
+            f"SELECT count(DISTINCT event_id), any_value(source) FROM {files} WHERE contact_id IS NULL"  # noqa: S608
+        ).fetchone() or (0, None)
+        counts: Counter[str] = Counter()
+        if connection.execute(f"SELECT count(*) FROM {files} WHERE contact_id IS NOT NULL").fetchone() != (0,):  # noqa: S608
+            target.mkdir(parents=True, exist_ok=True)
+            with _placed(target / "pinpoint.parquet") as partial:
+                connection.execute(
+                    f"COPY (SELECT DISTINCT ON (event_id) {columns} FROM {files} WHERE contact_id IS NOT NULL) "  # noqa: S608
+                    f"TO {_quoted(partial)} (FORMAT PARQUET)"
+                )
+                for event_type, count in connection.execute(
+                    f"SELECT event_type, count(*) FROM read_parquet({_quoted(partial)}) GROUP BY 1"
+                ).fetchall():  # noqa: S608
+                    counts[str(event_type)] = int(count)
+    return int(unknown), str(where), counts
 
 
 @contextmanager
-def _duckdb(work: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB database in `work`, held to MEMORY (what does not fit is spilled there), with no progress bar."""
-    connection = duckdb.connect(str(work / f"convert-{uuid.uuid4().hex}.duckdb"))
+def _duckdb(work: Path, database: Path | None = None, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB (on `database`, else in memory) held to its share of MEMORY (what does not fit is spilled to `work`),
+    with no progress bar."""
+    connection = duckdb.connect(str(database) if database else ":memory:", read_only=read_only)
     try:
         connection.execute(
-            f"SET memory_limit = '{MEMORY}'; SET temp_directory = {_quoted(work / 'spill')}; SET enable_progress_bar = false"
+            f"SET memory_limit = '{MEMORY_MB // WORKERS}MB'; SET temp_directory = {_quoted(work / f'spill-{uuid.uuid4().hex}')}; "
+            "SET enable_progress_bar = false; SET preserve_insertion_order = false; SET partitioned_write_flush_threshold = 65536"
         )
         yield connection
     finally:
@@ -299,34 +359,44 @@ def _placed(out: Path) -> Iterator[str]:
         raise
 
 
-def _flatten(paths: list[Path], work: Path, report: EndpointReport) -> list[Path]:
-    chunks = _Chunks(work, "endpoints", _FLAT)
-    for path in paths:
-        for found in json_values(path):
-            if isinstance(found, Skipped):
-                report.drop(found.reason, found.where)
-                continue
-            endpoint, where = found
-            if not isinstance(endpoint, dict):
-                report.drop("not an endpoint (a JSON object)", where)
-                continue
-            key = key_of(endpoint)
-            if key is None:
-                report.drop("neither a user, an e-mail or SMS address, nor an id", where)
-                continue
-            report.endpoints += 1
-            chunks.add({"key": key, "usable": usable(endpoint), "effective": str(endpoint.get("EffectiveDate") or ""), "id": str(endpoint["Id"]) if endpoint.get("Id") else None,
-                        "address": address_of(endpoint), "endpoint": json.dumps(endpoint, separators=(",", ":"))})  # fmt: skip
-    return chunks.close()
+def _flatten(job: tuple[int, Path, Path]) -> tuple[list[Path], EndpointReport]:
+    """One endpoint file as Parquet chunks in `work` (contact key, rank, id, address, the endpoint as JSON)."""
+    number, path, work = job
+    report = EndpointReport()
+    chunks = _Chunks(work, f"endpoints-{number:05d}", _FLAT)
+    for found in json_values(path):
+        if isinstance(found, Skipped):
+            report.drop(found.reason, found.where)
+            continue
+        endpoint, where = found
+        if not isinstance(endpoint, dict):
+            report.drop("not an endpoint (a JSON object)", where)
+            continue
+        key = key_of(endpoint)
+        if key is None:
+            report.drop("neither a user, an e-mail or SMS address, nor an id", where)
+            continue
+        report.endpoints += 1
+        chunks.add({"key": key, "usable": usable(endpoint), "effective": str(endpoint.get("EffectiveDate") or ""),
+                    "id": str(endpoint["Id"]) if endpoint.get("Id") else None, "address": address_of(endpoint),
+                    "endpoint": json.dumps(endpoint, separators=(",", ":"))})  # fmt: skip
+    return chunks.close(), report
 
 
-def _merged(chunks: list[Path], work: Path, report: EndpointReport) -> Iterator[list[dict[str, Any]]]:
+def _merge(job: tuple[int, int, list[Path], Path]) -> tuple[Path | None, EndpointReport]:
+    """Part `part` of `parts` of the contacts (by a hash of their key) merged from the chunks, as a Parquet file."""
+    part, parts, chunks, work = job
+    report = EndpointReport()
     if not chunks:
-        return
-    with _duckdb(work) as connection:
+        return None, report
+    written = work / f"contacts-{part}.parquet"
+    with _duckdb(work) as connection, pq.ParquetWriter(written, CONTACTS_SCHEMA) as writer:
         files = ", ".join(_quoted(c) for c in chunks)
         # a contact's endpoints together, the best first: active and not opted out, then the latest
-        sorted_rows = connection.sql(f"SELECT key, endpoint FROM read_parquet([{files}]) ORDER BY key, usable DESC, effective DESC")  # noqa: S608
+        sorted_rows = connection.sql(
+            f"SELECT key, endpoint FROM read_parquet([{files}]) WHERE hash(key) % {parts} = {part} "  # noqa: S608 - our own paths
+            "ORDER BY key, usable DESC, effective DESC"
+        )
         reader: pa.RecordBatchReader = sorted_rows.to_arrow_reader(10_000)  # type: ignore[assignment]
         key: str | None = None
         group: list[dict[str, Any]] = []
@@ -339,12 +409,13 @@ def _merged(chunks: list[Path], work: Path, report: EndpointReport) -> Iterator[
                 key = k
                 group.append(json.loads(text))
             if len(out) >= 10_000:
-                yield out
+                writer.write_table(pa.Table.from_pylist(out, schema=CONTACTS_SCHEMA))
                 out = []
         if group:
             out.append(contact(key, group, report))  # type: ignore[arg-type]
         if out:
-            yield out
+            writer.write_table(pa.Table.from_pylist(out, schema=CONTACTS_SCHEMA))
+    return written, report
 
 
 def contact(key: str, endpoints: list[dict[str, Any]], report: EndpointReport) -> dict[str, Any]:

@@ -9,11 +9,13 @@ import copy
 import datetime as dt
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_pinpoint_stream import CLICK, SMS_SUCCESS
@@ -47,6 +49,7 @@ def endpoint(endpoint_id: str, channel: str, address: str, user: str | None, **m
 
 def test_a_users_endpoints_become_one_contact_and_opt_outs_withdrawn_consents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pinpoint_export, "CHUNK", 2)  # several chunks: the merge works across them
+    monkeypatch.setattr(pinpoint_export, "PARALLEL_ENDPOINTS", 1)  # merged in two parts, by two processes
     endpoints = [
         pd.checked("EndpointResponse", GUIDE),
         endpoint("e-mail", "EMAIL", "Xiulan@Example.com", "example_user", Attributes={"LeadScore": ["42"], "interests": ["art"]}),
@@ -147,3 +150,55 @@ def test_clicked_the_launch_link_in_the_last_30_days_finds_the_clickers_of_the_s
         {"kind": "activity", "event_type": "email_clicked", "filters": {"link": launch}, "window": {"last_days": 30}},
     ]}})  # fmt: skip
     assert sorted(members(definition, DuckDBEngine(lake), "acme", now)) == ["ada", "dot"]  # dot found by the address alone
+
+
+def test_out_s3_writes_the_converted_lake_into_a_deployed_stacks_lake_bucket(tmp_path: Path) -> None:
+    """`--out s3://BUCKET/PREFIX` against moto's S3 on 127.0.0.1 (boto3 reaches it through AWS_ENDPOINT_URL): the keys
+    are the ones the stack's Glue tables read (contacts/org_id=ORG/, events/org_id=ORG/dt=DAY/); a bucket that is not
+    there is said in one line before anything is converted."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = {**os.environ, "AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+               "AWS_DEFAULT_REGION": "eu-central-1"}  # fmt: skip
+        s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="eu-central-1", aws_access_key_id="local",
+                          aws_secret_access_key="local")  # fmt: skip
+        s3.create_bucket(Bucket="tern-prod-lake", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        export = tmp_path / "export.json"
+        export.write_text(json.dumps(endpoint("e-mail", "EMAIL", "anna@example.com", "anna")) + "\n")
+        stream = tmp_path / "stream.json"
+        stream.write_text(json.dumps(CLICK | {"client": {"client_id": "e-mail"}}) + "\n")
+
+        def run(out: str) -> subprocess.CompletedProcess[str]:
+            command = [
+                sys.executable,
+                "-m",
+                "tern_local.cli",
+                "import",
+                "pinpoint-data",
+                str(export),
+                str(stream),
+                "--org",
+                "acme",
+                "--out",
+                out,
+                "--json",
+            ]
+            return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)  # noqa: S603
+
+        done = run("s3://tern-prod-lake/")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["uploaded"] == {"files": 2, "to": "s3://tern-prod-lake/"}
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="tern-prod-lake")["Contents"])
+        assert keys == ["contacts/org_id=acme/pinpoint.parquet", "events/org_id=acme/dt=2019-08-01/pinpoint.parquet"]
+        body = s3.get_object(Bucket="tern-prod-lake", Key=keys[0])["Body"].read()
+        assert pq.read_table(pa.BufferReader(body)).column("email").to_pylist() == ["anna@example.com"]
+        missing = run("s3://no-such-lake/tern")
+        assert missing.returncode != 0 and missing.stderr.strip().endswith("s3://no-such-lake: no such bucket"), missing.stderr
+        assert missing.stderr.count("\n") == 1
+    finally:
+        server.stop()
