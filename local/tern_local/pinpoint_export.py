@@ -236,27 +236,28 @@ def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Counter[str], dict[str
     dropped: Counter[str] = Counter()
     examples: dict[str, str] = {}
     with _duckdb(work, lookup, read_only=True) as connection:
+        staged = work / f"mapped-{number:05d}.parquet"
 
-        def copy(source: Path) -> None:
-            connection.execute(
-                f"COPY (SELECT m.* EXCLUDE (record), coalesce(i.key, a.key) AS contact_id, {_quoted(path.name)} AS source, "  # noqa: S608
-                "CASE WHEN m.dropped IS NULL THEN strftime(m.ts, '%Y-%m-%d') ELSE 'dropped' END AS day "
-                f"FROM ({mapped(source)}) m LEFT JOIN ids i ON m.endpoint_id = i.id LEFT JOIN addresses a ON lower(m.address) = a.address) "
-                f"TO {_quoted(days)} (FORMAT PARQUET, PARTITION_BY (day), APPEND, FILENAME_PATTERN 'file{number}_{{uuid}}')"
-            )
+        def stage(source: Path) -> None:  # mapped first, on its own: DuckDB cannot tell a JSON file's size to plan the join
+            connection.execute(f"COPY ({mapped(source)}) TO {_quoted(staged)} (FORMAT PARQUET)")
 
         source = path
         try:
-            copy(source)
-        except duckdb.Error:  # not all of it is JSON, or it ends short: what can be read, read again here
-            for partial in days.glob(f"*/file{number}_*"):
-                partial.unlink()
+            stage(source)
+        except (duckdb.InvalidInputException, duckdb.IOException):  # not all of it is JSON, or it ends short: read again here
             skipped: list[Skipped] = []
             source = salvaged(path, work, skipped)
             for bad in skipped:
                 dropped[bad.reason] += 1
                 examples.setdefault(bad.reason, bad.where)
-            copy(source)
+            stage(source)
+        connection.execute(
+            f"COPY (SELECT m.* EXCLUDE (record), coalesce(i.key, a.key) AS contact_id, {_quoted(path.name)} AS source, "  # noqa: S608
+            "CASE WHEN m.dropped IS NULL THEN strftime(m.ts, '%Y-%m-%d') ELSE 'dropped' END AS day "
+            f"FROM read_parquet({_quoted(staged)}) m LEFT JOIN ids i ON m.endpoint_id = i.id LEFT JOIN addresses a ON lower(m.address) = a.address) "
+            f"TO {_quoted(days)} (FORMAT PARQUET, PARTITION_BY (day), APPEND, ROW_GROUP_SIZE 16384, FILENAME_PATTERN 'file{number}_{{uuid}}')"
+        )
+        staged.unlink()
         if list((days / "day=dropped").glob(f"file{number}_*")):
             files = "read_parquet(" + _quoted(days / "day=dropped" / f"file{number}_*.parquet") + ")"
             for reason, count in connection.execute(f"SELECT dropped, count(*) FROM {files} GROUP BY 1").fetchall():  # noqa: S608
@@ -267,6 +268,8 @@ def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Counter[str], dict[str
                         f"SELECT record FROM ({mapped(source, numbered=True)}) WHERE dropped = ? LIMIT 1", [reason]
                     ).fetchone()
                     examples[reason] = f"{path.name}:{record[0]}" if record else path.name
+    if source != path:
+        source.unlink()  # the clean copy
     return dropped, examples
 
 
@@ -306,7 +309,7 @@ def _duckdb(work: Path, database: Path | None = None, read_only: bool = False) -
     try:
         connection.execute(
             f"SET memory_limit = '{MEMORY_MB // WORKERS}MB'; SET temp_directory = {_quoted(work / f'spill-{uuid.uuid4().hex}')}; "
-            "SET enable_progress_bar = false; SET preserve_insertion_order = false; SET partitioned_write_flush_threshold = 65536"
+            "SET enable_progress_bar = false; SET preserve_insertion_order = false; SET partitioned_write_flush_threshold = 65536; SET partitioned_write_max_open_files = 32"
         )
         yield connection
     finally:
