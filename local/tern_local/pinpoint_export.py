@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.parquet as pq
 
 from tern import lake
@@ -85,11 +86,13 @@ class EndpointReport:
     mapped: Counter[str] = field(default_factory=Counter)  # "Attributes.tier -> attributes.tier", ...
     events: Counter[str] = field(default_factory=Counter)  # Tern event type -> events written
     days: int = 0  # event files written, one a day
+    withdrawn: int = 0  # consents the stream's unsubscribes and opt-outs withdrew
 
     def public(self) -> dict[str, Any]:
         """The report as the command prints it."""
         return {
             "endpoints_read": self.endpoints, "contacts_made": self.contacts, "endpoints_merged": self.merged,
+            "consents_withdrawn_by_the_stream": self.withdrawn,
             "events": dict(sorted(self.events.items())), "event_days": self.days, "mapped": dict(sorted(self.mapped.items())),
             "dropped": [{"reason": r, "count": n, "example": self.examples.get(r)} for r, n in self.dropped.most_common()],
         }  # fmt: skip
@@ -172,19 +175,52 @@ def convert_endpoints(paths: list[Path], out: Path, work: Path | None = None, re
 
 
 def convert(endpoint_files: list[Path], stream_files: list[Path], lake_dir: Path, org: str) -> EndpointReport:
-    """Endpoints and event-stream files as the org's contacts and events in the lake folder: the contacts as
-    `contacts/org_id=ORG/pinpoint.parquet`, the events as `events/org_id=ORG/dt=DAY/pinpoint.parquet`, each file
-    written whole and then moved into place."""
+    """Endpoints and event-stream files as the org's contacts and events in the lake folder: the events as
+    `events/org_id=ORG/dt=DAY/pinpoint.parquet`, then the contacts as `contacts/org_id=ORG/pinpoint.parquet`, each file
+    written whole and then moved into place. A contact who unsubscribed (`_email.unsubscribe`) or opted out
+    (`_SMS.OPTOUT`) in the stream has that channel's consent withdrawn, whatever the endpoint still said: the
+    contacts are placed only once that is done, so no converted lake ever holds a consent its stream took back."""
     report = EndpointReport()
     with tempfile.TemporaryDirectory(prefix="tern-pinpoint-") as work:
+        staged = Path(work) / "contacts-staged.parquet"
+        convert_endpoints(endpoint_files, staged, Path(work), report)
+        events = lake_dir / "events" / f"org_id={org}"
+        if stream_files:
+            convert_events(stream_files, sorted(Path(work).glob("endpoints-*.parquet")), events, Path(work), report)
         contacts = lake_dir / "contacts" / f"org_id={org}"
         contacts.mkdir(parents=True, exist_ok=True)
-        convert_endpoints(endpoint_files, contacts / "pinpoint.parquet", Path(work), report)
-        if stream_files:
-            convert_events(
-                stream_files, sorted(Path(work).glob("endpoints-*.parquet")), lake_dir / "events" / f"org_id={org}", Path(work), report
-            )
+        _withdrawn(staged, sorted(events.glob("dt=*/pinpoint.parquet")), contacts / "pinpoint.parquet", Path(work), report)
     return report
+
+
+WITHDRAWING = {"email_unsubscribed": "email_marketing", "sms_opted_out": "sms_marketing"}
+
+
+def _withdrawn(staged: Path, days: list[Path], out: Path, work: Path, report: EndpointReport) -> None:
+    """The staged contacts at `out`, each without the consents its unsubscribe and opt-out events withdrew."""
+    with _placed(out) as partial, pq.ParquetWriter(partial, CONTACTS_SCHEMA) as writer:
+        if not days:
+            for batch in pq.ParquetFile(staged).iter_batches(10_000):
+                writer.write_batch(batch)
+            return
+        events = "read_parquet([" + ", ".join(_quoted(d) for d in days) + "])"
+        kinds = ", ".join(f"'{k}'" for k in WITHDRAWING)
+        consent = "CASE event_type " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in WITHDRAWING.items()) + " END"
+        with _duckdb(work) as connection:
+            rows = connection.sql(
+                f"WITH w AS (SELECT contact_id, list(DISTINCT {consent}) AS withdrawn FROM {events} WHERE event_type IN ({kinds}) GROUP BY 1) "  # noqa: S608
+                "SELECT c.* REPLACE (CASE WHEN w.withdrawn IS NULL THEN c.consents "
+                "ELSE list_filter(c.consents, lambda x: NOT list_contains(w.withdrawn, x)) END AS consents), "
+                "CASE WHEN w.withdrawn IS NULL THEN 0 ELSE len(list_filter(c.consents, lambda x: list_contains(w.withdrawn, x))) END AS _withdrawn "
+                f"FROM read_parquet({_quoted(staged)}) c LEFT JOIN w ON c.contact_id = w.contact_id"
+            )
+            reader: pa.RecordBatchReader = rows.to_arrow_reader(10_000)  # type: ignore[assignment]
+            for batch in reader:
+                withdrawn = pa.compute.sum(batch.column("_withdrawn")).as_py() or 0
+                report.withdrawn += int(withdrawn)
+                writer.write_table(
+                    pa.Table.from_batches([batch]).drop_columns(["_withdrawn"]).select(CONTACTS_SCHEMA.names).cast(CONTACTS_SCHEMA)
+                )
 
 
 def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Path, report: EndpointReport) -> None:

@@ -86,18 +86,22 @@ def test_an_export_and_its_event_stream_become_the_orgs_contacts_and_events_by_d
     click = copy.deepcopy(CLICK) | {"client": {"client_id": "e-mail"}}
     by_address = SMS_SUCCESS | {"attributes": {**SMS_SUCCESS["attributes"], "destination_phone_number": "+48600100200"}}
     stranger = SMS_SUCCESS | {"client": {"client_id": "nobody"}}
+    opted_out = by_address | {"event_type": "_SMS.OPTOUT"}  # bartek texted STOP: the export still says NONE
     stream = tmp_path / "tern-stream-1-2019-08-01-00-00-00-x.gz"
     with gzip.open(stream, "wt", encoding="utf-8") as f:
-        f.write("\n".join(json.dumps(r) for r in [click, click, by_address, stranger]) + "\n")  # the click delivered twice
+        f.write("\n".join(json.dumps(r) for r in [click, click, by_address, stranger, opted_out]) + "\n")  # the click delivered twice
     lake = tmp_path / "lake"
     report = convert([export], [stream], lake, "acme")
-    assert (report.contacts, dict(report.events), report.days) == (2, {"email_clicked": 1, "sms_delivered": 1}, 2)
+    assert (report.contacts, dict(report.events), report.days) == (2, {"email_clicked": 1, "sms_delivered": 1, "sms_opted_out": 1}, 2)
+    consents = {r["contact_id"]: r["consents"] for r in pq.read_table(lake / "contacts" / "org_id=acme" / "pinpoint.parquet").to_pylist()}
+    assert consents == {"anna": ["email_marketing"], "bartek": []} and report.withdrawn == 1
     assert report.dropped["an event of no endpoint or address the export has"] == 1
     events = pq.read_table(lake / "events" / "org_id=acme", partitioning="hive").to_pylist()
     got = sorted((e["contact_id"], e["event_type"], e["link"], str(e["dt"])) for e in events)
     assert got == [
         ("anna", "email_clicked", "https://aws.amazon.com/pinpoint/", "2019-08-01"),
         ("bartek", "sms_delivered", None, "2019-03-20"),
+        ("bartek", "sms_opted_out", None, "2019-03-20"),
     ]
     assert {r["contact_id"] for r in pq.read_table(lake / "contacts" / "org_id=acme" / "pinpoint.parquet").to_pylist()} == {
         "anna",
