@@ -132,20 +132,8 @@ def run(endpoints: int, events: int) -> None:
     export, stream = ensure(endpoints, events)
     lake = HOME / f"lake-{endpoints}-{events}"
     subprocess.run(["rm", "-rf", str(lake)], check=True)
-    command = [
-        sys.executable,
-        "-m",
-        "tern_local.cli",
-        "import",
-        "pinpoint-data",
-        str(export),
-        str(stream),
-        "--org",
-        "bench",
-        "--out",
-        str(lake),
-        "--json",
-    ]
+    command = [sys.executable, "-m", "tern_local.cli", "import", "pinpoint-data", str(export), str(stream), "--org", "bench",
+               "--out", str(lake), "--json"]  # fmt: skip
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen(command, stdout=out, stderr=err)  # noqa: S603 - our own command

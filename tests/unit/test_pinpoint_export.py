@@ -178,20 +178,8 @@ def test_out_s3_writes_the_converted_lake_into_a_deployed_stacks_lake_bucket(tmp
         stream.write_text(json.dumps(CLICK | {"client": {"client_id": "e-mail"}}) + "\n")
 
         def run(out: str) -> subprocess.CompletedProcess[str]:
-            command = [
-                sys.executable,
-                "-m",
-                "tern_local.cli",
-                "import",
-                "pinpoint-data",
-                str(export),
-                str(stream),
-                "--org",
-                "acme",
-                "--out",
-                out,
-                "--json",
-            ]
+            command = [sys.executable, "-m", "tern_local.cli", "import", "pinpoint-data", str(export), str(stream), "--org", "acme",
+                       "--out", out, "--json"]  # fmt: skip
             return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)  # noqa: S603
 
         done = run("s3://tern-prod-lake/")
