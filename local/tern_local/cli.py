@@ -156,6 +156,11 @@ def cmd_import_pinpoint(args: argparse.Namespace) -> None:
 def cmd_import_pinpoint_data(args: argparse.Namespace) -> None:
     from tern_local.pinpoint_export import UploadFailed, check_writable, convert, lake_prefix, upload
 
+    if not args.org or "/" in args.org or "=" in args.org or args.org in (".", ".."):
+        raise UsageError(f"--org: not a usable org id: {args.org!r}")
+    work = Path(args.work) if args.work else None
+    if work is not None and not work.is_dir():
+        raise UsageError(f"--work {args.work}: no such folder")
     files: list[Path] = []
     for name in args.files:
         path = Path(name)
@@ -167,17 +172,17 @@ def cmd_import_pinpoint_data(args: argparse.Namespace) -> None:
             raise UsageError(f"{name}: no such file or folder")
     try:
         if not str(args.out).startswith("s3://"):
-            endpoints, streams = _pinpoint_files(files)
-            report = convert(endpoints, streams, Path(args.out), args.org).public()
+            endpoints, streams, neither = _pinpoint_files(files)
+            report = convert(endpoints, streams, Path(args.out), args.org, neither, work).public()
         else:
             import boto3
 
             bucket, prefix = lake_prefix(args.out)
             s3 = boto3.client("s3")
-            check_writable(s3, bucket)
-            endpoints, streams = _pinpoint_files(files)
-            with tempfile.TemporaryDirectory(prefix="tern-lake-") as lake:
-                report = convert(endpoints, streams, Path(lake), args.org).public()
+            check_writable(s3, bucket, prefix)
+            endpoints, streams, neither = _pinpoint_files(files)
+            with tempfile.TemporaryDirectory(prefix="tern-lake-", dir=work) as lake:
+                report = convert(endpoints, streams, Path(lake), args.org, neither, work).public()
                 report["uploaded"] = {"files": upload(Path(lake), s3, bucket, prefix), "to": f"s3://{bucket}/{prefix}"}
     except UploadFailed as e:
         raise UsageError(str(e)) from None
@@ -185,14 +190,15 @@ def cmd_import_pinpoint_data(args: argparse.Namespace) -> None:
     sys.stdout.write("\n")
 
 
-def _pinpoint_files(files: list[Path]) -> tuple[list[Path], list[Path]]:
-    """The endpoint files and the event-stream files among `files` (UsageError when neither is there)."""
+def _pinpoint_files(files: list[Path]) -> tuple[list[Path], list[Path], list[Any]]:
+    """The endpoint files, the event-stream files and the others (each with why) among `files` (UsageError when
+    there is no endpoint or stream file)."""
     from tern_local.pinpoint_export import classify
 
-    endpoints, streams = classify(files)
+    endpoints, streams, neither = classify(files)
     if not endpoints and not streams:
         raise UsageError("no Pinpoint endpoint or event-stream record in the files given")
-    return endpoints, streams
+    return endpoints, streams, neither
 
 
 def cmd_console_publish(args: argparse.Namespace) -> None:
@@ -285,6 +291,7 @@ def parser() -> argparse.ArgumentParser:
         help="the lake: a folder, or a deployed stack's lake bucket (s3://BUCKET[/PREFIX]): "
         "OUT/contacts/org_id=ORG/, OUT/events/org_id=ORG/dt=DAY/",
     )
+    p.add_argument("--work", metavar="DIR", help="where to work meanwhile (a few times the export's size on disk; default $TMPDIR or /tmp)")
     p.add_argument("--json", action="store_true", help="print the report as one line of JSON")
     p.set_defaults(run=cmd_import_pinpoint_data)
 

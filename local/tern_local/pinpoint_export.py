@@ -32,10 +32,11 @@ import functools
 import json
 import multiprocessing
 import os
+import signal
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -113,19 +114,24 @@ class EndpointReport:
         self.examples.setdefault(reason, where)
 
 
-def classify(files: list[Path]) -> tuple[list[Path], list[Path]]:
+def classify(files: list[Path]) -> tuple[list[Path], list[Path], list[Skipped]]:
     """The endpoint files and the event-stream files among `files`, by their first record (an event record has an
-    event_type); a file with no readable record is neither."""
+    event_type), and the files that are neither, each with why."""
     endpoints: list[Path] = []
     streams: list[Path] = []
+    neither: list[Skipped] = []
     for path in files:
         for found in json_values(path):
             if isinstance(found, Skipped):
                 continue
             if isinstance(found[0], dict):
                 (streams if "event_type" in found[0] else endpoints).append(path)
+            else:
+                neither.append(Skipped("a file whose first record is not a JSON object: neither endpoints nor events", path.name))
             break
-    return endpoints, streams
+        else:
+            neither.append(Skipped("a file with no JSON record that can be read", path.name))
+    return endpoints, streams, neither
 
 
 def key_of(endpoint: dict[str, Any]) -> str | None:
@@ -174,14 +180,25 @@ def convert_endpoints(paths: list[Path], out: Path, work: Path | None = None, re
     return report
 
 
-def convert(endpoint_files: list[Path], stream_files: list[Path], lake_dir: Path, org: str) -> EndpointReport:
+def convert(
+    endpoint_files: list[Path],
+    stream_files: list[Path],
+    lake_dir: Path,
+    org: str,
+    neither: Sequence[Skipped] = (),
+    work_dir: Path | None = None,
+) -> EndpointReport:
     """Endpoints and event-stream files as the org's contacts and events in the lake folder: the events as
     `events/org_id=ORG/dt=DAY/pinpoint.parquet`, then the contacts as `contacts/org_id=ORG/pinpoint.parquet`, each file
     written whole and then moved into place. A contact who unsubscribed (`_email.unsubscribe`) or opted out
     (`_SMS.OPTOUT`) in the stream has that channel's consent withdrawn, whatever the endpoint still said: the
-    contacts are placed only once that is done, so no converted lake ever holds a consent its stream took back."""
+    contacts are placed only once that is done, so no converted lake ever holds a consent its stream took back.
+    What is worked on meanwhile (flattened endpoints, mapped events, DuckDB's spill: a few times the export's size)
+    is in `work_dir`, by default the system's temporary folder."""
     report = EndpointReport()
-    with tempfile.TemporaryDirectory(prefix="tern-pinpoint-") as work:
+    for skipped in neither:
+        report.drop(skipped.reason, skipped.where)
+    with tempfile.TemporaryDirectory(prefix="tern-pinpoint-", dir=work_dir) as work:
         staged = Path(work) / "contacts-staged.parquet"
         convert_endpoints(endpoint_files, staged, Path(work), report)
         events = lake_dir / "events" / f"org_id={org}"
@@ -242,10 +259,19 @@ def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Pa
         else:
             connection.execute("CREATE TABLE ids (id VARCHAR, key VARCHAR); CREATE TABLE addresses (address VARCHAR, key VARCHAR)")
     days = work / "days"
-    for dropped, examples in _each(_map_file, [(number, path, work, lookup) for number, path in enumerate(paths)]):
-        report.dropped.update(dropped)
-        for reason, where in examples.items():
-            report.examples.setdefault(reason, where)
+    with _duckdb(work) as connection:
+        for number, (path, source, dropped, skipped) in enumerate(_each(_map_file, [(n, p, work, lookup) for n, p in enumerate(paths)])):
+            for bad in skipped:
+                report.drop(bad.reason, bad.where)
+            report.dropped.update(dropped)
+            for reason in (r for r in dropped if r not in report.examples):  # the first file that has it: its record's place
+                connection.execute("SET preserve_insertion_order = true")  # records counted in the file's order
+                at = connection.execute(
+                    f"SELECT record FROM ({mapped(source, numbered=True)}) WHERE dropped = ? LIMIT 1", [reason]
+                ).fetchone()
+                report.examples[reason] = f"{path.name} (record {at[0]})" if at else path.name
+            if source != paths[number]:
+                source.unlink()  # the clean copy
     found = sorted(d for d in days.glob("day=*") if d.name != "day=dropped") if days.exists() else []
     for unknown, where, counts in _each(_write_day, [(day, out / f"dt={day.name.removeprefix('day=')}", work) for day in found]):
         if unknown:
@@ -260,17 +286,23 @@ def _each(run: Callable[[Any], _T], jobs: list[Any]) -> Iterator[_T]:
     if WORKERS < 2 or len(jobs) < 2:
         yield from map(run, jobs)
         return
-    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_worker) as pool:
         yield from pool.map(run, jobs)
 
 
-def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Counter[str], dict[str, str]]:
+def _worker() -> None:
+    """A worker process leaves Ctrl-C to the command (which says "interrupted" once): no traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Path, Path, Counter[str], list[Skipped]]:
     """One stream file's records, mapped, their contacts found (in the lookup database), written into one folder a day
-    under `work`/days; what was dropped, by reason, with an example of each (file:record)."""
+    under `work`/days: the file, what was mapped (the file, or its clean copy), what was dropped by reason, and the
+    values that were not JSON."""
     number, path, work, lookup = job
     days = work / "days"
     dropped: Counter[str] = Counter()
-    examples: dict[str, str] = {}
+    skipped: list[Skipped] = []
     with _duckdb(work, lookup, read_only=True) as connection:
         staged = work / f"mapped-{number:05d}.parquet"
 
@@ -281,11 +313,7 @@ def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Counter[str], dict[str
         try:
             stage(source)
         except (duckdb.InvalidInputException, duckdb.IOException):  # not all of it is JSON, or it ends short: read again here
-            skipped: list[Skipped] = []
-            source = salvaged(path, work, skipped)
-            for bad in skipped:
-                dropped[bad.reason] += 1
-                examples.setdefault(bad.reason, bad.where)
+            source = salvaged(path, work / f"clean-{number:05d}.json", skipped)
             stage(source)
         connection.execute(
             f"COPY (SELECT m.* EXCLUDE (record), coalesce(i.key, a.key) AS contact_id, {_quoted(path.name)} AS source, "  # noqa: S608
@@ -298,15 +326,7 @@ def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Counter[str], dict[str
             files = "read_parquet(" + _quoted(days / "day=dropped" / f"file{number}_*.parquet") + ")"
             for reason, count in connection.execute(f"SELECT dropped, count(*) FROM {files} GROUP BY 1").fetchall():  # noqa: S608
                 dropped[reason] += count
-                if reason not in examples:
-                    connection.execute("SET preserve_insertion_order = true")  # records counted in the file's order
-                    record = connection.execute(
-                        f"SELECT record FROM ({mapped(source, numbered=True)}) WHERE dropped = ? LIMIT 1", [reason]
-                    ).fetchone()
-                    examples[reason] = f"{path.name}:{record[0]}" if record else path.name
-    if source != path:
-        source.unlink()  # the clean copy
-    return dropped, examples
+    return path, source, dropped, skipped
 
 
 def _write_day(job: tuple[Path, Path, Path]) -> tuple[int, str, Counter[str]]:
@@ -458,7 +478,24 @@ def _merge(job: tuple[int, int, list[Path], Path]) -> tuple[Path | None, Endpoin
 
 
 def contact(key: str, endpoints: list[dict[str, Any]], report: EndpointReport) -> dict[str, Any]:
-    """One contact's row from its endpoints, best first (active and not opted out, then the latest)."""
+    """One contact's row from its endpoints, best first (active and not opted out, then the latest). An endpoint
+    exported more than once (the same Id: several export jobs saved under one prefix) counts as its latest copy
+    only: an older ACTIVE copy never brings back a consent the endpoint withdrew later."""
+    latest: dict[str, str] = {}
+    for endpoint in endpoints:
+        if endpoint.get("Id"):
+            endpoint_id, effective = str(endpoint["Id"]), str(endpoint.get("EffectiveDate") or "")
+            latest[endpoint_id] = max(latest.get(endpoint_id, effective), effective)
+    if len(latest) < sum(1 for e in endpoints if e.get("Id")):
+        kept, seen = [], set()
+        for endpoint in endpoints:
+            endpoint_id = str(endpoint.get("Id") or "")
+            if endpoint_id and (endpoint_id in seen or str(endpoint.get("EffectiveDate") or "") != latest[endpoint_id]):
+                report.drop("an older copy of an endpoint exported again (the same Id)", f"endpoint {endpoint_id}")
+                continue
+            seen.add(endpoint_id)
+            kept.append(endpoint)
+        endpoints = kept
     report.contacts += 1
     report.merged += len(endpoints) - 1
     row: dict[str, Any] = {"contact_id": key, "attributes": {}, "consents": []}
@@ -560,15 +597,17 @@ def lake_prefix(url: str) -> tuple[str, str]:
     return bucket, prefix.strip("/") + "/" if prefix.strip("/") else ""
 
 
-def check_writable(s3: Any, bucket: str) -> None:
-    """Before hours of converting: the bucket is there and these credentials may reach it."""
+def check_writable(s3: Any, bucket: str, prefix: str) -> None:
+    """Before hours of converting: the bucket is there and these credentials may write under the prefix."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        s3.head_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key=f"{prefix}_tern-write-check", Body=b"")  # `_`: Athena reads no such file
+        s3.delete_object(Bucket=bucket, Key=f"{prefix}_tern-write-check")
     except ClientError as e:
         code = str(e.response.get("Error", {}).get("Code"))
-        said = {"404": "no such bucket", "NoSuchBucket": "no such bucket", "403": "access denied to these credentials"}
+        said = {"404": "no such bucket", "NoSuchBucket": "no such bucket", "403": "access denied to these credentials",
+                "AccessDenied": "access denied to these credentials (s3:PutObject and s3:DeleteObject are needed)"}  # fmt: skip
         raise UploadFailed(f"s3://{bucket}: {said.get(code, code)}") from None
     except BotoCoreError as e:
         raise UploadFailed(f"s3://{bucket}: {e}") from None
@@ -578,6 +617,7 @@ def upload(lake_dir: Path, s3: Any, bucket: str, prefix: str) -> int:
     """Every file of the converted lake folder to the same keys under `prefix`: the events first, the contacts last
     (an event whose contact is not there yet selects nothing; a contact without its history would). Each object is
     whole once it is there (S3 keeps no half-written object); a run stopped midway is run again. The count uploaded."""
+    from boto3.exceptions import S3UploadFailedError
     from boto3.s3.transfer import TransferConfig
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -589,6 +629,6 @@ def upload(lake_dir: Path, s3: Any, bucket: str, prefix: str) -> int:
         key = prefix + path.relative_to(lake_dir).as_posix()
         try:
             s3.upload_file(str(path), bucket, key, Config=config)
-        except (ClientError, BotoCoreError) as e:
+        except (ClientError, BotoCoreError, S3UploadFailedError) as e:
             raise UploadFailed(f"s3://{bucket}/{key}: {e}") from None
     return len(files)

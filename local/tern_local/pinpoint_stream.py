@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,16 +53,22 @@ class Skipped:
     where: str
 
 
+def gzipped(path: Path) -> bool:
+    """Whether the file is gzip, by its first bytes (an export's or a stream's object need not end in .gz)."""
+    with path.open("rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
 def json_values(path: Path) -> Iterator[tuple[Any, str] | Skipped]:
     """The file's JSON values with where each is (file:line), one a line or several run together, gzip or not; what
     cannot be read, Skipped (the rest of its line with it)."""
-    opener = gzip.open if path.name.endswith(".gz") else open
+    opener = gzip.open if gzipped(path) else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="strict") as lines:  # type: ignore[operator]
             for number, line in enumerate(lines, start=1):
                 yield from _line(line, f"{path.name}:{number}")
-    except (OSError, UnicodeDecodeError, EOFError) as e:
-        yield Skipped(f"the file cannot be read to its end: {e}", path.name)
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as e:
+        yield Skipped("the file cannot be read to its end (a damaged gzip, or not UTF-8)", f"{path.name}: {e}")
 
 
 def _line(line: str, where: str) -> Iterator[tuple[Any, str] | Skipped]:
@@ -74,15 +81,14 @@ def _line(line: str, where: str) -> Iterator[tuple[Any, str] | Skipped]:
         try:
             value, at = _DECODER.raw_decode(line, at)
         except json.JSONDecodeError as e:
-            yield Skipped(f"not JSON ({e.msg} at column {e.colno})", where)
+            yield Skipped("not JSON", f"{where} ({e.msg} at column {e.colno})")
             return
         yield value, where
 
 
-def salvaged(path: Path, work: Path, skipped: list[Skipped]) -> Path:
-    """A clean copy in `work` of a file DuckDB refused: the values that could be read, one a line, each bad one added
-    to `skipped` with its file and line."""
-    clean = work / f"clean-{path.name}.json"
+def salvaged(path: Path, clean: Path, skipped: list[Skipped]) -> Path:
+    """A clean copy (at `clean`) of a file DuckDB refused: the values that could be read, one a line, each bad one
+    added to `skipped` with its file and line."""
     with clean.open("w", encoding="utf-8") as out:
         for found in json_values(path):
             if isinstance(found, Skipped):
@@ -115,7 +121,7 @@ def mapped(path: Path, numbered: bool = False) -> str:
     no_map = "MAP {}::MAP(VARCHAR, VARCHAR)"
     return f"""
     WITH raw AS (SELECT json AS j, {"row_number() OVER ()" if numbered else "NULL::BIGINT"} AS record
-                 FROM read_json_objects({_quoted(path)}, format='auto')),
+                 FROM read_json_objects({_quoted(path)}, format='auto', compression='{"gzip" if gzipped(path) else "none"}')),
     fields AS (SELECT j, record, json_extract_string(j, [{paths}]) AS f FROM raw),
     typed AS (
       SELECT *, CASE {name} {email} {sms} ELSE CASE WHEN NOT {is_email} AND NOT {is_sms} THEN {app} END END AS event_type,
@@ -151,11 +157,13 @@ def mapped(path: Path, numbered: bool = False) -> str:
 
 
 def _time(text: str) -> str:
-    """SQL for one of Pinpoint's times (milliseconds since the epoch, or an ISO 8601 text) as a naive UTC timestamp."""
+    """SQL for one of Pinpoint's times (milliseconds since the epoch, or an ISO 8601 text) as a naive UTC timestamp,
+    whatever the machine's time zone: a text with an offset through its instant, one without taken as UTC."""
     ms = f"TRY_CAST({text} AS DOUBLE)"
     return (
         f"CASE WHEN {ms} BETWEEN 0 AND 253402300799999 THEN make_timestamp(CAST({ms} * 1000 AS BIGINT)) "
-        f"ELSE TRY_CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        f"WHEN regexp_matches({text}, '([zZ]|[+-][0-9][0-9]:?[0-9][0-9])$') "
+        f"THEN make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ))) ELSE TRY_CAST({text} AS TIMESTAMP) END"
     )
 
 

@@ -56,6 +56,8 @@ def test_a_users_endpoints_become_one_contact_and_opt_outs_withdrawn_consents(tm
         endpoint("old-mail", "EMAIL", "old@example.com", "example_user", EndpointStatus="INACTIVE", EffectiveDate="2019-01-01T00:00:00Z"),
         endpoint("sms", "SMS", "+12065550100", "example_user", OptOut="ALL", CreationDate="2017-01-01T00:00:00Z"),
         endpoint("lone", "EMAIL", "lone@example.com", None, Metrics={"points": 12.0}),
+        # an earlier export job's copy of the SMS endpoint, saved under the same prefix: active then, opted out since
+        endpoint("sms", "SMS", "+12065550100", "example_user", EffectiveDate="2019-06-01T00:00:00Z"),
     ]
     export = tmp_path / "export" / "a1b2c3.gz"
     export.parent.mkdir()
@@ -63,8 +65,10 @@ def test_a_users_endpoints_become_one_contact_and_opt_outs_withdrawn_consents(tm
         f.write("\n".join(json.dumps(e) for e in endpoints[:3]) + "\n{not json\n" + "\n".join(json.dumps(e) for e in endpoints[3:]) + "\n")
     out = tmp_path / "contacts.parquet"
     report = convert_endpoints([export], out)
-    assert (report.endpoints, report.contacts, report.merged) == (5, 2, 3)
-    assert report.examples == {next(iter(report.dropped)): "a1b2c3.gz:4"} and not list(tmp_path.glob("*.partial"))
+    assert (report.endpoints, report.contacts, report.merged) == (6, 2, 3)
+    assert report.examples == {"not JSON": "a1b2c3.gz:4 (Expecting property name enclosed in double quotes at column 2)",
+                               "an older copy of an endpoint exported again (the same Id)": "endpoint sms"}  # fmt: skip
+    assert not list(tmp_path.glob("*.partial"))
     rows = {r["contact_id"]: r for r in pq.read_table(out).to_pylist()}
     user, lone = rows["example_user"], rows["address:lone@example.com"]
     # the active e-mail endpoint, the SMS one opted out: its number is kept, its consent is not
@@ -89,12 +93,16 @@ def test_an_export_and_its_event_stream_become_the_orgs_contacts_and_events_by_d
     opted_out = by_address | {"event_type": "_SMS.OPTOUT"}  # bartek texted STOP: the export still says NONE
     stream = tmp_path / "tern-stream-1-2019-08-01-00-00-00-x.gz"
     with gzip.open(stream, "wt", encoding="utf-8") as f:
-        f.write("\n".join(json.dumps(r) for r in [click, click, by_address, stranger, opted_out]) + "\n")  # the click delivered twice
+        f.write(
+            "\n".join(json.dumps(r) for r in [click, click, by_address, stranger, opted_out, CLICK | {"event_type": "_campaign.send"}])
+            + "\n"
+        )  # the click delivered twice
     lake = tmp_path / "lake"
     report = convert([export], [stream], lake, "acme")
     assert (report.contacts, dict(report.events), report.days) == (2, {"email_clicked": 1, "sms_delivered": 1, "sms_opted_out": 1}, 2)
     consents = {r["contact_id"]: r["consents"] for r in pq.read_table(lake / "contacts" / "org_id=acme" / "pinpoint.parquet").to_pylist()}
     assert consents == {"anna": ["email_marketing"], "bartek": []} and report.withdrawn == 1
+    assert report.examples["_campaign.send is Pinpoint's own bookkeeping"] == f"{stream.name} (record 6)"
     assert report.dropped["an event of no endpoint or address the export has"] == 1
     events = pq.read_table(lake / "events" / "org_id=acme", partitioning="hive").to_pylist()
     got = sorted((e["contact_id"], e["event_type"], e["link"], str(e["dt"])) for e in events)
@@ -113,16 +121,18 @@ def test_the_command_converts_a_folder_of_saved_files_and_says_what_it_did(tmp_p
     saved = tmp_path / "saved"
     (saved / "export").mkdir(parents=True)
     (saved / "stream" / "2019" / "08" / "01").mkdir(parents=True)
-    (saved / "export" / "part-1.gz").write_bytes(
+    (saved / "export" / "part-1").write_bytes(  # gzip, though its name does not say so
         gzip.compress((json.dumps(endpoint("e-mail", "EMAIL", "anna@example.com", "anna")) + "\n").encode())
     )
     (saved / "stream" / "2019" / "08" / "01" / "s-1").write_text(json.dumps(CLICK | {"client": {"client_id": "e-mail"}}) + "\n{broken\n")
+    (saved / "notes.txt").write_text("exported 2026-10-20 by ops\n")  # not Pinpoint's: said, not read
     done = subprocess.run([sys.executable, "-m", "tern_local.cli", "import", "pinpoint-data", str(saved), "--org", "acme",
                            "--out", str(tmp_path / "lake"), "--json"], capture_output=True, text=True, check=True)  # fmt: skip
     report = json.loads(done.stdout)
     assert (report["endpoints_read"], report["contacts_made"], report["events"]) == (1, 1, {"email_clicked": 1})
     assert report["dropped"] == [
-        {"reason": "not JSON (Expecting property name enclosed in double quotes at column 2)", "count": 1, "example": "s-1:2"}
+        {"reason": "a file with no JSON record that can be read", "count": 1, "example": "notes.txt"},
+        {"reason": "not JSON", "count": 1, "example": "s-1:2 (Expecting property name enclosed in double quotes at column 2)"},
     ]
     missing = subprocess.run([sys.executable, "-m", "tern_local.cli", "import", "pinpoint-data", str(tmp_path / "nothing"), "--org", "acme",
                               "--out", str(tmp_path / "lake")], capture_output=True, text=True)  # fmt: skip

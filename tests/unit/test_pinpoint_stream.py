@@ -105,10 +105,18 @@ def test_a_stream_file_is_read_record_by_record_and_a_bad_one_is_reported_where_
         except duckdb.Error:
             pass  # as the conversion finds it: the file is read again here
         skipped: list[Skipped] = []
-        clean = salvaged(path, tmp_path, skipped)
+        clean = salvaged(path, tmp_path / "clean.json", skipped)
         got = [dict(zip(COLUMNS, row, strict=True)) for row in connection.sql(mapped(clean)).fetchall()]
     assert [g["event_type"] for g in got] == ["email_clicked", "sms_delivered", "session.stop"]
-    assert [(s.where, s.reason.startswith("not JSON")) for s in skipped] == [(f"{path.name}:2", True)]
+    assert [(s.reason, s.where) for s in skipped] == [
+        ("not JSON", f"{path.name}:2 (Expecting property name enclosed in double quotes at column 2)")
+    ]
     assert [type(v).__name__ for v in json_values(path)] == ["tuple", "tuple", "Skipped", "tuple"]
     again = events(tmp_path, CLICK, SMS_SUCCESS)  # a repeat (Firehose delivers at least once) has the same event_id
     assert {e["event_id"] for e in again} == {g["event_id"] for g in got[:2]}
+    damaged = tmp_path / "damaged"  # gzip (its first bytes say so, not its name), one byte flipped inside
+    data = bytearray(gzip.compress(("\n".join(json.dumps(SESSION_STOP | {"n": n}) for n in range(200)) + "\n").encode()))
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    found = list(json_values(damaged))
+    assert isinstance(found[-1], Skipped) and found[-1].reason.startswith("the file cannot be read to its end")
