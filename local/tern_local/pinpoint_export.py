@@ -1,5 +1,6 @@
-"""A Pinpoint export job's endpoint files as Tern's contacts (issue 31, second step; not yet a command). Local code:
-it runs where `tern import` runs, with DuckDB, never in a Lambda function.
+"""A Pinpoint export job's endpoint files and its event stream's files as an org's contacts and events
+(`tern import pinpoint-data`, issue 31; the events' mapping is tern_local.pinpoint_stream). Local code: it runs where
+`tern import` runs, with DuckDB, never in a Lambda function.
 
 An export job writes one or more gzip files under its S3 prefix, one endpoint a line, shaped as botocore's
 EndpointResponse (Address, ChannelType, EndpointStatus, OptOut, Attributes, Metrics, Location, Demographic, User
@@ -8,8 +9,8 @@ one is a contact of its own, keyed by its e-mail address or phone number (`addre
 
 Memory stays flat however large the export: each endpoint is flattened and written to Parquet in chunks; DuckDB
 sorts them by contact on disk; the sorted rows come back a batch at a time and each contact's endpoints, which are
-then next to each other, are merged into its row, written to the output as they come. The output is written under
-a temporary name and moved into place: never half a dataset.
+then next to each other, are merged into its row, written to the output as they come. Each output file is written
+under a temporary name and moved into place: never half a file.
 
 A contact's row (mapped as tern.imports.pinpoint.segments maps Pinpoint's dimensions, so an imported segment means
 the same on the converted lake), each value from the best of its endpoints that has one (active and not opted out
@@ -49,6 +50,8 @@ import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.parquet as pq
 
 from tern import lake
+from tern.clock import naive_utc
+from tern.engines.duckdb import DUCKDB_TYPES, quote
 from tern.imports.pinpoint.segments import column_for
 from tern.parquet import CONTACTS_SCHEMA
 from tern_local.pinpoint_stream import Skipped, json_values, mapped, salvaged
@@ -175,8 +178,7 @@ def convert_endpoints(paths: list[Path], out: Path, work: Path | None = None, re
             for written, part in _each(_merge, [(n, parts, chunks, Path(scratch)) for n in range(parts)]):
                 report.add(part)
                 if written:
-                    for batch in pq.ParquetFile(written).iter_batches(10_000):
-                        writer.write_batch(batch)
+                    _copy(written, writer)
     return report
 
 
@@ -217,10 +219,9 @@ def _withdrawn(staged: Path, days: list[Path], out: Path, work: Path, report: En
     """The staged contacts at `out`, each without the consents its unsubscribe and opt-out events withdrew."""
     with _placed(out) as partial, pq.ParquetWriter(partial, CONTACTS_SCHEMA) as writer:
         if not days:
-            for batch in pq.ParquetFile(staged).iter_batches(10_000):
-                writer.write_batch(batch)
+            _copy(staged, writer)
             return
-        events = "read_parquet([" + ", ".join(_quoted(d) for d in days) + "])"
+        events = "read_parquet([" + ", ".join(quote(d) for d in days) + "])"
         kinds = ", ".join(f"'{k}'" for k in WITHDRAWING)
         consent = "CASE event_type " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in WITHDRAWING.items()) + " END"
         with _duckdb(work) as connection:
@@ -229,7 +230,7 @@ def _withdrawn(staged: Path, days: list[Path], out: Path, work: Path, report: En
                 "SELECT c.* REPLACE (CASE WHEN w.withdrawn IS NULL THEN c.consents "
                 "ELSE list_filter(c.consents, lambda x: NOT list_contains(w.withdrawn, x)) END AS consents), "
                 "CASE WHEN w.withdrawn IS NULL THEN 0 ELSE len(list_filter(c.consents, lambda x: list_contains(w.withdrawn, x))) END AS _withdrawn "
-                f"FROM read_parquet({_quoted(staged)}) c LEFT JOIN w ON c.contact_id = w.contact_id"
+                f"FROM read_parquet({quote(staged)}) c LEFT JOIN w ON c.contact_id = w.contact_id"
             )
             reader: pa.RecordBatchReader = rows.to_arrow_reader(10_000)  # type: ignore[assignment]
             for batch in reader:
@@ -251,7 +252,7 @@ def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Pa
     lookup = work / "lookup.duckdb"
     with _duckdb(work, lookup) as connection:
         if endpoints:
-            known = "read_parquet([" + ", ".join(_quoted(c) for c in endpoints) + "])"
+            known = "read_parquet([" + ", ".join(quote(c) for c in endpoints) + "])"
             connection.execute(f"CREATE TABLE ids AS SELECT id, any_value(key) AS key FROM {known} WHERE id IS NOT NULL GROUP BY id")  # noqa: S608
             connection.execute(
                 f"CREATE TABLE addresses AS SELECT address, min(key) AS key FROM {known} WHERE address IS NOT NULL GROUP BY address"
@@ -260,7 +261,7 @@ def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Pa
             connection.execute("CREATE TABLE ids (id VARCHAR, key VARCHAR); CREATE TABLE addresses (address VARCHAR, key VARCHAR)")
     days = work / "days"
     with _duckdb(work) as connection:
-        for number, (path, source, dropped, skipped) in enumerate(_each(_map_file, [(n, p, work, lookup) for n, p in enumerate(paths)])):
+        for path, source, dropped, skipped in _each(_map_file, [(n, p, work, lookup) for n, p in enumerate(paths)]):
             for bad in skipped:
                 report.drop(bad.reason, bad.where)
             report.dropped.update(dropped)
@@ -270,7 +271,7 @@ def convert_events(paths: list[Path], endpoints: list[Path], out: Path, work: Pa
                     f"SELECT record FROM ({mapped(source, numbered=True)}) WHERE dropped = ? LIMIT 1", [reason]
                 ).fetchone()
                 report.examples[reason] = f"{path.name} (record {at[0]})" if at else path.name
-            if source != paths[number]:
+            if source != path:
                 source.unlink()  # the clean copy
     found = sorted(d for d in days.glob("day=*") if d.name != "day=dropped") if days.exists() else []
     for unknown, where, counts in _each(_write_day, [(day, out / f"dt={day.name.removeprefix('day=')}", work) for day in found]):
@@ -307,7 +308,7 @@ def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Path, Path, Counter[st
         staged = work / f"mapped-{number:05d}.parquet"
 
         def stage(source: Path) -> None:  # mapped first, on its own: DuckDB cannot tell a JSON file's size to plan the join
-            connection.execute(f"COPY ({mapped(source)}) TO {_quoted(staged)} (FORMAT PARQUET)")
+            connection.execute(f"COPY ({mapped(source)}) TO {quote(staged)} (FORMAT PARQUET)")
 
         source = path
         try:
@@ -316,14 +317,14 @@ def _map_file(job: tuple[int, Path, Path, Path]) -> tuple[Path, Path, Counter[st
             source = salvaged(path, work / f"clean-{number:05d}.json", skipped)
             stage(source)
         connection.execute(
-            f"COPY (SELECT m.* EXCLUDE (record), coalesce(i.key, a.key) AS contact_id, {_quoted(path.name)} AS source, "  # noqa: S608
+            f"COPY (SELECT m.* EXCLUDE (record), coalesce(i.key, a.key) AS contact_id, {quote(path.name)} AS source, "  # noqa: S608
             "CASE WHEN m.dropped IS NULL THEN strftime(m.ts, '%Y-%m-%d') ELSE 'dropped' END AS day "
-            f"FROM read_parquet({_quoted(staged)}) m LEFT JOIN ids i ON m.endpoint_id = i.id LEFT JOIN addresses a ON lower(m.address) = a.address) "
-            f"TO {_quoted(days)} (FORMAT PARQUET, PARTITION_BY (day), APPEND, ROW_GROUP_SIZE 16384, FILENAME_PATTERN 'file{number}_{{uuid}}')"
+            f"FROM read_parquet({quote(staged)}) m LEFT JOIN ids i ON m.endpoint_id = i.id LEFT JOIN addresses a ON lower(m.address) = a.address) "
+            f"TO {quote(days)} (FORMAT PARQUET, PARTITION_BY (day), APPEND, ROW_GROUP_SIZE 16384, FILENAME_PATTERN 'file{number}_{{uuid}}')"
         )
         staged.unlink()
         if list((days / "day=dropped").glob(f"file{number}_*")):
-            files = "read_parquet(" + _quoted(days / "day=dropped" / f"file{number}_*.parquet") + ")"
+            files = "read_parquet(" + quote(days / "day=dropped" / f"file{number}_*.parquet") + ")"
             for reason, count in connection.execute(f"SELECT dropped, count(*) FROM {files} GROUP BY 1").fetchall():  # noqa: S608
                 dropped[reason] += count
     return path, source, dropped, skipped
@@ -333,10 +334,11 @@ def _write_day(job: tuple[Path, Path, Path]) -> tuple[int, str, Counter[str]]:
     """A day's events, each once, as the day's file (written, then moved into place): how many were of no known
     contact (with a file they came from), and how many were written of each type."""
     day, target, work = job
-    files = "read_parquet(" + _quoted(day / "*.parquet") + ")"
+    files = "read_parquet(" + quote(day / "*.parquet") + ")"
     kept = {"event_id", "contact_id", "event_type", "ts", "channel", "message_id", "link", "bounce_type", "reason", "properties"}
     columns = ", ".join(
-        name if name in kept else f"{'link' if name == 'url' else 'NULL::' + _DUCK[lake.EVENTS[name]]} AS {name}" for name in lake.EVENTS
+        name if name in kept else f"{'link' if name == 'url' else 'NULL::' + DUCKDB_TYPES[lake.EVENTS[name]]} AS {name}"
+        for name in lake.EVENTS
     )
     with _duckdb(work) as connection:
         unknown, where = connection.execute(
@@ -348,10 +350,10 @@ def _write_day(job: tuple[Path, Path, Path]) -> tuple[int, str, Counter[str]]:
             with _placed(target / "pinpoint.parquet") as partial:
                 connection.execute(
                     f"COPY (SELECT DISTINCT ON (event_id) {columns} FROM {files} WHERE contact_id IS NOT NULL) "  # noqa: S608
-                    f"TO {_quoted(partial)} (FORMAT PARQUET)"
+                    f"TO {quote(partial)} (FORMAT PARQUET)"
                 )
                 for event_type, count in connection.execute(
-                    f"SELECT event_type, count(*) FROM read_parquet({_quoted(partial)}) GROUP BY 1"
+                    f"SELECT event_type, count(*) FROM read_parquet({quote(partial)}) GROUP BY 1"
                 ).fetchall():  # noqa: S608
                     counts[str(event_type)] = int(count)
     return int(unknown), str(where), counts
@@ -364,21 +366,12 @@ def _duckdb(work: Path, database: Path | None = None, read_only: bool = False) -
     connection = duckdb.connect(str(database) if database else ":memory:", read_only=read_only)
     try:
         connection.execute(
-            f"SET memory_limit = '{MEMORY_MB // WORKERS}MB'; SET temp_directory = {_quoted(work / f'spill-{uuid.uuid4().hex}')}; "
+            f"SET memory_limit = '{MEMORY_MB // WORKERS}MB'; SET temp_directory = {quote(work / f'spill-{uuid.uuid4().hex}')}; "
             "SET enable_progress_bar = false; SET preserve_insertion_order = false; SET partitioned_write_flush_threshold = 65536; SET partitioned_write_max_open_files = 32"
         )
         yield connection
     finally:
         connection.close()
-
-
-def _quoted(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-_DUCK = {lake.ColumnType.STRING: "VARCHAR", lake.ColumnType.INT: "BIGINT", lake.ColumnType.DOUBLE: "DOUBLE", lake.ColumnType.BOOL: "BOOLEAN",
-         lake.ColumnType.DATE: "DATE", lake.ColumnType.TIMESTAMP: "TIMESTAMP", lake.ColumnType.STRING_LIST: "VARCHAR[]",
-         lake.ColumnType.STRING_MAP: "MAP(VARCHAR, VARCHAR)"}  # fmt: skip
 
 
 class _Chunks:
@@ -403,6 +396,12 @@ class _Chunks:
             self.paths.append(self.work / f"{self.name}-{len(self.paths):06d}.parquet")
             pq.write_table(pa.Table.from_pylist(self.rows, schema=self.schema), self.paths[-1])
             self.rows.clear()
+
+
+def _copy(path: Path, writer: pq.ParquetWriter) -> None:
+    """A Parquet file's rows appended to `writer`, a batch at a time."""
+    for batch in pq.ParquetFile(path).iter_batches(10_000):
+        writer.write_batch(batch)
 
 
 @contextmanager
@@ -450,7 +449,7 @@ def _merge(job: tuple[int, int, list[Path], Path]) -> tuple[Path | None, Endpoin
         return None, report
     written = work / f"contacts-{part}.parquet"
     with _duckdb(work) as connection, pq.ParquetWriter(written, CONTACTS_SCHEMA) as writer:
-        files = ", ".join(_quoted(c) for c in chunks)
+        files = ", ".join(quote(c) for c in chunks)
         # a contact's endpoints together, the best first: active and not opted out, then the latest
         sorted_rows = connection.sql(
             f"SELECT key, endpoint FROM read_parquet([{files}]) WHERE hash(key) % {parts} = {part} "  # noqa: S608 - our own paths
@@ -579,10 +578,9 @@ def _time(value: Any) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return naive_utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))  # naive UTC, as the lake keeps times
     except ValueError:
         return None
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed  # naive UTC, as the lake keeps times
 
 
 class UploadFailed(Exception):

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tern.engines.duckdb import quote
+
 EMAIL_EVENTS = {
     "_email.send": "email_sent", "_email.delivered": "email_delivered", "_email.open": "email_opened",
     "_email.click": "email_clicked", "_email.hardbounce": "email_bounced", "_email.softbounce": "email_bounced",
@@ -121,7 +123,7 @@ def mapped(path: Path, numbered: bool = False) -> str:
     no_map = "MAP {}::MAP(VARCHAR, VARCHAR)"
     return f"""
     WITH raw AS (SELECT json AS j, {"row_number() OVER ()" if numbered else "NULL::BIGINT"} AS record
-                 FROM read_json_objects({_quoted(path)}, format='auto', compression='{"gzip" if gzipped(path) else "none"}')),
+                 FROM read_json_objects({quote(path)}, format='auto', compression='{"gzip" if gzipped(path) else "none"}')),
     fields AS (SELECT j, record, json_extract_string(j, [{paths}]) AS f FROM raw),
     typed AS (
       SELECT *, CASE {name} {email} {sms} ELSE CASE WHEN NOT {is_email} AND NOT {is_sms} THEN {app} END END AS event_type,
@@ -165,7 +167,3 @@ def _time(text: str) -> str:
         f"WHEN regexp_matches({text}, '([zZ]|[+-][0-9][0-9]:?[0-9][0-9])$') "
         f"THEN make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ))) ELSE TRY_CAST({text} AS TIMESTAMP) END"
     )
-
-
-def _quoted(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"

@@ -33,7 +33,7 @@ from tern.errors import DataError, QueryError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-_DUCKDB_TYPES = {
+DUCKDB_TYPES = {
     lake.ColumnType.STRING: "VARCHAR",
     lake.ColumnType.INT: "BIGINT",
     lake.ColumnType.DOUBLE: "DOUBLE",
@@ -54,8 +54,9 @@ DATASETS = {
 }
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def quote(text: str | Path) -> str:
+    """A SQL string literal of `text` (a name, a path)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 class DuckDBEngine(AnswersAsStarted):
@@ -80,10 +81,10 @@ class DuckDBEngine(AnswersAsStarted):
             self.con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
         if confined:
             # Lambda sets no HOME, where DuckDB would keep extensions; the preview function's need none but its own
-            self.con.execute(f"SET home_directory = {_quote(str(self.data_dir.resolve() / '.home'))}")
+            self.con.execute(f"SET home_directory = {quote(str(self.data_dir.resolve() / '.home'))}")
             self.con.execute("SET autoinstall_known_extensions = false")
-            self.con.execute(f"SET allowed_directories = [{_quote(str(self.data_dir.resolve()) + os.sep)}]")
-            self.con.execute(f"SET temp_directory = {_quote(str(self.data_dir.resolve() / '.tmp'))}")
+            self.con.execute(f"SET allowed_directories = [{quote(str(self.data_dir.resolve()) + os.sep)}]")
+            self.con.execute(f"SET temp_directory = {quote(str(self.data_dir.resolve() / '.tmp'))}")
             self.con.execute("SET enable_external_access = false")
             self.con.execute("SET lock_configuration = true")
         self._built: dict[str, tuple[object, ...]] = {}  # dataset -> the files its view was built over
@@ -102,12 +103,12 @@ class DuckDBEngine(AnswersAsStarted):
 
     def _view(self, name: str, columns: dict[str, lake.ColumnType], partitions: tuple[str, ...], files: tuple[object, ...]) -> None:
         if not files:
-            typed = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[t]}) AS {c}" for c, t in columns.items())
+            typed = ", ".join(f"CAST(NULL AS {DUCKDB_TYPES[t]}) AS {c}" for c, t in columns.items())
             parts = ", ".join(f"CAST(NULL AS VARCHAR) AS {p}" for p in partitions)
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {typed}, {parts} WHERE FALSE")
             return
-        pattern = _quote(str(self.data_dir / name) + "/**/*.parquet")
-        hive_types = "{" + ", ".join(f"{_quote(p)}: 'VARCHAR'" for p in partitions) + "}"
+        pattern = quote(str(self.data_dir / name) + "/**/*.parquet")
+        hive_types = "{" + ", ".join(f"{quote(p)}: 'VARCHAR'" for p in partitions) + "}"
         try:
             # Files that all share one schema need no union by name, which would open every file's
             # footer on each query, pruned partitions included.
@@ -122,7 +123,7 @@ class DuckDBEngine(AnswersAsStarted):
             raise DataError(f"cannot read the {name} dataset under {self.data_dir}: {e}") from None
         select = []
         for column, column_type in columns.items():
-            wanted = _DUCKDB_TYPES[column_type]
+            wanted = DUCKDB_TYPES[column_type]
             have = found.get(column)
             if have in (None, "NULL", '"NULL"'):  # absent, or Parquet's null type (an all-null column)
                 select.append(f"CAST(NULL AS {wanted}) AS {column}")
@@ -168,7 +169,7 @@ class DuckDBEngine(AnswersAsStarted):
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name("rows.partial")
-            self.run(f"COPY ({sql}) TO {_quote(str(partial))} (FORMAT PARQUET, ROW_GROUP_SIZE {batch_size})")
+            self.run(f"COPY ({sql}) TO {quote(str(partial))} (FORMAT PARQUET, ROW_GROUP_SIZE {batch_size})")
             os.replace(partial, path)
         yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
 
