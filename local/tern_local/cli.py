@@ -95,6 +95,12 @@ def cmd_journey_schema(args: argparse.Namespace) -> None:
     print(json.dumps(JourneyDefinition.model_json_schema(by_alias=True), indent=2))
 
 
+def _check_org(org: str) -> None:
+    """An org id a lake folder can be named by (`org_id=ORG`): not empty, no `/` or `=`, not `.` or `..`."""
+    if not org or "/" in org or "=" in org or org in (".", ".."):
+        raise UsageError(f"--org: not a usable org id: {org!r}")
+
+
 def cmd_data_generate(args: argparse.Namespace) -> None:
     from tern_local.generator import generate, print_progress
 
@@ -102,8 +108,7 @@ def cmd_data_generate(args: argparse.Namespace) -> None:
         raise UsageError("--contacts: must be 1 or more")
     if args.events_per_contact < 0 or args.days < 0:
         raise UsageError("--events-per-contact and --days must be 0 or more")
-    if not args.org or "/" in args.org or "=" in args.org:
-        raise UsageError(f"--org: not a usable org id: {args.org!r}")
+    _check_org(args.org)
     started = time.perf_counter()
     written = generate(
         Path(args.out), args.contacts, args.events_per_contact, args.days, args.org, args.seed,
@@ -156,8 +161,7 @@ def cmd_import_pinpoint(args: argparse.Namespace) -> None:
 def cmd_import_pinpoint_data(args: argparse.Namespace) -> None:
     from tern_local.pinpoint_export import UploadFailed, check_writable, convert, lake_prefix, upload
 
-    if not args.org or "/" in args.org or "=" in args.org or args.org in (".", ".."):
-        raise UsageError(f"--org: not a usable org id: {args.org!r}")
+    _check_org(args.org)
     work = Path(args.work) if args.work else None
     if work is not None and not work.is_dir():
         raise UsageError(f"--work {args.work}: no such folder")
